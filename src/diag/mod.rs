@@ -1,0 +1,94 @@
+//! Diagnostics as data, rendered once: human (miette), plain (for snapshots) and JSON.
+//!
+//! Every diagnostic has a stable code (`funnel::unknown_event`), a severity, a message in the
+//! house style (lowercase, no final period, user input in backticks), a primary span with an
+//! optional label, secondary labels and a help line.
+
+mod render;
+pub mod suggest;
+
+pub use render::{render_human, render_json, summary_line, LineIndex};
+
+use crate::syntax::ast::Span;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Diagnostic {
+    pub code: &'static str,
+    pub severity: Severity,
+    pub message: String,
+    pub span: Span,
+    pub label: Option<String>,
+    pub secondary: Vec<(Span, String)>,
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn error(code: &'static str, span: Span, message: impl Into<String>) -> Self {
+        Diagnostic {
+            code,
+            severity: Severity::Error,
+            message: message.into(),
+            span,
+            label: None,
+            secondary: Vec::new(),
+            help: None,
+        }
+    }
+    pub fn warning(code: &'static str, span: Span, message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(code, span, message)
+        }
+    }
+    pub fn label(mut self, text: impl Into<String>) -> Self {
+        self.label = Some(text.into());
+        self
+    }
+    pub fn with(mut self, span: Span, text: impl Into<String>) -> Self {
+        self.secondary.push((span, text.into()));
+        self
+    }
+    pub fn help(mut self, text: impl Into<String>) -> Self {
+        self.help = Some(text.into());
+        self
+    }
+    pub fn maybe_help(mut self, text: Option<String>) -> Self {
+        if text.is_some() {
+            self.help = text;
+        }
+        self
+    }
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+/// Sorts diagnostics by position, then code, so output is stable whatever order the checker
+/// found them in; drops exact repeats.
+pub fn sort(diags: &mut Vec<Diagnostic>) {
+    diags.sort_by(|a, b| {
+        (a.span.start, a.span.end, a.severity, a.code, &a.message).cmp(&(
+            b.span.start,
+            b.span.end,
+            b.severity,
+            b.code,
+            &b.message,
+        ))
+    });
+    diags.dedup_by(|a, b| {
+        a.span.start == b.span.start && a.code == b.code && a.message == b.message
+    });
+}
+
+/// Counts (errors, warnings).
+pub fn counts(diags: &[Diagnostic]) -> (usize, usize) {
+    let errors = diags.iter().filter(|d| d.is_error()).count();
+    (errors, diags.len() - errors)
+}

@@ -1,0 +1,171 @@
+//! Rendering diagnostics: miette's graphical report for people, JSON for CI and editors.
+
+use std::fmt;
+
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode};
+
+use super::{Diagnostic, Severity};
+
+/// Line starts of a source, for turning byte offsets into 1-based lines and columns.
+pub struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    pub fn new(source: &str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(source.match_indices('\n').map(|(i, _)| i + 1));
+        LineIndex { starts }
+    }
+
+    /// 1-based line and column (in characters) of a byte offset.
+    pub fn line_col(&self, source: &str, offset: usize) -> (usize, usize) {
+        let offset = offset.min(source.len());
+        let line = self.starts.partition_point(|&s| s <= offset).max(1) - 1;
+        let start = self.starts[line];
+        let col = source
+            .get(start..offset)
+            .map_or(offset - start, |s| s.chars().count());
+        (line + 1, col + 1)
+    }
+}
+
+/// One diagnostic bound to its file, in the shape miette renders.
+struct Report<'a> {
+    diag: &'a Diagnostic,
+    source: &'a NamedSource<String>,
+}
+
+impl fmt::Debug for Report<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.diag.message)
+    }
+}
+
+impl fmt::Display for Report<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.diag.message)
+    }
+}
+
+impl std::error::Error for Report<'_> {}
+
+impl miette::Diagnostic for Report<'_> {
+    fn code<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        Some(Box::new(self.diag.code))
+    }
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(match self.diag.severity {
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning => miette::Severity::Warning,
+        })
+    }
+    fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        self.diag
+            .help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        Some(self.source)
+    }
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        let len = self.source.inner().len();
+        let clamp = move |s: crate::syntax::ast::Span| {
+            let start = s.start.min(len);
+            (start, s.end.clamp(start, len) - start)
+        };
+        let primary = LabeledSpan::new_primary_with_span(self.diag.label.clone(), clamp(self.diag.span));
+        let rest = self
+            .diag
+            .secondary
+            .iter()
+            .map(move |(s, text)| LabeledSpan::new_with_span(Some(text.clone()), clamp(*s)));
+        Some(Box::new(std::iter::once(primary).chain(rest)))
+    }
+}
+
+/// Renders diagnostics of one file as miette's graphical report, `color` for a terminal.
+pub fn render_human(diags: &[Diagnostic], file: &str, source: &str, color: bool) -> String {
+    let named = NamedSource::new(file, source.to_string());
+    let theme = if color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_width(100)
+        .with_links(false);
+    let mut out = String::new();
+    for diag in diags {
+        let report = Report {
+            diag,
+            source: &named,
+        };
+        let mut one = String::new();
+        if handler.render_report(&mut one, &report).is_err() {
+            // The handler only fails on a broken writer; a String never breaks. Fall back to
+            // the plain message rather than lose the diagnostic.
+            one = format!("{}: {}\n", diag.code, diag.message);
+        }
+        out.push_str(&one);
+    }
+    out
+}
+
+/// `rules/b2b.funnel: 1 error, 1 warning`
+pub fn summary_line(file: &str, diags: &[Diagnostic]) -> String {
+    let (e, w) = super::counts(diags);
+    let plural = |n: usize, word: &str| {
+        if n == 1 {
+            format!("{n} {word}")
+        } else {
+            format!("{n} {word}s")
+        }
+    };
+    if e == 0 && w == 0 {
+        format!("{file}: ok")
+    } else {
+        format!("{file}: {}, {}", plural(e, "error"), plural(w, "warning"))
+    }
+}
+
+/// JSON objects for machines: code, severity, file, line, column, end, message, label, help.
+pub fn render_json(diags: &[Diagnostic], file: &str, source: &str) -> Vec<serde_json::Value> {
+    let index = LineIndex::new(source);
+    diags
+        .iter()
+        .map(|d| {
+            let (line, column) = index.line_col(source, d.span.start);
+            let (end_line, end_column) = index.line_col(source, d.span.end);
+            serde_json::json!({
+                "code": d.code,
+                "severity": d.severity,
+                "file": file,
+                "line": line,
+                "column": column,
+                "end_line": end_line,
+                "end_column": end_column,
+                "message": d.message,
+                "label": d.label,
+                "help": d.help,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_columns() {
+        let src = "ab\ncdé\nf";
+        let idx = LineIndex::new(src);
+        assert_eq!(idx.line_col(src, 0), (1, 1));
+        assert_eq!(idx.line_col(src, 3), (2, 1));
+        assert_eq!(idx.line_col(src, 7), (2, 4));
+        assert_eq!(idx.line_col(src, 8), (3, 1));
+        assert_eq!(idx.line_col(src, 99), (3, 2));
+    }
+}

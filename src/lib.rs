@@ -1,0 +1,8 @@
+//! funnelc: a rule language and interpreter for marketing and sales funnels.
+//!
+//! The pipeline: source → [`syntax::parse`] → AST ([`syntax::ast`]) → [`check`] → diagnostics
+//! and a checked model. See `docs/ARCHITECTURE.md`.
+
+pub mod diag;
+pub mod syntax;
+pub mod time;

@@ -1,0 +1,774 @@
+//! The typed syntax tree of a rule file: the public model other tools consume.
+//!
+//! Every node carries a [`Span`] of byte offsets into the source. Names are not resolved here:
+//! a bare dotted name in an expression may be a trait, a segment, a score or an event, and the
+//! checker (`crate::check`) decides which against the schema.
+
+use std::fmt;
+
+/// A byte range in the source file.
+///
+/// Spans compare equal whatever their offsets: two trees are equal when they say the same
+/// thing, which is what the formatter's round-trip property (`parse(fmt(x)) == parse(x)`) needs.
+#[derive(Clone, Copy, Debug, Default, Eq, Hash, PartialOrd, Ord)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+}
+
+impl PartialEq for Span {
+    fn eq(&self, _other: &Self) -> bool {
+        true
+    }
+}
+
+impl Span {
+    pub fn new(start: usize, end: usize) -> Self {
+        Span { start, end }
+    }
+    /// The smallest span covering both.
+    pub fn to(self, other: Span) -> Span {
+        Span::new(self.start.min(other.start), self.end.max(other.end))
+    }
+    pub fn len(self) -> usize {
+        self.end.saturating_sub(self.start)
+    }
+    pub fn is_empty(self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A name as written, possibly dotted (`company.employees`, `email.opened`, `MQL`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Name {
+    pub text: String,
+    pub span: Span,
+}
+
+impl fmt::Display for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// A whole rule file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct File {
+    pub items: Vec<Item>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Item {
+    Funnel(FunnelDecl),
+    Schema(Schema),
+    Segment(Segment),
+    Score(Score),
+    Stage(Stage),
+    Move(Move),
+    Exit(Exit),
+    Kpi(Kpi),
+    Target(Target),
+    Dimensions(Dimensions),
+    Cost(Cost),
+    Revenue(Revenue),
+    Test(Test),
+}
+
+impl Item {
+    pub fn span(&self) -> Span {
+        match self {
+            Item::Funnel(x) => x.span,
+            Item::Schema(x) => x.span,
+            Item::Segment(x) => x.span,
+            Item::Score(x) => x.span,
+            Item::Stage(x) => x.span,
+            Item::Move(x) => x.span,
+            Item::Exit(x) => x.span,
+            Item::Kpi(x) => x.span(),
+            Item::Target(x) => x.span,
+            Item::Dimensions(x) => x.span,
+            Item::Cost(x) => x.span,
+            Item::Revenue(x) => x.span,
+            Item::Test(x) => x.span,
+        }
+    }
+}
+
+/// `funnel "Heshbonit4U B2B"`: the funnel's display name.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FunnelDecl {
+    pub name: String,
+    pub span: Span,
+}
+
+// ------------------------------------------------------------------ schema
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Schema {
+    pub entries: Vec<SchemaEntry>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum SchemaEntry {
+    /// `trait company.employees: int`
+    Trait(TraitDecl),
+    /// `event email.opened { step: int }`
+    Event(EventDecl),
+}
+
+impl SchemaEntry {
+    pub fn span(&self) -> Span {
+        match self {
+            SchemaEntry::Trait(t) => t.span,
+            SchemaEntry::Event(e) => e.span,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TraitDecl {
+    pub path: Name,
+    pub ty: Type,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct EventDecl {
+    pub name: Name,
+    pub props: Vec<PropDecl>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct PropDecl {
+    pub name: Name,
+    pub ty: Type,
+    pub span: Span,
+}
+
+/// A declared type: a scalar or `list<scalar>`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Type {
+    pub scalar: Scalar,
+    pub list: bool,
+    pub span: Span,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Scalar {
+    Bool,
+    Int,
+    Decimal,
+    Percent,
+    Money,
+    Duration,
+    Date,
+    Timestamp,
+    Text,
+}
+
+impl Scalar {
+    pub const ALL: [Scalar; 9] = [
+        Scalar::Bool,
+        Scalar::Int,
+        Scalar::Decimal,
+        Scalar::Percent,
+        Scalar::Money,
+        Scalar::Duration,
+        Scalar::Date,
+        Scalar::Timestamp,
+        Scalar::Text,
+    ];
+    pub fn keyword(self) -> &'static str {
+        match self {
+            Scalar::Bool => "bool",
+            Scalar::Int => "int",
+            Scalar::Decimal => "decimal",
+            Scalar::Percent => "percent",
+            Scalar::Money => "money",
+            Scalar::Duration => "duration",
+            Scalar::Date => "date",
+            Scalar::Timestamp => "timestamp",
+            Scalar::Text => "text",
+        }
+    }
+    pub fn from_keyword(s: &str) -> Option<Scalar> {
+        Scalar::ALL.into_iter().find(|k| k.keyword() == s)
+    }
+}
+
+// ------------------------------------------------------------------ segments and scores
+
+/// `segment icp = company.employees >= 100 and ...`
+#[derive(Clone, Debug, PartialEq)]
+pub struct Segment {
+    pub name: Name,
+    pub expr: Expr,
+    pub span: Span,
+}
+
+/// `score engagement max 40 decay half-life 30d { ... }`
+#[derive(Clone, Debug, PartialEq)]
+pub struct Score {
+    pub name: Name,
+    pub max: Option<Number>,
+    pub min: Option<Number>,
+    pub decay: Option<Decay>,
+    pub rules: Vec<ScoreRule>,
+    /// Best grade first; each applies from its threshold up to the next better one.
+    pub grades: Vec<GradeDecl>,
+    pub span: Span,
+}
+
+/// A number as written in a rule file, kept with its span.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Number {
+    pub value: f64,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Decay {
+    /// Points lose half their value every `half_life` after they were earned.
+    HalfLife(DurationLit),
+    /// Points count in full until `after` has passed since they were earned, then vanish.
+    Expire(DurationLit),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScoreRule {
+    /// Signed points: `+20`, `-10`, `+2.5`.
+    pub points: Number,
+    pub kind: RuleKind,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum RuleKind {
+    /// `+20 when company.employees between 150 and 500`: once, while the condition holds.
+    When(Expr),
+    /// `+5 per email.opened max 15`: for every matching event, up to the cap.
+    Per {
+        query: EventQuery,
+        cap: Option<Number>,
+    },
+}
+
+/// `grade A from 50`
+#[derive(Clone, Debug, PartialEq)]
+pub struct GradeDecl {
+    pub label: Name,
+    pub from: Number,
+    pub span: Span,
+}
+
+// ------------------------------------------------------------------ stages, detours, exits
+
+/// `stage SQO "Sales Qualified Opportunity" owner sales sla 7d { enter when ... }`
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stage {
+    pub name: Name,
+    pub display: Option<String>,
+    pub owner: Option<Name>,
+    pub sla: Option<DurationLit>,
+    /// Normally exactly one; the checker reports none or several.
+    pub enter: Vec<Expr>,
+    pub span: Span,
+}
+
+/// `move MQL -> MEL when sales.returned`: a detour back to an earlier stage.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Move {
+    pub from: Name,
+    pub to: Name,
+    pub priority: Option<Priority>,
+    pub when: Expr,
+    pub span: Span,
+}
+
+/// `exit disqualified from any when sales.rejected`
+#[derive(Clone, Debug, PartialEq)]
+pub struct Exit {
+    pub name: Name,
+    pub from: StageSet,
+    pub priority: Option<Priority>,
+    pub when: Expr,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum StageSet {
+    Any(Span),
+    Stages(Vec<Name>),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Priority {
+    pub value: u32,
+    pub span: Span,
+}
+
+// ------------------------------------------------------------------ KPIs and report inputs
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Kpi {
+    /// `kpi conversion MQL -> SAL { failing below 50%, good from 70% }`
+    Conversion {
+        from: Name,
+        to: Name,
+        bands: Vec<Band>,
+        span: Span,
+    },
+    /// `kpi velocity SQL -> SQO { target at most 7d }`
+    Velocity {
+        from: Name,
+        to: Name,
+        at_most: DurationLit,
+        span: Span,
+    },
+}
+
+impl Kpi {
+    pub fn span(&self) -> Span {
+        match self {
+            Kpi::Conversion { span, .. } | Kpi::Velocity { span, .. } => *span,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Band {
+    pub label: Name,
+    pub range: BandRange,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum BandRange {
+    Below(Number),
+    From(Number),
+    Between(Number, Number),
+}
+
+/// `target volume SQL monthly from 2025-01 = 30, growing 10%`
+#[derive(Clone, Debug, PartialEq)]
+pub struct Target {
+    pub stage: Name,
+    pub period: Period,
+    pub from: Month,
+    pub base: u64,
+    pub growth: Option<Number>,
+    pub span: Span,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Period {
+    Weekly,
+    Monthly,
+    Quarterly,
+}
+
+impl Period {
+    pub fn keyword(self) -> &'static str {
+        match self {
+            Period::Weekly => "weekly",
+            Period::Monthly => "monthly",
+            Period::Quarterly => "quarterly",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Month {
+    pub year: i32,
+    pub month: u32,
+}
+
+/// `dimensions [source, company.region]`: the traits reports break results down by.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Dimensions {
+    pub paths: Vec<Name>,
+    pub span: Span,
+}
+
+/// `cost by source monthly { "linkedin": $4,500, ... }`: spend per value of a trait.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Cost {
+    pub by: Name,
+    pub period: Period,
+    pub entries: Vec<CostEntry>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct CostEntry {
+    pub key: String,
+    pub amount: Money,
+    pub span: Span,
+}
+
+/// `revenue monthly amount of opportunity.created`: where revenue comes from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Revenue {
+    pub period: Option<Period>,
+    pub prop: Name,
+    pub event: Name,
+    pub span: Span,
+}
+
+// ------------------------------------------------------------------ tests
+
+/// `test "..." { traits {...} events {...} expect ... }`
+#[derive(Clone, Debug, PartialEq)]
+pub struct Test {
+    pub name: String,
+    pub as_of: Option<TimeLit>,
+    pub traits: Option<Object>,
+    pub events: Vec<TestEvent>,
+    pub expects: Vec<Expect>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Object {
+    pub fields: Vec<Field>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Field {
+    pub key: Name,
+    pub value: Value,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Lit(Literal, Span),
+    List(Vec<Value>, Span),
+    Object(Object),
+}
+
+impl Value {
+    pub fn span(&self) -> Span {
+        match self {
+            Value::Lit(_, s) | Value::List(_, s) => *s,
+            Value::Object(o) => o.span,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TestEvent {
+    pub at: TimeLit,
+    pub event: Name,
+    pub props: Option<Object>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Expect {
+    Stage(Name, Span),
+    Entered {
+        stage: Name,
+        at: Option<TimeLit>,
+        span: Span,
+    },
+    NotEntered(Name, Span),
+    Exited {
+        exit: Name,
+        at: Option<TimeLit>,
+        span: Span,
+    },
+    Score {
+        score: Name,
+        op: BinOp,
+        value: Number,
+        span: Span,
+    },
+    Grade {
+        score: Name,
+        label: Name,
+        span: Span,
+    },
+}
+
+impl Expect {
+    pub fn span(&self) -> Span {
+        match self {
+            Expect::Stage(_, s) | Expect::NotEntered(_, s) => *s,
+            Expect::Entered { span, .. }
+            | Expect::Exited { span, .. }
+            | Expect::Score { span, .. }
+            | Expect::Grade { span, .. } => *span,
+        }
+    }
+}
+
+// ------------------------------------------------------------------ literals
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Literal {
+    Int(i64),
+    Decimal(f64),
+    /// `40%` is `Percent(40.0)`.
+    Percent(f64),
+    Money(Money),
+    Duration(Duration),
+    Date(Date),
+    Timestamp(Timestamp),
+    Text(String),
+    Bool(bool),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Money {
+    pub amount: f64,
+    /// ISO 4217 code; `$` is `USD`.
+    pub currency: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Duration {
+    pub value: u64,
+    pub unit: DurationUnit,
+}
+
+impl Duration {
+    pub fn seconds(self) -> i64 {
+        let unit = match self.unit {
+            DurationUnit::Minutes => 60,
+            DurationUnit::Hours => 3_600,
+            DurationUnit::Days => 86_400,
+            DurationUnit::Weeks => 604_800,
+        };
+        i64::try_from(self.value)
+            .unwrap_or(i64::MAX)
+            .saturating_mul(unit)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DurationUnit {
+    Minutes,
+    Hours,
+    Days,
+    Weeks,
+}
+
+impl DurationUnit {
+    pub fn suffix(self) -> &'static str {
+        match self {
+            DurationUnit::Minutes => "m",
+            DurationUnit::Hours => "h",
+            DurationUnit::Days => "d",
+            DurationUnit::Weeks => "w",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DurationLit {
+    pub value: Duration,
+    pub span: Span,
+}
+
+/// A calendar date.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Date {
+    pub year: i32,
+    pub month: u32,
+    pub day: u32,
+}
+
+/// An instant, as seconds (and milliseconds) since 1970-01-01T00:00:00Z.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Timestamp {
+    pub millis: i64,
+}
+
+/// A date or an instant, where tests accept either (a date means midnight UTC).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TimeLit {
+    pub at: Timestamp,
+    /// Written as a bare date; kept so the formatter prints it back the same way.
+    pub date_only: bool,
+    pub span: Span,
+}
+
+// ------------------------------------------------------------------ expressions
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ExprKind {
+    Lit(Literal),
+    List(Vec<Expr>),
+    /// A bare name: trait path, segment, score, event presence, event property or grade label.
+    Name(Name),
+    /// `sales.accepted within 14d`, `email.opened where step == 1`: the event happened.
+    Event(EventQuery),
+    /// `count email.opened where step in [1, 2]`
+    Count(EventQuery),
+    /// `rate email.opened / email.sent`: a percentage
+    Rate(EventQuery, EventQuery),
+    /// `no email.opened within 60d`
+    No(EventQuery),
+    /// `days since last page.viewed`
+    DaysSince(Which, EventQuery),
+    /// `days since entering MEL`
+    DaysSinceEntering(Name),
+    /// `latest bant.assessed has at least 3 of [budget, authority, need, timeline]`
+    Has {
+        which: Which,
+        query: EventQuery,
+        test: HasTest,
+    },
+    /// `amount of latest opportunity.created`
+    PropOf {
+        prop: Name,
+        which: Which,
+        query: EventQuery,
+    },
+    /// `form.submitted then demo.requested within 30d`: each step's `within` is measured from
+    /// the step before it.
+    Then(Vec<EventQuery>),
+    /// `at least 2 of [a, b, c]`
+    AtLeast {
+        k: u32,
+        items: Vec<Expr>,
+    },
+    /// `score fit`
+    Score(Name),
+    /// `grade fit`
+    Grade(Name),
+    Not(Box<Expr>),
+    Neg(Box<Expr>),
+    /// `a and b and c`, kept flat.
+    All(Vec<Expr>),
+    /// `a or b or c`, kept flat.
+    Any(Vec<Expr>),
+    Binary {
+        op: BinOp,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
+    /// `x in [..]`, `x not in [..]`
+    In {
+        value: Box<Expr>,
+        list: Box<Expr>,
+        negated: bool,
+    },
+    /// `x between lo and hi` (inclusive)
+    Between {
+        value: Box<Expr>,
+        lo: Box<Expr>,
+        hi: Box<Expr>,
+    },
+    /// `x contains y`, `x contains all [..]`, `x contains any [..]`, `x starts with "..."`,
+    /// `x ends with "..."`, `x matches "regex"`
+    Test {
+        value: Box<Expr>,
+        op: TestOp,
+        arg: Box<Expr>,
+    },
+    /// `x exists`
+    Exists(Box<Expr>),
+    /// `x is missing`
+    Missing(Box<Expr>),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Which {
+    First,
+    Last,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum HasTest {
+    /// `has budget`: a bool property is true.
+    Prop(Name),
+    /// `has at least 3 of [budget, authority, need, timeline]`
+    AtLeast { k: u32, props: Vec<Name> },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BinOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+impl BinOp {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BinOp::Add => "+",
+            BinOp::Sub => "-",
+            BinOp::Mul => "*",
+            BinOp::Div => "/",
+            BinOp::Eq => "==",
+            BinOp::Ne => "!=",
+            BinOp::Lt => "<",
+            BinOp::Le => "<=",
+            BinOp::Gt => ">",
+            BinOp::Ge => ">=",
+        }
+    }
+    pub fn is_comparison(self) -> bool {
+        !matches!(self, BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TestOp {
+    Contains,
+    ContainsAll,
+    ContainsAny,
+    StartsWith,
+    EndsWith,
+    Matches,
+}
+
+impl TestOp {
+    pub fn words(self) -> &'static str {
+        match self {
+            TestOp::Contains => "contains",
+            TestOp::ContainsAll => "contains all",
+            TestOp::ContainsAny => "contains any",
+            TestOp::StartsWith => "starts with",
+            TestOp::EndsWith => "ends with",
+            TestOp::Matches => "matches",
+        }
+    }
+}
+
+/// An event type with an optional property filter and scopes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EventQuery {
+    pub event: Name,
+    pub filter: Option<Box<Expr>>,
+    /// `within 14d`: only events in the last 14 days (for the steps of a `then` sequence
+    /// after the first: within 14 days of the step before).
+    pub within: Option<DurationLit>,
+    /// `since entering MEL`: only events at or after the lead's latest entry into MEL.
+    pub since: Option<Name>,
+    pub span: Span,
+}
+
+impl EventQuery {
+    pub fn is_plain(&self) -> bool {
+        self.filter.is_none() && self.within.is_none() && self.since.is_none()
+    }
+}

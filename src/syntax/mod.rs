@@ -1,0 +1,368 @@
+//! Source text → AST. pest stays behind this module: nothing outside `syntax` sees a pest type.
+
+pub mod ast;
+pub mod fmt;
+mod lower;
+pub mod scan;
+
+use pest::error::{ErrorVariant, InputLocation};
+use pest::Parser as _;
+
+use crate::diag::Diagnostic;
+use ast::{File, Span};
+
+#[derive(pest_derive::Parser)]
+#[grammar = "../grammar/funnel.pest"]
+struct FunnelParser;
+
+/// The result of parsing: every declaration that could be read, and a diagnostic for each
+/// part that could not.
+pub struct Parsed {
+    pub file: File,
+    pub diagnostics: Vec<Diagnostic>,
+    pub comments: Vec<scan::Comment>,
+}
+
+/// Parses a whole rule file.
+///
+/// The file is cut at each top-level keyword that starts a line and each piece is parsed on
+/// its own, so a broken declaration costs only itself: a file with two broken stages reports
+/// both, and the declarations around them are still checked.
+pub fn parse(source: &str) -> Parsed {
+    let scanned = scan::scan(source);
+    let mut bounds: Vec<usize> = scanned.chunk_starts.clone();
+    if bounds.first() != Some(&0) {
+        bounds.insert(0, 0);
+    }
+    bounds.push(source.len());
+    let mut items = Vec::new();
+    let mut diagnostics = Vec::new();
+    for w in bounds.windows(2) {
+        let (start, end) = (w[0], w[1]);
+        let chunk = &source[start..end];
+        if let Some(deep) = scanned.too_deep.filter(|d| (start..end).contains(d)) {
+            diagnostics.push(
+                Diagnostic::error(
+                    "funnel::too_deep",
+                    Span::new(deep, deep + 1),
+                    format!("brackets nest more than {} deep", scan::MAX_DEPTH),
+                )
+                .label("too deep from here")
+                .help("split the condition into named segments"),
+            );
+            continue;
+        }
+        let lower = lower::Lower { offset: start };
+        match FunnelParser::parse(Rule::file, chunk) {
+            Ok(pairs) => lower.file(pairs, &mut items, &mut diagnostics),
+            Err(e) => diagnostics.push(syntax_error(&e, chunk, start)),
+        }
+    }
+    Parsed {
+        file: File { items },
+        diagnostics,
+        comments: scanned.comments,
+    }
+}
+
+/// Parses one expression on its own (used by tests and tools).
+pub fn parse_expr(source: &str) -> Result<ast::Expr, Diagnostic> {
+    if let Some(deep) = scan::scan(source).too_deep {
+        return Err(Diagnostic::error(
+            "funnel::too_deep",
+            Span::new(deep, deep + 1),
+            "brackets nest too deep",
+        ));
+    }
+    let mut pairs = FunnelParser::parse(Rule::expr, source)
+        .map_err(|e| syntax_error(&e, source, 0))?;
+    let lower = lower::Lower { offset: 0 };
+    let pair = pairs
+        .next()
+        .ok_or_else(|| Diagnostic::error("funnel::syntax", Span::new(0, 0), "empty expression"))?;
+    if pair.as_span().end() != source.trim_end().len() {
+        let at = pair.as_span().end();
+        return Err(Diagnostic::error(
+            "funnel::syntax",
+            Span::new(at, source.len()),
+            "unexpected text after the expression",
+        ));
+    }
+    lower.expr(pair)
+}
+
+/// What the user would call the thing pest expected.
+fn describe(rule: Rule) -> Option<&'static str> {
+    use Rule::*;
+    let s = match rule {
+        EOI => "the end of the file",
+        ident | path => "a name",
+        number | int | signed | points => "a number",
+        percent => "a percentage like `40%`",
+        money => "an amount like `$4,500`",
+        duration => "a duration like `7d`",
+        date | timestamp => "a date like `2025-01-31`",
+        month => "a month like `2025-01`",
+        string => "text in double quotes",
+        boolean => "`true` or `false`",
+        expr | paren | list | count_q | rate_q | no_q | days_since | days_entering | latest_q
+        | prop_of | at_least | score_ref | grade_ref | sequence | event_q | op_neg | kw_not
+        | bound | where_pred => "a condition or value",
+        kw_or | kw_and | op_eq | op_ne | op_le | op_ge | op_lt | op_gt | op_add | op_sub
+        | op_mul | op_div => "an operator",
+        pf_in | pf_not_in | pf_between | pf_contains | pf_contains_all | pf_contains_any
+        | pf_exists | pf_missing | pf_starts | pf_ends | pf_matches => "an operator",
+        where_clause | kw_where => "`where`",
+        within_scope | kw_within => "`within`",
+        since_scope | kw_since => "`since`",
+        kw_then => "`then`",
+        type_expr | scalar_type | list_type => {
+            "a type (bool, int, decimal, percent, money, duration, date, timestamp, text, list<...>)"
+        }
+        funnel_decl | schema | segment | score | stage | move_decl | exit_decl | kpi | target
+        | dimensions | cost | revenue | test_decl => {
+            "a declaration (schema, segment, score, stage, move, exit, kpi, target, test, ...)"
+        }
+        trait_decl | kw_trait => "`trait`",
+        event_decl | kw_event => "`event`",
+        prop_decl => "a property like `step: int`",
+        score_max | kw_max => "`max`",
+        score_min | kw_min => "`min`",
+        score_decay | kw_decay => "`decay`",
+        half_life | kw_half_life => "`half-life`",
+        expire | kw_expire => "`expire`",
+        score_rule => "a score rule like `+10 when ...`",
+        grade_decl | kw_grade => "`grade`",
+        rule_when | kw_when => "`when`",
+        rule_per | kw_per => "`per`",
+        rule_cap => "`max`",
+        stage_owner | kw_owner => "`owner`",
+        stage_sla | kw_sla => "`sla`",
+        enter_rule | kw_enter => "`enter when ...`",
+        stage_set => "a stage, a list of stages or `any`",
+        priority | kw_priority => "`priority`",
+        kpi_conversion | kw_conversion => "`conversion`",
+        kpi_velocity | kw_velocity => "`velocity`",
+        band => "a band like `good from 70%`",
+        band_below => "`below`",
+        band_from | kw_from => "`from`",
+        band_between | kw_between => "`between`",
+        period => "`monthly`, `weekly` or `quarterly`",
+        kw_growing => "`growing`",
+        cost_entry => "an entry like `\"linkedin\": $4,500`",
+        test_as_of => "`as of`",
+        test_traits | kw_traits => "`traits`",
+        test_events | kw_events => "`events`",
+        test_event => "an event like `2025-01-03 email.opened { step: 1 }`",
+        expect | kw_expect => "`expect`",
+        expect_stage | expect_entered | expect_not_entered | expect_exited | expect_score
+        | expect_grade => "an expectation (stage, entered, exited, score, grade)",
+        object => "`{`",
+        field => "a field like `name: value`",
+        value | value_list => "a value",
+        has_clause | kw_has => "`has`",
+        name_list => "a list of names",
+        kw_of => "`of`",
+        kw_at => "`at`",
+        kw_least => "`least`",
+        kw_entering => "`entering`",
+        kw_most => "`most`",
+        kw_volume => "`volume`",
+        kw_target => "`target`",
+        kw_by => "`by`",
+        kw_as => "`as`",
+        kw_entered => "`entered`",
+        kw_exited => "`exited`",
+        kw_with => "`with`",
+        kw_all => "`all`",
+        kw_any => "`any`",
+        kw_in => "`in`",
+        kw_is => "`is`",
+        kw_missing => "`missing`",
+        _ => return None,
+    };
+    Some(s)
+}
+
+fn join_or(items: &[&str]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => (*one).to_string(),
+        [init @ .., last] => format!("{} or {}", init.join(", "), last),
+    }
+}
+
+/// The token at `at`, as the user would point at it.
+fn found(chunk: &str, at: usize) -> String {
+    let rest = &chunk[at.min(chunk.len())..];
+    let Some(c) = rest.chars().next() else {
+        return "the end of the file".to_string();
+    };
+    if c == '\0' {
+        return "a NUL byte".to_string();
+    }
+    if c == '\n' || c == '\r' {
+        return "the end of the line".to_string();
+    }
+    if c.is_alphanumeric() || c == '_' {
+        let word: String = rest
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '.')
+            .take(40)
+            .collect();
+        return format!("`{word}`");
+    }
+    format!("`{}`", c.escape_debug())
+}
+
+fn syntax_error(e: &pest::error::Error<Rule>, chunk: &str, offset: usize) -> Diagnostic {
+    let at = match e.location {
+        InputLocation::Pos(p) => p,
+        InputLocation::Span((s, _)) => s,
+    };
+    let found = found(chunk, at);
+    let tok_len = chunk[at.min(chunk.len())..]
+        .chars()
+        .next()
+        .map_or(0, |c| {
+            if c.is_alphanumeric() {
+                chunk[at..]
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '.')
+                    .map(char::len_utf8)
+                    .sum()
+            } else {
+                c.len_utf8()
+            }
+        });
+    let span = Span::new(offset + at, offset + at + tok_len);
+    let mut expected: Vec<&str> = match &e.variant {
+        ErrorVariant::ParsingError { positives, .. } => {
+            positives.iter().filter_map(|r| describe(*r)).collect()
+        }
+        ErrorVariant::CustomError { .. } => Vec::new(),
+    };
+    expected.sort_unstable();
+    expected.dedup();
+    // A misplaced reserved word reads better as such than as "expected a name".
+    let word = found.trim_matches('`');
+    let reserved = is_reserved(word);
+    let message = if expected.is_empty() {
+        format!("unexpected {found}")
+    } else {
+        format!("expected {}, found {found}", join_or(&expected))
+    };
+    let mut d = Diagnostic::error("funnel::syntax", span, message).label("here");
+    if reserved && expected.contains(&"a name") {
+        d = d.help(format!(
+            "`{word}` is a reserved word of the language and cannot be used as a name"
+        ));
+    } else if found == "a NUL byte" {
+        d = d.help("the file contains a NUL byte: is it a binary file?");
+    } else if expected.contains(&"`when`") {
+        d = d.help("a condition starts with `when`, e.g. `enter when form.submitted`");
+    } else if found == "the end of the file" {
+        d = d.help("is a `}` or `)` missing?");
+    }
+    d
+}
+
+fn is_reserved(word: &str) -> bool {
+    FunnelParser::parse(Rule::reserved, word).is_ok_and(|p| p.as_str() == word)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ast::*;
+
+    fn expr(s: &str) -> Expr {
+        match parse_expr(s) {
+            Ok(e) => e,
+            Err(d) => panic!("{s}: {}", d.message),
+        }
+    }
+
+    #[test]
+    fn precedence() {
+        let e = expr("a or b and not c == 1 + 2 * 3");
+        let ExprKind::Any(v) = &e.kind else {
+            panic!("{e:?}")
+        };
+        assert_eq!(v.len(), 2);
+        let ExprKind::All(w) = &v[1].kind else {
+            panic!()
+        };
+        assert!(matches!(&w[1].kind, ExprKind::Not(x) if matches!(x.kind, ExprKind::Binary { op: BinOp::Eq, .. })));
+    }
+
+    #[test]
+    fn flat_and() {
+        let e = expr("a and b and c and d");
+        assert!(matches!(&e.kind, ExprKind::All(v) if v.len() == 4));
+    }
+
+    #[test]
+    fn count_with_filter_stops_before_comparison() {
+        let e = expr("count email.opened where step in [1, 2] >= 1");
+        let ExprKind::Binary { op, lhs, .. } = &e.kind else {
+            panic!("{e:?}")
+        };
+        assert_eq!(*op, BinOp::Ge);
+        let ExprKind::Count(q) = &lhs.kind else {
+            panic!()
+        };
+        assert!(matches!(q.filter.as_deref().map(|f| &f.kind), Some(ExprKind::In { .. })));
+    }
+
+    #[test]
+    fn between_and_does_not_join() {
+        let e = expr("x between 150 and 500 and y");
+        assert!(matches!(&e.kind, ExprKind::All(v) if v.len() == 2 && matches!(v[0].kind, ExprKind::Between{..})));
+    }
+
+    #[test]
+    fn sequences_and_scopes() {
+        let e = expr("form.submitted then demo.requested within 30d");
+        assert!(matches!(&e.kind, ExprKind::Then(v) if v.len() == 2 && v[1].within.is_some()));
+        let e = expr("latest bant.assessed since entering MEL has at least 3 of [budget, need]");
+        assert!(matches!(&e.kind, ExprKind::Has { test: HasTest::AtLeast { k: 3, .. }, .. }));
+        let e = expr("amount of latest opportunity.created >= $4,500");
+        assert!(matches!(&e.kind, ExprKind::Binary { .. }));
+    }
+
+    #[test]
+    fn literals() {
+        for (src, lit) in [
+            ("40%", Literal::Percent(40.0)),
+            ("$4,500", Literal::Money(Money { amount: 4500.0, currency: "USD".into() })),
+            ("4500 EUR", Literal::Money(Money { amount: 4500.0, currency: "EUR".into() })),
+            ("7d", Literal::Duration(Duration { value: 7, unit: DurationUnit::Days })),
+            ("2.5", Literal::Decimal(2.5)),
+            ("\"a\\\"b\"", Literal::Text("a\"b".into())),
+        ] {
+            assert_eq!(expr(src).kind, ExprKind::Lit(lit), "{src}");
+        }
+    }
+
+    #[test]
+    fn keywords_do_not_eat_names() {
+        let e = expr("notes == 1 and origin == 2");
+        assert!(matches!(&e.kind, ExprKind::All(_)));
+    }
+
+    #[test]
+    fn two_broken_stages_both_reported() {
+        let src = "stage A {\n  enter form.submitted\n}\n\nstage B {\n  enter when (x\n}\n\nstage C {\n  enter when y\n}\n";
+        let p = parse(src);
+        assert_eq!(p.diagnostics.len(), 2, "{:?}", p.diagnostics);
+        assert_eq!(p.file.items.len(), 1);
+    }
+
+    #[test]
+    fn deep_nesting_is_refused() {
+        let src = format!("segment s = {}x{}\n", "(".repeat(10_000), ")".repeat(10_000));
+        let p = parse(&src);
+        assert_eq!(p.diagnostics[0].code, "funnel::too_deep");
+    }
+}

@@ -1,0 +1,225 @@
+//! Calendar arithmetic for the few time formats funnelc reads and writes.
+//!
+//! Hand-written rather than a date crate because the hot path of `eval` parses millions of
+//! RFC 3339 stamps and needs nothing but UTC instants: proleptic Gregorian dates, fixed
+//! offsets, no time zones.
+
+use crate::syntax::ast::{Date, Timestamp};
+
+const MS_PER_DAY: i64 = 86_400_000;
+
+/// Days since 1970-01-01 for a civil date (Howard Hinnant's algorithm).
+pub fn days_from_civil(y: i32, m: u32, d: u32) -> i64 {
+    let y = i64::from(y) - i64::from(m <= 2);
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = i64::from(m);
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The civil date of a day number (inverse of [`days_from_civil`]).
+pub fn civil_from_days(z: i64) -> (i32, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y as i32, m, d)
+}
+
+pub fn days_in_month(y: i32, m: u32) -> u32 {
+    match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 => 28,
+        _ => 0,
+    }
+}
+
+fn digits(b: &[u8]) -> Option<u32> {
+    if b.is_empty() {
+        return None;
+    }
+    let mut n: u32 = 0;
+    for &c in b {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        n = n * 10 + u32::from(c - b'0');
+    }
+    Some(n)
+}
+
+/// Parses `YYYY-MM-DD`, checking that the day exists.
+pub fn parse_date(s: &str) -> Result<Date, String> {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return Err(format!("`{s}` is not a date (expected YYYY-MM-DD)"));
+    }
+    let (y, m, d) = match (digits(&b[0..4]), digits(&b[5..7]), digits(&b[8..10])) {
+        (Some(y), Some(m), Some(d)) => (y as i32, m, d),
+        _ => return Err(format!("`{s}` is not a date (expected YYYY-MM-DD)")),
+    };
+    if !(1..=12).contains(&m) {
+        return Err(format!("`{s}` has no month {m}"));
+    }
+    if d == 0 || d > days_in_month(y, m) {
+        return Err(format!("`{s}` is not a day of the calendar"));
+    }
+    Ok(Date {
+        year: y,
+        month: m,
+        day: d,
+    })
+}
+
+pub fn date_to_timestamp(d: Date) -> Timestamp {
+    Timestamp {
+        millis: days_from_civil(d.year, d.month, d.day) * MS_PER_DAY,
+    }
+}
+
+/// Parses an RFC 3339 instant (`2025-01-03T10:00:00Z`, `2025-01-03T12:00:00+02:00`,
+/// fractional seconds allowed), a date-time with a space and no zone (read as UTC, minutes
+/// optional seconds), or a bare date (midnight UTC).
+pub fn parse_timestamp(s: &str) -> Result<Timestamp, String> {
+    let bad = || format!("`{s}` is not a timestamp (expected RFC 3339, e.g. 2025-01-03T10:00:00Z)");
+    if s.len() == 10 {
+        return parse_date(s).map(date_to_timestamp);
+    }
+    if s.len() < 16 || !s.is_char_boundary(10) {
+        return Err(bad());
+    }
+    let date = parse_date(&s[..10])?;
+    let b = s.as_bytes();
+    if !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' {
+        return Err(bad());
+    }
+    let hh = digits(&b[11..13]).ok_or_else(bad)?;
+    let mm = digits(&b[14..16]).ok_or_else(bad)?;
+    let mut i = 16;
+    let mut ss = 0;
+    let mut ms: i64 = 0;
+    if b.get(i) == Some(&b':') {
+        ss = digits(b.get(i + 1..i + 3).ok_or_else(bad)?).ok_or_else(bad)?;
+        i += 3;
+        if b.get(i) == Some(&b'.') {
+            i += 1;
+            let start = i;
+            while i < b.len() && b[i].is_ascii_digit() {
+                i += 1;
+            }
+            if i == start {
+                return Err(bad());
+            }
+            // Milliseconds: the first three fractional digits, padded.
+            let frac = &b[start..i];
+            for k in 0..3 {
+                ms = ms * 10 + frac.get(k).map_or(0, |c| i64::from(c - b'0'));
+            }
+        }
+    }
+    if hh > 23 || mm > 59 || ss > 60 {
+        return Err(format!("`{s}` has a time of day that does not exist"));
+    }
+    let offset_min: i64 = match b.get(i) {
+        None => 0,
+        Some(b'Z' | b'z') if i + 1 == b.len() => 0,
+        Some(&sign @ (b'+' | b'-')) if i + 6 == b.len() && b[i + 3] == b':' => {
+            let oh = i64::from(digits(&b[i + 1..i + 3]).ok_or_else(bad)?);
+            let om = i64::from(digits(&b[i + 4..i + 6]).ok_or_else(bad)?);
+            let total = oh * 60 + om;
+            if sign == b'-' {
+                -total
+            } else {
+                total
+            }
+        }
+        _ => return Err(bad()),
+    };
+    let secs = i64::from(hh) * 3600 + i64::from(mm) * 60 + i64::from(ss) - offset_min * 60;
+    Ok(Timestamp {
+        millis: days_from_civil(date.year, date.month, date.day) * MS_PER_DAY + secs * 1000 + ms,
+    })
+}
+
+/// `2025-01-03T10:00:00Z`, with `.123` only when there are milliseconds.
+pub fn format_timestamp(t: Timestamp) -> String {
+    let days = t.millis.div_euclid(MS_PER_DAY);
+    let rem = t.millis.rem_euclid(MS_PER_DAY);
+    let (y, m, d) = civil_from_days(days);
+    let secs = rem / 1000;
+    let ms = rem % 1000;
+    let (hh, mm, ss) = (secs / 3600, secs / 60 % 60, secs % 60);
+    if ms == 0 {
+        format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}Z")
+    } else {
+        format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}.{ms:03}Z")
+    }
+}
+
+/// `2025-01-03`: the UTC date of an instant.
+pub fn format_date_of(t: Timestamp) -> String {
+    let (y, m, d) = civil_from_days(t.millis.div_euclid(MS_PER_DAY));
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+pub fn format_date(d: Date) -> String {
+    format!("{:04}-{:02}-{:02}", d.year, d.month, d.day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_round_trip() {
+        for z in -800_000..800_000 {
+            let (y, m, d) = civil_from_days(z);
+            assert_eq!(days_from_civil(y, m, d), z);
+        }
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(days_from_civil(2025, 1, 1), 20_089);
+    }
+
+    #[test]
+    fn timestamps() {
+        let t = parse_timestamp("2025-01-03T10:00:00Z").unwrap();
+        assert_eq!(format_timestamp(t), "2025-01-03T10:00:00Z");
+        let u = parse_timestamp("2025-01-03T12:00:00+02:00").unwrap();
+        assert_eq!(t, u);
+        let v = parse_timestamp("2025-01-03 10:00").unwrap();
+        assert_eq!(t, v);
+        let w = parse_timestamp("2025-01-03T10:00:00.5Z").unwrap();
+        assert_eq!(w.millis - t.millis, 500);
+        assert_eq!(format_timestamp(w), "2025-01-03T10:00:00.500Z");
+        assert_eq!(
+            parse_timestamp("2025-01-03").unwrap().millis,
+            20_091 * MS_PER_DAY
+        );
+    }
+
+    #[test]
+    fn bad_timestamps() {
+        for s in [
+            "2025-02-30",
+            "2025-13-01",
+            "2025-01-03T25:00:00Z",
+            "2025-01-03T10:00:00+0200",
+            "yesterday",
+            "2025-01-03T10:00:00Zjunk",
+            "2025-01-03T10:00:00.Z",
+            "2025-01-0é",
+        ] {
+            assert!(parse_timestamp(s).is_err(), "{s}");
+        }
+    }
+}

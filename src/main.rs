@@ -1,1 +1,18 @@
-fn main() {}
+use std::process::ExitCode;
+
+/// Deeply nested input is refused by the parser, but the checker and formatter still recurse
+/// over trees; a generous stack keeps the worst legal file far from the limit.
+const STACK: usize = 64 * 1024 * 1024;
+
+fn main() -> ExitCode {
+    let worker = std::thread::Builder::new()
+        .stack_size(STACK)
+        .spawn(funnelc::cli::main);
+    match worker.map(|h| h.join()) {
+        Ok(Ok(code)) => code,
+        _ => {
+            eprintln!("error: funnelc stopped unexpectedly; please report this with the input");
+            ExitCode::from(101)
+        }
+    }
+}

@@ -109,6 +109,7 @@ pub fn render_human(diags: &[Diagnostic], file: &str, source: &str, color: bool)
             one = format!("{}: {}\n", diag.code, diag.message);
         }
         out.push_str(&one);
+        out.push('\n');
     }
     out
 }

@@ -1,0 +1,177 @@
+//! First pass: collect every declaration into [`Symbols`], reporting duplicates.
+
+use std::collections::BTreeMap;
+
+use super::symbols::*;
+use crate::diag::Diagnostic;
+use crate::syntax::ast::*;
+
+fn duplicate(kind: &str, name: &Name, first: Span) -> Diagnostic {
+    Diagnostic::error(
+        "funnel::duplicate_name",
+        name.span,
+        format!("{kind} `{}` is declared twice", name.text),
+    )
+    .label("declared again here")
+    .with(first, "first declared here")
+    .help("rename one of them or merge the two declarations")
+}
+
+pub fn collect(file: &File, diags: &mut Vec<Diagnostic>) -> Symbols {
+    let mut sym = Symbols::default();
+    let mut funnel_seen: Option<Span> = None;
+    for item in &file.items {
+        match item {
+            Item::Funnel(f) => {
+                if let Some(first) = funnel_seen {
+                    diags.push(
+                        Diagnostic::error(
+                            "funnel::duplicate_name",
+                            f.span,
+                            "the funnel is named twice",
+                        )
+                        .with(first, "first named here")
+                        .help("a file describes one funnel: keep one `funnel \"...\"` line"),
+                    );
+                }
+                funnel_seen = Some(f.span);
+            }
+            Item::Schema(s) => collect_schema(s, &mut sym, diags),
+            _ => {}
+        }
+    }
+    // Names that every kind shares: a segment, a score and an event may not be called alike,
+    // since a bare name in a condition could then mean either.
+    let mut bare: BTreeMap<String, (Span, &'static str)> = BTreeMap::new();
+    for (name, (_, span)) in &sym.traits {
+        bare.insert(name.clone(), (*span, "trait"));
+    }
+    for (name, ev) in &sym.events {
+        bare.entry(name.clone()).or_insert((ev.span, "event"));
+    }
+    for item in &file.items {
+        match item {
+            Item::Segment(s) => {
+                if let Some((first, kind)) = bare.get(&s.name.text) {
+                    diags.push(duplicate(kind, &s.name, *first).help(format!(
+                        "a segment cannot share its name with a {kind}: rename the segment"
+                    )));
+                    continue;
+                }
+                bare.insert(s.name.text.clone(), (s.name.span, "segment"));
+                sym.segments.insert(s.name.text.clone(), s.name.span);
+            }
+            Item::Score(s) => {
+                if let Some((first, kind)) = bare.get(&s.name.text) {
+                    diags.push(duplicate(kind, &s.name, *first));
+                    continue;
+                }
+                bare.insert(s.name.text.clone(), (s.name.span, "score"));
+                sym.scores.insert(s.name.text.clone(), score_info(s));
+            }
+            Item::Stage(s) => {
+                if let Some(first) = sym.stages.iter().find(|x| x.name == s.name.text) {
+                    diags.push(duplicate("stage", &s.name, first.span));
+                    continue;
+                }
+                sym.stages.push(StageInfo {
+                    name: s.name.text.clone(),
+                    span: s.name.span,
+                });
+            }
+            _ => {}
+        }
+    }
+    for item in &file.items {
+        if let Item::Exit(e) = item {
+            if let Some(st) = sym.stages.iter().find(|x| x.name == e.name.text) {
+                diags.push(
+                    duplicate("stage", &e.name, st.span)
+                        .help("an exit is where a lead leaves the funnel: give it its own name"),
+                );
+            } else {
+                // Several exits may share a name (`lost` from two stages): one outcome.
+                sym.exits.entry(e.name.text.clone()).or_insert(e.name.span);
+            }
+        }
+    }
+    sym
+}
+
+fn collect_schema(s: &Schema, sym: &mut Symbols, diags: &mut Vec<Diagnostic>) {
+    for entry in &s.entries {
+        match entry {
+            SchemaEntry::Trait(t) => {
+                if let Some((_, first)) = sym.traits.get(&t.path.text) {
+                    diags.push(duplicate("trait", &t.path, *first));
+                    continue;
+                }
+                sym.traits
+                    .insert(t.path.text.clone(), (Ty::from_type(&t.ty), t.path.span));
+            }
+            SchemaEntry::Event(e) => {
+                if let Some(first) = sym.events.get(&e.name.text) {
+                    diags.push(duplicate("event", &e.name, first.span));
+                    continue;
+                }
+                let mut props = BTreeMap::new();
+                for p in &e.props {
+                    if let Some((_, first)) = props.get(&p.name.text) {
+                        diags.push(duplicate("property", &p.name, *first));
+                        continue;
+                    }
+                    props.insert(p.name.text.clone(), (Ty::from_type(&p.ty), p.name.span));
+                }
+                sym.events.insert(
+                    e.name.text.clone(),
+                    EventInfo {
+                        props,
+                        span: e.name.span,
+                    },
+                );
+            }
+        }
+    }
+}
+
+fn score_info(s: &Score) -> ScoreInfo {
+    let mut rules_max = Some(0.0);
+    let mut rules_min = 0.0;
+    for r in &s.rules {
+        let p = r.points.value;
+        // A capped `per` rule contributes at most its cap (at least -cap when negative).
+        let (best, worst) = match &r.kind {
+            RuleKind::When(_) => (p.max(0.0), p.min(0.0)),
+            RuleKind::Per { cap: Some(c), .. } => {
+                if p >= 0.0 {
+                    (c.value, 0.0)
+                } else {
+                    (0.0, -c.value)
+                }
+            }
+            RuleKind::Per { cap: None, .. } => {
+                if p > 0.0 {
+                    rules_max = None;
+                    (0.0, 0.0)
+                } else {
+                    rules_min = f64::NEG_INFINITY;
+                    (0.0, 0.0)
+                }
+            }
+        };
+        rules_max = rules_max.map(|m| m + best);
+        rules_min += worst;
+    }
+    ScoreInfo {
+        span: s.name.span,
+        max: s.max.map(|n| n.value),
+        min: s.min.map(|n| n.value),
+        rules_max,
+        rules_min,
+        grades: s
+            .grades
+            .iter()
+            .map(|g| (g.label.text.clone(), g.from.value))
+            .collect(),
+    }
+}

@@ -1,0 +1,55 @@
+//! The checker: names resolved against the schema, types checked, and the lints that find
+//! rules which can never fire. It never stops at the first error: every declaration is checked,
+//! and a name or type already reported is typed [`Ty::Error`] so it causes no follow-on errors.
+
+mod collect;
+mod expr;
+mod lints;
+pub mod symbols;
+
+use crate::diag::{self, Diagnostic};
+use crate::syntax::ast::File;
+pub use symbols::{Symbols, Ty};
+
+/// A checked rule file: its symbols and every diagnostic, sorted by position.
+pub struct Checked {
+    pub symbols: Symbols,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Checked {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Checks a parsed file.
+pub fn check(file: &File, source: &str) -> Checked {
+    let mut diagnostics = Vec::new();
+    let symbols = collect::collect(file, &mut diagnostics);
+    let usage = expr::check_items(file, source, &symbols, &mut diagnostics);
+    lints::run(file, source, &symbols, &usage, &mut diagnostics);
+    diag::sort(&mut diagnostics);
+    Checked {
+        symbols,
+        diagnostics,
+    }
+}
+
+/// Parses and checks a source text: syntax errors first, then everything the checker finds in
+/// the declarations that could be read.
+pub fn check_source(source: &str) -> Checked {
+    let parsed = crate::syntax::parse(source);
+    let syntax_failed = !parsed.diagnostics.is_empty();
+    let mut checked = check(&parsed.file, source);
+    if syntax_failed {
+        // Declarations that failed to parse are missing from the tree; "unused" and
+        // "unreachable" warnings about them would be noise.
+        checked.diagnostics.retain(|d| {
+            d.is_error() && d.code != "funnel::unknown_stage" && d.code != "funnel::unknown_name"
+        });
+    }
+    checked.diagnostics.extend(parsed.diagnostics);
+    diag::sort(&mut checked.diagnostics);
+    checked
+}

@@ -1,0 +1,1 @@
+//! `funnelc fmt [--check] FILE...`

@@ -70,10 +70,11 @@ pub fn collect(file: &File, diags: &mut Vec<Diagnostic>) -> Symbols {
                 sym.scores.insert(s.name.text.clone(), score_info(s));
             }
             Item::Stage(s) => {
-                if let Some(first) = sym.stages.iter().find(|x| x.name == s.name.text) {
-                    diags.push(duplicate("stage", &s.name, first.span));
+                if let Some(&i) = sym.stage_pos.get(&s.name.text) {
+                    diags.push(duplicate("stage", &s.name, sym.stages[i].span));
                     continue;
                 }
+                sym.stage_pos.insert(s.name.text.clone(), sym.stages.len());
                 sym.stages.push(StageInfo {
                     name: s.name.text.clone(),
                     span: s.name.span,
@@ -84,9 +85,9 @@ pub fn collect(file: &File, diags: &mut Vec<Diagnostic>) -> Symbols {
     }
     for item in &file.items {
         if let Item::Exit(e) = item {
-            if let Some(st) = sym.stages.iter().find(|x| x.name == e.name.text) {
+            if let Some(&i) = sym.stage_pos.get(&e.name.text) {
                 diags.push(
-                    duplicate("stage", &e.name, st.span)
+                    duplicate("stage", &e.name, sym.stages[i].span)
                         .help("an exit is where a lead leaves the funnel: give it its own name"),
                 );
             } else {

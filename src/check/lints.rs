@@ -416,12 +416,12 @@ fn score_caps(file: &File, sym: &Symbols, diags: &mut Vec<Diagnostic>) {
 /// Stages no lead can reach, and rules that can never fire.
 fn reachability(file: &File, src: &str, sym: &Symbols, diags: &mut Vec<Diagnostic>) {
     let mut blocked: Option<&Name> = None;
-    let mut unreachable: Vec<&str> = Vec::new();
+    let mut unreachable: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
     for item in &file.items {
         match item {
             Item::Stage(s) => {
                 if let Some(b) = blocked {
-                    unreachable.push(&s.name.text);
+                    unreachable.insert(&s.name.text);
                     diags.push(
                         Diagnostic::warning(
                             "funnel::unreachable_stage",
@@ -440,7 +440,7 @@ fn reachability(file: &File, src: &str, sym: &Symbols, diags: &mut Vec<Diagnosti
                 let reason = s.enter.first().and_then(|e| never(src, e, sym).map(|r| (e, r)));
                 if let Some((e, reason)) = reason {
                     blocked = Some(&s.name);
-                    unreachable.push(&s.name.text);
+                    unreachable.insert(&s.name.text);
                     // A threshold no score reaches has its own warning at the comparison.
                     if threshold_never(src, e, sym).is_none() {
                         diags.push(

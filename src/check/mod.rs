@@ -29,6 +29,13 @@ pub fn check(file: &File, source: &str) -> Checked {
     let symbols = collect::collect(file, &mut diagnostics);
     let usage = expr::check_items(file, source, &symbols, &mut diagnostics);
     lints::run(file, source, &symbols, &usage, &mut diagnostics);
+    if symbols.stages.is_empty() {
+        let what = if source.trim().is_empty() { "the file is empty" } else { "the file declares no stages" };
+        diagnostics.push(
+            Diagnostic::error("funnel::no_stages", crate::syntax::ast::Span::new(0, 0), what)
+                .help("a funnel needs at least one stage, e.g. `stage MCL { enter when form.submitted }`"),
+        );
+    }
     diag::sort(&mut diagnostics);
     Checked {
         symbols,
@@ -46,7 +53,11 @@ pub fn check_source(source: &str) -> Checked {
         // Declarations that failed to parse are missing from the tree; "unused" and
         // "unreachable" warnings about them would be noise.
         checked.diagnostics.retain(|d| {
-            d.is_error() && d.code != "funnel::unknown_stage" && d.code != "funnel::unknown_name"
+            d.is_error()
+                && !matches!(
+                    d.code,
+                    "funnel::unknown_stage" | "funnel::unknown_name" | "funnel::no_stages"
+                )
         });
     }
     checked.diagnostics.extend(parsed.diagnostics);

@@ -150,12 +150,14 @@ pub struct Symbols {
     pub scores: BTreeMap<String, ScoreInfo>,
     /// In funnel order.
     pub stages: Vec<StageInfo>,
+    /// Stage name → position in `stages`.
+    pub stage_pos: BTreeMap<String, usize>,
     pub exits: BTreeMap<String, Span>,
 }
 
 impl Symbols {
     pub fn stage_index(&self, name: &str) -> Option<usize> {
-        self.stages.iter().position(|s| s.name == name)
+        self.stage_pos.get(name).copied()
     }
 
     /// Is `path` a prefix of declared trait paths (`company` for `company.employees`)?

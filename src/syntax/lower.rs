@@ -630,7 +630,7 @@ impl Lower {
         let span = self.span(&pair);
         let body = self.only(pair, "an expectation")?;
         let rule = body.as_rule();
-        let mut it = parts(body.clone());
+        let mut it = parts(body.clone()).filter(|p| p.as_rule() != Rule::kw_not);
         let name = self.name(&self.next(&mut it, &body, "a name")?);
         let at = |it: &mut dyn Iterator<Item = Pair<'_, Rule>>| -> R<Option<TimeLit>> {
             match it.next() {

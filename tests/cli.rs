@@ -1,0 +1,163 @@
+//! The command line as a user meets it: exit codes, output formats, bad input.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn funnelc(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_funnelc"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run funnelc");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn temp_file(name: &str, bytes: &[u8]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("funnelc-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+const BROKEN: &str = "schema {\n  event email.opened { step: int }\n}\n\nstage MCL {\n  enter when email.opend\n}\n\nstage MEL {\n  enter when count email.opened >= 40%\n}\n";
+
+#[test]
+fn shipped_rules_check_clean() {
+    let mut files: Vec<String> = std::fs::read_dir("rules")
+        .unwrap()
+        .map(|e| e.unwrap().path().display().to_string())
+        .filter(|p| p.ends_with(".funnel"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 3);
+    let mut args = vec!["check", "--deny-warnings"];
+    args.extend(files.iter().map(String::as_str));
+    let (code, stdout, _) = funnelc(&args);
+    assert_eq!(code, 0, "{stdout}");
+    for f in &files {
+        assert!(stdout.contains(&format!("{f}: ok")), "{stdout}");
+    }
+}
+
+#[test]
+fn errors_exit_one_and_report_every_mistake() {
+    let path = temp_file("broken.funnel", BROKEN.as_bytes());
+    let (code, stdout, _) = funnelc(&["check", path.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    let shown = stdout.replace(path.to_str().unwrap(), "broken.funnel");
+    insta::assert_snapshot!(shown);
+}
+
+#[test]
+fn json_diagnostics_for_machines() {
+    let path = temp_file("broken-json.funnel", BROKEN.as_bytes());
+    let (code, stdout, _) = funnelc(&["check", "--format", "json", path.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(doc["errors"], 2);
+    let first = &doc["diagnostics"][0];
+    assert_eq!(first["code"], "funnel::unknown_event");
+    assert_eq!(first["severity"], "error");
+    assert_eq!(first["line"], 6);
+    assert_eq!(first["column"], 14);
+    assert_eq!(first["help"], "did you mean `email.opened`?");
+    let second = &doc["diagnostics"][1];
+    assert_eq!(second["code"], "funnel::type_mismatch");
+    assert_eq!(second["line"], 10);
+}
+
+#[test]
+fn warnings_pass_unless_denied() {
+    let src = "schema {\n  event form.submitted\n}\nsegment unused = form.submitted\nstage MCL {\n  enter when form.submitted\n}\n";
+    let path = temp_file("warn.funnel", src.as_bytes());
+    let p = path.to_str().unwrap();
+    let (code, stdout, _) = funnelc(&["check", p]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains("0 errors, 1 warning"), "{stdout}");
+    let (code, _, _) = funnelc(&["check", "--deny-warnings", p]);
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn unreadable_file_is_a_usage_error() {
+    let (code, _, stderr) = funnelc(&["check", "no/such/file.funnel"]);
+    assert_eq!(code, 2);
+    assert_eq!(stderr, "error: cannot read `no/such/file.funnel`: no such file\n");
+    let (code, _, _) = funnelc(&["check"]);
+    assert_eq!(code, 2);
+    let (code, _, _) = funnelc(&["frobnicate"]);
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn bad_bytes_get_a_diagnostic_not_a_panic() {
+    let mut bytes = b"stage MCL {\n  enter when x\n}\n".to_vec();
+    bytes.insert(20, 0xff);
+    let path = temp_file("latin1.funnel", &bytes);
+    let (code, stdout, stderr) = funnelc(&["check", path.to_str().unwrap()]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stdout.contains("funnel::not_utf8"), "{stdout}");
+    assert!(stdout.contains(":2:9]"), "{stdout}");
+}
+
+#[test]
+fn hostile_inputs_never_crash() {
+    let big_ident = format!(
+        "schema {{\n  event e\n}}\nstage A {{\n  enter when {}\n}}\n",
+        "x".repeat(1 << 20)
+    );
+    let nested = format!(
+        "schema {{\n  event e\n}}\nstage A {{\n  enter when {}e{}\n}}\n",
+        "(".repeat(10_000),
+        ")".repeat(10_000)
+    );
+    let nots = format!(
+        "schema {{\n  event e\n}}\nstage A {{\n  enter when {}e\n}}\n",
+        "not ".repeat(50_000)
+    );
+    let long_or = format!(
+        "schema {{\n  event e\n}}\nstage A {{\n  enter when e{}\n}}\n",
+        " or e".repeat(200_000)
+    );
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("ident", big_ident.into_bytes()),
+        ("nested", nested.into_bytes()),
+        ("nots", nots.into_bytes()),
+        ("long-or", long_or.into_bytes()),
+        ("nul", b"stage A {\n  enter when \0 x\n}\n".to_vec()),
+        ("only-braces", "}".repeat(100_000).into_bytes()),
+        ("unterminated", b"stage A \"never closed\n".to_vec()),
+    ];
+    for (name, bytes) in cases {
+        let path = temp_file(&format!("{name}.funnel"), &bytes);
+        let (code, stdout, stderr) = funnelc(&["check", path.to_str().unwrap()]);
+        assert!(code == 0 || code == 1, "{name}: exit {code}\n{stderr}");
+        assert!(stderr.is_empty(), "{name}: {stderr}");
+        assert!(stdout.contains("funnel::") || stdout.contains(": ok"), "{name}");
+    }
+}
+
+#[test]
+fn ten_megabyte_file_checks() {
+    // Many stages, each naming the events: a big but legal file.
+    let mut src = String::from("schema {\n  event form.submitted\n  event email.opened { step: int }\n}\n");
+    let mut i = 0;
+    while src.len() < 10 << 20 {
+        src.push_str(&format!(
+            "stage S{i} \"Stage {i}\" owner marketing {{\n  enter when form.submitted and count email.opened where step in [1, 2, 3] >= {} or email.opened within 14d\n}}\n\n",
+            i % 5
+        ));
+        i += 1;
+    }
+    let path = temp_file("ten-mb.funnel", src.as_bytes());
+    let (code, stdout, _) = funnelc(&["check", path.to_str().unwrap()]);
+    assert_eq!(code, 0, "{}", &stdout[..stdout.len().min(2000)]);
+    assert!(Path::new(&path).exists());
+}

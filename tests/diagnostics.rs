@@ -1,0 +1,121 @@
+//! The corpus of rule-file mistakes a marketing-ops person really makes: one fixture per
+//! mistake in `tests/fixtures/check/`, each snapshotted with its source and the diagnostics
+//! `funnelc check` shows for it.
+//!
+//! A fixture's first line is a `// ` comment saying, in the user's words, what mistake it
+//! shows; a fixture whose first comment line contains the word `clean` is a correct file that
+//! must check without any diagnostic.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+
+use funnelc::check::check_source;
+use funnelc::diag::{render_human, summary_line, Diagnostic};
+use funnelc::syntax::ast::Span;
+
+/// Reads a fixture as text. Fixtures are kept UTF-8; a stray invalid byte is shown, not fatal.
+fn read_fixture(path: &Path) -> String {
+    let bytes = std::fs::read(path).unwrap();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().unwrap().to_string_lossy().into_owned()
+}
+
+/// Makes carriage returns and NUL bytes visible so snapshots stay plain text.
+fn visible(text: &str) -> String {
+    text.replace('\r', "␍").replace('\0', "␀")
+}
+
+fn assert_span_sane(fixture: &str, source: &str, diag: &Diagnostic, span: Span, what: &str) {
+    let Span { start, end } = span;
+    assert!(
+        start <= end && end <= source.len(),
+        "{fixture}: {what} span {start}..{end} of `{}` is outside the source ({} bytes)",
+        diag.code,
+        source.len()
+    );
+    assert!(
+        source.is_char_boundary(start) && source.is_char_boundary(end),
+        "{fixture}: {what} span {start}..{end} of `{}` splits a character",
+        diag.code
+    );
+}
+
+#[test]
+fn check() {
+    insta::glob!("fixtures/check/*.funnel", |path| {
+        let name = file_name(path);
+        let source = read_fixture(path);
+        let diags = check_source(&source).diagnostics;
+        for d in &diags {
+            assert_span_sane(&name, &source, d, d.span, "primary");
+            for (span, _) in &d.secondary {
+                assert_span_sane(&name, &source, d, *span, "secondary");
+            }
+        }
+        let rendered = render_human(&diags, &name, &source, false);
+        let text = format!(
+            "----- SOURCE\n{}\n----- DIAGNOSTICS\n{}{}\n",
+            visible(&source),
+            visible(&rendered),
+            summary_line(&name, &diags)
+        );
+        insta::assert_snapshot!(text);
+    });
+}
+
+fn fixtures() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/check");
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "funnel"))
+        .collect();
+    paths.sort();
+    paths
+}
+
+/// Whether the fixture's first line is a comment containing the word `clean`.
+fn expected_clean(source: &str) -> bool {
+    let first = source.lines().next().unwrap_or("");
+    first.trim_start().starts_with("//")
+        && first
+            .split(|c: char| !c.is_alphanumeric())
+            .any(|word| word.eq_ignore_ascii_case("clean"))
+}
+
+/// Guards against blindly accepted snapshots: a mistake fixture that stops being detected, or a
+/// clean one that starts being flagged, fails here whatever its snapshot says.
+#[test]
+fn clean_fixtures_pass_and_every_mistake_is_caught() {
+    let paths = fixtures();
+    assert!(
+        paths.len() >= 45,
+        "only {} fixtures in tests/fixtures/check",
+        paths.len()
+    );
+    let mut wrong = Vec::new();
+    for path in &paths {
+        let name = file_name(path);
+        let bytes = std::fs::read(path).unwrap();
+        let Ok(source) = String::from_utf8(bytes) else {
+            wrong.push(format!("{name}: fixtures must be UTF-8"));
+            continue;
+        };
+        let diags = check_source(&source).diagnostics;
+        let clean = expected_clean(&source);
+        if clean && !diags.is_empty() {
+            wrong.push(format!(
+                "{name}: expected no diagnostics, got {}",
+                summary_line(&name, &diags)
+            ));
+        } else if !clean && diags.is_empty() {
+            wrong.push(format!(
+                "{name}: the mistake it shows is no longer reported"
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "\n{}", wrong.join("\n"));
+}

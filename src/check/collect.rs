@@ -53,9 +53,19 @@ pub fn collect(file: &File, diags: &mut Vec<Diagnostic>) -> Symbols {
         match item {
             Item::Segment(s) => {
                 if let Some((first, kind)) = bare.get(&s.name.text) {
-                    diags.push(duplicate(kind, &s.name, *first).help(format!(
-                        "a segment cannot share its name with a {kind}: rename the segment"
-                    )));
+                    let d = if *kind == "segment" {
+                        duplicate("segment", &s.name, *first)
+                    } else {
+                        Diagnostic::error(
+                            "funnel::duplicate_name",
+                            s.name.span,
+                            format!("segment `{}` has the same name as {kind} `{}`", s.name.text, s.name.text),
+                        )
+                        .label("a condition naming it could mean either")
+                        .with(*first, format!("the {kind}"))
+                        .help(format!("a segment cannot share its name with a {kind}: rename the segment"))
+                    };
+                    diags.push(d);
                     continue;
                 }
                 bare.insert(s.name.text.clone(), (s.name.span, "segment"));
@@ -63,7 +73,18 @@ pub fn collect(file: &File, diags: &mut Vec<Diagnostic>) -> Symbols {
             }
             Item::Score(s) => {
                 if let Some((first, kind)) = bare.get(&s.name.text) {
-                    diags.push(duplicate(kind, &s.name, *first));
+                    let d = if *kind == "score" {
+                        duplicate("score", &s.name, *first)
+                    } else {
+                        Diagnostic::error(
+                            "funnel::duplicate_name",
+                            s.name.span,
+                            format!("score `{}` has the same name as {kind} `{}`", s.name.text, s.name.text),
+                        )
+                        .with(*first, format!("the {kind}"))
+                        .help(format!("a score cannot share its name with a {kind}: rename the score"))
+                    };
+                    diags.push(d);
                     continue;
                 }
                 bare.insert(s.name.text.clone(), (s.name.span, "score"));

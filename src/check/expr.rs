@@ -76,7 +76,7 @@ impl<'a> Cx<'a> {
                             format!("stage `{}` has no entry condition", s.name.text),
                         )
                         .label("no lead can enter this stage")
-                        .help("add `enter when <condition>` inside the braces"),
+                        .help("add a condition inside the braces, e.g. `enter when form.submitted`"),
                     ),
                     [one] => self.condition(one, TOP),
                     [first, rest @ ..] => {
@@ -285,8 +285,14 @@ impl<'a> Cx<'a> {
                 Expect::Entered { stage, .. } | Expect::NotEntered(stage, _) => self.stage_ref(stage),
                 Expect::Exited { exit, .. } => {
                     if !self.sym.exits.contains_key(&exit.text) {
-                        let help = did_you_mean(&exit.text, self.sym.exits.keys().map(String::as_str))
-                            .unwrap_or_else(|| "declare it with `exit NAME from ... when ...`".into());
+                        let exits: Vec<&str> = self.sym.exits.keys().map(String::as_str).collect();
+                        let help = did_you_mean(&exit.text, exits.iter().copied()).unwrap_or_else(|| {
+                            if exits.is_empty() {
+                                "declare it with `exit NAME from ... when ...`".into()
+                            } else {
+                                format!("the exits are: {}", exits.join(", "))
+                            }
+                        });
                         self.err(
                             Diagnostic::error(
                                 "funnel::unknown_exit",
@@ -359,13 +365,23 @@ impl<'a> Cx<'a> {
             (a, b) => a == b,
         };
         if !fits {
+            let help = match (ty, &got) {
+                (Ty::Int | Ty::Decimal, Ty::Text) => Some("write numbers without quotes, e.g. `250`"),
+                (Ty::Bool, Ty::Text) => Some("write `true` or `false` without quotes"),
+                (Ty::Money, Ty::Int | Ty::Decimal) => Some("write an amount with its currency, e.g. `$4,500`"),
+                (Ty::Percent, Ty::Int | Ty::Decimal) => Some("write a percentage with `%`, e.g. `40%`"),
+                (Ty::Text, _) => Some("write text in double quotes"),
+                (Ty::List(_), _) => Some("write a list in brackets, e.g. `[\"NY\", \"NJ\"]`"),
+                _ => None,
+            };
             self.err(
                 Diagnostic::error(
                     "funnel::type_mismatch",
                     v.span(),
                     format!("`{what}` is {}, but this is {}", ty.describe(), got.describe()),
                 )
-                .label(format!("expected {}", ty.describe())),
+                .label(format!("expected {}", ty.describe()))
+                .maybe_help(help.map(String::from)),
             );
         }
     }
@@ -889,6 +905,10 @@ impl<'a> Cx<'a> {
 
     fn binary(&mut self, e: &Expr, op: BinOp, lhs: &Expr, rhs: &Expr, scope: Scope<'_>) -> Ty {
         let lt = self.ty(lhs, scope);
+        if let (ExprKind::Grade(_), ExprKind::Name(_), Ty::Error) = (&lhs.kind, &rhs.kind, &lt) {
+            // `grade x == A` where `x` has no grades: already reported, and `A` is a label.
+            return Ty::Bool;
+        }
         if let (Ty::Grade(score), ExprKind::Name(label)) = (&lt, &rhs.kind) {
             if op.is_comparison() {
                 self.grade_label(score, label);
@@ -931,6 +951,18 @@ impl<'a> Cx<'a> {
             (BinOp::Mul, Int | Decimal, Money | Percent | Duration) => rt.clone(),
             (BinOp::Div, Money, Money) => Decimal,
             _ => {
+                let verb = match op {
+                    BinOp::Add => "add",
+                    BinOp::Sub => "subtract",
+                    BinOp::Mul => "multiply",
+                    _ => "divide",
+                };
+                if lt == rt {
+                    let msg = format!("cannot {verb} {}", plural_of(&lt));
+                    let help = matches!(lt, Bool)
+                        .then(|| "yes/no values cannot be summed: count events or use a score".to_string());
+                    return self.mismatch(e.span, msg, help);
+                }
                 let msg = format!(
                     "cannot {} {} and {}",
                     match op {
@@ -978,10 +1010,10 @@ impl<'a> Cx<'a> {
             );
             let help = match op {
                 TestOp::ContainsAll | TestOp::ContainsAny => {
-                    "use it on a list trait with a list: `company.branches contains all [\"NY\", \"NJ\"]`"
+                    "it tests a list trait against a list of values; to test one value against a list, write `x in [...]`"
                 }
-                TestOp::Contains => "use it on a list trait or a text",
-                _ => "use it on text: `email ends with \"@gmail.com\"`",
+                TestOp::Contains => "it tests a list trait for one value, or a text for a piece of text",
+                _ => "it tests text, e.g. `email ends with \"@acme.com\"`",
             };
             return self.mismatch(arg.span, msg, Some(help.to_string()));
         }
@@ -1034,7 +1066,8 @@ impl<'a> Cx<'a> {
                     Some((dep, span)) => {
                         stack.push((node, i + 1));
                         if dep == &s.name.text {
-                            if reported.insert(s.name.text.clone()) {
+                            if !reported.contains(&s.name.text) {
+                                reported.extend(on_path.iter().map(|n| n.to_string()));
                                 let path = on_path.join(" → ");
                                 found.push(
                                     Diagnostic::error(
@@ -1065,6 +1098,16 @@ fn duplicate_grade(g: &GradeDecl, first: Span) -> Diagnostic {
         format!("grade `{}` is declared twice", g.label.text),
     )
     .with(first, "first declared here")
+}
+
+fn plural_of(t: &Ty) -> String {
+    match t {
+        Ty::Bool => "yes/no values".into(),
+        Ty::Text => "texts".into(),
+        Ty::Date => "dates".into(),
+        Ty::Timestamp => "timestamps".into(),
+        other => format!("values of this kind ({})", other.describe()),
+    }
 }
 
 pub fn lit_ty(l: &Literal) -> Ty {

@@ -13,7 +13,7 @@ pub fn run(file: &File, src: &str, sym: &Symbols, usage: &Usage, diags: &mut Vec
     thresholds(file, src, sym, diags);
     score_caps(file, sym, diags);
     reachability(file, src, sym, diags);
-    unused(file, usage, diags);
+    unused(file, sym, usage, diags);
     stage_order(file, sym, diags);
     kpi_bands(file, diags);
     priorities(file, diags);
@@ -209,20 +209,43 @@ fn thresholds(file: &File, src: &str, sym: &Symbols, diags: &mut Vec<Diagnostic>
 }
 
 /// Why a condition can never be true, where that can be seen without data.
-fn never(src: &str, e: &Expr, sym: &Symbols) -> Option<String> {
+struct Never {
+    /// The part of the condition that cannot hold.
+    span: Span,
+    reason: String,
+    help: String,
+    /// A score threshold, which has its own `unreachable_threshold` warning.
+    threshold: bool,
+}
+
+fn never(src: &str, e: &Expr, sym: &Symbols) -> Option<Never> {
+    let plain = |reason: String, help: &str| Never {
+        span: e.span,
+        reason,
+        help: help.to_string(),
+        threshold: false,
+    };
     match &e.kind {
-        ExprKind::Lit(Literal::Bool(false)) => Some("the condition is `false`".into()),
-        ExprKind::All(v) => v
-            .iter()
-            .find_map(|x| never(src, x, sym))
-            .or_else(|| contradiction(v)),
+        ExprKind::Lit(Literal::Bool(false)) => Some(plain(
+            "the condition is `false`".into(),
+            "remove the rule, or write the condition it should test",
+        )),
+        ExprKind::All(v) => v.iter().find_map(|x| never(src, x, sym)).or_else(|| {
+            contradiction(v).map(|r| plain(r, "these conditions exclude each other: fix one of them"))
+        }),
         ExprKind::Any(v) => {
-            let reasons: Option<Vec<String>> = v.iter().map(|x| never(src, x, sym)).collect();
+            let reasons: Option<Vec<Never>> = v.iter().map(|x| never(src, x, sym)).collect();
             reasons.and_then(|r| r.into_iter().next())
         }
         ExprKind::Binary { op, lhs, rhs } => {
             if threshold_never(src, e, sym).is_some() {
-                return Some(format!("no lead can reach `{}`", crate::check::expr::short(src, e)));
+                return Some(Never {
+                    threshold: true,
+                    ..plain(
+                        format!("no lead can reach `{}`", crate::check::expr::short(src, e)),
+                        "lower the threshold or raise a cap",
+                    )
+                });
             }
             // A count is never negative.
             if matches!(lhs.kind, ExprKind::Count(_)) {
@@ -233,18 +256,27 @@ fn never(src: &str, e: &Expr, sym: &Symbols) -> Option<String> {
                         _ => false,
                     };
                     if impossible {
-                        return Some("a count is never below zero".into());
+                        return Some(plain(
+                            "a count is never below zero".into(),
+                            "to test that no event happened, write `no <event>`",
+                        ));
                     }
                 }
             }
             None
         }
         ExprKind::Between { lo, hi, .. } => match (num_lit(lo), num_lit(hi)) {
-            (Some(a), Some(b)) if a > b => Some(format!(
-                "no value is between {} and {}: the lower bound is above the upper",
-                fmt_num(a),
-                fmt_num(b)
-            )),
+            (Some(a), Some(b)) if a > b => Some(Never {
+                span: lo.span.to(hi.span),
+                ..plain(
+                    format!(
+                        "nothing is between {} and {}: the lower bound comes second",
+                        fmt_num(a),
+                        fmt_num(b)
+                    ),
+                    &format!("write `between {} and {}`", fmt_num(b), fmt_num(a)),
+                )
+            }),
             _ => None,
         },
         ExprKind::In {
@@ -252,7 +284,10 @@ fn never(src: &str, e: &Expr, sym: &Symbols) -> Option<String> {
             negated: false,
             ..
         } => match &list.kind {
-            ExprKind::List(items) if items.is_empty() => Some("nothing is in an empty list".into()),
+            ExprKind::List(items) if items.is_empty() => Some(plain(
+                "nothing is in an empty list".into(),
+                "list the values to look for",
+            )),
             _ => None,
         },
         _ => None,
@@ -385,6 +420,7 @@ fn score_caps(file: &File, sym: &Symbols, diags: &mut Vec<Diagnostic>) {
                                 s.name.text
                             ),
                         )
+                        .with(s.max.map_or(s.name.span, |x| x.span), "the score's cap")
                         .help("lower the rule's cap"),
                     );
                 }
@@ -437,20 +473,18 @@ fn reachability(file: &File, src: &str, sym: &Symbols, diags: &mut Vec<Diagnosti
                     );
                     continue;
                 }
-                let reason = s.enter.first().and_then(|e| never(src, e, sym).map(|r| (e, r)));
-                if let Some((e, reason)) = reason {
+                if let Some(n) = s.enter.first().and_then(|e| never(src, e, sym)) {
                     blocked = Some(&s.name);
                     unreachable.insert(&s.name.text);
-                    // A threshold no score reaches has its own warning at the comparison.
-                    if threshold_never(src, e, sym).is_none() {
+                    if !n.threshold {
                         diags.push(
                             Diagnostic::warning(
                                 "funnel::unreachable_stage",
-                                e.span,
+                                n.span,
                                 format!("no lead can reach stage `{}`", s.name.text),
                             )
-                            .label(reason)
-                            .help("this entry condition can never be true"),
+                            .label(n.reason)
+                            .help(n.help),
                         );
                     }
                 }
@@ -458,10 +492,8 @@ fn reachability(file: &File, src: &str, sym: &Symbols, diags: &mut Vec<Diagnosti
             Item::Score(s) => {
                 for r in &s.rules {
                     if let RuleKind::When(e) = &r.kind {
-                        if let Some(reason) = never(src, e, sym) {
-                            if threshold_never(src, e, sym).is_none() {
-                                diags.push(never_fires(e.span, "this rule can never give points", reason));
-                            }
+                        if let Some(n) = never(src, e, sym).filter(|n| !n.threshold) {
+                            diags.push(never_fires(n, "this rule can never give points"));
                         }
                     }
                 }
@@ -478,9 +510,9 @@ fn reachability(file: &File, src: &str, sym: &Symbols, diags: &mut Vec<Diagnosti
             },
             _ => continue,
         };
-        if let Some(reason) = never(src, when, sym) {
-            if threshold_never(src, when, sym).is_none() {
-                diags.push(never_fires(when.span, "this rule can never fire", reason));
+        if let Some(n) = never(src, when, sym) {
+            if !n.threshold {
+                diags.push(never_fires(n, "this rule can never fire"));
             }
             continue;
         }
@@ -497,24 +529,33 @@ fn reachability(file: &File, src: &str, sym: &Symbols, diags: &mut Vec<Diagnosti
     }
 }
 
-fn never_fires(span: Span, msg: &str, reason: String) -> Diagnostic {
-    Diagnostic::warning("funnel::never_fires", span, msg)
-        .label(reason)
-        .help("fix the condition or remove the rule")
+fn never_fires(n: Never, msg: &str) -> Diagnostic {
+    Diagnostic::warning("funnel::never_fires", n.span, msg)
+        .label(n.reason)
+        .help(n.help)
 }
 
-fn unused(file: &File, usage: &Usage, diags: &mut Vec<Diagnostic>) {
+fn unused(file: &File, sym: &Symbols, usage: &Usage, diags: &mut Vec<Diagnostic>) {
+    // Only the declaration that was collected: a rejected duplicate has its own error.
+    let collected_segment =
+        |n: &Name| sym.segments.get(&n.text).is_some_and(|s| s.start == n.span.start);
+    let collected_score =
+        |n: &Name| sym.scores.get(&n.text).is_some_and(|s| s.span.start == n.span.start);
     for item in &file.items {
         match item {
-            Item::Segment(s) if !usage.segments.contains(&s.name.text) => diags.push(
+            Item::Segment(s)
+                if collected_segment(&s.name) && !usage.segments.contains(&s.name.text) =>
+            {
+                diags.push(
                 Diagnostic::warning(
                     "funnel::unused_segment",
                     s.name.span,
                     format!("segment `{}` is never used", s.name.text),
                 )
                 .help("use it in a condition, or remove it"),
-            ),
-            Item::Score(s) if !usage.scores.contains(&s.name.text) => diags.push(
+            )
+            }
+            Item::Score(s) if collected_score(&s.name) && !usage.scores.contains(&s.name.text) => diags.push(
                 Diagnostic::warning(
                     "funnel::unused_score",
                     s.name.span,
@@ -579,6 +620,9 @@ fn stage_order(file: &File, sym: &Symbols, diags: &mut Vec<Diagnostic>) {
             }
             Item::Stage(s) => {
                 let Some(me) = sym.stage_index(&s.name.text) else { continue };
+                if sym.stages[me].span.start != s.name.span.start {
+                    continue; // a duplicate, reported as such
+                }
                 for e in &s.enter {
                     walk(e, &mut |x| {
                         let mut check = |n: &Name| {
@@ -699,8 +743,15 @@ fn kpi_bands(file: &File, diags: &mut Vec<Diagnostic>) {
                     Diagnostic::warning(
                         "funnel::kpi_bands",
                         b.span,
-                        format!("band `{}` is out of order", b.label.text),
+                        format!(
+                            "band `{}` starts at {}%, below band `{}` before it at {}%",
+                            b.label.text,
+                            fmt_num(*lo_b),
+                            a.label.text,
+                            fmt_num(*lo_a)
+                        ),
                     )
+                    .label("out of order")
                     .with(a.span, "this band starts higher")
                     .help("list bands from the lowest rate to the highest"),
                 );

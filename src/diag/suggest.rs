@@ -17,7 +17,9 @@ where
         }
         let dist = strsim::damerau_levenshtein(&lower, &cand.to_ascii_lowercase());
         // Allow about one edit per three characters, at least one.
-        let allowed = (name.len().max(cand.len()) / 3).max(1);
+        // Names of one or two characters (grade labels) only match up to case.
+        let floor = usize::from(name.len() >= 3);
+        let allowed = (name.len().max(cand.len()) / 3).max(floor);
         if dist <= allowed && best.is_none_or(|(d, c)| dist < d || (dist == d && cand < c)) {
             best = Some((dist, cand));
         }
@@ -48,6 +50,8 @@ mod tests {
 
     #[test]
     fn ties_break_by_name() {
-        assert_eq!(closest("ab", ["ac", "aa"]), Some("aa"));
+        assert_eq!(closest("abc", ["abd", "abb"]), Some("abb"));
+        assert_eq!(closest("E", ["A", "B"]), None);
+        assert_eq!(closest("a", ["A", "B"]), Some("A"));
     }
 }

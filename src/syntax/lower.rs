@@ -778,10 +778,8 @@ impl Lower {
     fn time_lit(&self, pair: &Pair<'_, Rule>) -> R<TimeLit> {
         let span = self.span(pair);
         let date_only = pair.as_rule() == Rule::date;
-        let at = time::parse_timestamp(pair.as_str()).map_err(|msg| {
-            Diagnostic::error("funnel::bad_date", span, msg)
-                .help("write dates as YYYY-MM-DD and instants as 2025-01-03T10:00:00Z")
-        })?;
+        let at = time::parse_timestamp(pair.as_str())
+            .map_err(|msg| Diagnostic::error("funnel::bad_date", span, msg).help(date_help(pair.as_str())))?;
         Ok(TimeLit {
             at,
             date_only,
@@ -844,10 +842,10 @@ impl Lower {
                     })?;
                 Literal::Duration(Duration { value, unit })
             }
-            Rule::date => Literal::Date(time::parse_date(s).map_err(|msg| {
-                Diagnostic::error("funnel::bad_date", span, msg)
-                    .help("write dates as YYYY-MM-DD, e.g. 2025-01-31")
-            })?),
+            Rule::date => Literal::Date(
+                time::parse_date(s)
+                    .map_err(|msg| Diagnostic::error("funnel::bad_date", span, msg).help(date_help(s)))?,
+            ),
             Rule::timestamp => Literal::Timestamp(self.time_lit(pair)?.at),
             Rule::string => Literal::Text(self.string(pair)?),
             Rule::boolean => Literal::Bool(s == "true"),
@@ -1191,6 +1189,24 @@ impl Rule {
                 | Rule::pf_ends
                 | Rule::pf_matches
         )
+    }
+}
+
+/// Help for a date that does not exist: how long its month is, or the format.
+fn date_help(s: &str) -> String {
+    const MONTHS: [&str; 12] = [
+        "January", "February", "March", "April", "May", "June", "July", "August", "September",
+        "October", "November", "December",
+    ];
+    let year = s.get(0..4).and_then(|y| y.parse::<i32>().ok());
+    let month = s.get(5..7).and_then(|m| m.parse::<u32>().ok());
+    match (year, month) {
+        (Some(y), Some(m)) if (1..=12).contains(&m) => {
+            let name = MONTHS[(m - 1) as usize];
+            format!("{name} {y} has {} days", time::days_in_month(y, m))
+        }
+        (Some(_), Some(_)) => "months run from 01 to 12".into(),
+        _ => "write dates as YYYY-MM-DD and instants as 2025-01-03T10:00:00Z".into(),
     }
 }
 

@@ -7,8 +7,9 @@ pub mod scan;
 
 use pest::error::{ErrorVariant, InputLocation};
 use pest::Parser as _;
+use rayon::prelude::*;
 
-use crate::diag::Diagnostic;
+use crate::diag::{suggest, Diagnostic};
 use ast::{File, Span};
 
 #[derive(pest_derive::Parser)]
@@ -35,34 +36,52 @@ pub fn parse(source: &str) -> Parsed {
         bounds.insert(0, 0);
     }
     bounds.push(source.len());
+    // Declarations parse independently, so a large file parses on every core; the results
+    // are joined in file order, so the tree does not depend on the thread count.
+    let pieces: Vec<(Vec<ast::Item>, Vec<Diagnostic>)> = bounds
+        .par_windows(2)
+        .map(|w| parse_chunk(source, w[0], w[1], scanned.too_deep))
+        .collect();
     let mut items = Vec::new();
     let mut diagnostics = Vec::new();
-    for w in bounds.windows(2) {
-        let (start, end) = (w[0], w[1]);
-        let chunk = &source[start..end];
-        if let Some(deep) = scanned.too_deep.filter(|d| (start..end).contains(d)) {
-            diagnostics.push(
-                Diagnostic::error(
-                    "funnel::too_deep",
-                    Span::new(deep, deep + 1),
-                    format!("brackets nest more than {} deep", scan::MAX_DEPTH),
-                )
-                .label("too deep from here")
-                .help("split the condition into named segments"),
-            );
-            continue;
-        }
-        let lower = lower::Lower { offset: start };
-        match FunnelParser::parse(Rule::file, chunk) {
-            Ok(pairs) => lower.file(pairs, &mut items, &mut diagnostics),
-            Err(e) => diagnostics.push(syntax_error(&e, chunk, start)),
-        }
+    for (i, d) in pieces {
+        items.extend(i);
+        diagnostics.extend(d);
     }
     Parsed {
         file: File { items },
         diagnostics,
         comments: scanned.comments,
     }
+}
+
+fn parse_chunk(
+    source: &str,
+    start: usize,
+    end: usize,
+    too_deep: Option<usize>,
+) -> (Vec<ast::Item>, Vec<Diagnostic>) {
+    let mut items = Vec::new();
+    let mut diagnostics = Vec::new();
+    let chunk = &source[start..end];
+    if let Some(deep) = too_deep.filter(|d| (start..end).contains(d)) {
+        diagnostics.push(
+            Diagnostic::error(
+                "funnel::too_deep",
+                Span::new(deep, deep + 1),
+                format!("brackets nest more than {} deep", scan::MAX_DEPTH),
+            )
+            .label("too deep from here")
+            .help("split the condition into named segments"),
+        );
+        return (items, diagnostics);
+    }
+    let lower = lower::Lower { offset: start };
+    match FunnelParser::parse(Rule::file, chunk) {
+        Ok(pairs) => lower.file(pairs, &mut items, &mut diagnostics),
+        Err(e) => diagnostics.push(syntax_error(&e, chunk, start)),
+    }
+    (items, diagnostics)
 }
 
 /// Parses one expression on its own (used by tests and tools).
@@ -216,55 +235,118 @@ fn found(chunk: &str, at: usize) -> String {
 }
 
 fn syntax_error(e: &pest::error::Error<Rule>, chunk: &str, offset: usize) -> Diagnostic {
+    // Unbalanced brackets explain most failures better than whatever pest expected at the
+    // point where it gave up: name the bracket that is never closed.
+    if let Some(d) = scan::unbalanced(chunk, offset) {
+        return d;
+    }
     let at = match e.location {
         InputLocation::Pos(p) => p,
         InputLocation::Span((s, _)) => s,
-    };
+    }
+    .min(chunk.len());
     let found = found(chunk, at);
-    let tok_len = chunk[at.min(chunk.len())..]
-        .chars()
-        .next()
-        .map_or(0, |c| {
-            if c.is_alphanumeric() {
-                chunk[at..]
-                    .chars()
-                    .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '.')
-                    .map(char::len_utf8)
-                    .sum()
-            } else {
-                c.len_utf8()
-            }
-        });
-    let span = Span::new(offset + at, offset + at + tok_len);
-    let mut expected: Vec<&str> = match &e.variant {
-        ErrorVariant::ParsingError { positives, .. } => {
-            positives.iter().filter_map(|r| describe(*r)).collect()
+    let rest = &chunk[at..];
+    let tok_len = rest.chars().next().map_or(0, |c| {
+        if c.is_alphanumeric() {
+            rest.chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '.')
+                .map(char::len_utf8)
+                .sum()
+        } else {
+            c.len_utf8()
         }
-        ErrorVariant::CustomError { .. } => Vec::new(),
+    });
+    let span = Span::new(offset + at, offset + at + tok_len);
+    let positives: &[Rule] = match &e.variant {
+        ErrorVariant::ParsingError { positives, .. } => positives,
+        ErrorVariant::CustomError { .. } => &[],
     };
+    let word = found.trim_matches('`');
+    let line_start = chunk[..at].rfind('\n').map_or(0, |i| i + 1);
+    let between_declarations = positives.iter().any(|r| *r == Rule::EOI);
+    let at_declaration = between_declarations && chunk[line_start..at].trim().is_empty();
+    // A word where a declaration should start: a misspelt keyword.
+    if at_declaration && tok_len > 0 && rest.starts_with(|c: char| c.is_alphabetic()) {
+        let help = suggest::did_you_mean(word, scan::TOP_LEVEL)
+            .unwrap_or_else(|| format!("a declaration starts with one of: {}", scan::TOP_LEVEL.join(", ")));
+        return Diagnostic::error(
+            "funnel::syntax",
+            span,
+            format!("unknown declaration `{word}`"),
+        )
+        .label("not a declaration")
+        .help(help);
+    }
+    if rest.starts_with(['“', '”', '‘', '’']) {
+        return Diagnostic::error("funnel::syntax", span, format!("unexpected curly quote {found}"))
+            .label("here")
+            .help("write text in straight double quotes, e.g. \"us-east\" (word processors turn them curly)");
+    }
+    if word == "a NUL byte" {
+        return Diagnostic::error("funnel::syntax", span, "the file contains a NUL byte")
+            .label("here")
+            .help("rule files are text: is this a binary file, or was it saved in UTF-16?");
+    }
+    let mut expected: Vec<&str> = positives
+        .iter()
+        .filter_map(|r| {
+            if *r == Rule::EOI {
+                describe(Rule::stage)
+            } else if is_top_level_keyword(*r) {
+                None
+            } else {
+                describe(*r)
+            }
+        })
+        .collect();
     expected.sort_unstable();
     expected.dedup();
-    // A misplaced reserved word reads better as such than as "expected a name".
-    let word = found.trim_matches('`');
-    let reserved = is_reserved(word);
     let message = if expected.is_empty() {
         format!("unexpected {found}")
     } else {
         format!("expected {}, found {found}", join_or(&expected))
     };
     let mut d = Diagnostic::error("funnel::syntax", span, message).label("here");
-    if reserved && expected.contains(&"a name") {
+    let before = chunk[..at].split_whitespace().last().unwrap_or("");
+    let declares = matches!(
+        before,
+        "segment" | "score" | "stage" | "trait" | "event" | "exit" | "grade"
+    );
+    if declares && is_reserved(word) {
         d = d.help(format!(
-            "`{word}` is a reserved word of the language and cannot be used as a name"
+            "`{word}` is a word of the language and cannot name a {before}: choose another name"
         ));
-    } else if found == "a NUL byte" {
-        d = d.help("the file contains a NUL byte: is it a binary file?");
+    } else if rest.starts_with('=') && !rest.starts_with("==") {
+        d = d.help("to compare, write `==`");
     } else if expected.contains(&"`when`") {
         d = d.help("a condition starts with `when`, e.g. `enter when form.submitted`");
+    } else if matches!(before, "count" | "no" | "rate" | "latest" | "first" | "per") {
+        d = d.help(format!("`{before}` needs an event, e.g. `{before} email.opened`"));
     } else if found == "the end of the file" {
         d = d.help("is a `}` or `)` missing?");
     }
     d
+}
+
+fn is_top_level_keyword(r: Rule) -> bool {
+    use Rule::*;
+    matches!(
+        r,
+        kw_funnel
+            | kw_schema
+            | kw_segment
+            | kw_score
+            | kw_stage
+            | kw_move
+            | kw_exit
+            | kw_kpi
+            | kw_target
+            | kw_dimensions
+            | kw_cost
+            | kw_revenue
+            | kw_test
+    )
 }
 
 fn is_reserved(word: &str) -> bool {

@@ -124,6 +124,86 @@ pub fn scan(src: &str) -> Scan {
     }
 }
 
+/// The first bracket problem in a piece of source: an opening bracket never closed, or a
+/// closing one with nothing to close.
+pub fn unbalanced(chunk: &str, offset: usize) -> Option<crate::diag::Diagnostic> {
+    use crate::diag::Diagnostic;
+    let b = chunk.as_bytes();
+    let mut open: Vec<(usize, u8)> = Vec::new();
+    let mut i = 0;
+    let closer = |c: u8| match c {
+        b'(' => b')',
+        b'[' => b']',
+        _ => b'}',
+    };
+    while i < b.len() {
+        match b[i] {
+            b'"' => {
+                i += 1;
+                while i < b.len() && b[i] != b'"' && b[i] != b'\n' {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'/' if b.get(i + 1) == Some(&b'/') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                i += 2;
+                while i < b.len() && !(b[i] == b'*' && b.get(i + 1) == Some(&b'/')) {
+                    i += 1;
+                }
+                i += 1;
+            }
+            c @ (b'(' | b'[' | b'{') => open.push((i, c)),
+            c @ (b')' | b']' | b'}') => match open.last() {
+                Some(&(_, o)) if closer(o) == c => {
+                    open.pop();
+                }
+                Some(&(at, o)) => {
+                    // `(x }`: the inner bracket was never closed.
+                    return Some(
+                        Diagnostic::error(
+                            "funnel::unbalanced",
+                            Span::new(offset + at, offset + at + 1),
+                            format!("this `{}` is never closed", o as char),
+                        )
+                        .label(format!("opened here, but `{}` comes first", c as char))
+                        .with(Span::new(offset + i, offset + i + 1), "closes something else")
+                        .help(format!("add `{}` where it ends", closer(o) as char)),
+                    );
+                }
+                None => {
+                    return Some(
+                        Diagnostic::error(
+                            "funnel::unbalanced",
+                            Span::new(offset + i, offset + i + 1),
+                            format!("this `{}` closes nothing", c as char),
+                        )
+                        .label("no bracket is open here")
+                        .help("remove it, or add the opening bracket it belongs to"),
+                    );
+                }
+            },
+            _ => {}
+        }
+        i += 1;
+    }
+    open.first().map(|&(at, o)| {
+        Diagnostic::error(
+            "funnel::unbalanced",
+            Span::new(offset + at, offset + at + 1),
+            format!("this `{}` is never closed", o as char),
+        )
+        .label("opened here")
+        .help(format!(
+            "add `{}` at the end of the declaration",
+            closer(o) as char
+        ))
+    })
+}
+
 fn starts_word(b: &[u8], i: usize, word: &str) -> bool {
     let w = word.as_bytes();
     b.get(i..i + w.len()) == Some(w)

@@ -3,8 +3,8 @@
 //! The pipeline: source → [`syntax::parse`] → AST ([`syntax::ast`]) → [`check`] → diagnostics
 //! and a checked model. See `docs/ARCHITECTURE.md`.
 
+pub mod check;
+pub mod cli;
 pub mod diag;
 pub mod syntax;
 pub mod time;
-pub mod check;
-pub mod cli;

@@ -89,7 +89,10 @@ fn warnings_pass_unless_denied() {
 fn unreadable_file_is_a_usage_error() {
     let (code, _, stderr) = funnelc(&["check", "no/such/file.funnel"]);
     assert_eq!(code, 2);
-    assert_eq!(stderr, "error: cannot read `no/such/file.funnel`: no such file\n");
+    assert_eq!(
+        stderr,
+        "error: cannot read `no/such/file.funnel`: no such file\n"
+    );
     let (code, _, _) = funnelc(&["check"]);
     assert_eq!(code, 2);
     let (code, _, _) = funnelc(&["frobnicate"]);
@@ -140,14 +143,18 @@ fn hostile_inputs_never_crash() {
         let (code, stdout, stderr) = funnelc(&["check", path.to_str().unwrap()]);
         assert!(code == 0 || code == 1, "{name}: exit {code}\n{stderr}");
         assert!(stderr.is_empty(), "{name}: {stderr}");
-        assert!(stdout.contains("funnel::") || stdout.contains(": ok"), "{name}");
+        assert!(
+            stdout.contains("funnel::") || stdout.contains(": ok"),
+            "{name}"
+        );
     }
 }
 
 #[test]
 fn ten_megabyte_file_checks() {
     // Many stages, each naming the events: a big but legal file.
-    let mut src = String::from("schema {\n  event form.submitted\n  event email.opened { step: int }\n}\n");
+    let mut src =
+        String::from("schema {\n  event form.submitted\n  event email.opened { step: int }\n}\n");
     let mut i = 0;
     while src.len() < 10 << 20 {
         src.push_str(&format!(

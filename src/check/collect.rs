@@ -59,11 +59,16 @@ pub fn collect(file: &File, diags: &mut Vec<Diagnostic>) -> Symbols {
                         Diagnostic::error(
                             "funnel::duplicate_name",
                             s.name.span,
-                            format!("segment `{}` has the same name as {kind} `{}`", s.name.text, s.name.text),
+                            format!(
+                                "segment `{}` has the same name as {kind} `{}`",
+                                s.name.text, s.name.text
+                            ),
                         )
                         .label("a condition naming it could mean either")
                         .with(*first, format!("the {kind}"))
-                        .help(format!("a segment cannot share its name with a {kind}: rename the segment"))
+                        .help(format!(
+                            "a segment cannot share its name with a {kind}: rename the segment"
+                        ))
                     };
                     diags.push(d);
                     continue;
@@ -79,10 +84,15 @@ pub fn collect(file: &File, diags: &mut Vec<Diagnostic>) -> Symbols {
                         Diagnostic::error(
                             "funnel::duplicate_name",
                             s.name.span,
-                            format!("score `{}` has the same name as {kind} `{}`", s.name.text, s.name.text),
+                            format!(
+                                "score `{}` has the same name as {kind} `{}`",
+                                s.name.text, s.name.text
+                            ),
                         )
                         .with(*first, format!("the {kind}"))
-                        .help(format!("a score cannot share its name with a {kind}: rename the score"))
+                        .help(format!(
+                            "a score cannot share its name with a {kind}: rename the score"
+                        ))
                     };
                     diags.push(d);
                     continue;

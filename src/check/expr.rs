@@ -76,7 +76,9 @@ impl<'a> Cx<'a> {
                             format!("stage `{}` has no entry condition", s.name.text),
                         )
                         .label("no lead can enter this stage")
-                        .help("add a condition inside the braces, e.g. `enter when form.submitted`"),
+                        .help(
+                            "add a condition inside the braces, e.g. `enter when form.submitted`",
+                        ),
                     ),
                     [one] => self.condition(one, TOP),
                     [first, rest @ ..] => {
@@ -87,10 +89,15 @@ impl<'a> Cx<'a> {
                                 Diagnostic::error(
                                     "funnel::duplicate_condition",
                                     r.span,
-                                    format!("stage `{}` has more than one entry condition", s.name.text),
+                                    format!(
+                                        "stage `{}` has more than one entry condition",
+                                        s.name.text
+                                    ),
                                 )
                                 .with(first.span, "first condition")
-                                .help("join the conditions with `and` or `or` into one `enter when`"),
+                                .help(
+                                    "join the conditions with `and` or `or` into one `enter when`",
+                                ),
                             );
                         }
                     }
@@ -184,8 +191,12 @@ impl<'a> Cx<'a> {
         if let Some(max) = s.max {
             if max.value <= 0.0 {
                 self.err(
-                    Diagnostic::error("funnel::bad_number", max.span, "a score cap must be above zero")
-                        .help("drop `max` for an uncapped score"),
+                    Diagnostic::error(
+                        "funnel::bad_number",
+                        max.span,
+                        "a score cap must be above zero",
+                    )
+                    .help("drop `max` for an uncapped score"),
                 );
             }
             if let Some(min) = s.min {
@@ -208,8 +219,12 @@ impl<'a> Cx<'a> {
         for r in &s.rules {
             if r.points.value == 0.0 {
                 self.err(
-                    Diagnostic::warning("funnel::zero_points", r.points.span, "this rule gives no points")
-                        .help("remove it, or give it points"),
+                    Diagnostic::warning(
+                        "funnel::zero_points",
+                        r.points.span,
+                        "this rule gives no points",
+                    )
+                    .help("remove it, or give it points"),
                 );
             }
             match &r.kind {
@@ -247,7 +262,9 @@ impl<'a> Cx<'a> {
                             ),
                         )
                         .with(p.from.span, "the grade before")
-                        .help("list grades best first, each from a lower score than the one before"),
+                        .help(
+                            "list grades best first, each from a lower score than the one before",
+                        ),
                     );
                 }
             }
@@ -278,21 +295,26 @@ impl<'a> Cx<'a> {
         for x in &t.expects {
             match x {
                 Expect::Stage(n, _) => {
-                    if self.sym.stage_index(&n.text).is_none() && !self.sym.exits.contains_key(&n.text) {
+                    if self.sym.stage_index(&n.text).is_none()
+                        && !self.sym.exits.contains_key(&n.text)
+                    {
                         self.unknown_stage(n);
                     }
                 }
-                Expect::Entered { stage, .. } | Expect::NotEntered(stage, _) => self.stage_ref(stage),
+                Expect::Entered { stage, .. } | Expect::NotEntered(stage, _) => {
+                    self.stage_ref(stage)
+                }
                 Expect::Exited { exit, .. } => {
                     if !self.sym.exits.contains_key(&exit.text) {
                         let exits: Vec<&str> = self.sym.exits.keys().map(String::as_str).collect();
-                        let help = did_you_mean(&exit.text, exits.iter().copied()).unwrap_or_else(|| {
-                            if exits.is_empty() {
-                                "declare it with `exit NAME from ... when ...`".into()
-                            } else {
-                                format!("the exits are: {}", exits.join(", "))
-                            }
-                        });
+                        let help =
+                            did_you_mean(&exit.text, exits.iter().copied()).unwrap_or_else(|| {
+                                if exits.is_empty() {
+                                    "declare it with `exit NAME from ... when ...`".into()
+                                } else {
+                                    format!("the exits are: {}", exits.join(", "))
+                                }
+                            });
                         self.err(
                             Diagnostic::error(
                                 "funnel::unknown_exit",
@@ -366,10 +388,16 @@ impl<'a> Cx<'a> {
         };
         if !fits {
             let help = match (ty, &got) {
-                (Ty::Int | Ty::Decimal, Ty::Text) => Some("write numbers without quotes, e.g. `250`"),
+                (Ty::Int | Ty::Decimal, Ty::Text) => {
+                    Some("write numbers without quotes, e.g. `250`")
+                }
                 (Ty::Bool, Ty::Text) => Some("write `true` or `false` without quotes"),
-                (Ty::Money, Ty::Int | Ty::Decimal) => Some("write an amount with its currency, e.g. `$4,500`"),
-                (Ty::Percent, Ty::Int | Ty::Decimal) => Some("write a percentage with `%`, e.g. `40%`"),
+                (Ty::Money, Ty::Int | Ty::Decimal) => {
+                    Some("write an amount with its currency, e.g. `$4,500`")
+                }
+                (Ty::Percent, Ty::Int | Ty::Decimal) => {
+                    Some("write a percentage with `%`, e.g. `40%`")
+                }
                 (Ty::Text, _) => Some("write text in double quotes"),
                 (Ty::List(_), _) => Some("write a list in brackets, e.g. `[\"NY\", \"NJ\"]`"),
                 _ => None,
@@ -378,7 +406,11 @@ impl<'a> Cx<'a> {
                 Diagnostic::error(
                     "funnel::type_mismatch",
                     v.span(),
-                    format!("`{what}` is {}, but this is {}", ty.describe(), got.describe()),
+                    format!(
+                        "`{what}` is {}, but this is {}",
+                        ty.describe(),
+                        got.describe()
+                    ),
                 )
                 .label(format!("expected {}", ty.describe()))
                 .maybe_help(help.map(String::from)),
@@ -390,13 +422,16 @@ impl<'a> Cx<'a> {
 
     fn unknown_stage(&mut self, n: &Name) {
         let names = self.sym.stages.iter().map(|s| s.name.as_str());
-        let help = did_you_mean(&n.text, names).unwrap_or_else(|| {
-            format!("declare it with `stage {} {{ enter when ... }}`", n.text)
-        });
+        let help = did_you_mean(&n.text, names)
+            .unwrap_or_else(|| format!("declare it with `stage {} {{ enter when ... }}`", n.text));
         self.err(
-            Diagnostic::error("funnel::unknown_stage", n.span, format!("unknown stage `{}`", n.text))
-                .label("no stage has this name")
-                .help(help),
+            Diagnostic::error(
+                "funnel::unknown_stage",
+                n.span,
+                format!("unknown stage `{}`", n.text),
+            )
+            .label("no stage has this name")
+            .help(help),
         );
     }
 
@@ -420,9 +455,13 @@ impl<'a> Cx<'a> {
         let help = did_you_mean(&n.text, self.sym.traits.keys().map(String::as_str))
             .unwrap_or_else(|| format!("declare it in the schema: `trait {}: text`", n.text));
         self.err(
-            Diagnostic::error("funnel::unknown_trait", n.span, format!("unknown trait `{}`", n.text))
-                .label("not declared in the schema")
-                .help(help),
+            Diagnostic::error(
+                "funnel::unknown_trait",
+                n.span,
+                format!("unknown trait `{}`", n.text),
+            )
+            .label("not declared in the schema")
+            .help(help),
         );
     }
 
@@ -448,14 +487,15 @@ impl<'a> Cx<'a> {
     }
 
     fn unknown_prop(&self, p: &Name, event: &str, ev: &EventInfo) -> Diagnostic {
-        let help = did_you_mean(&p.text, ev.props.keys().map(String::as_str)).unwrap_or_else(|| {
-            if ev.props.is_empty() {
-                format!("`{event}` has no properties; declare them in the schema")
-            } else {
-                let list: Vec<&str> = ev.props.keys().map(String::as_str).collect();
-                format!("its properties are {}", list.join(", "))
-            }
-        });
+        let help =
+            did_you_mean(&p.text, ev.props.keys().map(String::as_str)).unwrap_or_else(|| {
+                if ev.props.is_empty() {
+                    format!("`{event}` has no properties; declare them in the schema")
+                } else {
+                    let list: Vec<&str> = ev.props.keys().map(String::as_str).collect();
+                    format!("its properties are {}", list.join(", "))
+                }
+            });
         Diagnostic::error(
             "funnel::unknown_property",
             p.span,
@@ -473,9 +513,13 @@ impl<'a> Cx<'a> {
         let help = did_you_mean(&n.text, self.sym.scores.keys().map(String::as_str))
             .unwrap_or_else(|| format!("declare it with `score {} {{ ... }}`", n.text));
         self.err(
-            Diagnostic::error("funnel::unknown_score", n.span, format!("unknown score `{}`", n.text))
-                .label("no score model has this name")
-                .help(help),
+            Diagnostic::error(
+                "funnel::unknown_score",
+                n.span,
+                format!("unknown score `{}`", n.text),
+            )
+            .label("no score model has this name")
+            .help(help),
         );
         false
     }
@@ -539,9 +583,15 @@ impl<'a> Cx<'a> {
         }
         if let Some(f) = &q.filter {
             if known {
-                self.condition(f, Scope {
-                    event: sym.events.get_key_value(&q.event.text).map(|(k, _)| k.as_str()),
-                });
+                self.condition(
+                    f,
+                    Scope {
+                        event: sym
+                            .events
+                            .get_key_value(&q.event.text)
+                            .map(|(k, _)| k.as_str()),
+                    },
+                );
             }
         }
         if let Some(w) = &q.within {
@@ -634,7 +684,10 @@ impl<'a> Cx<'a> {
                     self.condition(i, scope);
                 }
                 if *k as usize > items.len() {
-                    let msg = format!("at least {k} of {} conditions can never be true", items.len());
+                    let msg = format!(
+                        "at least {k} of {} conditions can never be true",
+                        items.len()
+                    );
                     self.err(
                         Diagnostic::error("funnel::impossible_count", e.span, msg)
                             .help("lower the number or list more conditions"),
@@ -653,7 +706,12 @@ impl<'a> Cx<'a> {
                 if !self.score_ref(n) {
                     return Ty::Error;
                 }
-                if self.sym.scores.get(&n.text).is_some_and(|s| s.grades.is_empty()) {
+                if self
+                    .sym
+                    .scores
+                    .get(&n.text)
+                    .is_some_and(|s| s.grades.is_empty())
+                {
                     self.err(
                         Diagnostic::error(
                             "funnel::no_grades",
@@ -674,7 +732,9 @@ impl<'a> Cx<'a> {
                 let t = self.ty(x, scope);
                 match t {
                     Ty::Int | Ty::Decimal | Ty::Percent | Ty::Money | Ty::Error => t,
-                    other => self.mismatch(e.span, format!("cannot negate {}", other.describe()), None),
+                    other => {
+                        self.mismatch(e.span, format!("cannot negate {}", other.describe()), None)
+                    }
                 }
             }
             ExprKind::All(v) | ExprKind::Any(v) => {
@@ -710,7 +770,11 @@ impl<'a> Cx<'a> {
                     (v, Ty::List(inner)) => {
                         self.mismatch(
                             list.span,
-                            format!("cannot look for {} in a list of {}", v.describe(), inner.describe()),
+                            format!(
+                                "cannot look for {} in a list of {}",
+                                v.describe(),
+                                inner.describe()
+                            ),
                             None,
                         );
                     }
@@ -739,7 +803,10 @@ impl<'a> Cx<'a> {
                 if matches!(vt, Ty::Text | Ty::Bool | Ty::List(_)) {
                     self.mismatch(
                         value.span,
-                        format!("`between` needs numbers, amounts or dates, not {}", vt.describe()),
+                        format!(
+                            "`between` needs numbers, amounts or dates, not {}",
+                            vt.describe()
+                        ),
                         None,
                     );
                 }
@@ -778,7 +845,14 @@ impl<'a> Cx<'a> {
                         p.text,
                         t.describe()
                     );
-                    self.mismatch(p.span, msg, Some(format!("compare it: `{} of latest {} == ...`", p.text, query.event.text)));
+                    self.mismatch(
+                        p.span,
+                        msg,
+                        Some(format!(
+                            "compare it: `{} of latest {} == ...`",
+                            p.text, query.event.text
+                        )),
+                    );
                 }
                 None => {
                     let d = self.unknown_prop(p, &query.event.text, ev);
@@ -796,7 +870,11 @@ impl<'a> Cx<'a> {
                 None => elem = Some(t),
                 Some(prev) if prev.comparable(&t) => {}
                 Some(prev) => {
-                    let msg = format!("a list of {} cannot also hold {}", prev.describe(), t.describe());
+                    let msg = format!(
+                        "a list of {} cannot also hold {}",
+                        prev.describe(),
+                        t.describe()
+                    );
                     self.mismatch(i.span, msg, None);
                 }
             }
@@ -848,7 +926,10 @@ impl<'a> Cx<'a> {
                     n.span,
                     format!("`{}` is a stage, not a condition", n.text),
                 )
-                .help(format!("to test time in a stage, write `days since entering {} >= 1`", n.text)),
+                .help(format!(
+                    "to test time in a stage, write `days since entering {} >= 1`",
+                    n.text
+                )),
             );
             return Ty::Error;
         }
@@ -868,8 +949,13 @@ impl<'a> Cx<'a> {
             if !dotted {
                 if let Some(ev) = sym.events.get(ev_name) {
                     let mut d = self.unknown_prop(n, ev_name, ev);
-                    if d.help.as_deref().is_some_and(|h| !h.starts_with("did you mean")) {
-                        if let Some(s) = did_you_mean(&n.text, sym.traits.keys().map(String::as_str)) {
+                    if d.help
+                        .as_deref()
+                        .is_some_and(|h| !h.starts_with("did you mean"))
+                    {
+                        if let Some(s) =
+                            did_you_mean(&n.text, sym.traits.keys().map(String::as_str))
+                        {
                             d = d.help(s);
                         }
                     }
@@ -897,9 +983,13 @@ impl<'a> Cx<'a> {
             "declare it in the schema as a trait or an event, or as a segment".to_string()
         });
         self.err(
-            Diagnostic::error("funnel::unknown_name", n.span, format!("unknown name `{}`", n.text))
-                .label("not a trait, event, segment or score")
-                .help(help),
+            Diagnostic::error(
+                "funnel::unknown_name",
+                n.span,
+                format!("unknown name `{}`", n.text),
+            )
+            .label("not a trait, event, segment or score")
+            .help(help),
         );
     }
 
@@ -933,7 +1023,11 @@ impl<'a> Cx<'a> {
             }
             let ordered = !matches!(op, BinOp::Eq | BinOp::Ne);
             if ordered && matches!(lt, Ty::Bool | Ty::Text | Ty::List(_)) {
-                let msg = format!("{} has no order: `{}` does not apply", lt.describe(), op.symbol());
+                let msg = format!(
+                    "{} has no order: `{}` does not apply",
+                    lt.describe(),
+                    op.symbol()
+                );
                 self.mismatch(e.span, msg, Some("use `==` or `!=`".into()));
             }
             return Ty::Bool;
@@ -959,8 +1053,9 @@ impl<'a> Cx<'a> {
                 };
                 if lt == rt {
                     let msg = format!("cannot {verb} {}", plural_of(&lt));
-                    let help = matches!(lt, Bool)
-                        .then(|| "yes/no values cannot be summed: count events or use a score".to_string());
+                    let help = matches!(lt, Bool).then(|| {
+                        "yes/no values cannot be summed: count events or use a score".to_string()
+                    });
                     return self.mismatch(e.span, msg, help);
                 }
                 let msg = format!(
@@ -974,8 +1069,9 @@ impl<'a> Cx<'a> {
                     lt.describe(),
                     rt.describe()
                 );
-                let help = (matches!(lt, Bool) || matches!(rt, Bool))
-                    .then(|| "yes/no values cannot be summed: count events or use a score".to_string());
+                let help = (matches!(lt, Bool) || matches!(rt, Bool)).then(|| {
+                    "yes/no values cannot be summed: count events or use a score".to_string()
+                });
                 return self.mismatch(e.span, msg, help);
             }
         };
@@ -999,7 +1095,9 @@ impl<'a> Cx<'a> {
                 (Ty::List(a), Ty::List(b)) => a.comparable(b),
                 _ => false,
             },
-            TestOp::StartsWith | TestOp::EndsWith | TestOp::Matches => vt == Ty::Text && at == Ty::Text,
+            TestOp::StartsWith | TestOp::EndsWith | TestOp::Matches => {
+                vt == Ty::Text && at == Ty::Text
+            }
         };
         if !ok {
             let msg = format!(
@@ -1030,7 +1128,9 @@ impl<'a> Cx<'a> {
                                 "this pattern is not a valid regular expression",
                             )
                             .label(last)
-                            .help("escape special characters with `\\\\`, e.g. \"@gmail\\\\.com$\""),
+                            .help(
+                                "escape special characters with `\\\\`, e.g. \"@gmail\\\\.com$\"",
+                            ),
                         );
                     }
                 }
@@ -1073,7 +1173,10 @@ impl<'a> Cx<'a> {
                                     Diagnostic::error(
                                         "funnel::segment_cycle",
                                         *span,
-                                        format!("segment `{}` is defined in terms of itself", s.name.text),
+                                        format!(
+                                            "segment `{}` is defined in terms of itself",
+                                            s.name.text
+                                        ),
                                     )
                                     .label(format!("{path} → {}", s.name.text))
                                     .help("a segment may use other segments, but not in a circle"),
@@ -1136,16 +1239,20 @@ fn compare_help(src: &str, lhs: &Expr, lt: &Ty, rhs: &Expr, rt: &Ty) -> Option<S
         (_, Ty::Int | Ty::Decimal, Ty::Percent) => {
             Some("a percentage is compared with a rate: drop the `%` or compare a `rate`".into())
         }
-        (_, Ty::Percent, Ty::Int | Ty::Decimal) => {
-            Some(format!("write the number as a percentage, e.g. `{}%`", short(src, rhs)))
-        }
+        (_, Ty::Percent, Ty::Int | Ty::Decimal) => Some(format!(
+            "write the number as a percentage, e.g. `{}%`",
+            short(src, rhs)
+        )),
         (_, Ty::Int | Ty::Decimal, Ty::Text) => {
             Some("a number is written without quotes, e.g. `100`".into())
         }
-        (_, Ty::Money, Ty::Int | Ty::Decimal) => {
-            Some(format!("write the amount with a currency, e.g. `${}`", short(src, rhs)))
+        (_, Ty::Money, Ty::Int | Ty::Decimal) => Some(format!(
+            "write the amount with a currency, e.g. `${}`",
+            short(src, rhs)
+        )),
+        (_, Ty::Bool, _) => {
+            Some("a yes/no trait is a condition on its own: drop the comparison".into())
         }
-        (_, Ty::Bool, _) => Some("a yes/no trait is a condition on its own: drop the comparison".into()),
         _ => None,
     }
 }

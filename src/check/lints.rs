@@ -51,7 +51,9 @@ pub fn walk(e: &Expr, f: &mut dyn FnMut(&Expr)) {
     match &e.kind {
         ExprKind::Lit(_) | ExprKind::Name(_) | ExprKind::Score(_) | ExprKind::Grade(_) => {}
         ExprKind::DaysSinceEntering(_) => {}
-        ExprKind::List(v) | ExprKind::All(v) | ExprKind::Any(v) => v.iter().for_each(|x| walk(x, f)),
+        ExprKind::List(v) | ExprKind::All(v) | ExprKind::Any(v) => {
+            v.iter().for_each(|x| walk(x, f))
+        }
         ExprKind::AtLeast { items, .. } => items.iter().for_each(|x| walk(x, f)),
         ExprKind::Event(q) | ExprKind::Count(q) | ExprKind::No(q) | ExprKind::DaysSince(_, q) => {
             walk_query(q, f)
@@ -62,7 +64,9 @@ pub fn walk(e: &Expr, f: &mut dyn FnMut(&Expr)) {
             walk_query(b, f);
         }
         ExprKind::Then(steps) => steps.iter().for_each(|q| walk_query(q, f)),
-        ExprKind::Not(x) | ExprKind::Neg(x) | ExprKind::Exists(x) | ExprKind::Missing(x) => walk(x, f),
+        ExprKind::Not(x) | ExprKind::Neg(x) | ExprKind::Exists(x) | ExprKind::Missing(x) => {
+            walk(x, f)
+        }
         ExprKind::Binary { lhs, rhs, .. } => {
             walk(lhs, f);
             walk(rhs, f);
@@ -154,7 +158,9 @@ fn threshold_never(src: &str, e: &Expr, sym: &Symbols) -> Option<(String, String
     let lower: f64 = infos.iter().map(|(_, i)| i.lower()).sum::<f64>() + constant;
     let never = match op {
         BinOp::Ge => upper.is_some_and(|u| u < limit),
-        BinOp::Gt | BinOp::Eq => upper.is_some_and(|u| u <= limit && !(op == BinOp::Eq && u == limit)),
+        BinOp::Gt | BinOp::Eq => {
+            upper.is_some_and(|u| u <= limit && !(op == BinOp::Eq && u == limit))
+        }
         BinOp::Le => lower > limit,
         BinOp::Lt => lower >= limit,
         _ => false,
@@ -231,7 +237,8 @@ fn never(src: &str, e: &Expr, sym: &Symbols) -> Option<Never> {
             "remove the rule, or write the condition it should test",
         )),
         ExprKind::All(v) => v.iter().find_map(|x| never(src, x, sym)).or_else(|| {
-            contradiction(v).map(|r| plain(r, "these conditions exclude each other: fix one of them"))
+            contradiction(v)
+                .map(|r| plain(r, "these conditions exclude each other: fix one of them"))
         }),
         ExprKind::Any(v) => {
             let reasons: Option<Vec<Never>> = v.iter().map(|x| never(src, x, sym)).collect();
@@ -322,9 +329,12 @@ fn contradiction(conjuncts: &[Expr]) -> Option<String> {
             },
             ExprKind::Between { value, lo, hi } => match (&value.kind, num_lit(lo), num_lit(hi)) {
                 (ExprKind::Name(n), Some(a), Some(b)) => {
-                    let e = bounds
-                        .entry(&n.text)
-                        .or_insert((f64::NEG_INFINITY, false, f64::INFINITY, false));
+                    let e = bounds.entry(&n.text).or_insert((
+                        f64::NEG_INFINITY,
+                        false,
+                        f64::INFINITY,
+                        false,
+                    ));
                     if a > e.0 {
                         (e.0, e.1) = (a, false);
                     }
@@ -537,32 +547,40 @@ fn never_fires(n: Never, msg: &str) -> Diagnostic {
 
 fn unused(file: &File, sym: &Symbols, usage: &Usage, diags: &mut Vec<Diagnostic>) {
     // Only the declaration that was collected: a rejected duplicate has its own error.
-    let collected_segment =
-        |n: &Name| sym.segments.get(&n.text).is_some_and(|s| s.start == n.span.start);
-    let collected_score =
-        |n: &Name| sym.scores.get(&n.text).is_some_and(|s| s.span.start == n.span.start);
+    let collected_segment = |n: &Name| {
+        sym.segments
+            .get(&n.text)
+            .is_some_and(|s| s.start == n.span.start)
+    };
+    let collected_score = |n: &Name| {
+        sym.scores
+            .get(&n.text)
+            .is_some_and(|s| s.span.start == n.span.start)
+    };
     for item in &file.items {
         match item {
             Item::Segment(s)
                 if collected_segment(&s.name) && !usage.segments.contains(&s.name.text) =>
             {
                 diags.push(
-                Diagnostic::warning(
-                    "funnel::unused_segment",
-                    s.name.span,
-                    format!("segment `{}` is never used", s.name.text),
+                    Diagnostic::warning(
+                        "funnel::unused_segment",
+                        s.name.span,
+                        format!("segment `{}` is never used", s.name.text),
+                    )
+                    .help("use it in a condition, or remove it"),
                 )
-                .help("use it in a condition, or remove it"),
-            )
             }
-            Item::Score(s) if collected_score(&s.name) && !usage.scores.contains(&s.name.text) => diags.push(
-                Diagnostic::warning(
-                    "funnel::unused_score",
-                    s.name.span,
-                    format!("score `{}` is never used", s.name.text),
+            Item::Score(s) if collected_score(&s.name) && !usage.scores.contains(&s.name.text) => {
+                diags.push(
+                    Diagnostic::warning(
+                        "funnel::unused_score",
+                        s.name.span,
+                        format!("score `{}` is never used", s.name.text),
+                    )
+                    .help("use it in a stage condition or a test, or remove it"),
                 )
-                .help("use it in a stage condition or a test, or remove it"),
-            ),
+            }
             _ => {}
         }
     }
@@ -574,7 +592,8 @@ fn stage_order(file: &File, sym: &Symbols, diags: &mut Vec<Diagnostic>) {
     for item in &file.items {
         match item {
             Item::Move(m) => {
-                let (Some(f), Some(t)) = (sym.stage_index(&m.from.text), sym.stage_index(&m.to.text))
+                let (Some(f), Some(t)) =
+                    (sym.stage_index(&m.from.text), sym.stage_index(&m.to.text))
                 else {
                     continue;
                 };
@@ -583,7 +602,10 @@ fn stage_order(file: &File, sym: &Symbols, diags: &mut Vec<Diagnostic>) {
                         Diagnostic::warning(
                             "funnel::stage_order",
                             m.to.span,
-                            format!("`move {} -> {}` leaves a stage for itself", m.from.text, m.to.text),
+                            format!(
+                                "`move {} -> {}` leaves a stage for itself",
+                                m.from.text, m.to.text
+                            ),
                         )
                         .help("a move returns a lead to an earlier stage"),
                     );
@@ -604,13 +626,17 @@ fn stage_order(file: &File, sym: &Symbols, diags: &mut Vec<Diagnostic>) {
                     Kpi::Conversion { from, to, .. } => (from, to, "conversion"),
                     Kpi::Velocity { from, to, .. } => (from, to, "velocity"),
                 };
-                if let (Some(f), Some(t)) = (sym.stage_index(&from.text), sym.stage_index(&to.text)) {
+                if let (Some(f), Some(t)) = (sym.stage_index(&from.text), sym.stage_index(&to.text))
+                {
                     if t <= f {
                         diags.push(
                             Diagnostic::warning(
                                 "funnel::stage_order",
                                 to.span,
-                                format!("{what} from `{}` to `{}` runs backwards", from.text, to.text),
+                                format!(
+                                    "{what} from `{}` to `{}` runs backwards",
+                                    from.text, to.text
+                                ),
                             )
                             .label(format!("`{}` does not come after `{}`", to.text, from.text))
                             .help(format!("write it as `{} -> {}`", to.text, from.text)),
@@ -619,7 +645,9 @@ fn stage_order(file: &File, sym: &Symbols, diags: &mut Vec<Diagnostic>) {
                 }
             }
             Item::Stage(s) => {
-                let Some(me) = sym.stage_index(&s.name.text) else { continue };
+                let Some(me) = sym.stage_index(&s.name.text) else {
+                    continue;
+                };
                 if sym.stages[me].span.start != s.name.span.start {
                     continue; // a duplicate, reported as such
                 }
@@ -628,7 +656,10 @@ fn stage_order(file: &File, sym: &Symbols, diags: &mut Vec<Diagnostic>) {
                         let mut check = |n: &Name| {
                             if sym.stage_index(&n.text).is_some_and(|i| i >= me) {
                                 let msg = if n.text == s.name.text {
-                                    format!("the condition to enter `{}` looks at its own entry", s.name.text)
+                                    format!(
+                                        "the condition to enter `{}` looks at its own entry",
+                                        s.name.text
+                                    )
                                 } else {
                                     format!("`{}` comes after `{}`: a lead entering `{}` has not entered it yet", n.text, s.name.text, s.name.text)
                                 };

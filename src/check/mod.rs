@@ -30,10 +30,20 @@ pub fn check(file: &File, source: &str) -> Checked {
     let usage = expr::check_items(file, source, &symbols, &mut diagnostics);
     lints::run(file, source, &symbols, &usage, &mut diagnostics);
     if symbols.stages.is_empty() {
-        let what = if source.trim().is_empty() { "the file is empty" } else { "the file declares no stages" };
+        let what = if source.trim().is_empty() {
+            "the file is empty"
+        } else {
+            "the file declares no stages"
+        };
         diagnostics.push(
-            Diagnostic::error("funnel::no_stages", crate::syntax::ast::Span::new(0, 0), what)
-                .help("a funnel needs at least one stage, e.g. `stage MCL { enter when form.submitted }`"),
+            Diagnostic::error(
+                "funnel::no_stages",
+                crate::syntax::ast::Span::new(0, 0),
+                what,
+            )
+            .help(
+                "a funnel needs at least one stage, e.g. `stage MCL { enter when form.submitted }`",
+            ),
         );
     }
     diag::sort(&mut diagnostics);

@@ -44,7 +44,12 @@ pub fn run(args: Args) -> Exit {
         }
         match args.format {
             Format::Human => {
-                out.push_str(&diag::render_human(&diags, &source.name, &source.text, color_stdout()));
+                out.push_str(&diag::render_human(
+                    &diags,
+                    &source.name,
+                    &source.text,
+                    color_stdout(),
+                ));
                 out.push_str(&diag::summary_line(&source.name, &diags));
                 out.push('\n');
             }

@@ -45,7 +45,6 @@ struct Cli {
 enum Command {
     /// Check rule files: every mistake at once, and warnings for rules that can never fire
     Check(check::Args),
-
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -59,7 +58,12 @@ pub fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() { Exit::Usage } else { Exit::Ok }.into();
+            return if e.use_stderr() {
+                Exit::Usage
+            } else {
+                Exit::Ok
+            }
+            .into();
         }
     };
     let exit = match cli.command {

@@ -75,7 +75,8 @@ impl miette::Diagnostic for Report<'_> {
             let start = s.start.min(len);
             (start, s.end.clamp(start, len) - start)
         };
-        let primary = LabeledSpan::new_primary_with_span(self.diag.label.clone(), clamp(self.diag.span));
+        let primary =
+            LabeledSpan::new_primary_with_span(self.diag.label.clone(), clamp(self.diag.span));
         let rest = self
             .diag
             .secondary
@@ -156,6 +157,7 @@ pub fn render_json(diags: &[Diagnostic], file: &str, source: &str) -> Vec<serde_
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 

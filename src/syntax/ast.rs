@@ -10,7 +10,7 @@ use std::fmt;
 ///
 /// Spans compare equal whatever their offsets: two trees are equal when they say the same
 /// thing, which is what the formatter's round-trip property (`parse(fmt(x)) == parse(x)`) needs.
-#[derive(Clone, Copy, Debug, Default, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, Default, Eq)]
 pub struct Span {
     pub start: usize,
     pub end: usize,

@@ -493,7 +493,11 @@ impl Lower {
         let from = self.month(&m)?;
         let b = self.next(&mut it, &pair, "a number")?;
         let base = b.as_str().parse::<u64>().map_err(|_| {
-            Diagnostic::error("funnel::bad_number", self.span(&b), "the target is too large")
+            Diagnostic::error(
+                "funnel::bad_number",
+                self.span(&b),
+                "the target is too large",
+            )
         })?;
         let growth = match it.next() {
             Some(g) => Some(self.percent(&g)?),
@@ -694,9 +698,7 @@ impl Lower {
         Ok(match inner.as_rule() {
             Rule::object => Value::Object(self.object(inner)?),
             Rule::value_list => Value::List(
-                parts(inner)
-                    .map(|v| self.value(v))
-                    .collect::<R<Vec<_>>>()?,
+                parts(inner).map(|v| self.value(v)).collect::<R<Vec<_>>>()?,
                 span,
             ),
             _ => Value::Lit(self.literal(&inner)?, span),
@@ -707,13 +709,17 @@ impl Lower {
 
     fn number(&self, pair: &Pair<'_, Rule>) -> R<Number> {
         let text = pair.as_str().trim_start_matches('+');
-        let value = text.parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(|| {
-            Diagnostic::error(
-                "funnel::bad_number",
-                self.span(pair),
-                format!("`{}` is not a number funnelc can hold", pair.as_str()),
-            )
-        })?;
+        let value = text
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite())
+            .ok_or_else(|| {
+                Diagnostic::error(
+                    "funnel::bad_number",
+                    self.span(pair),
+                    format!("`{}` is not a number funnelc can hold", pair.as_str()),
+                )
+            })?;
         Ok(Number {
             value,
             span: self.span(pair),
@@ -723,13 +729,17 @@ impl Lower {
     fn percent(&self, pair: &Pair<'_, Rule>) -> R<Number> {
         let span = self.span(pair);
         let text = pair.as_str().trim_end_matches('%');
-        let value = text.parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(|| {
-            Diagnostic::error(
-                "funnel::bad_number",
-                span,
-                format!("`{}` is not a percentage", pair.as_str()),
-            )
-        })?;
+        let value = text
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite())
+            .ok_or_else(|| {
+                Diagnostic::error(
+                    "funnel::bad_number",
+                    span,
+                    format!("`{}` is not a percentage", pair.as_str()),
+                )
+            })?;
         Ok(Number { value, span })
     }
 
@@ -778,8 +788,9 @@ impl Lower {
     fn time_lit(&self, pair: &Pair<'_, Rule>) -> R<TimeLit> {
         let span = self.span(pair);
         let date_only = pair.as_rule() == Rule::date;
-        let at = time::parse_timestamp(pair.as_str())
-            .map_err(|msg| Diagnostic::error("funnel::bad_date", span, msg).help(date_help(pair.as_str())))?;
+        let at = time::parse_timestamp(pair.as_str()).map_err(|msg| {
+            Diagnostic::error("funnel::bad_date", span, msg).help(date_help(pair.as_str()))
+        })?;
         Ok(TimeLit {
             at,
             date_only,
@@ -842,10 +853,9 @@ impl Lower {
                     })?;
                 Literal::Duration(Duration { value, unit })
             }
-            Rule::date => Literal::Date(
-                time::parse_date(s)
-                    .map_err(|msg| Diagnostic::error("funnel::bad_date", span, msg).help(date_help(s)))?,
-            ),
+            Rule::date => Literal::Date(time::parse_date(s).map_err(|msg| {
+                Diagnostic::error("funnel::bad_date", span, msg).help(date_help(s))
+            })?),
             Rule::timestamp => Literal::Timestamp(self.time_lit(pair)?.at),
             Rule::string => Literal::Text(self.string(pair)?),
             Rule::boolean => Literal::Bool(s == "true"),
@@ -1001,12 +1011,12 @@ impl Lower {
     fn term(&self, pair: Pair<'_, Rule>) -> R<Expr> {
         let span = self.span(&pair);
         let kind = match pair.as_rule() {
-            Rule::paren => return self.expr(self.only(pair, "a condition")?).map(|e| Expr { span, ..e }),
-            Rule::list => ExprKind::List(
-                parts(pair)
-                    .map(|p| self.expr(p))
-                    .collect::<R<Vec<_>>>()?,
-            ),
+            Rule::paren => {
+                return self
+                    .expr(self.only(pair, "a condition")?)
+                    .map(|e| Expr { span, ..e })
+            }
+            Rule::list => ExprKind::List(parts(pair).map(|p| self.expr(p)).collect::<R<Vec<_>>>()?),
             Rule::count_q => ExprKind::Count(self.event_q(self.only(pair, "an event")?)?),
             Rule::no_q => ExprKind::No(self.event_q(self.only(pair, "an event")?)?),
             Rule::rate_q => {
@@ -1016,9 +1026,10 @@ impl Lower {
                 ExprKind::Rate(a, b)
             }
             Rule::days_since => {
-                let mut it = pair.clone().into_inner().filter(|p| {
-                    !matches!(p.as_rule(), Rule::kw_days | Rule::kw_since)
-                });
+                let mut it = pair
+                    .clone()
+                    .into_inner()
+                    .filter(|p| !matches!(p.as_rule(), Rule::kw_days | Rule::kw_since));
                 let which = self.which(&self.next(&mut it, &pair, "`last` or `first`")?);
                 let q = self.event_q(self.next(&mut it, &pair, "an event")?)?;
                 ExprKind::DaysSince(which, q)
@@ -1046,7 +1057,10 @@ impl Lower {
                 ExprKind::Has { which, query, test }
             }
             Rule::prop_of => {
-                let mut it = pair.clone().into_inner().filter(|p| p.as_rule() != Rule::kw_of);
+                let mut it = pair
+                    .clone()
+                    .into_inner()
+                    .filter(|p| p.as_rule() != Rule::kw_of);
                 let prop = self.name(&self.next(&mut it, &pair, "a property")?);
                 let which = self.which(&self.next(&mut it, &pair, "`latest` or `first`")?);
                 let query = self.event_q(self.next(&mut it, &pair, "an event")?)?;
@@ -1195,8 +1209,18 @@ impl Rule {
 /// Help for a date that does not exist: how long its month is, or the format.
 fn date_help(s: &str) -> String {
     const MONTHS: [&str; 12] = [
-        "January", "February", "March", "April", "May", "June", "July", "August", "September",
-        "October", "November", "December",
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
     ];
     let year = s.get(0..4).and_then(|y| y.parse::<i32>().ok());
     let month = s.get(5..7).and_then(|m| m.parse::<u32>().ok());

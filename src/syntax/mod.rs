@@ -93,8 +93,8 @@ pub fn parse_expr(source: &str) -> Result<ast::Expr, Diagnostic> {
             "brackets nest too deep",
         ));
     }
-    let mut pairs = FunnelParser::parse(Rule::expr, source)
-        .map_err(|e| syntax_error(&e, source, 0))?;
+    let mut pairs =
+        FunnelParser::parse(Rule::expr, source).map_err(|e| syntax_error(&e, source, 0))?;
     let lower = lower::Lower { offset: 0 };
     let pair = pairs
         .next()
@@ -264,12 +264,16 @@ fn syntax_error(e: &pest::error::Error<Rule>, chunk: &str, offset: usize) -> Dia
     };
     let word = found.trim_matches('`');
     let line_start = chunk[..at].rfind('\n').map_or(0, |i| i + 1);
-    let between_declarations = positives.iter().any(|r| *r == Rule::EOI);
+    let between_declarations = positives.contains(&Rule::EOI);
     let at_declaration = between_declarations && chunk[line_start..at].trim().is_empty();
     // A word where a declaration should start: a misspelt keyword.
     if at_declaration && tok_len > 0 && rest.starts_with(|c: char| c.is_alphabetic()) {
-        let help = suggest::did_you_mean(word, scan::TOP_LEVEL)
-            .unwrap_or_else(|| format!("a declaration starts with one of: {}", scan::TOP_LEVEL.join(", ")));
+        let help = suggest::did_you_mean(word, scan::TOP_LEVEL).unwrap_or_else(|| {
+            format!(
+                "a declaration starts with one of: {}",
+                scan::TOP_LEVEL.join(", ")
+            )
+        });
         return Diagnostic::error(
             "funnel::syntax",
             span,
@@ -322,7 +326,9 @@ fn syntax_error(e: &pest::error::Error<Rule>, chunk: &str, offset: usize) -> Dia
     } else if expected.contains(&"`when`") {
         d = d.help("a condition starts with `when`, e.g. `enter when form.submitted`");
     } else if matches!(before, "count" | "no" | "rate" | "latest" | "first" | "per") {
-        d = d.help(format!("`{before}` needs an event, e.g. `{before} email.opened`"));
+        d = d.help(format!(
+            "`{before}` needs an event, e.g. `{before} email.opened`"
+        ));
     } else if found == "the end of the file" {
         d = d.help("is a `}` or `)` missing?");
     }
@@ -354,6 +360,7 @@ fn is_reserved(word: &str) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
     use ast::*;
@@ -375,7 +382,9 @@ mod tests {
         let ExprKind::All(w) = &v[1].kind else {
             panic!()
         };
-        assert!(matches!(&w[1].kind, ExprKind::Not(x) if matches!(x.kind, ExprKind::Binary { op: BinOp::Eq, .. })));
+        assert!(
+            matches!(&w[1].kind, ExprKind::Not(x) if matches!(x.kind, ExprKind::Binary { op: BinOp::Eq, .. }))
+        );
     }
 
     #[test]
@@ -394,13 +403,18 @@ mod tests {
         let ExprKind::Count(q) = &lhs.kind else {
             panic!()
         };
-        assert!(matches!(q.filter.as_deref().map(|f| &f.kind), Some(ExprKind::In { .. })));
+        assert!(matches!(
+            q.filter.as_deref().map(|f| &f.kind),
+            Some(ExprKind::In { .. })
+        ));
     }
 
     #[test]
     fn between_and_does_not_join() {
         let e = expr("x between 150 and 500 and y");
-        assert!(matches!(&e.kind, ExprKind::All(v) if v.len() == 2 && matches!(v[0].kind, ExprKind::Between{..})));
+        assert!(
+            matches!(&e.kind, ExprKind::All(v) if v.len() == 2 && matches!(v[0].kind, ExprKind::Between{..}))
+        );
     }
 
     #[test]
@@ -408,7 +422,13 @@ mod tests {
         let e = expr("form.submitted then demo.requested within 30d");
         assert!(matches!(&e.kind, ExprKind::Then(v) if v.len() == 2 && v[1].within.is_some()));
         let e = expr("latest bant.assessed since entering MEL has at least 3 of [budget, need]");
-        assert!(matches!(&e.kind, ExprKind::Has { test: HasTest::AtLeast { k: 3, .. }, .. }));
+        assert!(matches!(
+            &e.kind,
+            ExprKind::Has {
+                test: HasTest::AtLeast { k: 3, .. },
+                ..
+            }
+        ));
         let e = expr("amount of latest opportunity.created >= $4,500");
         assert!(matches!(&e.kind, ExprKind::Binary { .. }));
     }
@@ -417,9 +437,27 @@ mod tests {
     fn literals() {
         for (src, lit) in [
             ("40%", Literal::Percent(40.0)),
-            ("$4,500", Literal::Money(Money { amount: 4500.0, currency: "USD".into() })),
-            ("4500 EUR", Literal::Money(Money { amount: 4500.0, currency: "EUR".into() })),
-            ("7d", Literal::Duration(Duration { value: 7, unit: DurationUnit::Days })),
+            (
+                "$4,500",
+                Literal::Money(Money {
+                    amount: 4500.0,
+                    currency: "USD".into(),
+                }),
+            ),
+            (
+                "4500 EUR",
+                Literal::Money(Money {
+                    amount: 4500.0,
+                    currency: "EUR".into(),
+                }),
+            ),
+            (
+                "7d",
+                Literal::Duration(Duration {
+                    value: 7,
+                    unit: DurationUnit::Days,
+                }),
+            ),
             ("2.5", Literal::Decimal(2.5)),
             ("\"a\\\"b\"", Literal::Text("a\"b".into())),
         ] {
@@ -443,7 +481,11 @@ mod tests {
 
     #[test]
     fn deep_nesting_is_refused() {
-        let src = format!("segment s = {}x{}\n", "(".repeat(10_000), ")".repeat(10_000));
+        let src = format!(
+            "segment s = {}x{}\n",
+            "(".repeat(10_000),
+            ")".repeat(10_000)
+        );
         let p = parse(&src);
         assert_eq!(p.diagnostics[0].code, "funnel::too_deep");
     }

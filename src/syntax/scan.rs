@@ -170,7 +170,10 @@ pub fn unbalanced(chunk: &str, offset: usize) -> Option<crate::diag::Diagnostic>
                             format!("this `{}` is never closed", o as char),
                         )
                         .label(format!("opened here, but `{}` comes first", c as char))
-                        .with(Span::new(offset + i, offset + i + 1), "closes something else")
+                        .with(
+                            Span::new(offset + i, offset + i + 1),
+                            "closes something else",
+                        )
                         .help(format!("add `{}` where it ends", closer(o) as char)),
                     );
                 }
@@ -220,6 +223,7 @@ fn trim_end(b: &[u8], start: usize, mut end: usize) -> usize {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 

@@ -954,7 +954,7 @@ impl Lower {
         let span = lhs.span.to(self.span(&op));
         let rule = op.as_rule();
         let value = Box::new(lhs);
-        let mut args = parts(op.clone());
+        let mut args = parts(op.clone()).filter(|p| p.as_rule() != Rule::kw_not);
         let mut arg = |what: &str| -> R<Box<Expr>> {
             let p = self.next(&mut args, &op, what)?;
             Ok(Box::new(if p.as_rule() == Rule::bound {

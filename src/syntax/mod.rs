@@ -466,6 +466,12 @@ mod tests {
     }
 
     #[test]
+    fn not_in() {
+        let e = expr("region not in [\"europe\"]");
+        assert!(matches!(&e.kind, ExprKind::In { negated: true, .. }));
+    }
+
+    #[test]
     fn keywords_do_not_eat_names() {
         let e = expr("notes == 1 and origin == 2");
         assert!(matches!(&e.kind, ExprKind::All(_)));

@@ -8,3 +8,5 @@ pub mod cli;
 pub mod diag;
 pub mod syntax;
 pub mod time;
+pub mod eval;
+pub mod input;

@@ -2,7 +2,7 @@
 //! to the terminal; the library underneath never does.
 
 mod check;
-// mod fmt;
+mod eval;
 
 use std::io::IsTerminal;
 use std::path::Path;
@@ -45,6 +45,8 @@ struct Cli {
 enum Command {
     /// Check rule files: every mistake at once, and warnings for rules that can never fire
     Check(check::Args),
+    /// Replay lead histories through the stage machine: every lead's stage, entries and scores
+    Eval(eval::Args),
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -68,6 +70,7 @@ pub fn main() -> ExitCode {
     };
     let exit = match cli.command {
         Command::Check(a) => check::run(a),
+        Command::Eval(a) => eval::run(a),
     };
     exit.into()
 }
@@ -123,4 +126,189 @@ pub fn io_reason(e: &std::io::Error) -> String {
 /// Colour only when a person is watching.
 pub fn color_stdout() -> bool {
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+/// Reads, checks and compiles a rule file; diagnostics go to standard error.
+pub fn load_plan(path: &Path) -> Result<crate::eval::Plan, Exit> {
+    let source = match read_source(path)? {
+        Read::Ok(s) => s,
+        Read::Bad(s, d) => {
+            eprint!("{}", crate::diag::render_human(&[d], &s.name, &s.text, color_stderr()));
+            return Err(Exit::Failed);
+        }
+    };
+    let parsed = crate::syntax::parse(&source.text);
+    let checked = crate::check::check_source(&source.text);
+    if checked.has_errors() {
+        let errors: Vec<_> = checked.diagnostics.into_iter().filter(|d| d.is_error()).collect();
+        eprint!(
+            "{}",
+            crate::diag::render_human(&errors, &source.name, &source.text, color_stderr())
+        );
+        eprintln!("{}", crate::diag::summary_line(&source.name, &errors));
+        return Err(Exit::Failed);
+    }
+    crate::eval::compile(&parsed.file, &checked.symbols, &source.text, &source.name).ok_or_else(|| {
+        eprintln!("error: `{}` checks clean but could not be compiled; please report this", source.name);
+        Exit::Failed
+    })
+}
+
+pub fn color_stderr() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+pub fn input_name(path: &Path) -> String {
+    if path.as_os_str() == "-" {
+        "<stdin>".to_string()
+    } else {
+        path.display().to_string()
+    }
+}
+
+/// Opens lead data for reading, with a large buffer.
+pub fn open_input(path: &Path) -> Result<Box<dyn std::io::BufRead + Send>, Exit> {
+    if path.as_os_str() == "-" {
+        return Ok(Box::new(std::io::BufReader::with_capacity(1 << 20, std::io::stdin())));
+    }
+    match std::fs::File::open(path) {
+        Ok(f) => Ok(Box::new(std::io::BufReader::with_capacity(1 << 20, f))),
+        Err(e) => {
+            eprintln!("error: cannot read `{}`: {}", path.display(), io_reason(&e));
+            Err(Exit::Usage)
+        }
+    }
+}
+
+/// The latest event instant in a lead-per-line file: a first, light pass that reads only the
+/// `at` fields, in parallel.
+pub fn latest_event_time(path: &Path, _plan: &crate::eval::Plan) -> Result<i64, Exit> {
+    use rayon::prelude::*;
+    use std::io::BufRead;
+    if path.as_os_str() == "-" {
+        eprintln!("error: reading standard input needs --as-of (the default, the latest event time, needs two passes over the data)");
+        return Err(Exit::Usage);
+    }
+    let mut reader = open_input(path)?;
+    let mut latest = i64::MIN;
+    loop {
+        let mut lines = Vec::with_capacity(4096);
+        while lines.len() < 4096 {
+            let mut buf = String::new();
+            match reader.read_line(&mut buf) {
+                Ok(0) => break,
+                Ok(_) => lines.push(buf),
+                // The full read reports the problem with its line number.
+                Err(_) => break,
+            }
+        }
+        if lines.is_empty() {
+            break;
+        }
+        let m = lines
+            .par_iter()
+            .filter_map(|l| crate::input::jsonl::latest_at(l))
+            .max();
+        if let Some(m) = m {
+            latest = latest.max(m);
+        }
+    }
+    Ok(if latest == i64::MIN { 0 } else { latest })
+}
+
+/// Where output goes: standard output, or a file written atomically (a temporary file in the
+/// same folder, renamed over the target only when everything succeeded).
+pub struct Sink {
+    out: Box<dyn std::io::Write>,
+    target: Option<(std::path::PathBuf, std::path::PathBuf)>,
+    failed: Option<String>,
+}
+
+impl Sink {
+    pub fn open(path: Option<&Path>) -> Result<Sink, Exit> {
+        let Some(path) = path else {
+            return Ok(Sink {
+                out: Box::new(std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock())),
+                target: None,
+                failed: None,
+            });
+        };
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let tmp = path.with_file_name(format!(".{name}.funnelc-tmp-{}", std::process::id()));
+        match std::fs::File::create(&tmp) {
+            Ok(f) => Ok(Sink {
+                out: Box::new(std::io::BufWriter::with_capacity(1 << 20, f)),
+                target: Some((tmp, path.to_path_buf())),
+                failed: None,
+            }),
+            Err(e) => {
+                eprintln!("error: cannot write `{}`: {}", path.display(), io_reason(&e));
+                Err(Exit::Usage)
+            }
+        }
+    }
+
+    pub fn write(&mut self, s: &str) {
+        if self.failed.is_none() {
+            if let Err(e) = self.out.write_all(s.as_bytes()) {
+                self.failed = Some(io_reason(&e));
+            }
+        }
+    }
+
+    pub fn abandon(self) {
+        if let Some((tmp, _)) = &self.target {
+            let _ = std::fs::remove_file(tmp);
+        }
+    }
+
+    pub fn finish(mut self) -> Result<(), Exit> {
+        if self.failed.is_none() {
+            if let Err(e) = self.out.flush() {
+                self.failed = Some(io_reason(&e));
+            }
+        }
+        if let Some(why) = self.failed.take() {
+            eprintln!("error: cannot write the output: {why}");
+            self.abandon();
+            return Err(Exit::Usage);
+        }
+        if let Some((tmp, target)) = &self.target {
+            if let Err(e) = std::fs::rename(tmp, target) {
+                eprintln!("error: cannot write `{}`: {}", target.display(), io_reason(&e));
+                let _ = std::fs::remove_file(tmp);
+                return Err(Exit::Usage);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A count of leads on standard error while a long run goes, only when a person watches.
+pub struct Progress {
+    on: bool,
+}
+
+impl Progress {
+    pub fn new() -> Self {
+        Progress {
+            on: std::io::stderr().is_terminal(),
+        }
+    }
+    pub fn tick(&self, n: u64) {
+        if self.on {
+            eprint!("\r{} leads…", eval::thousands(n));
+        }
+    }
+    pub fn done(&self) {
+        if self.on {
+            eprint!("\r\x1b[K");
+        }
+    }
+}
+
+impl Default for Progress {
+    fn default() -> Self {
+        Self::new()
+    }
 }

@@ -1,0 +1,291 @@
+//! `funnelc eval RULES --leads DATA`: classify every lead.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+
+use rayon::prelude::*;
+
+use super::{load_plan, Exit};
+use crate::eval::{output, replay, Lead, Outcome, Plan};
+use crate::input::{jsonl, DataError};
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum, PartialEq, Eq)]
+pub enum OutFormat {
+    Table,
+    Json,
+    Jsonl,
+    Csv,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum, PartialEq, Eq)]
+pub enum InFormat {
+    /// One lead per line: {"id", "traits", "events"}
+    Jsonl,
+}
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The rule file
+    #[arg(value_name = "RULES")]
+    pub rules: PathBuf,
+    /// Lead data: a file, or `-` for standard input
+    #[arg(long, value_name = "DATA")]
+    pub leads: PathBuf,
+    /// Input format (default: from the file extension, else jsonl)
+    #[arg(long, value_enum)]
+    pub input_format: Option<InFormat>,
+    /// Evaluate as of this instant (RFC 3339 or a date); `now` for the current time.
+    /// Default: the latest event time in the input
+    #[arg(long, value_name = "TIME")]
+    pub as_of: Option<String>,
+    /// Output format
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: OutFormat,
+    /// Write the output to this file (atomically) instead of standard output
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Keep going past bad leads: report them and count them
+    #[arg(long)]
+    pub skip_bad: bool,
+    /// With --skip-bad: write the bad leads' reasons to this file instead of standard error
+    #[arg(long, value_name = "FILE")]
+    pub rejects: Option<PathBuf>,
+}
+
+/// Leads read and evaluated together; a fixed size, so batching never changes the output.
+const BATCH: usize = 4096;
+
+/// Counts for the summary line.
+#[derive(Default)]
+pub struct Summary {
+    pub read: u64,
+    pub skipped: u64,
+    pub reached: Vec<u64>,
+    pub exits: BTreeMap<String, u64>,
+    pub unknown: BTreeMap<String, u64>,
+}
+
+pub fn run(args: Args) -> Exit {
+    let plan = match load_plan(&args.rules) {
+        Ok(p) => p,
+        Err(e) => return e,
+    };
+    let as_of = match resolve_as_of(&args, &plan) {
+        Ok(t) => t,
+        Err(e) => return e,
+    };
+    let mut sink = match super::Sink::open(args.output.as_deref()) {
+        Ok(s) => s,
+        Err(e) => return e,
+    };
+    let mut rejects = match &args.rejects {
+        Some(p) => match std::fs::File::create(p) {
+            Ok(f) => Some(std::io::BufWriter::new(f)),
+            Err(e) => {
+                eprintln!("error: cannot write `{}`: {}", p.display(), super::io_reason(&e));
+                return Exit::Usage;
+            }
+        },
+        None => None,
+    };
+    let mut summary = Summary {
+        reached: vec![0; plan.stages.len()],
+        ..Summary::default()
+    };
+    let mut table_rows = Vec::new();
+    let mut first = true;
+    if args.format == OutFormat::Csv {
+        sink.write(&output::csv_line(&output::csv_header(&plan)));
+    }
+    if args.format == OutFormat::Json {
+        sink.write("[");
+    }
+    let progress = super::Progress::new();
+    let result = for_each_batch(&args, &plan, as_of, |batch| {
+        for item in batch {
+            match item {
+                Ok((lead, out, unknown)) => {
+                    summary.read += 1;
+                    count(&plan, &out, &mut summary);
+                    for (k, v) in unknown {
+                        *summary.unknown.entry(k).or_insert(0) += v;
+                    }
+                    match args.format {
+                        OutFormat::Table => table_rows.push(output::table_row(&plan, &lead, &out)),
+                        OutFormat::Jsonl => {
+                            sink.write(&format!("{}\n", output::json(&plan, &lead, &out)))
+                        }
+                        OutFormat::Json => {
+                            let sep = if first { "\n  " } else { ",\n  " };
+                            first = false;
+                            sink.write(&format!("{sep}{}", output::json(&plan, &lead, &out)));
+                        }
+                        OutFormat::Csv => {
+                            sink.write(&output::csv_line(&output::csv_row(&plan, &lead, &out)))
+                        }
+                    }
+                }
+                Err(e) => {
+                    summary.read += 1;
+                    if !args.skip_bad {
+                        eprintln!("error: {e}");
+                        eprintln!("  help: fix the data, or pass --skip-bad to report bad leads and go on");
+                        return false;
+                    }
+                    summary.skipped += 1;
+                    match rejects.as_mut() {
+                        Some(w) => {
+                            let _ = writeln!(w, "{e}");
+                        }
+                        None => eprintln!("skipped: {e}"),
+                    }
+                }
+            }
+        }
+        progress.tick(summary.read);
+        true
+    });
+    progress.done();
+    let completed = match result {
+        Ok(c) => c,
+        Err(e) => {
+            sink.abandon();
+            return e;
+        }
+    };
+    if !completed {
+        sink.abandon();
+        return Exit::Failed;
+    }
+    match args.format {
+        OutFormat::Table => sink.write(&output::table(&plan, &table_rows)),
+        OutFormat::Json => sink.write(if first { "]\n" } else { "\n]\n" }),
+        _ => {}
+    }
+    if let Some(mut w) = rejects {
+        let _ = w.flush();
+    }
+    if let Err(e) = sink.finish() {
+        return e;
+    }
+    eprintln!("{}", summary_line(&plan, &summary));
+    if !summary.unknown.is_empty() {
+        let total: u64 = summary.unknown.values().sum();
+        let list: Vec<String> = summary
+            .unknown
+            .iter()
+            .map(|(k, v)| format!("{k} ({})", thousands(*v)))
+            .collect();
+        eprintln!(
+            "warning: ignored {} events of types the schema does not declare: {}",
+            thousands(total),
+            list.join(", ")
+        );
+    }
+    Exit::Ok
+}
+
+fn count(plan: &Plan, out: &Outcome, s: &mut Summary) {
+    for (i, t) in out.state.latest.iter().enumerate() {
+        if t.is_some() {
+            s.reached[i] += 1;
+        }
+    }
+    if out.state.exit.is_some() {
+        *s.exits.entry(output::position(plan, out)).or_insert(0) += 1;
+    }
+}
+
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `1,000 leads · MCL 1,000 · MEL 466 · … · disqualified 12 · 0 skipped`
+pub fn summary_line(plan: &Plan, s: &Summary) -> String {
+    let mut parts = vec![format!("{} leads", thousands(s.read))];
+    for (st, n) in plan.stages.iter().zip(&s.reached) {
+        parts.push(format!("{} {}", st.name, thousands(*n)));
+    }
+    for (x, n) in &s.exits {
+        parts.push(format!("{x} {}", thousands(*n)));
+    }
+    parts.push(format!("{} skipped", thousands(s.skipped)));
+    parts.join(" · ")
+}
+
+type Item = Result<(Lead, Outcome, BTreeMap<String, u64>), DataError>;
+
+/// Reads the input in fixed-size batches, evaluates each batch in parallel, and hands the
+/// results to `f` in input order. Stops when `f` returns false; returns whether it ran to
+/// the end.
+pub fn for_each_batch(
+    args: &Args,
+    plan: &Plan,
+    as_of: i64,
+    mut f: impl FnMut(Vec<Item>) -> bool,
+) -> Result<bool, Exit> {
+    let mut reader = super::open_input(&args.leads)?;
+    let name = super::input_name(&args.leads);
+    let mut line_no = 0usize;
+    loop {
+        let mut lines = Vec::with_capacity(BATCH);
+        while lines.len() < BATCH {
+            let mut buf = String::new();
+            match reader.read_line(&mut buf) {
+                Ok(0) => break,
+                Ok(_) => {
+                    line_no += 1;
+                    if buf.trim().is_empty() {
+                        continue;
+                    }
+                    lines.push((line_no, buf));
+                }
+                Err(e) => {
+                    let why = if e.kind() == std::io::ErrorKind::InvalidData {
+                        "the data is not UTF-8 text".to_string()
+                    } else {
+                        super::io_reason(&e)
+                    };
+                    eprintln!("error: {name}:{}: {why}", line_no + 1);
+                    return Err(Exit::Failed);
+                }
+            }
+        }
+        if lines.is_empty() {
+            return Ok(true);
+        }
+        let items: Vec<Item> = lines
+            .par_iter()
+            .map(|(n, line)| {
+                let (lead, unknown) = jsonl::parse_line(plan, line, format!("{name}:{n}"))?;
+                let out = replay(plan, &lead, as_of);
+                Ok((lead, out, unknown))
+            })
+            .collect();
+        if !f(items) {
+            return Ok(false);
+        }
+    }
+}
+
+fn resolve_as_of(args: &Args, plan: &Plan) -> Result<i64, Exit> {
+    match args.as_of.as_deref() {
+        Some("now") => Ok(std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64)),
+        Some(s) => crate::time::parse_timestamp(s).map(|t| t.millis).map_err(|m| {
+            eprintln!("error: --as-of: {m}");
+            Exit::Usage
+        }),
+        None => super::latest_event_time(&args.leads, plan),
+    }
+}

@@ -1,0 +1,10 @@
+//! Evaluation: a checked rule file compiled into a plan, and leads replayed through it.
+
+pub mod lead;
+pub mod output;
+pub mod plan;
+pub mod run;
+
+pub use lead::{Event, Lead, Value};
+pub use plan::{compile, Plan};
+pub use run::{replay, Outcome};

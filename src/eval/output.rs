@@ -1,0 +1,188 @@
+//! Rendering outcomes: JSON lines, CSV, and an aligned table. Pure functions of the plan and
+//! the outcomes, so output is the same bytes whatever thread computed it.
+
+use super::lead::{fmt_num, Lead};
+use super::plan::{LeaveTo, Plan};
+use super::run::Outcome;
+use crate::syntax::ast::Timestamp;
+use crate::time::{format_date_of, format_timestamp};
+
+fn ts(ms: i64) -> String {
+    format_timestamp(Timestamp { millis: ms })
+}
+
+/// The current position as one word: a stage name, an exit name, or empty (outside).
+pub fn position(plan: &Plan, out: &Outcome) -> String {
+    if let Some(x) = &out.state.exit {
+        if let Some(LeaveTo::Exit(name)) = plan.leaves.get(x.leave).map(|l| &l.to) {
+            return name.clone();
+        }
+    }
+    out.state
+        .stage
+        .and_then(|s| plan.stages.get(s as usize))
+        .map(|s| s.name.clone())
+        .unwrap_or_default()
+}
+
+/// One lead as a JSON object.
+pub fn json(plan: &Plan, lead: &Lead, out: &Outcome) -> serde_json::Value {
+    let mut entered = serde_json::Map::new();
+    for (i, s) in plan.stages.iter().enumerate() {
+        let v = out.state.latest[i].map_or(serde_json::Value::Null, |t| ts(t).into());
+        entered.insert(s.name.clone(), v);
+    }
+    let mut scores = serde_json::Map::new();
+    let mut grades = serde_json::Map::new();
+    for (m, v) in plan.scores.iter().zip(&out.scores) {
+        scores.insert(m.name.clone(), number(v.total));
+        if !m.grades.is_empty() {
+            let g = v.grade.and_then(|g| m.grades.get(g)).map(|(l, _)| l.clone());
+            grades.insert(m.name.clone(), g.map_or(serde_json::Value::Null, Into::into));
+        }
+    }
+    let exit = out.state.exit.as_ref().map(|x| {
+        serde_json::json!({
+            "name": position(plan, out),
+            "from": plan.stages.get(x.from as usize).map(|s| s.name.clone()),
+            "at": ts(x.at),
+        })
+    });
+    let stage = out
+        .state
+        .stage
+        .and_then(|s| plan.stages.get(s as usize))
+        .map(|s| s.name.clone());
+    serde_json::json!({
+        "id": lead.id,
+        "stage": stage,
+        "exit": exit,
+        "entered": entered,
+        "scores": scores,
+        "grades": grades,
+    })
+}
+
+fn number(v: f64) -> serde_json::Value {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        (v as i64).into()
+    } else {
+        serde_json::Number::from_f64(v).map_or(serde_json::Value::Null, Into::into)
+    }
+}
+
+/// The CSV header: id, stage, exit, exited_at, one column per stage, scores and grades.
+pub fn csv_header(plan: &Plan) -> Vec<String> {
+    let mut h = vec!["id".to_string(), "stage".into(), "exit".into(), "exited_at".into()];
+    h.extend(plan.stages.iter().map(|s| s.name.clone()));
+    for m in &plan.scores {
+        h.push(m.name.clone());
+        if !m.grades.is_empty() {
+            h.push(format!("{}_grade", m.name));
+        }
+    }
+    h
+}
+
+pub fn csv_row(plan: &Plan, lead: &Lead, out: &Outcome) -> Vec<String> {
+    let stage = out
+        .state
+        .stage
+        .and_then(|s| plan.stages.get(s as usize))
+        .map(|s| s.name.clone())
+        .unwrap_or_default();
+    let (exit, exited_at) = match &out.state.exit {
+        Some(x) => (position(plan, out), ts(x.at)),
+        None => (String::new(), String::new()),
+    };
+    let mut row = vec![lead.id.clone(), stage, exit, exited_at];
+    row.extend(out.state.latest.iter().map(|t| t.map(ts).unwrap_or_default()));
+    for (m, v) in plan.scores.iter().zip(&out.scores) {
+        row.push(fmt_num(v.total));
+        if !m.grades.is_empty() {
+            row.push(
+                v.grade
+                    .and_then(|g| m.grades.get(g))
+                    .map(|(l, _)| l.clone())
+                    .unwrap_or_default(),
+            );
+        }
+    }
+    row
+}
+
+/// Quotes a CSV field when it needs it (RFC 4180).
+pub fn csv_line(fields: &[String]) -> String {
+    let mut out = String::new();
+    for (i, f) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        if f.contains([',', '"', '\n', '\r']) {
+            out.push('"');
+            out.push_str(&f.replace('"', "\"\""));
+            out.push('"');
+        } else {
+            out.push_str(f);
+        }
+    }
+    out.push('\n');
+    out
+}
+
+/// The table's cells for one lead: id, position, the date of each stage entry, scores.
+pub fn table_row(plan: &Plan, lead: &Lead, out: &Outcome) -> Vec<String> {
+    let mut row = vec![lead.id.clone(), position(plan, out)];
+    row.extend(out.state.latest.iter().map(|t| {
+        t.map_or("—".to_string(), |ms| format_date_of(Timestamp { millis: ms }))
+    }));
+    for (m, v) in plan.scores.iter().zip(&out.scores) {
+        let grade = v
+            .grade
+            .and_then(|g| m.grades.get(g))
+            .map(|(l, _)| format!(" {l}"))
+            .unwrap_or_default();
+        row.push(format!("{}{grade}", fmt_num(v.total)));
+    }
+    row
+}
+
+pub fn table_header(plan: &Plan) -> Vec<String> {
+    let mut h = vec!["lead".to_string(), "stage".into()];
+    h.extend(plan.stages.iter().map(|s| s.name.clone()));
+    h.extend(plan.scores.iter().map(|m| m.name.clone()));
+    h
+}
+
+/// Aligns rows into columns: text left, scores right.
+pub fn table(plan: &Plan, rows: &[Vec<String>]) -> String {
+    let header = table_header(plan);
+    let cols = header.len();
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for r in rows {
+        for (i, c) in r.iter().enumerate().take(cols) {
+            widths[i] = widths[i].max(c.chars().count());
+        }
+    }
+    let first_score = 2 + plan.stages.len();
+    let mut out = String::new();
+    for r in std::iter::once(&header).chain(rows) {
+        let mut line = String::new();
+        for (i, c) in r.iter().enumerate().take(cols) {
+            let pad = widths[i].saturating_sub(c.chars().count());
+            if i > 0 {
+                line.push_str("  ");
+            }
+            if i >= first_score {
+                line.push_str(&" ".repeat(pad));
+                line.push_str(c);
+            } else {
+                line.push_str(c);
+                line.push_str(&" ".repeat(pad));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}

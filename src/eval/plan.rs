@@ -1,0 +1,611 @@
+//! The evaluation plan: a checked rule file compiled for replay. Every name is resolved to a
+//! slot once, here; the interpreter never looks a name up.
+
+use std::collections::BTreeMap;
+
+use crate::check::{Symbols, Ty};
+use crate::syntax::ast::{self, *};
+use crate::time;
+
+use super::lead::Value;
+
+/// An event query with its event type, filter and scopes resolved.
+#[derive(Clone, Debug)]
+pub struct Query {
+    pub ev: u16,
+    pub filter: Option<Box<C>>,
+    pub within: Option<i64>,
+    pub since: Option<u16>,
+    /// The source text, for explanations.
+    pub text: String,
+}
+
+/// A compiled expression.
+#[derive(Clone, Debug)]
+pub enum C {
+    Const(Value),
+    Trait(u16),
+    /// A property of the event under a `where` filter.
+    Prop(u16),
+    Segment(u16),
+    Score(u16),
+    /// The grade of a score as its index (0 = best); compared with label indices.
+    Grade(u16),
+    GradeLabel(u16),
+    Present(Query),
+    Count(Query),
+    Rate(Query, Query),
+    No(Query),
+    DaysSince(Which, Query),
+    DaysSinceEntering(u16),
+    Has {
+        which: Which,
+        query: Query,
+        props: Vec<u16>,
+        k: u32,
+    },
+    PropOf {
+        prop: u16,
+        which: Which,
+        query: Query,
+    },
+    Then(Vec<Query>),
+    AtLeast(u32, Vec<C>),
+    Not(Box<C>),
+    Neg(Box<C>),
+    All(Vec<C>),
+    Any(Vec<C>),
+    Arith(BinOp, Box<C>, Box<C>),
+    Cmp(BinOp, Box<C>, Box<C>),
+    In(Box<C>, Box<C>, bool),
+    Between(Box<C>, Box<C>, Box<C>),
+    Test(TestOp, Box<C>, Box<C>, Option<regex::Regex>),
+    Exists(Box<C>),
+}
+
+#[derive(Clone, Debug)]
+pub struct EventType {
+    pub name: String,
+    pub props: Vec<(String, Ty)>,
+}
+
+#[derive(Clone, Debug)]
+pub enum RulePoints {
+    When(C),
+    Per { query: Query, cap: Option<f64> },
+}
+
+#[derive(Clone, Debug)]
+pub struct ScoreRule {
+    pub points: f64,
+    pub kind: RulePoints,
+    pub line: usize,
+    pub text: String,
+}
+
+#[derive(Clone, Debug)]
+pub enum DecayKind {
+    HalfLife(i64),
+    Expire(i64),
+}
+
+#[derive(Clone, Debug)]
+pub struct ScoreModel {
+    pub name: String,
+    pub max: Option<f64>,
+    pub min: Option<f64>,
+    pub decay: Option<DecayKind>,
+    pub rules: Vec<ScoreRule>,
+    /// Best first.
+    pub grades: Vec<(String, f64)>,
+}
+
+#[derive(Clone, Debug)]
+pub struct StagePlan {
+    pub name: String,
+    pub display: Option<String>,
+    pub owner: Option<String>,
+    pub sla: Option<i64>,
+    pub enter: C,
+    pub enter_expr: ast::Expr,
+    pub line: usize,
+}
+
+/// A move or an exit: a way out of the current stage.
+#[derive(Clone, Debug)]
+pub struct Leave {
+    /// Stages it leaves from; `None` is any stage.
+    pub from: Option<Vec<u16>>,
+    pub to: LeaveTo,
+    pub when: C,
+    pub when_expr: ast::Expr,
+    pub line: usize,
+}
+
+#[derive(Clone, Debug)]
+pub enum LeaveTo {
+    Stage(u16),
+    Exit(String),
+}
+
+#[derive(Clone, Debug)]
+pub struct Plan {
+    pub funnel: Option<String>,
+    pub source: String,
+    pub file: String,
+    pub traits: Vec<(String, Ty)>,
+    pub events: Vec<EventType>,
+    /// Event names, sorted, with their index: looked up by binary search while reading.
+    pub event_index: Vec<(String, u16)>,
+    pub segments: Vec<(String, C, ast::Expr)>,
+    pub scores: Vec<ScoreModel>,
+    pub stages: Vec<StagePlan>,
+    /// Exits first, then moves; each group in priority order, then declaration order.
+    pub leaves: Vec<Leave>,
+    /// Offsets (ms) after an event or an entry at which a condition may change by time alone.
+    pub timer_offsets: Vec<i64>,
+    /// Some score decays and a transition reads a score: crossings need bisection.
+    pub decay_matters: bool,
+}
+
+impl Plan {
+    pub fn event_id(&self, name: &str) -> Option<u16> {
+        self.event_index
+            .binary_search_by(|(n, _)| n.as_str().cmp(name))
+            .ok()
+            .map(|i| self.event_index[i].1)
+    }
+
+    pub fn trait_slot(&self, path: &str) -> Option<usize> {
+        self.traits.iter().position(|(p, _)| p == path)
+    }
+
+    pub fn stage_index(&self, name: &str) -> Option<usize> {
+        self.stages.iter().position(|s| s.name == name)
+    }
+}
+
+struct Compiler<'a> {
+    sym: &'a Symbols,
+    src: &'a str,
+    traits: BTreeMap<&'a str, u16>,
+    events: BTreeMap<&'a str, u16>,
+    segments: BTreeMap<&'a str, u16>,
+    scores: BTreeMap<&'a str, u16>,
+    grades: BTreeMap<&'a str, Vec<String>>,
+    offsets: Vec<i64>,
+    reads_score: bool,
+}
+
+/// Compiles a file that checked without errors. Returns `None` if it meets a construct the
+/// checker should have refused (which would be a checker bug, reported by the caller).
+pub fn compile(file: &File, sym: &Symbols, source: &str, file_name: &str) -> Option<Plan> {
+    let traits: Vec<(String, Ty)> = sym
+        .traits
+        .iter()
+        .map(|(k, (t, _))| (k.clone(), t.clone()))
+        .collect();
+    let events: Vec<EventType> = sym
+        .events
+        .iter()
+        .map(|(k, e)| EventType {
+            name: k.clone(),
+            props: e.props.iter().map(|(p, (t, _))| (p.clone(), t.clone())).collect(),
+        })
+        .collect();
+    let mut cx = Compiler {
+        sym,
+        src: source,
+        traits: sym.traits.keys().enumerate().map(|(i, k)| (k.as_str(), i as u16)).collect(),
+        events: sym.events.keys().enumerate().map(|(i, k)| (k.as_str(), i as u16)).collect(),
+        segments: BTreeMap::new(),
+        scores: BTreeMap::new(),
+        grades: BTreeMap::new(),
+        offsets: Vec::new(),
+        reads_score: false,
+    };
+    let mut seg_decls = Vec::new();
+    let mut score_decls = Vec::new();
+    for item in &file.items {
+        match item {
+            Item::Segment(s) => {
+                cx.segments.insert(&s.name.text, seg_decls.len() as u16);
+                seg_decls.push(s);
+            }
+            Item::Score(s) => {
+                cx.scores.insert(&s.name.text, score_decls.len() as u16);
+                cx.grades.insert(
+                    &s.name.text,
+                    s.grades.iter().map(|g| g.label.text.clone()).collect(),
+                );
+                score_decls.push(s);
+            }
+            _ => {}
+        }
+    }
+    let mut segments = Vec::new();
+    for s in &seg_decls {
+        segments.push((s.name.text.clone(), cx.expr(&s.expr, None)?, s.expr.clone()));
+    }
+    let mut scores = Vec::new();
+    let mut decays = false;
+    for s in &score_decls {
+        let mut rules = Vec::new();
+        for r in &s.rules {
+            let kind = match &r.kind {
+                RuleKind::When(e) => RulePoints::When(cx.expr(e, None)?),
+                RuleKind::Per { query, cap } => RulePoints::Per {
+                    query: cx.query(query)?,
+                    cap: cap.map(|c| c.value),
+                },
+            };
+            rules.push(ScoreRule {
+                points: r.points.value,
+                kind,
+                line: cx.line(r.span),
+                text: cx.text(r.span),
+            });
+        }
+        let decay = s.decay.as_ref().map(|d| match d {
+            Decay::HalfLife(d) => DecayKind::HalfLife(d.value.seconds() * 1000),
+            Decay::Expire(d) => DecayKind::Expire(d.value.seconds() * 1000),
+        });
+        if let Some(DecayKind::Expire(ms)) = decay {
+            cx.offsets.push(ms);
+        }
+        decays |= decay.is_some();
+        scores.push(ScoreModel {
+            name: s.name.text.clone(),
+            max: s.max.map(|n| n.value),
+            min: s.min.map(|n| n.value),
+            decay,
+            rules,
+            grades: s.grades.iter().map(|g| (g.label.text.clone(), g.from.value)).collect(),
+        });
+    }
+    let stage_ids: BTreeMap<&str, u16> = sym
+        .stages
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.name.as_str(), i as u16))
+        .collect();
+    let mut stages = Vec::new();
+    cx.reads_score = false;
+    for item in &file.items {
+        if let Item::Stage(s) = item {
+            if stages.len() >= sym.stages.len() {
+                break;
+            }
+            let e = s.enter.first()?;
+            stages.push(StagePlan {
+                name: s.name.text.clone(),
+                display: s.display.clone(),
+                owner: s.owner.as_ref().map(|o| o.text.clone()),
+                sla: s.sla.map(|d| d.value.seconds() * 1000),
+                enter: cx.expr(e, None)?,
+                enter_expr: e.clone(),
+                line: cx.line(s.span),
+            });
+        }
+    }
+    let mut exits = Vec::new();
+    let mut moves = Vec::new();
+    for item in &file.items {
+        match item {
+            Item::Exit(x) => {
+                let from = match &x.from {
+                    StageSet::Any(_) => None,
+                    StageSet::Stages(v) => Some(
+                        v.iter()
+                            .map(|n| stage_ids.get(n.text.as_str()).copied())
+                            .collect::<Option<Vec<u16>>>()?,
+                    ),
+                };
+                let prio = x.priority.map_or(u32::MAX, |p| p.value);
+                exits.push((
+                    prio,
+                    Leave {
+                        from,
+                        to: LeaveTo::Exit(x.name.text.clone()),
+                        when: cx.expr(&x.when, None)?,
+                        when_expr: x.when.clone(),
+                        line: cx.line(x.span),
+                    },
+                ));
+            }
+            Item::Move(m) => {
+                let from = *stage_ids.get(m.from.text.as_str())?;
+                let to = *stage_ids.get(m.to.text.as_str())?;
+                let prio = m.priority.map_or(u32::MAX, |p| p.value);
+                moves.push((
+                    prio,
+                    Leave {
+                        from: Some(vec![from]),
+                        to: LeaveTo::Stage(to),
+                        when: cx.expr(&m.when, None)?,
+                        when_expr: m.when.clone(),
+                        line: cx.line(m.span),
+                    },
+                ));
+            }
+            _ => {}
+        }
+    }
+    // Stable sorts: equal priorities keep declaration order.
+    exits.sort_by_key(|(p, _)| *p);
+    moves.sort_by_key(|(p, _)| *p);
+    let leaves = exits.into_iter().chain(moves).map(|(_, l)| l).collect();
+    let mut offsets = std::mem::take(&mut cx.offsets);
+    offsets.sort_unstable();
+    offsets.dedup();
+    let mut event_index: Vec<(String, u16)> = events
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.name.clone(), i as u16))
+        .collect();
+    event_index.sort();
+    let funnel = file.items.iter().find_map(|i| match i {
+        Item::Funnel(f) => Some(f.name.clone()),
+        _ => None,
+    });
+    Some(Plan {
+        funnel,
+        source: source.to_string(),
+        file: file_name.to_string(),
+        traits,
+        events,
+        event_index,
+        segments,
+        scores,
+        stages,
+        leaves,
+        timer_offsets: offsets,
+        decay_matters: decays && cx.reads_score,
+    })
+}
+
+impl Compiler<'_> {
+    fn line(&self, span: Span) -> usize {
+        self.src
+            .get(..span.start)
+            .map_or(1, |s| s.bytes().filter(|b| *b == b'\n').count() + 1)
+    }
+
+    fn text(&self, span: Span) -> String {
+        let t = self.src.get(span.start..span.end).unwrap_or("");
+        t.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
+    fn query(&mut self, q: &EventQuery) -> Option<Query> {
+        let ev = *self.events.get(q.event.text.as_str())?;
+        let filter = match &q.filter {
+            Some(f) => Some(Box::new(self.expr(f, Some(ev))?)),
+            None => None,
+        };
+        let within = q.within.map(|d| d.value.seconds() * 1000);
+        if let Some(w) = within {
+            // The event leaves the window one millisecond after `at + D`; a history becomes
+            // long enough for `no ... within D` at `start + D`.
+            self.offsets.push(w);
+            self.offsets.push(w + 1);
+        }
+        let since = match &q.since {
+            Some(s) => Some(self.sym.stage_index(&s.text)? as u16),
+            None => None,
+        };
+        Some(Query {
+            ev,
+            filter,
+            within,
+            since,
+            text: self.text(q.span),
+        })
+    }
+
+    fn days_offsets(&mut self, other: &Expr) {
+        if let ExprKind::Lit(Literal::Int(n)) = &other.kind {
+            let ms = n.saturating_mul(86_400_000);
+            self.offsets.push(ms);
+            self.offsets.push(ms.saturating_add(1));
+        } else if let ExprKind::Lit(Literal::Decimal(n)) = &other.kind {
+            let ms = (n * 86_400_000.0) as i64;
+            self.offsets.push(ms);
+            self.offsets.push(ms.saturating_add(1));
+        }
+    }
+
+    fn expr(&mut self, e: &Expr, event: Option<u16>) -> Option<C> {
+        let b = |c: C| Box::new(c);
+        Some(match &e.kind {
+            ExprKind::Lit(l) => C::Const(literal(l)),
+            ExprKind::List(items) => {
+                let mut vals = Vec::new();
+                for i in items {
+                    match self.expr(i, event)? {
+                        C::Const(v) => vals.push(v),
+                        C::GradeLabel(_) => return None,
+                        _ => return None,
+                    }
+                }
+                C::Const(Value::List(vals))
+            }
+            ExprKind::Name(n) => self.name(&n.text, event)?,
+            ExprKind::Event(q) => C::Present(self.query(q)?),
+            ExprKind::Count(q) => C::Count(self.query(q)?),
+            ExprKind::Rate(a, c) => C::Rate(self.query(a)?, self.query(c)?),
+            ExprKind::No(q) => C::No(self.query(q)?),
+            ExprKind::DaysSince(w, q) => C::DaysSince(*w, self.query(q)?),
+            ExprKind::DaysSinceEntering(s) => {
+                C::DaysSinceEntering(self.sym.stage_index(&s.text)? as u16)
+            }
+            ExprKind::Has { which, query, test } => {
+                let q = self.query(query)?;
+                let ev = &self.sym.events.get(&query.event.text)?.props;
+                let slot = |p: &Name| ev.keys().position(|k| *k == p.text).map(|i| i as u16);
+                let (props, k) = match test {
+                    HasTest::Prop(p) => (vec![slot(p)?], 1),
+                    HasTest::AtLeast { k, props } => {
+                        (props.iter().map(slot).collect::<Option<Vec<_>>>()?, *k)
+                    }
+                };
+                C::Has {
+                    which: *which,
+                    query: q,
+                    props,
+                    k,
+                }
+            }
+            ExprKind::PropOf { prop, which, query } => {
+                let q = self.query(query)?;
+                let ev = &self.sym.events.get(&query.event.text)?.props;
+                let slot = ev.keys().position(|k| *k == prop.text)? as u16;
+                C::PropOf {
+                    prop: slot,
+                    which: *which,
+                    query: q,
+                }
+            }
+            ExprKind::Then(steps) => {
+                C::Then(steps.iter().map(|q| self.query(q)).collect::<Option<Vec<_>>>()?)
+            }
+            ExprKind::AtLeast { k, items } => C::AtLeast(
+                *k,
+                items.iter().map(|i| self.expr(i, event)).collect::<Option<Vec<_>>>()?,
+            ),
+            ExprKind::Score(n) => {
+                self.reads_score = true;
+                C::Score(*self.scores.get(n.text.as_str())?)
+            }
+            ExprKind::Grade(n) => {
+                self.reads_score = true;
+                C::Grade(*self.scores.get(n.text.as_str())?)
+            }
+            ExprKind::Not(x) => C::Not(b(self.expr(x, event)?)),
+            ExprKind::Neg(x) => C::Neg(b(self.expr(x, event)?)),
+            ExprKind::All(v) => {
+                C::All(v.iter().map(|x| self.expr(x, event)).collect::<Option<Vec<_>>>()?)
+            }
+            ExprKind::Any(v) => {
+                C::Any(v.iter().map(|x| self.expr(x, event)).collect::<Option<Vec<_>>>()?)
+            }
+            ExprKind::Binary { op, lhs, rhs } => {
+                if op.is_comparison() {
+                    for (a, other) in [(lhs, rhs), (rhs, lhs)] {
+                        if matches!(a.kind, ExprKind::DaysSince(..) | ExprKind::DaysSinceEntering(_)) {
+                            self.days_offsets(other);
+                        }
+                    }
+                    if let ExprKind::Grade(s) = &lhs.kind {
+                        if let ExprKind::Name(label) = &rhs.kind {
+                            let idx = self.grade_label(&s.text, &label.text)?;
+                            return Some(C::Cmp(
+                                flip_grade(*op),
+                                b(self.expr(lhs, event)?),
+                                b(C::GradeLabel(idx)),
+                            ));
+                        }
+                    }
+                    C::Cmp(*op, b(self.expr(lhs, event)?), b(self.expr(rhs, event)?))
+                } else {
+                    C::Arith(*op, b(self.expr(lhs, event)?), b(self.expr(rhs, event)?))
+                }
+            }
+            ExprKind::In {
+                value,
+                list,
+                negated,
+            } => {
+                if let (ExprKind::Grade(s), ExprKind::List(items)) = (&value.kind, &list.kind) {
+                    let mut labels = Vec::new();
+                    for i in items {
+                        let ExprKind::Name(l) = &i.kind else { return None };
+                        labels.push(Value::Num(f64::from(self.grade_label(&s.text, &l.text)?)));
+                    }
+                    return Some(C::In(
+                        b(self.expr(value, event)?),
+                        b(C::Const(Value::List(labels))),
+                        *negated,
+                    ));
+                }
+                C::In(b(self.expr(value, event)?), b(self.expr(list, event)?), *negated)
+            }
+            ExprKind::Between { value, lo, hi } => C::Between(
+                b(self.expr(value, event)?),
+                b(self.expr(lo, event)?),
+                b(self.expr(hi, event)?),
+            ),
+            ExprKind::Test { value, op, arg } => {
+                let re = if *op == TestOp::Matches {
+                    match &arg.kind {
+                        ExprKind::Lit(Literal::Text(p)) => Some(regex::Regex::new(p).ok()?),
+                        _ => return None,
+                    }
+                } else {
+                    None
+                };
+                C::Test(*op, b(self.expr(value, event)?), b(self.expr(arg, event)?), re)
+            }
+            ExprKind::Exists(v) => C::Exists(b(self.expr(v, event)?)),
+            ExprKind::Missing(v) => C::Not(b(C::Exists(b(self.expr(v, event)?)))),
+        })
+    }
+
+    fn grade_label(&self, score: &str, label: &str) -> Option<u16> {
+        self.grades
+            .get(score)?
+            .iter()
+            .position(|g| g == label)
+            .map(|i| i as u16)
+    }
+
+    fn name(&mut self, n: &str, event: Option<u16>) -> Option<C> {
+        if let Some(ev) = event {
+            let name = self.events.iter().find(|(_, i)| **i == ev).map(|(k, _)| *k)?;
+            if let Some(pos) = self.sym.events.get(name)?.props.keys().position(|k| k == n) {
+                return Some(C::Prop(pos as u16));
+            }
+        }
+        if let Some(i) = self.traits.get(n) {
+            return Some(C::Trait(*i));
+        }
+        if let Some(i) = self.segments.get(n) {
+            return Some(C::Segment(*i));
+        }
+        if let Some(i) = self.scores.get(n) {
+            self.reads_score = true;
+            return Some(C::Score(*i));
+        }
+        let ev = *self.events.get(n)?;
+        Some(C::Present(Query {
+            ev,
+            filter: None,
+            within: None,
+            since: None,
+            text: n.to_string(),
+        }))
+    }
+}
+
+/// Grades are indices with 0 the best, so "better than" is "smaller than".
+fn flip_grade(op: BinOp) -> BinOp {
+    match op {
+        BinOp::Lt => BinOp::Gt,
+        BinOp::Le => BinOp::Ge,
+        BinOp::Gt => BinOp::Lt,
+        BinOp::Ge => BinOp::Le,
+        other => other,
+    }
+}
+
+pub fn literal(l: &Literal) -> Value {
+    match l {
+        Literal::Int(i) => Value::Num(*i as f64),
+        Literal::Decimal(d) | Literal::Percent(d) => Value::Num(*d),
+        Literal::Money(m) => Value::Num(m.amount),
+        Literal::Duration(d) => Value::Num((d.seconds() * 1000) as f64),
+        Literal::Date(d) => Value::Time(time::date_to_timestamp(*d).millis),
+        Literal::Timestamp(t) => Value::Time(t.millis),
+        Literal::Text(s) => Value::Text(s.as_str().into()),
+        Literal::Bool(b) => Value::Bool(*b),
+    }
+}

@@ -1,0 +1,197 @@
+//! Reading lead data: every format becomes [`Lead`]s through one [`LeadBuilder`], so types are
+//! checked against the schema the same way whatever the input looks like.
+
+pub mod jsonl;
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::fmt;
+
+use crate::check::Ty;
+use crate::eval::{Event, Lead, Plan, Value};
+
+/// A problem with one lead's data: where it is, which lead, which field.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DataError {
+    /// `file:line` or `file: record N`.
+    pub origin: String,
+    pub lead: Option<String>,
+    pub field: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for DataError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.origin)?;
+        if let Some(l) = &self.lead {
+            write!(f, ": lead `{l}`")?;
+        }
+        if let Some(field) = &self.field {
+            write!(f, ", field `{field}`")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+/// A JSON-like scalar as read from any input format.
+#[derive(Clone, Debug)]
+pub enum Raw<'a> {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(Cow<'a, str>),
+    List(Vec<Raw<'a>>),
+    /// An object where a value was expected.
+    Object,
+}
+
+/// Converts a raw value to a declared type, or says why it cannot.
+pub fn convert(raw: &Raw<'_>, ty: &Ty) -> Result<Value, String> {
+    let describe = |r: &Raw<'_>| match r {
+        Raw::Null => "null".to_string(),
+        Raw::Bool(b) => format!("{b}"),
+        Raw::Int(i) => format!("{i}"),
+        Raw::Float(f) => format!("{f}"),
+        Raw::Str(s) => format!("\"{}\"", s.chars().take(40).collect::<String>()),
+        Raw::List(_) => "a list".into(),
+        Raw::Object => "an object".into(),
+    };
+    let wrong = || format!("expected {}, found {}", ty.describe(), describe(raw));
+    Ok(match (ty, raw) {
+        (_, Raw::Null) => Value::Missing,
+        (Ty::Bool, Raw::Bool(b)) => Value::Bool(*b),
+        (Ty::Int, Raw::Int(i)) => Value::Num(*i as f64),
+        (Ty::Int, Raw::Float(f)) if f.fract() == 0.0 => Value::Num(*f),
+        (Ty::Decimal | Ty::Money | Ty::Percent, Raw::Int(i)) => Value::Num(*i as f64),
+        (Ty::Decimal | Ty::Money | Ty::Percent, Raw::Float(f)) => Value::Num(*f),
+        (Ty::Percent, Raw::Str(s)) => Value::Num(
+            s.trim()
+                .strip_suffix('%')
+                .and_then(|n| n.trim().parse::<f64>().ok())
+                .ok_or_else(wrong)?,
+        ),
+        (Ty::Money, Raw::Str(s)) => {
+            let t = s.trim().trim_start_matches('$').replace(',', "");
+            let t = t.split_whitespace().next().unwrap_or("");
+            Value::Num(t.parse::<f64>().map_err(|_| wrong())?)
+        }
+        (Ty::Duration, Raw::Str(s)) => Value::Num(parse_duration_ms(s).ok_or_else(wrong)? as f64),
+        (Ty::Date | Ty::Timestamp, Raw::Str(s)) => {
+            Value::Time(crate::time::parse_timestamp(s).map_err(|e| e.replace('`', "\""))?.millis)
+        }
+        (Ty::Text, Raw::Str(s)) => Value::Text(s.as_ref().into()),
+        (Ty::List(inner), Raw::List(items)) => Value::List(
+            items
+                .iter()
+                .map(|i| convert(i, inner))
+                .collect::<Result<Vec<_>, _>>()?,
+        ),
+        _ => return Err(wrong()),
+    })
+}
+
+fn parse_duration_ms(s: &str) -> Option<i64> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.len().checked_sub(1)?);
+    let n: i64 = num.parse().ok()?;
+    let unit = match unit {
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        "w" => 604_800_000,
+        _ => return None,
+    };
+    n.checked_mul(unit)
+}
+
+/// Assembles one lead from any input format.
+pub struct LeadBuilder<'p> {
+    plan: &'p Plan,
+    lead: Lead,
+    /// Unknown event types met, with counts: reported once for the whole input.
+    pub unknown: BTreeMap<String, u64>,
+}
+
+impl<'p> LeadBuilder<'p> {
+    pub fn new(plan: &'p Plan, id: String, origin: String) -> Self {
+        LeadBuilder {
+            plan,
+            lead: Lead {
+                id,
+                origin,
+                traits: vec![Value::Missing; plan.traits.len()],
+                events: Vec::new(),
+                props: Vec::new(),
+            },
+            unknown: BTreeMap::new(),
+        }
+    }
+
+    fn error(&self, field: impl Into<String>, message: impl Into<String>) -> DataError {
+        DataError {
+            origin: self.lead.origin.clone(),
+            lead: Some(self.lead.id.clone()),
+            field: Some(field.into()),
+            message: message.into(),
+        }
+    }
+
+    /// Sets a trait by its dotted path; paths the schema does not declare are ignored (data
+    /// usually carries more than the rules read).
+    pub fn set_trait(&mut self, path: &str, raw: &Raw<'_>) -> Result<(), DataError> {
+        let Some(slot) = self.plan.trait_slot(path) else {
+            return Ok(());
+        };
+        let ty = &self.plan.traits[slot].1;
+        let v = convert(raw, ty).map_err(|m| self.error(format!("traits.{path}"), m))?;
+        self.lead.traits[slot] = v;
+        Ok(())
+    }
+
+    /// Whether the schema declares a trait at or below this path (for nested objects).
+    pub fn wants_trait_prefix(&self, prefix: &str) -> bool {
+        self.plan
+            .traits
+            .iter()
+            .any(|(p, _)| p.len() > prefix.len() && p.starts_with(prefix) && p.as_bytes()[prefix.len()] == b'.')
+    }
+
+    /// Adds an event. `field` names it in errors (e.g. `events[3]`). Unknown types are
+    /// counted, not stored.
+    pub fn push_event<'r, I>(&mut self, ty: &str, at: &str, props: I, field: &str) -> Result<(), DataError>
+    where
+        I: IntoIterator<Item = (&'r str, Raw<'r>)>,
+    {
+        let Some(id) = self.plan.event_id(ty) else {
+            *self.unknown.entry(ty.to_string()).or_insert(0) += 1;
+            return Ok(());
+        };
+        let at = crate::time::parse_timestamp(at)
+            .map_err(|m| self.error(format!("{field}.at"), m.replace('`', "\"")))?
+            .millis;
+        let decl = &self.plan.events[id as usize];
+        let start = self.lead.props.len();
+        self.lead
+            .props
+            .extend(std::iter::repeat_n(Value::Missing, decl.props.len()));
+        for (key, raw) in props {
+            if let Some(slot) = decl.props.iter().position(|(p, _)| p == key) {
+                let v = convert(&raw, &decl.props[slot].1)
+                    .map_err(|m| self.error(format!("{field}.{key}"), m))?;
+                self.lead.props[start + slot] = v;
+            }
+        }
+        self.lead.events.push(Event {
+            ty: id,
+            at,
+            props_start: start as u32,
+        });
+        Ok(())
+    }
+
+    pub fn finish(mut self) -> (Lead, BTreeMap<String, u64>) {
+        self.lead.sort_events();
+        (self.lead, self.unknown)
+    }
+}

@@ -51,6 +51,9 @@ pub struct Args {
     /// With --skip-bad: write the bad leads' reasons to this file instead of standard error
     #[arg(long, value_name = "FILE")]
     pub rejects: Option<PathBuf>,
+    /// Add each lead's explanation (json and jsonl formats)
+    #[arg(long)]
+    pub explain: bool,
 }
 
 /// Leads read and evaluated together; a fixed size, so batching never changes the output.
@@ -71,6 +74,10 @@ pub fn run(args: Args) -> Exit {
         Ok(p) => p,
         Err(e) => return e,
     };
+    if args.explain && matches!(args.format, OutFormat::Table | OutFormat::Csv) {
+        eprintln!("error: --explain adds a JSON explanation per lead: use it with --format json or jsonl");
+        return Exit::Usage;
+    }
     let as_of = match resolve_as_of(&args, &plan) {
         Ok(t) => t,
         Err(e) => return e,
@@ -105,7 +112,7 @@ pub fn run(args: Args) -> Exit {
     let result = for_each_batch(&args, &plan, as_of, |batch| {
         for item in batch {
             match item {
-                Ok((lead, out, unknown)) => {
+                Ok((lead, out, unknown, explained)) => {
                     summary.read += 1;
                     count(&plan, &out, &mut summary);
                     for (k, v) in unknown {
@@ -114,12 +121,14 @@ pub fn run(args: Args) -> Exit {
                     match args.format {
                         OutFormat::Table => table_rows.push(output::table_row(&plan, &lead, &out)),
                         OutFormat::Jsonl => {
-                            sink.write(&format!("{}\n", output::json(&plan, &lead, &out)))
+                            let obj = with_explanation(output::json(&plan, &lead, &out), explained);
+                            sink.write(&format!("{obj}\n"))
                         }
                         OutFormat::Json => {
                             let sep = if first { "\n  " } else { ",\n  " };
                             first = false;
-                            sink.write(&format!("{sep}{}", output::json(&plan, &lead, &out)));
+                            let obj = with_explanation(output::json(&plan, &lead, &out), explained);
+                            sink.write(&format!("{sep}{obj}"));
                         }
                         OutFormat::Csv => {
                             sink.write(&output::csv_line(&output::csv_row(&plan, &lead, &out)))
@@ -186,6 +195,13 @@ pub fn run(args: Args) -> Exit {
     Exit::Ok
 }
 
+fn with_explanation(mut obj: serde_json::Value, x: Option<serde_json::Value>) -> serde_json::Value {
+    if let (Some(map), Some(x)) = (obj.as_object_mut(), x) {
+        map.insert("explain".into(), x);
+    }
+    obj
+}
+
 fn count(plan: &Plan, out: &Outcome, s: &mut Summary) {
     for (i, t) in out.state.latest.iter().enumerate() {
         if t.is_some() {
@@ -201,7 +217,7 @@ pub fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -222,16 +238,15 @@ pub fn summary_line(plan: &Plan, s: &Summary) -> String {
     parts.join(" · ")
 }
 
-type Item = Result<(Lead, Outcome, BTreeMap<String, u64>), DataError>;
+type Item = Result<(Lead, Outcome, BTreeMap<String, u64>, Option<serde_json::Value>), DataError>;
+type Parsed = Result<(Lead, BTreeMap<String, u64>), DataError>;
 
-/// Reads the input in fixed-size batches, evaluates each batch in parallel, and hands the
-/// results to `f` in input order. Stops when `f` returns false; returns whether it ran to
-/// the end.
-pub fn for_each_batch(
+/// Reads the input in fixed-size batches of leads, parsed in parallel, handed to `f` in input
+/// order. Stops when `f` returns false; returns whether it ran to the end.
+pub fn read_leads(
     args: &Args,
     plan: &Plan,
-    as_of: i64,
-    mut f: impl FnMut(Vec<Item>) -> bool,
+    mut f: impl FnMut(Vec<Parsed>) -> bool,
 ) -> Result<bool, Exit> {
     let mut reader = super::open_input(&args.leads)?;
     let name = super::input_name(&args.leads);
@@ -263,13 +278,9 @@ pub fn for_each_batch(
         if lines.is_empty() {
             return Ok(true);
         }
-        let items: Vec<Item> = lines
+        let items: Vec<Parsed> = lines
             .par_iter()
-            .map(|(n, line)| {
-                let (lead, unknown) = jsonl::parse_line(plan, line, format!("{name}:{n}"))?;
-                let out = replay(plan, &lead, as_of);
-                Ok((lead, out, unknown))
-            })
+            .map(|(n, line)| jsonl::parse_line(plan, line, format!("{name}:{n}")))
             .collect();
         if !f(items) {
             return Ok(false);
@@ -277,7 +288,33 @@ pub fn for_each_batch(
     }
 }
 
-fn resolve_as_of(args: &Args, plan: &Plan) -> Result<i64, Exit> {
+/// Reads and evaluates leads batch by batch, in parallel, in input order.
+pub fn for_each_batch(
+    args: &Args,
+    plan: &Plan,
+    as_of: i64,
+    mut f: impl FnMut(Vec<Item>) -> bool,
+) -> Result<bool, Exit> {
+    read_leads(args, plan, |parsed| {
+        let items: Vec<Item> = parsed
+            .into_par_iter()
+            .map(|p| {
+                let (lead, unknown) = p?;
+                if args.explain {
+                    let (out, x) = crate::eval::explain::explain(plan, &lead, as_of);
+                    let x = serde_json::to_value(&x).ok();
+                    Ok((lead, out, unknown, x))
+                } else {
+                    let out = replay(plan, &lead, as_of);
+                    Ok((lead, out, unknown, None))
+                }
+            })
+            .collect();
+        f(items)
+    })
+}
+
+pub fn resolve_as_of(args: &Args, plan: &Plan) -> Result<i64, Exit> {
     match args.as_of.as_deref() {
         Some("now") => Ok(std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

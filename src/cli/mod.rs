@@ -3,6 +3,7 @@
 
 mod check;
 mod eval;
+mod explain;
 
 use std::io::IsTerminal;
 use std::path::Path;
@@ -47,6 +48,8 @@ enum Command {
     Check(check::Args),
     /// Replay lead histories through the stage machine: every lead's stage, entries and scores
     Eval(eval::Args),
+    /// Explain one lead: its timeline, every condition with actual values, its scores
+    Explain(explain::Args),
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -71,6 +74,7 @@ pub fn main() -> ExitCode {
     let exit = match cli.command {
         Command::Check(a) => check::run(a),
         Command::Eval(a) => eval::run(a),
+        Command::Explain(a) => explain::run(a),
     };
     exit.into()
 }

@@ -1,5 +1,6 @@
 //! Evaluation: a checked rule file compiled into a plan, and leads replayed through it.
 
+pub mod explain;
 pub mod lead;
 pub mod output;
 pub mod plan;

@@ -483,8 +483,29 @@ fn test(op: TestOp, v: Val<'_>, arg: Val<'_>, re: Option<&regex::Regex>) -> bool
     }
 }
 
+/// The machine just before a stage entry or an exit, for explanations.
+#[derive(Clone, Debug)]
+pub struct Snapshot {
+    pub at: i64,
+    /// Events in the history at that moment.
+    pub n: usize,
+    pub before: State,
+}
+
 /// Replays a lead up to `as_of`.
 pub fn replay(plan: &Plan, lead: &Lead, as_of: i64) -> Outcome {
+    replay_inner(plan, lead, as_of, None)
+}
+
+/// Replays a lead and keeps the machine's state before every entry and exit, in order.
+pub fn replay_traced(plan: &Plan, lead: &Lead, as_of: i64) -> (Outcome, Vec<Snapshot>) {
+    let mut trace = Vec::new();
+    let out = replay_inner(plan, lead, as_of, Some(&mut trace));
+    (out, trace)
+}
+
+/// Event indices by type, for the events at or before `as_of`.
+pub fn index_by_type(plan: &Plan, lead: &Lead, as_of: i64) -> (Vec<Vec<u32>>, usize) {
     let mut by_type: Vec<Vec<u32>> = vec![Vec::new(); plan.events.len()];
     let seen = lead.events.partition_point(|e| e.at <= as_of);
     for (i, e) in lead.events[..seen].iter().enumerate() {
@@ -492,7 +513,18 @@ pub fn replay(plan: &Plan, lead: &Lead, as_of: i64) -> Outcome {
             v.push(i as u32);
         }
     }
+    (by_type, seen)
+}
+
+fn replay_inner(
+    plan: &Plan,
+    lead: &Lead,
+    as_of: i64,
+    trace: Option<&mut Vec<Snapshot>>,
+) -> Outcome {
+    let (by_type, seen) = index_by_type(plan, lead, as_of);
     let mut m = Machine {
+        trace,
         plan,
         lead,
         by_type: &by_type,
@@ -533,6 +565,7 @@ pub fn replay(plan: &Plan, lead: &Lead, as_of: i64) -> Outcome {
 }
 
 struct Machine<'a> {
+    trace: Option<&'a mut Vec<Snapshot>>,
     plan: &'a Plan,
     lead: &'a Lead,
     by_type: &'a [Vec<u32>],
@@ -611,9 +644,13 @@ impl<'a> Machine<'a> {
     fn decay_crossing(&mut self, until: i64) {
         let changes_at = |m: &Self, at: i64| -> bool {
             let mut probe = Machine {
+                trace: None,
+                plan: m.plan,
+                lead: m.lead,
+                by_type: m.by_type,
                 state: m.state.clone(),
                 t: at,
-                ..*m
+                n: m.n,
             };
             probe.settle(Trigger::Timer);
             probe.state.stage != m.state.stage || probe.state.exit != m.state.exit
@@ -651,6 +688,7 @@ impl<'a> Machine<'a> {
                     })
                 };
                 if let Some((li, leave)) = fired {
+                    self.snapshot();
                     match &leave.to {
                         LeaveTo::Exit(_) => {
                             self.state.exit = Some(ExitRecord {
@@ -676,7 +714,20 @@ impl<'a> Machine<'a> {
         self.track_rules();
     }
 
+    fn snapshot(&mut self) {
+        if let Some(trace) = self.trace.as_mut() {
+            trace.push(Snapshot {
+                at: self.t,
+                n: self.n,
+                before: self.state.clone(),
+            });
+        }
+    }
+
     fn enter(&mut self, stage: u16, by: By, trigger: Trigger) {
+        if !matches!(by, By::Leave(_)) {
+            self.snapshot();
+        }
         self.state.stage = Some(stage);
         self.state.latest[stage as usize] = Some(self.t);
         self.state.entries.push(Entry {

@@ -135,9 +135,20 @@ fn parts(pair: Pair<'_, Rule>) -> impl Iterator<Item = Pair<'_, Rule>> {
 }
 
 impl Lower {
+    /// A node's span, ending where its content ends: pest counts the whitespace and
+    /// comments skipped before a repetition that then matched nothing as part of the rule.
     fn span(&self, pair: &Pair<'_, Rule>) -> Span {
         let s = pair.as_span();
-        Span::new(s.start() + self.offset, s.end() + self.offset)
+        let end = match pair.clone().into_inner().last() {
+            // Keep closing brackets after the last child; drop whitespace and comments.
+            Some(last) => {
+                let inner_end = self.span(&last).end - self.offset;
+                let gap = s.as_str().get(inner_end - s.start()..).unwrap_or("");
+                inner_end + content_len(gap)
+            }
+            None => s.end(),
+        };
+        Span::new(s.start() + self.offset, end.max(s.start()) + self.offset)
     }
 
     fn shape(&self, pair: &Pair<'_, Rule>, what: &str) -> Diagnostic {
@@ -1204,6 +1215,35 @@ impl Rule {
                 | Rule::pf_matches
         )
     }
+}
+
+/// The length of `gap` up to the end of its last character that is not whitespace or part
+/// of a comment.
+fn content_len(gap: &str) -> usize {
+    let b = gap.as_bytes();
+    let (mut i, mut end) = (0, 0);
+    while i < b.len() {
+        match b[i] {
+            b' ' | b'\t' | b'\r' | b'\n' => i += 1,
+            b'/' if b.get(i + 1) == Some(&b'/') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                i += 2;
+                while i < b.len() && !(b[i] == b'*' && b.get(i + 1) == Some(&b'/')) {
+                    i += 1;
+                }
+                i = (i + 2).min(b.len());
+            }
+            _ => {
+                i += 1;
+                end = i;
+            }
+        }
+    }
+    end
 }
 
 /// Help for a date that does not exist: how long its month is, or the format.

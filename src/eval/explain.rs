@@ -1,0 +1,520 @@
+//! Explanations: why a lead is where it is, with the actual values behind every decision.
+
+use serde::Serialize;
+
+use super::lead::{fmt_num, Lead, Value};
+use super::plan::{LeaveTo, Plan, C};
+use super::run::{self, By, Cx, Outcome, Snapshot, Trigger, Val};
+use crate::syntax::ast::{self, BinOp, ExprKind, Timestamp};
+use crate::time::format_timestamp;
+
+/// One node of a condition tree, evaluated.
+#[derive(Clone, Debug, Serialize)]
+pub struct Node {
+    /// The condition as written (or `all of`, `any of`, `not`, `at least K of`).
+    pub text: String,
+    /// The actual values, e.g. `1 ≥ 1`.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub value: String,
+    pub ok: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub children: Vec<Node>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Step {
+    pub at: String,
+    /// The stage entered, or the exit taken.
+    pub to: String,
+    /// `stage MEL (rules/b2b.funnel:39)` or `move MQL -> MEL (…:97)`.
+    pub rule: String,
+    /// The event replayed at that instant, or `time` when the passage of time did it.
+    pub trigger: String,
+    pub condition: Node,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Part {
+    pub rule: String,
+    pub line: usize,
+    pub events: usize,
+    pub points: f64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ScoreExplained {
+    pub name: String,
+    pub total: f64,
+    pub parts: Vec<Part>,
+    /// The sum before the model's cap or floor, when the cap or floor changed it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capped_from: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grade: Option<String>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub decay: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct NextStage {
+    pub stage: String,
+    pub condition: Node,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Explanation {
+    pub id: String,
+    pub as_of: String,
+    pub position: String,
+    pub since: Option<String>,
+    pub timeline: Vec<Step>,
+    pub scores: Vec<ScoreExplained>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<NextStage>,
+}
+
+fn ts(ms: i64) -> String {
+    format_timestamp(Timestamp { millis: ms })
+}
+
+fn short_ts(ms: i64) -> String {
+    // `2025-01-04 09:12`, seconds only when not zero.
+    let full = ts(ms);
+    let (date, time) = full.split_once('T').unwrap_or((&full, ""));
+    let time = time.trim_end_matches('Z');
+    let time = time.strip_suffix(":00").unwrap_or(time);
+    format!("{date} {time}")
+}
+
+fn source_text(plan: &Plan, span: ast::Span) -> String {
+    let t = plan.source.get(span.start..span.end).unwrap_or("");
+    t.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Explains a lead: replays it with a trace and evaluates every decision again at its moment.
+pub fn explain(plan: &Plan, lead: &Lead, as_of: i64) -> (Outcome, Explanation) {
+    let (out, trace) = run::replay_traced(plan, lead, as_of);
+    let (by_type, seen) = run::index_by_type(plan, lead, as_of);
+    let mut timeline = Vec::new();
+    let mut snaps = trace.iter();
+    for entry in &out.state.entries {
+        let Some(snap) = snaps.next() else { break };
+        let stage = &plan.stages[entry.stage as usize];
+        let (rule, c, expr, scope) = match entry.by {
+            By::Enter => (
+                format!("stage {} ({}:{})", stage.name, plan.file, stage.line),
+                &stage.enter,
+                &stage.enter_expr,
+                None,
+            ),
+            By::Leave(li) => {
+                let l = &plan.leaves[li];
+                let from = snap.before.stage.map(|s| plan.stages[s as usize].name.clone());
+                (
+                    format!(
+                        "move {} -> {} ({}:{})",
+                        from.unwrap_or_default(),
+                        stage.name,
+                        plan.file,
+                        l.line
+                    ),
+                    &l.when,
+                    &l.when_expr,
+                    snap.before.stage.and_then(|s| snap.before.latest[s as usize]),
+                )
+            }
+        };
+        let cx = cx_at(plan, lead, &by_type, snap, scope);
+        timeline.push(Step {
+            at: ts(entry.at),
+            to: stage.name.clone(),
+            rule,
+            trigger: trigger_text(plan, lead, entry.trigger),
+            condition: node(&cx, c, expr),
+        });
+    }
+    if let (Some(x), Some(snap)) = (&out.state.exit, snaps.next()) {
+        let l = &plan.leaves[x.leave];
+        let name = match &l.to {
+            LeaveTo::Exit(n) => n.clone(),
+            LeaveTo::Stage(s) => plan.stages[*s as usize].name.clone(),
+        };
+        let scope = snap.before.latest[x.from as usize];
+        let cx = cx_at(plan, lead, &by_type, snap, scope);
+        timeline.push(Step {
+            at: ts(x.at),
+            to: name.clone(),
+            rule: format!("exit {name} ({}:{})", plan.file, l.line),
+            trigger: trigger_text(plan, lead, x.trigger),
+            condition: node(&cx, &l.when, &l.when_expr),
+        });
+    }
+    let now = Cx {
+        plan,
+        lead,
+        by_type: &by_type,
+        state: &out.state,
+        t: as_of,
+        n: seen,
+        scope: None,
+    };
+    let scores = plan
+        .scores
+        .iter()
+        .zip(&out.scores)
+        .map(|(m, v)| ScoreExplained {
+            name: m.name.clone(),
+            total: v.total,
+            parts: v
+                .parts
+                .iter()
+                .map(|(ri, pts, n)| Part {
+                    rule: m.rules[*ri].text.clone(),
+                    line: m.rules[*ri].line,
+                    events: *n,
+                    points: *pts,
+                })
+                .collect(),
+            capped_from: (v.raw != v.total).then_some(v.raw),
+            grade: v.grade.and_then(|g| m.grades.get(g)).map(|(l, _)| l.clone()),
+            decay: match &m.decay {
+                Some(super::plan::DecayKind::HalfLife(h)) => format!("half-life {}", days(*h)),
+                Some(super::plan::DecayKind::Expire(d)) => format!("expire after {}", days(*d)),
+                None => String::new(),
+            },
+        })
+        .collect();
+    let next_index = match (&out.state.exit, out.state.stage) {
+        (Some(_), _) => None,
+        (None, None) => Some(0),
+        (None, Some(s)) => Some(s as usize + 1),
+    };
+    let next = next_index.and_then(|i| plan.stages.get(i)).map(|s| NextStage {
+        stage: match &s.display {
+            Some(d) => format!("{} ({d})", s.name),
+            None => s.name.clone(),
+        },
+        condition: node(&now, &s.enter, &s.enter_expr),
+    });
+    let position = super::output::position(plan, &out);
+    let since = out
+        .state
+        .exit
+        .as_ref()
+        .map(|x| x.at)
+        .or_else(|| out.state.stage.and_then(|s| out.state.latest[s as usize]))
+        .map(ts);
+    let explanation = Explanation {
+        id: lead.id.clone(),
+        as_of: ts(as_of),
+        position,
+        since,
+        timeline,
+        scores,
+        next,
+    };
+    (out, explanation)
+}
+
+fn days(ms: i64) -> String {
+    let d = ms as f64 / 86_400_000.0;
+    format!("{}d", fmt_num(d))
+}
+
+fn cx_at<'a>(
+    plan: &'a Plan,
+    lead: &'a Lead,
+    by_type: &'a [Vec<u32>],
+    snap: &'a Snapshot,
+    scope: Option<i64>,
+) -> Cx<'a> {
+    Cx {
+        plan,
+        lead,
+        by_type,
+        state: &snap.before,
+        t: snap.at,
+        n: snap.n,
+        scope,
+    }
+}
+
+fn trigger_text(plan: &Plan, lead: &Lead, t: Trigger) -> String {
+    match t {
+        Trigger::Timer => "time".to_string(),
+        Trigger::Event(i) => match lead.events.get(i) {
+            Some(e) => {
+                let decl = &plan.events[e.ty as usize];
+                let mut s = decl.name.clone();
+                for (slot, (p, _)) in decl.props.iter().enumerate() {
+                    let v = lead.prop(e, slot);
+                    if !v.is_missing() {
+                        s.push_str(&format!(" {p} {v}"));
+                    }
+                }
+                s
+            }
+            None => "an event".to_string(),
+        },
+    }
+}
+
+fn show(v: Val<'_>) -> String {
+    match v.to_value() {
+        Value::Missing => "missing".into(),
+        other => other.to_string(),
+    }
+}
+
+fn op_symbol(op: BinOp) -> &'static str {
+    match op {
+        BinOp::Ge => "≥",
+        BinOp::Le => "≤",
+        BinOp::Ne => "≠",
+        BinOp::Eq => "=",
+        other => other.symbol(),
+    }
+}
+
+/// Evaluates a condition again, keeping every leaf's actual value.
+pub fn node(cx: &Cx<'_>, c: &C, e: &ast::Expr) -> Node {
+    let ok = cx.eval(c, None).truthy();
+    let text = source_text(cx.plan, e.span);
+    match (c, &e.kind) {
+        (C::All(cs), ExprKind::All(es)) => Node {
+            text: "all of".into(),
+            value: String::new(),
+            ok,
+            children: cs.iter().zip(es).map(|(c, e)| node(cx, c, e)).collect(),
+        },
+        (C::Any(cs), ExprKind::Any(es)) => Node {
+            text: "any of".into(),
+            value: String::new(),
+            ok,
+            children: cs.iter().zip(es).map(|(c, e)| node(cx, c, e)).collect(),
+        },
+        (C::Not(c1), ExprKind::Not(e1)) => Node {
+            text: "not".into(),
+            value: String::new(),
+            ok,
+            children: vec![node(cx, c1, e1)],
+        },
+        (C::AtLeast(k, cs), ExprKind::AtLeast { items, .. }) => Node {
+            text: format!("at least {k} of"),
+            value: String::new(),
+            ok,
+            children: cs.iter().zip(items).map(|(c, e)| node(cx, c, e)).collect(),
+        },
+        (C::Segment(i), _) => {
+            let (name, sc, se) = &cx.plan.segments[*i as usize];
+            Node {
+                text: format!("{name} (segment)"),
+                value: String::new(),
+                ok,
+                children: vec![node(cx, sc, se)],
+            }
+        }
+        _ => Node {
+            text,
+            value: leaf_value(cx, c),
+            ok,
+            children: Vec::new(),
+        },
+    }
+}
+
+fn scores_in(c: &C, out: &mut Vec<u16>) {
+    match c {
+        C::Score(i) => out.push(*i),
+        C::Arith(_, a, b) => {
+            scores_in(a, out);
+            scores_in(b, out);
+        }
+        _ => {}
+    }
+}
+
+fn leaf_value(cx: &Cx<'_>, c: &C) -> String {
+    match c {
+        C::Cmp(op, a, b) => {
+            let (va, vb) = (cx.eval(a, None), cx.eval(b, None));
+            if let C::Grade(s) = &**a {
+                let grades = &cx.plan.scores[*s as usize].grades;
+                let label = |v: Val<'_>| match v.to_value() {
+                    Value::Num(n) => grades.get(n as usize).map_or("none".into(), |g| g.0.clone()),
+                    _ => "none".into(),
+                };
+                return format!("{} {} {}", label(va), op_symbol(*op), label(vb));
+            }
+            // Text equality reads best as just the value the lead has.
+            let text_eq = matches!(op, BinOp::Eq | BinOp::Ne)
+                && matches!(vb.to_value(), Value::Text(_))
+                && matches!(**b, C::Const(_));
+            let mut s = if text_eq {
+                show(va)
+            } else {
+                format!("{} {} {}", show(va), op_symbol(*op), show(vb))
+            };
+            let mut ids = Vec::new();
+            scores_in(a, &mut ids);
+            if ids.len() > 1 {
+                let parts: Vec<String> = ids
+                    .iter()
+                    .map(|i| {
+                        let m = &cx.plan.scores[*i as usize];
+                        format!("{} {}", m.name, fmt_num(cx.score(*i as usize).total))
+                    })
+                    .collect();
+                s.push_str(&format!(" ({})", parts.join(", ")));
+            }
+            s
+        }
+        C::In(v, _, _) | C::Between(v, _, _) | C::Test(_, v, _, _) | C::Exists(v) => {
+            show(cx.eval(v, None))
+        }
+        C::Not(inner) => leaf_value(cx, inner),
+        C::Present(q) => match cx.pick(q, ast::Which::Last) {
+            Some((_, e)) => {
+                let n = cx.count(q);
+                let times = if n == 1 { String::new() } else { format!("{n} times, ") };
+                format!("yes ({times}last {})", short_ts(e.at))
+            }
+            None => "none".into(),
+        },
+        C::No(q) => {
+            let plain = super::plan::Query {
+                within: None,
+                ..q.clone()
+            };
+            match cx.pick(&plain, ast::Which::Last) {
+                Some((_, e)) => format!("last {}", short_ts(e.at)),
+                None => "none ever".into(),
+            }
+        }
+        C::Has { which, query, props, .. } => match cx.pick(query, *which) {
+            Some((_, e)) => {
+                let decl = &cx.plan.events[query.ev as usize];
+                let marks: Vec<String> = props
+                    .iter()
+                    .map(|p| {
+                        let name = &decl.props[*p as usize].0;
+                        let yes = matches!(cx.lead.prop(e, *p as usize), Value::Bool(true));
+                        format!("{name} {}", if yes { "✓" } else { "✗" })
+                    })
+                    .collect();
+                format!("{}: {}", short_ts(e.at), marks.join(" "))
+            }
+            None => "none recorded".into(),
+        },
+        C::Then(_) => String::new(),
+        other => {
+            let v = cx.eval(other, None);
+            match v.to_value() {
+                Value::Bool(_) => String::new(),
+                _ => show(v),
+            }
+        }
+    }
+}
+
+/// The explanation as text for a terminal.
+pub fn render(plan: &Plan, x: &Explanation) -> String {
+    let mut out = String::new();
+    let day = |s: &str| s.get(..10).unwrap_or(s).to_string();
+    out.push_str(&format!("{} · as of {}\n", x.id, day(&x.as_of)));
+    let display = plan
+        .stages
+        .iter()
+        .find(|s| s.name == x.position)
+        .and_then(|s| s.display.clone());
+    match (&x.since, x.position.is_empty()) {
+        (_, true) => out.push_str("stage: none yet (outside the funnel)\n"),
+        (Some(since), false) => {
+            let name = match display {
+                Some(d) => format!("{} ({d})", x.position),
+                None => x.position.clone(),
+            };
+            out.push_str(&format!("stage: {name}, since {}\n", short_ts_str(since)));
+        }
+        (None, false) => out.push_str(&format!("stage: {}\n", x.position)),
+    }
+    if !x.timeline.is_empty() {
+        out.push_str("\ntimeline\n");
+        for step in &x.timeline {
+            out.push_str(&format!(
+                "  {}  {}  by {}, triggered by {}\n",
+                short_ts_str(&step.at),
+                step.to,
+                step.rule,
+                step.trigger
+            ));
+            tree(&mut out, &step.condition, 6);
+        }
+    }
+    if !x.scores.is_empty() {
+        out.push_str(&format!("\nscores as of {}\n", day(&x.as_of)));
+        let width = x.scores.iter().map(|s| s.name.len()).max().unwrap_or(0);
+        for s in &x.scores {
+            let grade = s.grade.as_ref().map(|g| format!(" (grade {g})")).unwrap_or_default();
+            out.push_str(&format!("  {:<width$}  {}{grade}", s.name, fmt_num(s.total)));
+            if s.parts.is_empty() {
+                out.push_str(" (no rule applies)");
+            }
+            out.push('\n');
+            for p in &s.parts {
+                let times = if p.events > 1 {
+                    format!(" × {} events", p.events)
+                } else {
+                    String::new()
+                };
+                out.push_str(&format!(
+                    "  {:<width$}    {:>7}  {}{times} (line {})\n",
+                    "",
+                    signed(p.points),
+                    p.rule,
+                    p.line
+                ));
+            }
+            let mut notes = Vec::new();
+            if let Some(raw) = s.capped_from {
+                notes.push(format!("{} before the cap", fmt_num(raw)));
+            }
+            if !s.decay.is_empty() {
+                notes.push(s.decay.clone());
+            }
+            if !notes.is_empty() {
+                out.push_str(&format!("  {:<width$}    {}\n", "", notes.join(" · ")));
+            }
+        }
+    }
+    if let Some(n) = &x.next {
+        out.push_str(&format!("\nto reach {}\n", n.stage));
+        tree(&mut out, &n.condition, 2);
+    }
+    out
+}
+
+fn signed(v: f64) -> String {
+    if v >= 0.0 {
+        format!("+{}", fmt_num(v))
+    } else {
+        fmt_num(v)
+    }
+}
+
+fn short_ts_str(s: &str) -> String {
+    crate::time::parse_timestamp(s).map_or_else(|_| s.to_string(), |t| short_ts(t.millis))
+}
+
+fn tree(out: &mut String, n: &Node, indent: usize) {
+    let mark = if n.ok { "✓" } else { "✗" };
+    let pad = " ".repeat(indent);
+    if n.value.is_empty() {
+        out.push_str(&format!("{pad}{mark} {}\n", n.text));
+    } else {
+        out.push_str(&format!("{pad}{mark} {}  =  {}\n", n.text, n.value));
+    }
+    for c in &n.children {
+        tree(out, c, indent + 2);
+    }
+}

@@ -71,6 +71,8 @@ pub struct Explanation {
     pub scores: Vec<ScoreExplained>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next: Option<NextStage>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sla_breaches: Vec<super::output::Breach>,
 }
 
 fn ts(ms: i64) -> String {
@@ -212,6 +214,7 @@ pub fn explain(plan: &Plan, lead: &Lead, as_of: i64) -> (Outcome, Explanation) {
         timeline,
         scores,
         next,
+        sla_breaches: super::output::sla_breaches(plan, &out),
     };
     (out, explanation)
 }
@@ -485,6 +488,19 @@ pub fn render(plan: &Plan, x: &Explanation) -> String {
             if !notes.is_empty() {
                 out.push_str(&format!("  {:<width$}    {}\n", "", notes.join(" · ")));
             }
+        }
+    }
+    if !x.sla_breaches.is_empty() {
+        out.push_str("\nSLA breaches\n");
+        for b in &x.sla_breaches {
+            let how = if b.ongoing { "so far" } else { "before leaving" };
+            out.push_str(&format!(
+                "  {}  entered {}, {} days in the stage {how}; the SLA is {} days\n",
+                b.stage,
+                short_ts_str(&b.entered),
+                fmt_num(b.days),
+                fmt_num(b.sla_days)
+            ));
         }
     }
     if let Some(n) = &x.next {

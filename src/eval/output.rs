@@ -11,6 +11,43 @@ fn ts(ms: i64) -> String {
     format_timestamp(Timestamp { millis: ms })
 }
 
+/// A stay in a stage that lasted longer than the stage's SLA.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Breach {
+    pub stage: String,
+    pub entered: String,
+    /// Days in the stage (until it left, or until `as_of` if it is still there).
+    pub days: f64,
+    pub sla_days: f64,
+    pub ongoing: bool,
+}
+
+/// Every stay longer than its stage's SLA, in order.
+pub fn sla_breaches(plan: &Plan, out: &Outcome) -> Vec<Breach> {
+    let entries = &out.state.entries;
+    let mut breaches = Vec::new();
+    for (k, e) in entries.iter().enumerate() {
+        let Some(sla) = plan.stages.get(e.stage as usize).and_then(|s| s.sla) else {
+            continue;
+        };
+        let left = entries
+            .get(k + 1)
+            .map(|n| n.at)
+            .or_else(|| out.state.exit.as_ref().map(|x| x.at));
+        let end = left.unwrap_or(out.as_of);
+        if end - e.at > sla {
+            breaches.push(Breach {
+                stage: plan.stages[e.stage as usize].name.clone(),
+                entered: ts(e.at),
+                days: ((end - e.at) as f64 / 86_400_000.0 * 100.0).round() / 100.0,
+                sla_days: sla as f64 / 86_400_000.0,
+                ongoing: left.is_none(),
+            });
+        }
+    }
+    breaches
+}
+
 /// The current position as one word: a stage name, an exit name, or empty (outside).
 pub fn position(plan: &Plan, out: &Outcome) -> String {
     if let Some(x) = &out.state.exit {
@@ -60,6 +97,7 @@ pub fn json(plan: &Plan, lead: &Lead, out: &Outcome) -> serde_json::Value {
         "entered": entered,
         "scores": scores,
         "grades": grades,
+        "sla_breaches": sla_breaches(plan, out),
     })
 }
 
@@ -75,6 +113,7 @@ fn number(v: f64) -> serde_json::Value {
 pub fn csv_header(plan: &Plan) -> Vec<String> {
     let mut h = vec!["id".to_string(), "stage".into(), "exit".into(), "exited_at".into()];
     h.extend(plan.stages.iter().map(|s| s.name.clone()));
+    h.push("sla_breaches".into());
     for m in &plan.scores {
         h.push(m.name.clone());
         if !m.grades.is_empty() {
@@ -97,6 +136,8 @@ pub fn csv_row(plan: &Plan, lead: &Lead, out: &Outcome) -> Vec<String> {
     };
     let mut row = vec![lead.id.clone(), stage, exit, exited_at];
     row.extend(out.state.latest.iter().map(|t| t.map(ts).unwrap_or_default()));
+    let breaches: Vec<String> = sla_breaches(plan, out).into_iter().map(|b| b.stage).collect();
+    row.push(breaches.join(";"));
     for (m, v) in plan.scores.iter().zip(&out.scores) {
         row.push(fmt_num(v.total));
         if !m.grades.is_empty() {

@@ -1,5 +1,10 @@
 use std::process::ExitCode;
 
+// Reading leads allocates many small strings on every core; mimalloc's per-thread heaps make
+// that markedly cheaper than the system allocator (measured in docs/performance.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Deeply nested input is refused by the parser, but the checker and formatter still recurse
 /// over trees; a generous stack keeps the worst legal file far from the limit.
 const STACK: usize = 64 * 1024 * 1024;

@@ -168,3 +168,48 @@ fn ten_megabyte_file_checks() {
     assert_eq!(code, 0, "{}", &stdout[..stdout.len().min(2000)]);
     assert!(Path::new(&path).exists());
 }
+
+#[test]
+fn shipped_files_are_formatted() {
+    let mut files: Vec<String> = ["rules", "examples"]
+        .iter()
+        .flat_map(|d| std::fs::read_dir(d).into_iter().flatten())
+        .map(|e| e.unwrap().path().display().to_string())
+        .filter(|p| p.ends_with(".funnel"))
+        .collect();
+    files.sort();
+    let mut args = vec!["fmt", "--check"];
+    args.extend(files.iter().map(String::as_str));
+    let (code, stdout, stderr) = funnelc(&args);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.is_empty(), "{stdout}");
+}
+
+#[test]
+fn fmt_check_shows_a_diff_and_fmt_rewrites() {
+    let messy = "stage   MCL {\nenter when form.submitted   and consent // why\n}\nschema { trait consent: bool\nevent form.submitted }\n";
+    let path = temp_file("messy.funnel", messy.as_bytes());
+    let p = path.to_str().unwrap();
+    let (code, stdout, _) = funnelc(&["fmt", "--check", p]);
+    assert_eq!(code, 1);
+    insta::assert_snapshot!(stdout.replace(p, "messy.funnel"));
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        messy,
+        "--check wrote the file"
+    );
+    let (code, _, stderr) = funnelc(&["fmt", p]);
+    assert_eq!(code, 0, "{stderr}");
+    let formatted = std::fs::read_to_string(&path).unwrap();
+    let (code, stdout, _) = funnelc(&["fmt", "--check", p]);
+    assert_eq!(code, 0, "not idempotent:\n{stdout}");
+    assert!(formatted.contains("// why"));
+}
+
+#[test]
+fn fmt_refuses_a_file_that_does_not_parse() {
+    let path = temp_file("broken-fmt.funnel", b"stage A {\n  enter when (x\n}\n");
+    let (code, _, stderr) = funnelc(&["fmt", path.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("not formatted"), "{stderr}");
+}

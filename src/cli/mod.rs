@@ -4,6 +4,7 @@
 mod check;
 mod eval;
 mod explain;
+mod fmt;
 
 use std::io::IsTerminal;
 use std::path::Path;
@@ -48,6 +49,8 @@ enum Command {
     Check(check::Args),
     /// Replay lead histories through the stage machine: every lead's stage, entries and scores
     Eval(eval::Args),
+    /// Rewrite rule files in the one canonical layout (comments kept)
+    Fmt(fmt::Args),
     /// Explain one lead: its timeline, every condition with actual values, its scores
     Explain(explain::Args),
 }
@@ -75,6 +78,7 @@ pub fn main() -> ExitCode {
         Command::Check(a) => check::run(a),
         Command::Eval(a) => eval::run(a),
         Command::Explain(a) => explain::run(a),
+        Command::Fmt(a) => fmt::run(a),
     };
     exit.into()
 }
@@ -137,14 +141,21 @@ pub fn load_plan(path: &Path) -> Result<crate::eval::Plan, Exit> {
     let source = match read_source(path)? {
         Read::Ok(s) => s,
         Read::Bad(s, d) => {
-            eprint!("{}", crate::diag::render_human(&[d], &s.name, &s.text, color_stderr()));
+            eprint!(
+                "{}",
+                crate::diag::render_human(&[d], &s.name, &s.text, color_stderr())
+            );
             return Err(Exit::Failed);
         }
     };
     let parsed = crate::syntax::parse(&source.text);
     let checked = crate::check::check_source(&source.text);
     if checked.has_errors() {
-        let errors: Vec<_> = checked.diagnostics.into_iter().filter(|d| d.is_error()).collect();
+        let errors: Vec<_> = checked
+            .diagnostics
+            .into_iter()
+            .filter(|d| d.is_error())
+            .collect();
         eprint!(
             "{}",
             crate::diag::render_human(&errors, &source.name, &source.text, color_stderr())
@@ -152,10 +163,15 @@ pub fn load_plan(path: &Path) -> Result<crate::eval::Plan, Exit> {
         eprintln!("{}", crate::diag::summary_line(&source.name, &errors));
         return Err(Exit::Failed);
     }
-    crate::eval::compile(&parsed.file, &checked.symbols, &source.text, &source.name).ok_or_else(|| {
-        eprintln!("error: `{}` checks clean but could not be compiled; please report this", source.name);
-        Exit::Failed
-    })
+    crate::eval::compile(&parsed.file, &checked.symbols, &source.text, &source.name).ok_or_else(
+        || {
+            eprintln!(
+                "error: `{}` checks clean but could not be compiled; please report this",
+                source.name
+            );
+            Exit::Failed
+        },
+    )
 }
 
 pub fn color_stderr() -> bool {
@@ -173,7 +189,10 @@ pub fn input_name(path: &Path) -> String {
 /// Opens lead data for reading, with a large buffer.
 pub fn open_input(path: &Path) -> Result<Box<dyn std::io::BufRead + Send>, Exit> {
     if path.as_os_str() == "-" {
-        return Ok(Box::new(std::io::BufReader::with_capacity(1 << 20, std::io::stdin())));
+        return Ok(Box::new(std::io::BufReader::with_capacity(
+            1 << 20,
+            std::io::stdin(),
+        )));
     }
     match std::fs::File::open(path) {
         Ok(f) => Ok(Box::new(std::io::BufReader::with_capacity(1 << 20, f))),
@@ -232,12 +251,18 @@ impl Sink {
     pub fn open(path: Option<&Path>) -> Result<Sink, Exit> {
         let Some(path) = path else {
             return Ok(Sink {
-                out: Box::new(std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock())),
+                out: Box::new(std::io::BufWriter::with_capacity(
+                    1 << 20,
+                    std::io::stdout().lock(),
+                )),
                 target: None,
                 failed: None,
             });
         };
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let tmp = path.with_file_name(format!(".{name}.funnelc-tmp-{}", std::process::id()));
         match std::fs::File::create(&tmp) {
             Ok(f) => Ok(Sink {
@@ -246,7 +271,11 @@ impl Sink {
                 failed: None,
             }),
             Err(e) => {
-                eprintln!("error: cannot write `{}`: {}", path.display(), io_reason(&e));
+                eprintln!(
+                    "error: cannot write `{}`: {}",
+                    path.display(),
+                    io_reason(&e)
+                );
                 Err(Exit::Usage)
             }
         }
@@ -279,7 +308,11 @@ impl Sink {
         }
         if let Some((tmp, target)) = &self.target {
             if let Err(e) = std::fs::rename(tmp, target) {
-                eprintln!("error: cannot write `{}`: {}", target.display(), io_reason(&e));
+                eprintln!(
+                    "error: cannot write `{}`: {}",
+                    target.display(),
+                    io_reason(&e)
+                );
                 let _ = std::fs::remove_file(tmp);
                 return Err(Exit::Usage);
             }

@@ -111,7 +111,10 @@ pub fn explain(plan: &Plan, lead: &Lead, as_of: i64) -> (Outcome, Explanation) {
             ),
             By::Leave(li) => {
                 let l = &plan.leaves[li];
-                let from = snap.before.stage.map(|s| plan.stages[s as usize].name.clone());
+                let from = snap
+                    .before
+                    .stage
+                    .map(|s| plan.stages[s as usize].name.clone());
                 (
                     format!(
                         "move {} -> {} ({}:{})",
@@ -122,7 +125,9 @@ pub fn explain(plan: &Plan, lead: &Lead, as_of: i64) -> (Outcome, Explanation) {
                     ),
                     &l.when,
                     &l.when_expr,
-                    snap.before.stage.and_then(|s| snap.before.latest[s as usize]),
+                    snap.before
+                        .stage
+                        .and_then(|s| snap.before.latest[s as usize]),
                 )
             }
         };
@@ -178,7 +183,10 @@ pub fn explain(plan: &Plan, lead: &Lead, as_of: i64) -> (Outcome, Explanation) {
                 })
                 .collect(),
             capped_from: (v.raw != v.total).then_some(v.raw),
-            grade: v.grade.and_then(|g| m.grades.get(g)).map(|(l, _)| l.clone()),
+            grade: v
+                .grade
+                .and_then(|g| m.grades.get(g))
+                .map(|(l, _)| l.clone()),
             decay: match &m.decay {
                 Some(super::plan::DecayKind::HalfLife(h)) => format!("half-life {}", days(*h)),
                 Some(super::plan::DecayKind::Expire(d)) => format!("expire after {}", days(*d)),
@@ -191,13 +199,15 @@ pub fn explain(plan: &Plan, lead: &Lead, as_of: i64) -> (Outcome, Explanation) {
         (None, None) => Some(0),
         (None, Some(s)) => Some(s as usize + 1),
     };
-    let next = next_index.and_then(|i| plan.stages.get(i)).map(|s| NextStage {
-        stage: match &s.display {
-            Some(d) => format!("{} ({d})", s.name),
-            None => s.name.clone(),
-        },
-        condition: node(&now, &s.enter, &s.enter_expr),
-    });
+    let next = next_index
+        .and_then(|i| plan.stages.get(i))
+        .map(|s| NextStage {
+            stage: match &s.display {
+                Some(d) => format!("{} ({d})", s.name),
+                None => s.name.clone(),
+            },
+            condition: node(&now, &s.enter, &s.enter_expr),
+        });
     let position = super::output::position(plan, &out);
     let since = out
         .state
@@ -344,7 +354,9 @@ fn leaf_value(cx: &Cx<'_>, c: &C) -> String {
             if let C::Grade(s) = &**a {
                 let grades = &cx.plan.scores[*s as usize].grades;
                 let label = |v: Val<'_>| match v.to_value() {
-                    Value::Num(n) => grades.get(n as usize).map_or("none".into(), |g| g.0.clone()),
+                    Value::Num(n) => grades
+                        .get(n as usize)
+                        .map_or("none".into(), |g| g.0.clone()),
                     _ => "none".into(),
                 };
                 return format!("{} {} {}", label(va), op_symbol(*op), label(vb));
@@ -379,7 +391,11 @@ fn leaf_value(cx: &Cx<'_>, c: &C) -> String {
         C::Present(q) => match cx.pick(q, ast::Which::Last) {
             Some((_, e)) => {
                 let n = cx.count(q);
-                let times = if n == 1 { String::new() } else { format!("{n} times, ") };
+                let times = if n == 1 {
+                    String::new()
+                } else {
+                    format!("{n} times, ")
+                };
                 format!("yes ({times}last {})", short_ts(e.at))
             }
             None => "none".into(),
@@ -394,7 +410,12 @@ fn leaf_value(cx: &Cx<'_>, c: &C) -> String {
                 None => "none ever".into(),
             }
         }
-        C::Has { which, query, props, .. } => match cx.pick(query, *which) {
+        C::Has {
+            which,
+            query,
+            props,
+            ..
+        } => match cx.pick(query, *which) {
             Some((_, e)) => {
                 let decl = &cx.plan.events[query.ev as usize];
                 let marks: Vec<String> = props
@@ -458,8 +479,16 @@ pub fn render(plan: &Plan, x: &Explanation) -> String {
         out.push_str(&format!("\nscores as of {}\n", day(&x.as_of)));
         let width = x.scores.iter().map(|s| s.name.len()).max().unwrap_or(0);
         for s in &x.scores {
-            let grade = s.grade.as_ref().map(|g| format!(" (grade {g})")).unwrap_or_default();
-            out.push_str(&format!("  {:<width$}  {}{grade}", s.name, fmt_num(s.total)));
+            let grade = s
+                .grade
+                .as_ref()
+                .map(|g| format!(" (grade {g})"))
+                .unwrap_or_default();
+            out.push_str(&format!(
+                "  {:<width$}  {}{grade}",
+                s.name,
+                fmt_num(s.total)
+            ));
             if s.parts.is_empty() {
                 out.push_str(" (no rule applies)");
             }
@@ -493,7 +522,11 @@ pub fn render(plan: &Plan, x: &Explanation) -> String {
     if !x.sla_breaches.is_empty() {
         out.push_str("\nSLA breaches\n");
         for b in &x.sla_breaches {
-            let how = if b.ongoing { "so far" } else { "before leaving" };
+            let how = if b.ongoing {
+                "so far"
+            } else {
+                "before leaving"
+            };
             out.push_str(&format!(
                 "  {}  entered {}, {} days in the stage {how}; the SLA is {} days\n",
                 b.stage,

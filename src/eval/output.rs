@@ -74,8 +74,14 @@ pub fn json(plan: &Plan, lead: &Lead, out: &Outcome) -> serde_json::Value {
     for (m, v) in plan.scores.iter().zip(&out.scores) {
         scores.insert(m.name.clone(), number(v.total));
         if !m.grades.is_empty() {
-            let g = v.grade.and_then(|g| m.grades.get(g)).map(|(l, _)| l.clone());
-            grades.insert(m.name.clone(), g.map_or(serde_json::Value::Null, Into::into));
+            let g = v
+                .grade
+                .and_then(|g| m.grades.get(g))
+                .map(|(l, _)| l.clone());
+            grades.insert(
+                m.name.clone(),
+                g.map_or(serde_json::Value::Null, Into::into),
+            );
         }
     }
     let exit = out.state.exit.as_ref().map(|x| {
@@ -111,7 +117,12 @@ fn number(v: f64) -> serde_json::Value {
 
 /// The CSV header: id, stage, exit, exited_at, one column per stage, scores and grades.
 pub fn csv_header(plan: &Plan) -> Vec<String> {
-    let mut h = vec!["id".to_string(), "stage".into(), "exit".into(), "exited_at".into()];
+    let mut h = vec![
+        "id".to_string(),
+        "stage".into(),
+        "exit".into(),
+        "exited_at".into(),
+    ];
     h.extend(plan.stages.iter().map(|s| s.name.clone()));
     h.push("sla_breaches".into());
     for m in &plan.scores {
@@ -135,8 +146,16 @@ pub fn csv_row(plan: &Plan, lead: &Lead, out: &Outcome) -> Vec<String> {
         None => (String::new(), String::new()),
     };
     let mut row = vec![lead.id.clone(), stage, exit, exited_at];
-    row.extend(out.state.latest.iter().map(|t| t.map(ts).unwrap_or_default()));
-    let breaches: Vec<String> = sla_breaches(plan, out).into_iter().map(|b| b.stage).collect();
+    row.extend(
+        out.state
+            .latest
+            .iter()
+            .map(|t| t.map(ts).unwrap_or_default()),
+    );
+    let breaches: Vec<String> = sla_breaches(plan, out)
+        .into_iter()
+        .map(|b| b.stage)
+        .collect();
     row.push(breaches.join(";"));
     for (m, v) in plan.scores.iter().zip(&out.scores) {
         row.push(fmt_num(v.total));
@@ -175,7 +194,9 @@ pub fn csv_line(fields: &[String]) -> String {
 pub fn table_row(plan: &Plan, lead: &Lead, out: &Outcome) -> Vec<String> {
     let mut row = vec![lead.id.clone(), position(plan, out)];
     row.extend(out.state.latest.iter().map(|t| {
-        t.map_or("—".to_string(), |ms| format_date_of(Timestamp { millis: ms }))
+        t.map_or("—".to_string(), |ms| {
+            format_date_of(Timestamp { millis: ms })
+        })
     }));
     for (m, v) in plan.scores.iter().zip(&out.scores) {
         let grade = v

@@ -190,14 +190,28 @@ pub fn compile(file: &File, sym: &Symbols, source: &str, file_name: &str) -> Opt
         .iter()
         .map(|(k, e)| EventType {
             name: k.clone(),
-            props: e.props.iter().map(|(p, (t, _))| (p.clone(), t.clone())).collect(),
+            props: e
+                .props
+                .iter()
+                .map(|(p, (t, _))| (p.clone(), t.clone()))
+                .collect(),
         })
         .collect();
     let mut cx = Compiler {
         sym,
         src: source,
-        traits: sym.traits.keys().enumerate().map(|(i, k)| (k.as_str(), i as u16)).collect(),
-        events: sym.events.keys().enumerate().map(|(i, k)| (k.as_str(), i as u16)).collect(),
+        traits: sym
+            .traits
+            .keys()
+            .enumerate()
+            .map(|(i, k)| (k.as_str(), i as u16))
+            .collect(),
+        events: sym
+            .events
+            .keys()
+            .enumerate()
+            .map(|(i, k)| (k.as_str(), i as u16))
+            .collect(),
         segments: BTreeMap::new(),
         scores: BTreeMap::new(),
         grades: BTreeMap::new(),
@@ -260,7 +274,11 @@ pub fn compile(file: &File, sym: &Symbols, source: &str, file_name: &str) -> Opt
             min: s.min.map(|n| n.value),
             decay,
             rules,
-            grades: s.grades.iter().map(|g| (g.label.text.clone(), g.from.value)).collect(),
+            grades: s
+                .grades
+                .iter()
+                .map(|g| (g.label.text.clone(), g.from.value))
+                .collect(),
         });
     }
     let stage_ids: BTreeMap<&str, u16> = sym
@@ -465,12 +483,18 @@ impl Compiler<'_> {
                     query: q,
                 }
             }
-            ExprKind::Then(steps) => {
-                C::Then(steps.iter().map(|q| self.query(q)).collect::<Option<Vec<_>>>()?)
-            }
+            ExprKind::Then(steps) => C::Then(
+                steps
+                    .iter()
+                    .map(|q| self.query(q))
+                    .collect::<Option<Vec<_>>>()?,
+            ),
             ExprKind::AtLeast { k, items } => C::AtLeast(
                 *k,
-                items.iter().map(|i| self.expr(i, event)).collect::<Option<Vec<_>>>()?,
+                items
+                    .iter()
+                    .map(|i| self.expr(i, event))
+                    .collect::<Option<Vec<_>>>()?,
             ),
             ExprKind::Score(n) => {
                 self.reads_score = true;
@@ -482,16 +506,23 @@ impl Compiler<'_> {
             }
             ExprKind::Not(x) => C::Not(b(self.expr(x, event)?)),
             ExprKind::Neg(x) => C::Neg(b(self.expr(x, event)?)),
-            ExprKind::All(v) => {
-                C::All(v.iter().map(|x| self.expr(x, event)).collect::<Option<Vec<_>>>()?)
-            }
-            ExprKind::Any(v) => {
-                C::Any(v.iter().map(|x| self.expr(x, event)).collect::<Option<Vec<_>>>()?)
-            }
+            ExprKind::All(v) => C::All(
+                v.iter()
+                    .map(|x| self.expr(x, event))
+                    .collect::<Option<Vec<_>>>()?,
+            ),
+            ExprKind::Any(v) => C::Any(
+                v.iter()
+                    .map(|x| self.expr(x, event))
+                    .collect::<Option<Vec<_>>>()?,
+            ),
             ExprKind::Binary { op, lhs, rhs } => {
                 if op.is_comparison() {
                     for (a, other) in [(lhs, rhs), (rhs, lhs)] {
-                        if matches!(a.kind, ExprKind::DaysSince(..) | ExprKind::DaysSinceEntering(_)) {
+                        if matches!(
+                            a.kind,
+                            ExprKind::DaysSince(..) | ExprKind::DaysSinceEntering(_)
+                        ) {
                             self.days_offsets(other);
                         }
                     }
@@ -518,7 +549,9 @@ impl Compiler<'_> {
                 if let (ExprKind::Grade(s), ExprKind::List(items)) = (&value.kind, &list.kind) {
                     let mut labels = Vec::new();
                     for i in items {
-                        let ExprKind::Name(l) = &i.kind else { return None };
+                        let ExprKind::Name(l) = &i.kind else {
+                            return None;
+                        };
                         labels.push(Value::Num(f64::from(self.grade_label(&s.text, &l.text)?)));
                     }
                     return Some(C::In(
@@ -527,7 +560,11 @@ impl Compiler<'_> {
                         *negated,
                     ));
                 }
-                C::In(b(self.expr(value, event)?), b(self.expr(list, event)?), *negated)
+                C::In(
+                    b(self.expr(value, event)?),
+                    b(self.expr(list, event)?),
+                    *negated,
+                )
             }
             ExprKind::Between { value, lo, hi } => C::Between(
                 b(self.expr(value, event)?),
@@ -543,7 +580,12 @@ impl Compiler<'_> {
                 } else {
                     None
                 };
-                C::Test(*op, b(self.expr(value, event)?), b(self.expr(arg, event)?), re)
+                C::Test(
+                    *op,
+                    b(self.expr(value, event)?),
+                    b(self.expr(arg, event)?),
+                    re,
+                )
             }
             ExprKind::Exists(v) => C::Exists(b(self.expr(v, event)?)),
             ExprKind::Missing(v) => C::Not(b(C::Exists(b(self.expr(v, event)?)))),
@@ -560,7 +602,11 @@ impl Compiler<'_> {
 
     fn name(&mut self, n: &str, event: Option<u16>) -> Option<C> {
         if let Some(ev) = event {
-            let name = self.events.iter().find(|(_, i)| **i == ev).map(|(k, _)| *k)?;
+            let name = self
+                .events
+                .iter()
+                .find(|(_, i)| **i == ev)
+                .map(|(k, _)| *k)?;
             if let Some(pos) = self.sym.events.get(name)?.props.keys().position(|k| k == n) {
                 return Some(C::Prop(pos as u16));
             }

@@ -192,7 +192,11 @@ impl<'a> Cx<'a> {
     pub fn eval<'c>(&'c self, c: &'c C, cur: Option<&'c Event>) -> Val<'c> {
         match c {
             C::Const(v) => Val::Ref(v),
-            C::Trait(i) => self.lead.traits.get(*i as usize).map_or(Val::Missing, Val::Ref),
+            C::Trait(i) => self
+                .lead
+                .traits
+                .get(*i as usize)
+                .map_or(Val::Missing, Val::Ref),
             C::Prop(i) => cur.map_or(Val::Missing, |e| Val::Ref(self.lead.prop(e, *i as usize))),
             C::Segment(i) => match self.plan.segments.get(*i as usize) {
                 Some((_, c, _)) => Val::Bool(self.eval(c, None).truthy()),
@@ -228,16 +232,21 @@ impl<'a> Cx<'a> {
                 Val::Bool(!any && covered)
             }
             C::DaysSince(which, q) => {
-                let from = self.pick(q, *which).map(|(_, e)| e.at).or_else(|| self.history_start());
+                let from = self
+                    .pick(q, *which)
+                    .map(|(_, e)| e.at)
+                    .or_else(|| self.history_start());
                 match from {
                     Some(at) => Val::Num((self.t - at) as f64 / DAY_MS),
                     None => Val::Missing,
                 }
             }
-            C::DaysSinceEntering(s) => match self.state.latest.get(*s as usize).copied().flatten() {
-                Some(at) => Val::Num((self.t - at) as f64 / DAY_MS),
-                None => Val::Missing,
-            },
+            C::DaysSinceEntering(s) => {
+                match self.state.latest.get(*s as usize).copied().flatten() {
+                    Some(at) => Val::Num((self.t - at) as f64 / DAY_MS),
+                    None => Val::Missing,
+                }
+            }
             C::Has {
                 which,
                 query,
@@ -300,7 +309,12 @@ impl<'a> Cx<'a> {
                         && compare(BinOp::Le, v, self.eval(hi, cur)),
                 )
             }
-            C::Test(op, v, arg, re) => Val::Bool(test(*op, self.eval(v, cur), self.eval(arg, cur), re.as_ref())),
+            C::Test(op, v, arg, re) => Val::Bool(test(
+                *op,
+                self.eval(v, cur),
+                self.eval(arg, cur),
+                re.as_ref(),
+            )),
             C::Exists(v) => Val::Bool(!matches!(self.eval(v, cur).norm(), Val::Missing)),
         }
     }
@@ -456,7 +470,9 @@ fn test(op: TestOp, v: Val<'_>, arg: Val<'_>, re: Option<&regex::Regex>) -> bool
     let (v, arg) = (v.norm(), arg.norm());
     match op {
         TestOp::Contains => match v {
-            Val::Ref(Value::List(items)) => items.iter().any(|i| compare(BinOp::Eq, Val::Ref(i), arg)),
+            Val::Ref(Value::List(items)) => {
+                items.iter().any(|i| compare(BinOp::Eq, Val::Ref(i), arg))
+            }
             Val::Ref(Value::Text(s)) => matches!(arg, Val::Ref(Value::Text(a)) if s.contains(&**a)),
             _ => false,
         },
@@ -464,7 +480,10 @@ fn test(op: TestOp, v: Val<'_>, arg: Val<'_>, re: Option<&regex::Regex>) -> bool
             let (Val::Ref(Value::List(have)), Val::Ref(Value::List(want))) = (v, arg) else {
                 return false;
             };
-            let has = |w: &Value| have.iter().any(|h| compare(BinOp::Eq, Val::Ref(h), Val::Ref(w)));
+            let has = |w: &Value| {
+                have.iter()
+                    .any(|h| compare(BinOp::Eq, Val::Ref(h), Val::Ref(w)))
+            };
             if op == TestOp::ContainsAll {
                 want.iter().all(has)
             } else {
@@ -472,7 +491,9 @@ fn test(op: TestOp, v: Val<'_>, arg: Val<'_>, re: Option<&regex::Regex>) -> bool
             }
         }
         TestOp::StartsWith | TestOp::EndsWith | TestOp::Matches => {
-            let Val::Ref(Value::Text(s)) = v else { return false };
+            let Val::Ref(Value::Text(s)) = v else {
+                return false;
+            };
             match (op, arg) {
                 (TestOp::Matches, _) => re.is_some_and(|r| r.is_match(s)),
                 (TestOp::StartsWith, Val::Ref(Value::Text(a))) => s.starts_with(&**a),
@@ -684,7 +705,8 @@ impl<'a> Machine<'a> {
                 let fired = {
                     let cx = self.cx(scope);
                     self.plan.leaves.iter().enumerate().find(|(_, l)| {
-                        l.from.as_ref().is_none_or(|f| f.contains(&s)) && cx.eval(&l.when, None).truthy()
+                        l.from.as_ref().is_none_or(|f| f.contains(&s))
+                            && cx.eval(&l.when, None).truthy()
                     })
                 };
                 if let Some((li, leave)) = fired {
@@ -704,7 +726,9 @@ impl<'a> Machine<'a> {
                 }
             }
             let next = self.state.stage.map_or(0, |s| s as usize + 1);
-            let Some(stage) = self.plan.stages.get(next) else { break };
+            let Some(stage) = self.plan.stages.get(next) else {
+                break;
+            };
             if self.cx(None).eval(&stage.enter, None).truthy() {
                 self.enter(next as u16, By::Enter, trigger);
             } else {

@@ -6,7 +6,7 @@
 pub mod check;
 pub mod cli;
 pub mod diag;
-pub mod syntax;
-pub mod time;
 pub mod eval;
 pub mod input;
+pub mod syntax;
+pub mod time;

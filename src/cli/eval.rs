@@ -22,6 +22,10 @@ pub enum OutFormat {
 pub enum InFormat {
     /// One lead per line: {"id", "traits", "events"}
     Jsonl,
+    /// Segment-spec `identify` and `track` calls, one per line, leads interleaved
+    Segment,
+    /// A leads CSV (`id` and trait columns) plus `--events` (lead_id, type, at, properties)
+    Csv,
 }
 
 #[derive(clap::Args)]
@@ -32,6 +36,13 @@ pub struct Args {
     /// Lead data: a file, or `-` for standard input
     #[arg(long, value_name = "DATA")]
     pub leads: PathBuf,
+    /// With CSV input: the events file (lead_id, type, at, one column per property)
+    #[arg(long, value_name = "FILE")]
+    pub events: Option<PathBuf>,
+    /// With Segment input: a TOML file whose `[rename]` table maps event names and trait
+    /// paths in the data to names in the schema
+    #[arg(long, value_name = "FILE")]
+    pub rename: Option<PathBuf>,
     /// Input format (default: from the file extension, else jsonl)
     #[arg(long, value_enum)]
     pub input_format: Option<InFormat>,
@@ -75,7 +86,9 @@ pub fn run(args: Args) -> Exit {
         Err(e) => return e,
     };
     if args.explain && matches!(args.format, OutFormat::Table | OutFormat::Csv) {
-        eprintln!("error: --explain adds a JSON explanation per lead: use it with --format json or jsonl");
+        eprintln!(
+            "error: --explain adds a JSON explanation per lead: use it with --format json or jsonl"
+        );
         return Exit::Usage;
     }
     let as_of = match resolve_as_of(&args, &plan) {
@@ -90,7 +103,11 @@ pub fn run(args: Args) -> Exit {
         Some(p) => match std::fs::File::create(p) {
             Ok(f) => Some(std::io::BufWriter::new(f)),
             Err(e) => {
-                eprintln!("error: cannot write `{}`: {}", p.display(), super::io_reason(&e));
+                eprintln!(
+                    "error: cannot write `{}`: {}",
+                    p.display(),
+                    super::io_reason(&e)
+                );
                 return Exit::Usage;
             }
         },
@@ -238,7 +255,15 @@ pub fn summary_line(plan: &Plan, s: &Summary) -> String {
     parts.join(" · ")
 }
 
-type Item = Result<(Lead, Outcome, BTreeMap<String, u64>, Option<serde_json::Value>), DataError>;
+type Item = Result<
+    (
+        Lead,
+        Outcome,
+        BTreeMap<String, u64>,
+        Option<serde_json::Value>,
+    ),
+    DataError,
+>;
 type Parsed = Result<(Lead, BTreeMap<String, u64>), DataError>;
 
 /// Reads the input in fixed-size batches of leads, parsed in parallel, handed to `f` in input
@@ -248,6 +273,19 @@ pub fn read_leads(
     plan: &Plan,
     mut f: impl FnMut(Vec<Parsed>) -> bool,
 ) -> Result<bool, Exit> {
+    if input_format(args)? != InFormat::Jsonl {
+        let (leads, _) = load_all(args, plan)?;
+        let mut it = leads.into_iter();
+        loop {
+            let batch: Vec<Parsed> = it.by_ref().take(BATCH).collect();
+            if batch.is_empty() {
+                return Ok(true);
+            }
+            if !f(batch) {
+                return Ok(false);
+            }
+        }
+    }
     let mut reader = super::open_input(&args.leads)?;
     let name = super::input_name(&args.leads);
     let mut line_no = 0usize;
@@ -314,15 +352,126 @@ pub fn for_each_batch(
     })
 }
 
+/// The input format: as given, else `csv` for a `.csv` file, else `segment` when the first
+/// line is a Segment call, else lead-per-line JSONL.
+pub fn input_format(args: &Args) -> Result<InFormat, Exit> {
+    if let Some(f) = args.input_format {
+        return Ok(f);
+    }
+    let name = args.leads.to_string_lossy().to_ascii_lowercase();
+    if name.ends_with(".csv") {
+        return Ok(InFormat::Csv);
+    }
+    if args.leads.as_os_str() == "-" {
+        return Ok(InFormat::Jsonl);
+    }
+    let mut first = String::new();
+    if let Ok(mut r) = super::open_input(&args.leads) {
+        let _ = r.read_line(&mut first);
+    }
+    let call = |k: &str| {
+        first.contains(&format!("\"type\":\"{k}\""))
+            || first.contains(&format!("\"type\": \"{k}\""))
+    };
+    let segment = (first.contains("\"userId\"") || first.contains("\"anonymousId\""))
+        && (call("identify") || call("track") || call("page") || call("group"));
+    Ok(if segment {
+        InFormat::Segment
+    } else {
+        InFormat::Jsonl
+    })
+}
+
+/// Reads a whole Segment stream or CSV pair (these formats interleave leads, so they cannot be
+/// streamed lead by lead). Also returns the latest event instant.
+fn load_all(args: &Args, plan: &Plan) -> Result<(Vec<Parsed>, i64), Exit> {
+    let name = super::input_name(&args.leads);
+    let leads = match input_format(args)? {
+        InFormat::Segment => {
+            let rename = match &args.rename {
+                Some(p) => read_rename(p)?,
+                None => BTreeMap::new(),
+            };
+            let reader = super::open_input(&args.leads)?;
+            let read = crate::input::segment::read(plan, reader, &name, &rename).map_err(|e| {
+                eprintln!("error: {e}");
+                Exit::Failed
+            })?;
+            if !read.ignored_calls.is_empty() {
+                let list: Vec<String> = read
+                    .ignored_calls
+                    .iter()
+                    .map(|(k, v)| format!("{k} ({})", thousands(*v)))
+                    .collect();
+                eprintln!(
+                    "note: ignored Segment calls other than identify and track: {}",
+                    list.join(", ")
+                );
+            }
+            read.leads
+        }
+        InFormat::Csv => {
+            let Some(events) = &args.events else {
+                eprintln!("error: CSV input needs the events file too: --events FILE");
+                return Err(Exit::Usage);
+            };
+            let leads = super::open_input(&args.leads)?;
+            let evs = super::open_input(events)?;
+            crate::input::csv::read(plan, leads, &name, evs, &super::input_name(events)).map_err(
+                |e| {
+                    eprintln!("error: {e}");
+                    Exit::Failed
+                },
+            )?
+        }
+        InFormat::Jsonl => Vec::new(),
+    };
+    let latest = leads
+        .iter()
+        .filter_map(|l| l.as_ref().ok())
+        .filter_map(|(lead, _)| lead.events.last().map(|e| e.at))
+        .max()
+        .unwrap_or(0);
+    Ok((leads, latest))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RenameFile {
+    #[serde(default)]
+    rename: BTreeMap<String, String>,
+}
+
+/// Reads a rename table: `[rename]` with `"name in the data" = "name in the schema"`.
+fn read_rename(path: &std::path::Path) -> Result<BTreeMap<String, String>, Exit> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        eprintln!(
+            "error: cannot read `{}`: {}",
+            path.display(),
+            super::io_reason(&e)
+        );
+        Exit::Usage
+    })?;
+    toml::from_str::<RenameFile>(&text)
+        .map(|f| f.rename)
+        .map_err(|e| {
+            eprintln!("error: {}: {}", path.display(), e.message());
+            Exit::Failed
+        })
+}
+
 pub fn resolve_as_of(args: &Args, plan: &Plan) -> Result<i64, Exit> {
     match args.as_of.as_deref() {
         Some("now") => Ok(std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as i64)),
-        Some(s) => crate::time::parse_timestamp(s).map(|t| t.millis).map_err(|m| {
-            eprintln!("error: --as-of: {m}");
-            Exit::Usage
-        }),
+        Some(s) => crate::time::parse_timestamp(s)
+            .map(|t| t.millis)
+            .map_err(|m| {
+                eprintln!("error: --as-of: {m}");
+                Exit::Usage
+            }),
+        None if input_format(args)? != InFormat::Jsonl => Ok(load_all(args, plan)?.1),
         None => super::latest_event_time(&args.leads, plan),
     }
 }

@@ -19,6 +19,15 @@ pub struct Args {
     /// Lead data: a file, or `-` for standard input
     #[arg(long, value_name = "DATA")]
     leads: PathBuf,
+    /// With CSV input: the events file
+    #[arg(long, value_name = "FILE")]
+    events: Option<PathBuf>,
+    /// Input format (default: from the file)
+    #[arg(long, value_enum)]
+    input_format: Option<super::eval::InFormat>,
+    /// With Segment input: a TOML rename table
+    #[arg(long, value_name = "FILE")]
+    rename: Option<PathBuf>,
     /// The id of the lead to explain
     #[arg(long, value_name = "ID")]
     lead: String,
@@ -38,7 +47,9 @@ pub fn run(args: Args) -> Exit {
     let eval_args = super::eval::Args {
         rules: args.rules.clone(),
         leads: args.leads.clone(),
-        input_format: None,
+        input_format: args.input_format,
+        events: args.events.clone(),
+        rename: args.rename.clone(),
         as_of: args.as_of.clone(),
         format: super::eval::OutFormat::Jsonl,
         output: None,

@@ -33,7 +33,9 @@ impl<'de> Deserialize<'de> for JsonRaw<'de> {
                 Ok(JsonRaw(Raw::Int(i)))
             }
             fn visit_u64<E>(self, u: u64) -> Result<Self::Value, E> {
-                Ok(JsonRaw(i64::try_from(u).map_or(Raw::Float(u as f64), Raw::Int)))
+                Ok(JsonRaw(
+                    i64::try_from(u).map_or(Raw::Float(u as f64), Raw::Int),
+                ))
             }
             fn visit_f64<E>(self, f: f64) -> Result<Self::Value, E> {
                 Ok(JsonRaw(Raw::Float(f)))
@@ -55,7 +57,10 @@ impl<'de> Deserialize<'de> for JsonRaw<'de> {
                 Ok(JsonRaw(Raw::List(items)))
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                while map.next_entry::<de::IgnoredAny, de::IgnoredAny>()?.is_some() {}
+                while map
+                    .next_entry::<de::IgnoredAny, de::IgnoredAny>()?
+                    .is_some()
+                {}
                 Ok(JsonRaw(Raw::Object))
             }
         }
@@ -124,8 +129,8 @@ pub fn parse_line(
         field: field.map(String::from),
         message,
     };
-    let raw: RawLine<'_> = serde_json::from_str(line)
-        .map_err(|e| fail(None, None, format!("not a JSON lead: {}", json_reason(&e))))?;
+    let raw: RawLine<'_> =
+        serde_json::from_str(line).map_err(|e| fail(None, None, json_reason(&e)))?;
     let id = match raw.id {
         Some(serde_json::Value::String(s)) if !s.is_empty() => s,
         Some(serde_json::Value::Number(n)) if n.is_u64() || n.is_i64() => n.to_string(),
@@ -133,7 +138,11 @@ pub fn parse_line(
             return Err(fail(None, Some("id"), "the id is empty".into()))
         }
         Some(_) => {
-            return Err(fail(None, Some("id"), "the id must be text or a whole number".into()))
+            return Err(fail(
+                None,
+                Some("id"),
+                "the id must be text or a whole number".into(),
+            ))
         }
         None => return Err(fail(None, Some("id"), "the lead has no `id`".into())),
     };
@@ -145,14 +154,22 @@ pub fn parse_line(
             serde_json::Value::Object(map) => set_traits(&mut b, "", map)?,
             serde_json::Value::Null => {}
             _ => {
-                return Err(fail(Some(id), Some("traits"), "`traits` must be an object".into()))
+                return Err(fail(
+                    Some(id),
+                    Some("traits"),
+                    "`traits` must be an object".into(),
+                ))
             }
         }
     }
     for (i, ev) in raw.events.unwrap_or_default().into_iter().enumerate() {
         let field = format!("events[{i}]");
         let Some(ty) = ev.ty else {
-            return Err(fail(Some(id), Some(&format!("{field}.type")), "the event has no `type`".into()));
+            return Err(fail(
+                Some(id),
+                Some(&format!("{field}.type")),
+                "the event has no `type`".into(),
+            ));
         };
         let at = match ev.at {
             Some(Raw::Str(s)) => s,
@@ -164,7 +181,11 @@ pub fn parse_line(
                 ))
             }
             None => {
-                return Err(fail(Some(id), Some(&format!("{field}.at")), "the event has no `at`".into()))
+                return Err(fail(
+                    Some(id),
+                    Some(&format!("{field}.at")),
+                    "the event has no `at`".into(),
+                ))
             }
         };
         let props = ev.props.iter().map(|(k, v)| (k.as_ref(), v.clone()));
@@ -208,12 +229,19 @@ fn from_json(v: &serde_json::Value) -> Raw<'_> {
     }
 }
 
-/// serde's message without its own line number (the caller names the line).
+/// serde's message in the user's words, without its line number (the caller names the line).
 fn json_reason(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
     let msg = e.to_string();
-    match msg.rfind(" at line ") {
-        Some(i) => format!("{} (column {})", &msg[..i], e.column()),
+    let msg = match msg.rfind(" at line ") {
+        Some(i) => msg[..i].to_string(),
         None => msg,
+    };
+    match e.classify() {
+        Category::Syntax => format!("not valid JSON at column {}", e.column()),
+        Category::Eof => "the line ends in the middle of a JSON value".to_string(),
+        Category::Data => format!("{msg} (column {})", e.column()),
+        Category::Io => msg,
     }
 }
 

@@ -1,7 +1,9 @@
 //! Reading lead data: every format becomes [`Lead`]s through one [`LeadBuilder`], so types are
 //! checked against the schema the same way whatever the input looks like.
 
+pub mod csv;
 pub mod jsonl;
+pub mod segment;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -77,9 +79,11 @@ pub fn convert(raw: &Raw<'_>, ty: &Ty) -> Result<Value, String> {
             Value::Num(t.parse::<f64>().map_err(|_| wrong())?)
         }
         (Ty::Duration, Raw::Str(s)) => Value::Num(parse_duration_ms(s).ok_or_else(wrong)? as f64),
-        (Ty::Date | Ty::Timestamp, Raw::Str(s)) => {
-            Value::Time(crate::time::parse_timestamp(s).map_err(|e| e.replace('`', "\""))?.millis)
-        }
+        (Ty::Date | Ty::Timestamp, Raw::Str(s)) => Value::Time(
+            crate::time::parse_timestamp(s)
+                .map_err(|e| e.replace('`', "\""))?
+                .millis,
+        ),
         (Ty::Text, Raw::Str(s)) => Value::Text(s.as_ref().into()),
         (Ty::List(inner), Raw::List(items)) => Value::List(
             items
@@ -93,7 +97,9 @@ pub fn convert(raw: &Raw<'_>, ty: &Ty) -> Result<Value, String> {
 
 fn parse_duration_ms(s: &str) -> Option<i64> {
     let s = s.trim();
-    let (num, unit) = s.split_at(s.len().checked_sub(1)?);
+    // Split before the last character, which may be more than one byte.
+    let (cut, _) = s.char_indices().next_back()?;
+    let (num, unit) = s.split_at(cut);
     let n: i64 = num.parse().ok()?;
     let unit = match unit {
         "m" => 60_000,
@@ -151,15 +157,20 @@ impl<'p> LeadBuilder<'p> {
 
     /// Whether the schema declares a trait at or below this path (for nested objects).
     pub fn wants_trait_prefix(&self, prefix: &str) -> bool {
-        self.plan
-            .traits
-            .iter()
-            .any(|(p, _)| p.len() > prefix.len() && p.starts_with(prefix) && p.as_bytes()[prefix.len()] == b'.')
+        self.plan.traits.iter().any(|(p, _)| {
+            p.len() > prefix.len() && p.starts_with(prefix) && p.as_bytes()[prefix.len()] == b'.'
+        })
     }
 
     /// Adds an event. `field` names it in errors (e.g. `events[3]`). Unknown types are
     /// counted, not stored.
-    pub fn push_event<'r, I>(&mut self, ty: &str, at: &str, props: I, field: &str) -> Result<(), DataError>
+    pub fn push_event<'r, I>(
+        &mut self,
+        ty: &str,
+        at: &str,
+        props: I,
+        field: &str,
+    ) -> Result<(), DataError>
     where
         I: IntoIterator<Item = (&'r str, Raw<'r>)>,
     {
@@ -193,5 +204,20 @@ impl<'p> LeadBuilder<'p> {
     pub fn finish(mut self) -> (Lead, BTreeMap<String, u64>) {
         self.lead.sort_events();
         (self.lead, self.unknown)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration_ms("7d"), Some(7 * 86_400_000));
+        assert_eq!(parse_duration_ms("5é"), None);
+        assert_eq!(parse_duration_ms("é"), None);
+        assert_eq!(parse_duration_ms(""), None);
+        assert!(convert(&Raw::Str("5é".into()), &Ty::Duration).is_err());
     }
 }

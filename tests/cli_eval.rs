@@ -1,0 +1,255 @@
+//! `funnelc eval` and `funnelc explain` from the command line: formats, bad data, output files.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn funnelc(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_funnelc"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run funnelc");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn temp(name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("funnelc-eval-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+const RULES: &str = "rules/b2b-saas.funnel";
+const AS_OF: &str = "2025-03-01";
+
+#[test]
+fn three_input_formats_give_the_same_bytes() {
+    let base = [
+        "eval", RULES, "--format", "jsonl", "--as-of", AS_OF, "--leads",
+    ];
+    let run = |extra: &[&str]| {
+        let mut a = base.to_vec();
+        a.extend_from_slice(extra);
+        let (code, out, err) = funnelc(&a);
+        assert_eq!(code, 0, "{err}");
+        out
+    };
+    let jsonl = run(&["tests/fixtures/input/leads.jsonl"]);
+    let segment = run(&[
+        "tests/fixtures/input/segment.jsonl",
+        "--rename",
+        "tests/fixtures/input/rename.toml",
+    ]);
+    let csv = run(&[
+        "tests/fixtures/input/leads.csv",
+        "--events",
+        "tests/fixtures/input/events.csv",
+    ]);
+    assert_eq!(jsonl.lines().count(), 6);
+    assert_eq!(jsonl, segment);
+    assert_eq!(jsonl, csv);
+}
+
+#[test]
+fn table_and_summary() {
+    let (code, out, err) = funnelc(&[
+        "eval",
+        RULES,
+        "--leads",
+        "tests/fixtures/input/leads.jsonl",
+        "--as-of",
+        AS_OF,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    insta::assert_snapshot!(format!("{out}----- STDERR\n{err}"));
+}
+
+#[test]
+fn csv_output_is_quoted_and_complete() {
+    let (code, out, _) = funnelc(&[
+        "eval",
+        RULES,
+        "--leads",
+        "tests/fixtures/input/leads.jsonl",
+        "--as-of",
+        AS_OF,
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(code, 0);
+    let mut lines = out.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "id,stage,exit,exited_at,MCL,MEL,MQL,SAL,SQL,SQO,sla_breaches,fit,fit_grade,engagement"
+    );
+    assert_eq!(lines.count(), 6);
+}
+
+#[test]
+fn a_bad_lead_stops_the_run_and_names_the_place() {
+    let data = "{\"id\": \"A1\", \"events\": []}\n{\"id\": \"A2\", \"traits\": {\"company\": {\"employees\": \"many\"}}}\n{\"id\": \"A3\"}\n";
+    let p = temp("bad.jsonl", data);
+    let ps = p.to_str().unwrap();
+    let (code, out, err) = funnelc(&[
+        "eval", RULES, "--leads", ps, "--as-of", AS_OF, "--format", "jsonl",
+    ]);
+    assert_eq!(code, 1);
+    assert!(out.is_empty() || !out.contains("A2"), "{out}");
+    let err = err.replace(ps, "bad.jsonl");
+    insta::assert_snapshot!(err);
+}
+
+#[test]
+fn skip_bad_accounts_for_every_lead() {
+    let data = "{\"id\": \"A1\"}\nnot json\n{\"traits\": {}}\n{\"id\": \"A4\", \"events\": [{\"type\": \"email.opened\", \"at\": \"yesterday\"}]}\n{\"id\": \"A5\", \"events\": [{\"type\": \"webinar.attended\", \"at\": \"2025-01-01\"}, {\"type\": \"webinar.attended\", \"at\": \"2025-01-02\"}]}\n";
+    let p = temp("skip.jsonl", data);
+    let rejects = temp("rejects.txt", "");
+    let ps = p.to_str().unwrap();
+    let (code, out, err) = funnelc(&[
+        "eval",
+        RULES,
+        "--leads",
+        ps,
+        "--as-of",
+        AS_OF,
+        "--format",
+        "jsonl",
+        "--skip-bad",
+        "--rejects",
+        rejects.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().count(), 2, "{out}");
+    let rej = std::fs::read_to_string(&rejects)
+        .unwrap()
+        .replace(ps, "skip.jsonl");
+    assert_eq!(rej.lines().count(), 3, "{rej}");
+    insta::assert_snapshot!(format!("{rej}----- STDERR\n{err}"));
+}
+
+#[test]
+fn output_file_is_written_whole_or_not_at_all() {
+    let target = temp("out.jsonl", "old contents\n");
+    let t = target.to_str().unwrap();
+    let (code, _, _) = funnelc(&[
+        "eval",
+        RULES,
+        "--leads",
+        "tests/fixtures/input/leads.jsonl",
+        "--as-of",
+        AS_OF,
+        "--format",
+        "jsonl",
+        "-o",
+        t,
+    ]);
+    assert_eq!(code, 0);
+    let written = std::fs::read_to_string(&target).unwrap();
+    assert_eq!(written.lines().count(), 6);
+    // A failing run leaves the previous file untouched.
+    let bad = temp("bad2.jsonl", "{\"id\": \"X\"}\n{oops\n");
+    let (code, _, _) = funnelc(&[
+        "eval",
+        RULES,
+        "--leads",
+        bad.to_str().unwrap(),
+        "--as-of",
+        AS_OF,
+        "--format",
+        "jsonl",
+        "-o",
+        t,
+    ]);
+    assert_eq!(code, 1);
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), written);
+    let leftovers: Vec<_> = std::fs::read_dir(target.parent().unwrap())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains("funnelc-tmp"))
+        .collect();
+    assert!(leftovers.is_empty());
+}
+
+#[test]
+fn explain_the_example_lead() {
+    let (code, out, err) = funnelc(&[
+        "explain",
+        RULES,
+        "--leads",
+        "examples/leads.jsonl",
+        "--lead",
+        "L146",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn explain_json_and_eval_explain_agree() {
+    let (_, one, _) = funnelc(&[
+        "explain",
+        RULES,
+        "--leads",
+        "tests/fixtures/input/leads.jsonl",
+        "--lead",
+        "L2",
+        "--as-of",
+        AS_OF,
+        "--format",
+        "json",
+    ]);
+    let (_, all, _) = funnelc(&[
+        "eval",
+        RULES,
+        "--leads",
+        "tests/fixtures/input/leads.jsonl",
+        "--as-of",
+        AS_OF,
+        "--format",
+        "jsonl",
+        "--explain",
+    ]);
+    let one: serde_json::Value = serde_json::from_str(&one).unwrap();
+    let line = all.lines().find(|l| l.contains("\"id\":\"L2\"")).unwrap();
+    let row: serde_json::Value = serde_json::from_str(line).unwrap();
+    assert_eq!(row["explain"], one);
+}
+
+#[test]
+fn unknown_lead_and_bad_arguments() {
+    let (code, _, err) = funnelc(&[
+        "explain",
+        RULES,
+        "--leads",
+        "examples/leads.jsonl",
+        "--lead",
+        "NOPE",
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("no lead `NOPE`"), "{err}");
+    let (code, _, _) = funnelc(&[
+        "eval",
+        RULES,
+        "--leads",
+        "examples/leads.jsonl",
+        "--as-of",
+        "someday",
+    ]);
+    assert_eq!(code, 2);
+    let (code, _, err) = funnelc(&["eval", RULES, "--leads", "missing.jsonl", "--as-of", AS_OF]);
+    assert_eq!(code, 2, "{err}");
+    let (code, _, _) = funnelc(&[
+        "eval",
+        "tests/fixtures/check/misspelt-event.funnel",
+        "--leads",
+        "examples/leads.jsonl",
+    ]);
+    assert_eq!(code, 1);
+}

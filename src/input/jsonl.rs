@@ -68,53 +68,208 @@ impl<'de> Deserialize<'de> for JsonRaw<'de> {
     }
 }
 
-/// One event: `type`, `at`, and every other key a property.
-struct RawEvent<'a> {
-    ty: Option<Cow<'a, str>>,
-    at: Option<Raw<'a>>,
+/// Every event of a line, flattened: one allocation per lead, not one per event.
+#[derive(Default)]
+struct Flat<'a> {
+    events: Vec<FlatEvent<'a>>,
     props: Vec<(Cow<'a, str>, Raw<'a>)>,
 }
 
-impl<'de: 'a, 'a> Deserialize<'de> for RawEvent<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = RawEvent<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an event object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut ev = RawEvent {
-                    ty: None,
-                    at: None,
-                    props: Vec::new(),
-                };
-                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-                    let JsonRaw(v) = map.next_value()?;
-                    match key.as_ref() {
-                        "type" => match v {
-                            Raw::Str(s) => ev.ty = Some(s),
-                            _ => return Err(de::Error::custom("`type` must be text")),
-                        },
-                        "at" => ev.at = Some(v),
-                        _ => ev.props.push((key, v)),
-                    }
-                }
-                Ok(ev)
-            }
-        }
-        d.deserialize_map(V)
+struct FlatEvent<'a> {
+    ty: Option<Cow<'a, str>>,
+    at: Option<Raw<'a>>,
+    props: std::ops::Range<usize>,
+}
+
+/// The `events` array, read into a [`Flat`].
+struct EventsSeed<'x, 'a>(&'x mut Flat<'a>);
+
+impl<'de: 'a, 'a> de::DeserializeSeed<'de> for EventsSeed<'_, 'a> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
     }
 }
 
-#[derive(Deserialize)]
-struct RawLine<'a> {
-    #[serde(default)]
-    id: Option<serde_json::Value>,
-    #[serde(borrow)]
-    traits: Option<&'a serde_json::value::RawValue>,
-    #[serde(borrow)]
-    events: Option<Vec<RawEvent<'a>>>,
+impl<'de: 'a, 'a> Visitor<'de> for EventsSeed<'_, 'a> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("`events` as a list of event objects")
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(EventSeed(&mut *self.0))?.is_some() {}
+        Ok(())
+    }
+}
+
+/// One event: `type`, `at`, and every other key a property.
+struct EventSeed<'x, 'a>(&'x mut Flat<'a>);
+
+impl<'de: 'a, 'a> de::DeserializeSeed<'de> for EventSeed<'_, 'a> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de: 'a, 'a> Visitor<'de> for EventSeed<'_, 'a> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an event object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let flat = self.0;
+        let start = flat.props.len();
+        let (mut ty, mut at) = (None, None);
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            let JsonRaw(v) = map.next_value()?;
+            match key.as_ref() {
+                "type" => match v {
+                    Raw::Str(s) => ty = Some(s),
+                    _ => return Err(de::Error::custom("an event's `type` must be text")),
+                },
+                "at" => at = Some(v),
+                _ => flat.props.push((key, v)),
+            }
+        }
+        let end = flat.props.len();
+        flat.events.push(FlatEvent {
+            ty,
+            at,
+            props: start..end,
+        });
+        Ok(())
+    }
+}
+
+/// The `traits` object, walked straight into dotted paths: no generic JSON tree.
+struct TraitsSeed<'x, 'a, 'p> {
+    out: &'x mut Vec<(String, Raw<'a>)>,
+    plan: &'p Plan,
+    path: String,
+}
+
+impl<'de: 'a, 'a> de::DeserializeSeed<'de> for TraitsSeed<'_, 'a, '_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de: 'a, 'a> Visitor<'de> for TraitsSeed<'_, 'a, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("`traits` as an object")
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        if !self.path.is_empty() {
+            self.out.push((self.path, Raw::Null));
+        }
+        Ok(())
+    }
+    fn visit_bool<E>(self, b: bool) -> Result<(), E> {
+        self.leaf(Raw::Bool(b))
+    }
+    fn visit_i64<E>(self, i: i64) -> Result<(), E> {
+        self.leaf(Raw::Int(i))
+    }
+    fn visit_u64<E>(self, u: u64) -> Result<(), E> {
+        self.leaf(i64::try_from(u).map_or(Raw::Float(u as f64), Raw::Int))
+    }
+    fn visit_f64<E>(self, f: f64) -> Result<(), E> {
+        self.leaf(Raw::Float(f))
+    }
+    fn visit_borrowed_str<E>(self, s: &'de str) -> Result<(), E> {
+        self.leaf(Raw::Str(Cow::Borrowed(s)))
+    }
+    fn visit_str<E>(self, s: &str) -> Result<(), E> {
+        self.leaf(Raw::Str(Cow::Owned(s.to_string())))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut items = Vec::new();
+        while let Some(JsonRaw(r)) = seq.next_element()? {
+            items.push(r);
+        }
+        self.leaf(Raw::List(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        // An object where the schema declares a single value is that value's type error.
+        if !self.path.is_empty() && self.plan.trait_slot(&self.path).is_some() {
+            while map
+                .next_entry::<de::IgnoredAny, de::IgnoredAny>()?
+                .is_some()
+            {}
+            self.out.push((self.path, Raw::Object));
+            return Ok(());
+        }
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            let path = if self.path.is_empty() {
+                key.into_owned()
+            } else {
+                format!("{}.{key}", self.path)
+            };
+            map.next_value_seed(TraitsSeed {
+                out: &mut *self.out,
+                plan: self.plan,
+                path,
+            })?;
+        }
+        Ok(())
+    }
+}
+
+impl<'a> TraitsSeed<'_, 'a, '_> {
+    fn leaf<E>(self, raw: Raw<'a>) -> Result<(), E> {
+        if self.path.is_empty() {
+            // `traits` itself must be an object; said by the caller.
+            self.out.push((String::new(), raw));
+        } else {
+            self.out.push((self.path, raw));
+        }
+        Ok(())
+    }
+}
+
+/// A whole line: `id`, `traits` and `events` in any order, other keys ignored.
+struct LineSeed<'x, 'a, 'p> {
+    plan: &'p Plan,
+    id: &'x mut Option<serde_json::Value>,
+    traits: &'x mut Vec<(String, Raw<'a>)>,
+    flat: &'x mut Flat<'a>,
+}
+
+impl<'de: 'a, 'a> de::DeserializeSeed<'de> for LineSeed<'_, 'a, '_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de: 'a, 'a> Visitor<'de> for LineSeed<'_, 'a, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a lead object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            match key.as_ref() {
+                "id" => *self.id = Some(map.next_value()?),
+                "traits" => map.next_value_seed(TraitsSeed {
+                    out: &mut *self.traits,
+                    plan: self.plan,
+                    path: String::new(),
+                })?,
+                "events" => map.next_value_seed(EventsSeed(&mut *self.flat))?,
+                _ => {
+                    map.next_value::<de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Reads one line of lead-per-line JSONL into a lead.
@@ -123,15 +278,27 @@ pub fn parse_line(
     line: &str,
     origin: String,
 ) -> Result<(Lead, std::collections::BTreeMap<String, u64>), DataError> {
+    use de::DeserializeSeed;
     let fail = |lead: Option<String>, field: Option<&str>, message: String| DataError {
         origin: origin.clone(),
         lead,
         field: field.map(String::from),
         message,
     };
-    let raw: RawLine<'_> =
-        serde_json::from_str(line).map_err(|e| fail(None, None, json_reason(&e)))?;
-    let id = match raw.id {
+    let mut id = None;
+    let mut traits = Vec::new();
+    let mut flat = Flat::default();
+    let mut de = serde_json::Deserializer::from_str(line);
+    LineSeed {
+        plan,
+        id: &mut id,
+        traits: &mut traits,
+        flat: &mut flat,
+    }
+    .deserialize(&mut de)
+    .and_then(|()| de.end())
+    .map_err(|e| fail(None, None, json_reason(&e)))?;
+    let id = match id {
         Some(serde_json::Value::String(s)) if !s.is_empty() => s,
         Some(serde_json::Value::Number(n)) if n.is_u64() || n.is_i64() => n.to_string(),
         Some(serde_json::Value::String(_)) => {
@@ -147,86 +314,51 @@ pub fn parse_line(
         None => return Err(fail(None, Some("id"), "the lead has no `id`".into())),
     };
     let mut b = LeadBuilder::new(plan, id.clone(), origin.clone());
-    if let Some(traits) = raw.traits {
-        let value: serde_json::Value = serde_json::from_str(traits.get())
-            .map_err(|e| fail(Some(id.clone()), Some("traits"), json_reason(&e)))?;
-        match &value {
-            serde_json::Value::Object(map) => set_traits(&mut b, "", map)?,
-            serde_json::Value::Null => {}
-            _ => {
-                return Err(fail(
-                    Some(id),
-                    Some("traits"),
-                    "`traits` must be an object".into(),
-                ))
+    for (path, raw) in &traits {
+        if path.is_empty() {
+            if matches!(raw, Raw::Null) {
+                continue;
             }
-        }
-    }
-    for (i, ev) in raw.events.unwrap_or_default().into_iter().enumerate() {
-        let field = format!("events[{i}]");
-        let Some(ty) = ev.ty else {
             return Err(fail(
                 Some(id),
-                Some(&format!("{field}.type")),
+                Some("traits"),
+                "`traits` must be an object".into(),
+            ));
+        }
+        b.set_trait(path, raw)?;
+    }
+    for (i, ev) in flat.events.iter().enumerate() {
+        let field = || format!("events[{i}]");
+        let Some(ty) = &ev.ty else {
+            return Err(fail(
+                Some(id),
+                Some(&format!("{}.type", field())),
                 "the event has no `type`".into(),
             ));
         };
-        let at = match ev.at {
+        let at = match &ev.at {
             Some(Raw::Str(s)) => s,
             Some(_) => {
                 return Err(fail(
                     Some(id),
-                    Some(&format!("{field}.at")),
+                    Some(&format!("{}.at", field())),
                     "`at` must be an RFC 3339 timestamp in a string".into(),
                 ))
             }
             None => {
                 return Err(fail(
                     Some(id),
-                    Some(&format!("{field}.at")),
+                    Some(&format!("{}.at", field())),
                     "the event has no `at`".into(),
                 ))
             }
         };
-        let props = ev.props.iter().map(|(k, v)| (k.as_ref(), v.clone()));
-        b.push_event(&ty, &at, props, &field)?;
+        let props = flat.props[ev.props.clone()]
+            .iter()
+            .map(|(k, v)| (k.as_ref(), v.clone()));
+        b.push_event_lazy(ty, at, props, &field)?;
     }
     Ok(b.finish())
-}
-
-fn set_traits(
-    b: &mut LeadBuilder<'_>,
-    prefix: &str,
-    map: &serde_json::Map<String, serde_json::Value>,
-) -> Result<(), DataError> {
-    for (k, v) in map {
-        let path = if prefix.is_empty() {
-            k.clone()
-        } else {
-            format!("{prefix}.{k}")
-        };
-        match v {
-            serde_json::Value::Object(inner) if b.wants_trait_prefix(&path) => {
-                set_traits(b, &path, inner)?
-            }
-            other => b.set_trait(&path, &from_json(other))?,
-        }
-    }
-    Ok(())
-}
-
-fn from_json(v: &serde_json::Value) -> Raw<'_> {
-    match v {
-        serde_json::Value::Null => Raw::Null,
-        serde_json::Value::Bool(b) => Raw::Bool(*b),
-        serde_json::Value::Number(n) => match n.as_i64() {
-            Some(i) => Raw::Int(i),
-            None => Raw::Float(n.as_f64().unwrap_or(f64::NAN)),
-        },
-        serde_json::Value::String(s) => Raw::Str(Cow::Borrowed(s)),
-        serde_json::Value::Array(items) => Raw::List(items.iter().map(from_json).collect()),
-        serde_json::Value::Object(_) => Raw::Object,
-    }
 }
 
 /// serde's message in the user's words, without its line number (the caller names the line).

@@ -174,12 +174,26 @@ impl<'p> LeadBuilder<'p> {
     where
         I: IntoIterator<Item = (&'r str, Raw<'r>)>,
     {
+        self.push_event_lazy(ty, at, props, &|| field.to_string())
+    }
+
+    /// [`push_event`](Self::push_event) with the field name made only when it is needed.
+    pub fn push_event_lazy<'r, I>(
+        &mut self,
+        ty: &str,
+        at: &str,
+        props: I,
+        field: &dyn Fn() -> String,
+    ) -> Result<(), DataError>
+    where
+        I: IntoIterator<Item = (&'r str, Raw<'r>)>,
+    {
         let Some(id) = self.plan.event_id(ty) else {
             *self.unknown.entry(ty.to_string()).or_insert(0) += 1;
             return Ok(());
         };
         let at = crate::time::parse_timestamp(at)
-            .map_err(|m| self.error(format!("{field}.at"), m.replace('`', "\"")))?
+            .map_err(|m| self.error(format!("{}.at", field()), m.replace('`', "\"")))?
             .millis;
         let decl = &self.plan.events[id as usize];
         let start = self.lead.props.len();
@@ -189,7 +203,7 @@ impl<'p> LeadBuilder<'p> {
         for (key, raw) in props {
             if let Some(slot) = decl.props.iter().position(|(p, _)| p == key) {
                 let v = convert(&raw, &decl.props[slot].1)
-                    .map_err(|m| self.error(format!("{field}.{key}"), m))?;
+                    .map_err(|m| self.error(format!("{}.{key}", field()), m))?;
                 self.lead.props[start + slot] = v;
             }
         }

@@ -126,6 +126,7 @@ pub fn run(args: Args) -> Exit {
         sink.write("[");
     }
     let progress = super::Progress::new();
+    let mut line = String::new();
     let result = for_each_batch(&args, &plan, as_of, |batch| {
         for item in batch {
             match item {
@@ -137,10 +138,19 @@ pub fn run(args: Args) -> Exit {
                     }
                     match args.format {
                         OutFormat::Table => table_rows.push(output::table_row(&plan, &lead, &out)),
-                        OutFormat::Jsonl => {
-                            let obj = with_explanation(output::json(&plan, &lead, &out), explained);
-                            sink.write(&format!("{obj}\n"))
-                        }
+                        OutFormat::Jsonl => match explained {
+                            None => {
+                                line.clear();
+                                output::json_line(&plan, &lead, &out, &mut line);
+                                line.push('\n');
+                                sink.write(&line);
+                            }
+                            Some(x) => {
+                                let obj =
+                                    with_explanation(output::json(&plan, &lead, &out), Some(x));
+                                sink.write(&format!("{obj}\n"))
+                            }
+                        },
                         OutFormat::Json => {
                             let sep = if first { "\n  " } else { ",\n  " };
                             first = false;

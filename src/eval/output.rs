@@ -62,6 +62,108 @@ pub fn position(plan: &Plan, out: &Outcome) -> String {
         .unwrap_or_default()
 }
 
+/// JSON string quoting (RFC 8259): quotes, backslashes and control characters escaped.
+pub fn push_json_str(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+fn push_num(out: &mut String, v: f64) {
+    use std::fmt::Write;
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        let _ = write!(out, "{}", v as i64);
+    } else if v.is_finite() {
+        let _ = write!(out, "{v}");
+    } else {
+        out.push_str("null");
+    }
+}
+
+/// One lead as a line of JSON, written directly (the hot path of `eval --format jsonl`); the
+/// same object as [`json`], key for key.
+pub fn json_line(plan: &Plan, lead: &Lead, out: &Outcome, buf: &mut String) {
+    buf.push_str("{\"id\":");
+    push_json_str(buf, &lead.id);
+    buf.push_str(",\"stage\":");
+    match out.state.stage.and_then(|s| plan.stages.get(s as usize)) {
+        Some(s) => push_json_str(buf, &s.name),
+        None => buf.push_str("null"),
+    }
+    buf.push_str(",\"exit\":");
+    match &out.state.exit {
+        Some(x) => {
+            buf.push_str("{\"name\":");
+            push_json_str(buf, &position(plan, out));
+            buf.push_str(",\"from\":");
+            match plan.stages.get(x.from as usize) {
+                Some(s) => push_json_str(buf, &s.name),
+                None => buf.push_str("null"),
+            }
+            buf.push_str(",\"at\":");
+            push_json_str(buf, &ts(x.at));
+            buf.push('}');
+        }
+        None => buf.push_str("null"),
+    }
+    buf.push_str(",\"entered\":{");
+    for (i, s) in plan.stages.iter().enumerate() {
+        if i > 0 {
+            buf.push(',');
+        }
+        push_json_str(buf, &s.name);
+        buf.push(':');
+        match out.state.latest[i] {
+            Some(t) => push_json_str(buf, &ts(t)),
+            None => buf.push_str("null"),
+        }
+    }
+    buf.push_str("},\"scores\":{");
+    for (i, (m, v)) in plan.scores.iter().zip(&out.scores).enumerate() {
+        if i > 0 {
+            buf.push(',');
+        }
+        push_json_str(buf, &m.name);
+        buf.push(':');
+        push_num(buf, v.total);
+    }
+    buf.push_str("},\"grades\":{");
+    let mut first = true;
+    for (m, v) in plan.scores.iter().zip(&out.scores) {
+        if m.grades.is_empty() {
+            continue;
+        }
+        if !first {
+            buf.push(',');
+        }
+        first = false;
+        push_json_str(buf, &m.name);
+        buf.push(':');
+        match v.grade.and_then(|g| m.grades.get(g)) {
+            Some((l, _)) => push_json_str(buf, l),
+            None => buf.push_str("null"),
+        }
+    }
+    buf.push_str("},\"sla_breaches\":");
+    let breaches = sla_breaches(plan, out);
+    if breaches.is_empty() {
+        buf.push_str("[]");
+    } else {
+        buf.push_str(&serde_json::to_string(&breaches).unwrap_or_else(|_| "[]".into()));
+    }
+    buf.push('}');
+}
+
 /// One lead as a JSON object.
 pub fn json(plan: &Plan, lead: &Lead, out: &Outcome) -> serde_json::Value {
     let mut entered = serde_json::Map::new();
@@ -247,4 +349,19 @@ pub fn table(plan: &Plan, rows: &[Vec<String>]) -> String {
         out.push('\n');
     }
     out
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_strings_are_escaped() {
+        let mut s = String::new();
+        push_json_str(&mut s, "a\"b\\c\nd\u{1}é");
+        assert_eq!(s, "\"a\\\"b\\\\c\\nd\\u0001é\"");
+        let back: String = serde_json::from_str(&s).unwrap();
+        assert_eq!(back, "a\"b\\c\nd\u{1}é");
+    }
 }

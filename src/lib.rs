@@ -3,6 +3,10 @@
 //! The pipeline: source → [`syntax::parse`] → AST ([`syntax::ast`]) → [`check`] → diagnostics
 //! and a checked model. See `docs/ARCHITECTURE.md`.
 
+// The pest derive refers to `alloc` by path when pest is built without `std` (which
+// leaves out its per-rule stack probing; the scanner bounds nesting before pest runs).
+extern crate alloc;
+
 pub mod check;
 pub mod cli;
 pub mod diag;

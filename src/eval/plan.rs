@@ -288,7 +288,6 @@ pub fn compile(file: &File, sym: &Symbols, source: &str, file_name: &str) -> Opt
         .map(|(i, s)| (s.name.as_str(), i as u16))
         .collect();
     let mut stages = Vec::new();
-    cx.reads_score = false;
     for item in &file.items {
         if let Item::Stage(s) = item {
             if stages.len() >= sym.stages.len() {

@@ -84,6 +84,9 @@ pub struct State {
     pub entries: Vec<Entry>,
     /// For each score, for each `when` rule: since when its condition has held.
     pub rule_since: Vec<Vec<Option<i64>>>,
+    /// The instant of the last move or exit: no forward step happens at that instant, even
+    /// for events that arrive later at the same instant.
+    pub held_at: Option<i64>,
 }
 
 /// One score at a moment, with what made it.
@@ -559,6 +562,7 @@ fn replay_inner(
                 .iter()
                 .map(|s| vec![None; s.rules.len()])
                 .collect(),
+            held_at: None,
         },
         t: i64::MIN,
         n: 0,
@@ -647,8 +651,15 @@ impl<'a> Machine<'a> {
                 _ if inclusive => limit,
                 _ => limit - 1,
             };
-            if self.plan.decay_matters && probe_at > self.t {
-                self.decay_crossing(probe_at);
+            // Every crossing before the probe, not just the first: each one moves `t` on or
+            // changes the stage, so a small bound is never reached by a real lead.
+            let mut crossings = 0;
+            while self.plan.decay_matters
+                && probe_at > self.t
+                && crossings < 1_000
+                && self.decay_crossing(probe_at)
+            {
+                crossings += 1;
             }
             match next {
                 Some(nt) if nt < limit || (inclusive && nt == limit) => {
@@ -662,7 +673,7 @@ impl<'a> Machine<'a> {
 
     /// Finds, by bisection, the first instant in `(self.t, until]` at which the machine would
     /// move because a decaying score crossed a threshold, and moves it there.
-    fn decay_crossing(&mut self, until: i64) {
+    fn decay_crossing(&mut self, until: i64) -> bool {
         let changes_at = |m: &Self, at: i64| -> bool {
             let mut probe = Machine {
                 trace: None,
@@ -677,7 +688,7 @@ impl<'a> Machine<'a> {
             probe.state.stage != m.state.stage || probe.state.exit != m.state.exit
         };
         if self.t == i64::MIN || !changes_at(self, until) {
-            return;
+            return false;
         }
         let (mut lo, mut hi) = (self.t, until);
         while hi - lo > 1 {
@@ -690,6 +701,7 @@ impl<'a> Machine<'a> {
         }
         self.t = hi;
         self.settle(Trigger::Timer);
+        true
     }
 
     fn settle(&mut self, trigger: Trigger) {
@@ -711,6 +723,7 @@ impl<'a> Machine<'a> {
                 };
                 if let Some((li, leave)) = fired {
                     self.snapshot();
+                    self.state.held_at = Some(t);
                     match &leave.to {
                         LeaveTo::Exit(_) => {
                             self.state.exit = Some(ExitRecord {
@@ -724,6 +737,9 @@ impl<'a> Machine<'a> {
                     }
                     break; // no forward step at the instant of a move or exit
                 }
+            }
+            if self.state.held_at == Some(t) {
+                break; // no forward step at the instant of a move or exit
             }
             let next = self.state.stage.map_or(0, |s| s as usize + 1);
             let Some(stage) = self.plan.stages.get(next) else {

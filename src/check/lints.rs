@@ -138,7 +138,7 @@ fn threshold_never(src: &str, e: &Expr, sym: &Symbols) -> Option<(String, String
     }
     let (sum_side, limit, op) = match (num_lit(lhs), num_lit(rhs)) {
         (None, Some(v)) => (lhs, v, *op),
-        (Some(v), None) => (rhs, v, flip(*op)),
+        (Some(v), None) => (rhs, v, op.mirrored()),
         _ => return None,
     };
     let mut names = Vec::new();
@@ -186,16 +186,6 @@ fn threshold_never(src: &str, e: &Expr, sym: &Symbols) -> Option<(String, String
         ),
     };
     Some((crate::check::expr::short(src, e), label))
-}
-
-fn flip(op: BinOp) -> BinOp {
-    match op {
-        BinOp::Lt => BinOp::Gt,
-        BinOp::Le => BinOp::Ge,
-        BinOp::Gt => BinOp::Lt,
-        BinOp::Ge => BinOp::Le,
-        other => other,
-    }
 }
 
 fn thresholds(file: &File, src: &str, sym: &Symbols, diags: &mut Vec<Diagnostic>) {

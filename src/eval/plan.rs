@@ -528,8 +528,9 @@ impl Compiler<'_> {
                     if let ExprKind::Grade(s) = &lhs.kind {
                         if let ExprKind::Name(label) = &rhs.kind {
                             let idx = self.grade_label(&s.text, &label.text)?;
+                            // Grades are indices with 0 the best: "better" is "smaller".
                             return Some(C::Cmp(
-                                flip_grade(*op),
+                                op.mirrored(),
                                 b(self.expr(lhs, event)?),
                                 b(C::GradeLabel(idx)),
                             ));
@@ -628,17 +629,6 @@ impl Compiler<'_> {
             since: None,
             text: n.to_string(),
         }))
-    }
-}
-
-/// Grades are indices with 0 the best, so "better than" is "smaller than".
-fn flip_grade(op: BinOp) -> BinOp {
-    match op {
-        BinOp::Lt => BinOp::Gt,
-        BinOp::Le => BinOp::Ge,
-        BinOp::Gt => BinOp::Lt,
-        BinOp::Ge => BinOp::Le,
-        other => other,
     }
 }
 

@@ -729,6 +729,17 @@ impl BinOp {
     pub fn is_comparison(self) -> bool {
         !matches!(self, BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div)
     }
+
+    /// The comparison with its sides swapped: `a < b` is `b > a`.
+    pub fn mirrored(self) -> BinOp {
+        match self {
+            BinOp::Lt => BinOp::Gt,
+            BinOp::Le => BinOp::Ge,
+            BinOp::Gt => BinOp::Lt,
+            BinOp::Ge => BinOp::Le,
+            other => other,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

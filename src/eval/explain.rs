@@ -59,6 +59,9 @@ pub struct ScoreExplained {
 pub struct NextStage {
     pub stage: String,
     pub condition: Node,
+    /// Why a lead that meets the condition is not there yet.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -207,7 +210,19 @@ pub fn explain(plan: &Plan, lead: &Lead, as_of: i64) -> (Outcome, Explanation) {
                 None => s.name.clone(),
             },
             condition: node(&now, &s.enter, &s.enter_expr),
+            note: None,
         });
+    let next = next.map(|mut n| {
+        if n.condition.ok {
+            if let Some(held) = out.state.held_at {
+                n.note = Some(format!(
+                    "met, but a move at {} holds the lead at that instant: it steps forward at its next event or timer",
+                    short_ts(held)
+                ));
+            }
+        }
+        n
+    });
     let position = super::output::position(plan, &out);
     let since = out
         .state
@@ -539,6 +554,9 @@ pub fn render(plan: &Plan, x: &Explanation) -> String {
     if let Some(n) = &x.next {
         out.push_str(&format!("\nto reach {}\n", n.stage));
         tree(&mut out, &n.condition, 2);
+        if let Some(note) = &n.note {
+            out.push_str(&format!("  ({note})\n"));
+        }
     }
     out
 }

@@ -216,7 +216,7 @@ pub fn explain(plan: &Plan, lead: &Lead, as_of: i64) -> (Outcome, Explanation) {
         if n.condition.ok {
             if let Some(held) = out.state.held_at {
                 n.note = Some(format!(
-                    "met, but a move at {} holds the lead at that instant: it steps forward at its next event or timer",
+                    "met, but the lead was moved at {} while this already held: it steps forward at its next event",
                     short_ts(held)
                 ));
             }

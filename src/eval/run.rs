@@ -87,6 +87,9 @@ pub struct State {
     /// The instant of the last move or exit: no forward step happens at that instant, even
     /// for events that arrive later at the same instant.
     pub held_at: Option<i64>,
+    /// The next stage's condition already held when the move happened: then only a new event
+    /// releases the lead (the passage of time brought nothing new).
+    pub held_ready: bool,
 }
 
 /// One score at a moment, with what made it.
@@ -563,6 +566,7 @@ fn replay_inner(
                 .map(|s| vec![None; s.rules.len()])
                 .collect(),
             held_at: None,
+            held_ready: false,
         },
         t: i64::MIN,
         n: 0,
@@ -578,6 +582,11 @@ fn replay_inner(
         i += 1;
     }
     m.timers_until(as_of, true);
+    if seen == 0 {
+        // A lead with no events is looked at once, at `as_of`: traits alone may place it.
+        m.t = as_of;
+        m.settle(Trigger::Timer);
+    }
     m.t = as_of;
     let cx = m.cx(None);
     let scores = (0..plan.scores.len()).map(|s| cx.score(s)).collect();
@@ -735,11 +744,24 @@ impl<'a> Machine<'a> {
                         }
                         LeaveTo::Stage(to) => self.enter(*to, By::Leave(li), trigger),
                     }
+                    let next = self.state.stage.map_or(0, |s| s as usize + 1);
+                    self.state.held_ready = self.state.exit.is_none()
+                        && self
+                            .plan
+                            .stages
+                            .get(next)
+                            .is_some_and(|st| self.cx(None).eval(&st.enter, None).truthy());
                     break; // no forward step at the instant of a move or exit
                 }
             }
-            if self.state.held_at == Some(t) {
-                break; // no forward step at the instant of a move or exit
+            if let Some(held) = self.state.held_at {
+                // Held at the instant of the move; afterwards, a lead that was ready then
+                // waits for its next event.
+                if held == t || (self.state.held_ready && trigger == Trigger::Timer) {
+                    break;
+                }
+                self.state.held_at = None;
+                self.state.held_ready = false;
             }
             let next = self.state.stage.map_or(0, |s| s as usize + 1);
             let Some(stage) = self.plan.stages.get(next) else {

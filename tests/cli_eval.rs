@@ -237,3 +237,40 @@ fn unknown_lead_and_bad_arguments() {
     ]);
     assert_eq!(code, 1);
 }
+
+#[test]
+fn hostile_data_is_one_bad_lead_each() {
+    let deep = format!(
+        "{{\"id\":\"D1\",\"traits\":{{\"x\":{}{}}}}}\n{{\"id\":\"D2\"}}\n",
+        "[".repeat(10_000),
+        "]".repeat(10_000)
+    );
+    let mut bytes = deep.into_bytes();
+    bytes.extend_from_slice(b"{\"id\":\"U1\",\"traits\":{\"role\":\"\xff\"}}\n");
+    let p = temp_file("hostile.jsonl", &bytes);
+    let ps = p.to_str().unwrap();
+    let (code, out, err) = funnelc(&[
+        "eval",
+        RULES,
+        "--leads",
+        ps,
+        "--as-of",
+        AS_OF,
+        "--format",
+        "jsonl",
+        "--skip-bad",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().count(), 1);
+    let err = err.replace(ps, "hostile.jsonl");
+    assert!(
+        err.contains("hostile.jsonl:1: the JSON nests too deeply"),
+        "{err}"
+    );
+    assert!(
+        err.contains("hostile.jsonl:3: the line is not UTF-8 text"),
+        "{err}"
+    );
+    assert!(err.contains("3 leads"), "{err}");
+    assert!(err.contains("2 skipped"), "{err}");
+}

@@ -302,23 +302,22 @@ pub fn read_leads(
     loop {
         let mut lines = Vec::with_capacity(BATCH);
         while lines.len() < BATCH {
-            let mut buf = String::new();
-            match reader.read_line(&mut buf) {
+            let mut buf = Vec::new();
+            match reader.read_until(b'\n', &mut buf) {
                 Ok(0) => break,
                 Ok(_) => {
                     line_no += 1;
-                    if buf.trim().is_empty() {
+                    if buf.iter().all(u8::is_ascii_whitespace) {
                         continue;
                     }
-                    lines.push((line_no, buf));
+                    // A line that is not UTF-8 is one bad lead, not the end of the run.
+                    lines.push((
+                        line_no,
+                        String::from_utf8(buf).map_err(|e| e.utf8_error().valid_up_to()),
+                    ));
                 }
                 Err(e) => {
-                    let why = if e.kind() == std::io::ErrorKind::InvalidData {
-                        "the data is not UTF-8 text".to_string()
-                    } else {
-                        super::io_reason(&e)
-                    };
-                    eprintln!("error: {name}:{}: {why}", line_no + 1);
+                    eprintln!("error: {name}:{}: {}", line_no + 1, super::io_reason(&e));
                     return Err(Exit::Failed);
                 }
             }
@@ -328,7 +327,15 @@ pub fn read_leads(
         }
         let items: Vec<Parsed> = lines
             .par_iter()
-            .map(|(n, line)| jsonl::parse_line(plan, line, format!("{name}:{n}")))
+            .map(|(n, line)| match line {
+                Ok(line) => jsonl::parse_line(plan, line, format!("{name}:{n}")),
+                Err(at) => Err(DataError {
+                    origin: format!("{name}:{n}"),
+                    lead: None,
+                    field: None,
+                    message: format!("the line is not UTF-8 text (bad byte at column {})", at + 1),
+                }),
+            })
             .collect();
         if !f(items) {
             return Ok(false);

@@ -369,6 +369,9 @@ fn json_reason(e: &serde_json::Error) -> String {
         Some(i) => msg[..i].to_string(),
         None => msg,
     };
+    if msg.contains("recursion limit") {
+        return "the JSON nests too deeply (more than 128 levels)".to_string();
+    }
     match e.classify() {
         Category::Syntax => format!("not valid JSON at column {}", e.column()),
         Category::Eof => "the line ends in the middle of a JSON value".to_string(),

@@ -281,7 +281,73 @@ type Parsed = Result<(Lead, BTreeMap<String, u64>), DataError>;
 pub fn read_leads(
     args: &Args,
     plan: &Plan,
-    mut f: impl FnMut(Vec<Parsed>) -> bool,
+    f: impl FnMut(Vec<Parsed>) -> bool,
+) -> Result<bool, Exit> {
+    stream(args, plan, &|p| p, f)
+}
+
+/// Reads and evaluates leads batch by batch, in parallel, in input order.
+pub fn for_each_batch(
+    args: &Args,
+    plan: &Plan,
+    as_of: i64,
+    f: impl FnMut(Vec<Item>) -> bool,
+) -> Result<bool, Exit> {
+    let work = |p: Parsed| -> Item {
+        let (lead, unknown) = p?;
+        if args.explain {
+            let (out, x) = crate::eval::explain::explain(plan, &lead, as_of);
+            let x = serde_json::to_value(&x).ok();
+            Ok((lead, out, unknown, x))
+        } else {
+            let out = replay(plan, &lead, as_of);
+            Ok((lead, out, unknown, None))
+        }
+    };
+    stream(args, plan, &work, f)
+}
+
+type Line = (usize, Result<String, usize>);
+
+/// Reads up to one batch of lines; an empty batch is the end of the input.
+fn read_batch(
+    reader: &mut (dyn std::io::BufRead + Send),
+    name: &str,
+    line_no: &mut usize,
+) -> Result<Vec<Line>, Exit> {
+    let mut lines = Vec::with_capacity(BATCH);
+    while lines.len() < BATCH {
+        let mut buf = Vec::new();
+        match reader.read_until(b'\n', &mut buf) {
+            Ok(0) => break,
+            Ok(_) => {
+                *line_no += 1;
+                if buf.iter().all(u8::is_ascii_whitespace) {
+                    continue;
+                }
+                // A line that is not UTF-8 is one bad lead, not the end of the run.
+                lines.push((
+                    *line_no,
+                    String::from_utf8(buf).map_err(|e| e.utf8_error().valid_up_to()),
+                ));
+            }
+            Err(e) => {
+                eprintln!("error: {name}:{}: {}", *line_no + 1, super::io_reason(&e));
+                return Err(Exit::Failed);
+            }
+        }
+    }
+    Ok(lines)
+}
+
+/// The pipeline behind `eval` and `explain`: batches of leads are read, parsed and put
+/// through `work` on every core, and handed to `f` in input order. For lead-per-line JSONL
+/// the next batch is read while the current one is worked on, so memory holds two batches.
+fn stream<T: Send>(
+    args: &Args,
+    plan: &Plan,
+    work: &(dyn Fn(Parsed) -> T + Sync),
+    mut f: impl FnMut(Vec<T>) -> bool,
 ) -> Result<bool, Exit> {
     if input_format(args)? != InFormat::Jsonl {
         let (leads, _) = load_all(args, plan)?;
@@ -291,7 +357,7 @@ pub fn read_leads(
             if batch.is_empty() {
                 return Ok(true);
             }
-            if !f(batch) {
+            if !f(batch.into_par_iter().map(work).collect()) {
                 return Ok(false);
             }
         }
@@ -299,74 +365,34 @@ pub fn read_leads(
     let mut reader = super::open_input(&args.leads)?;
     let name = super::input_name(&args.leads);
     let mut line_no = 0usize;
-    loop {
-        let mut lines = Vec::with_capacity(BATCH);
-        while lines.len() < BATCH {
-            let mut buf = Vec::new();
-            match reader.read_until(b'\n', &mut buf) {
-                Ok(0) => break,
-                Ok(_) => {
-                    line_no += 1;
-                    if buf.iter().all(u8::is_ascii_whitespace) {
-                        continue;
-                    }
-                    // A line that is not UTF-8 is one bad lead, not the end of the run.
-                    lines.push((
-                        line_no,
-                        String::from_utf8(buf).map_err(|e| e.utf8_error().valid_up_to()),
-                    ));
-                }
-                Err(e) => {
-                    eprintln!("error: {name}:{}: {}", line_no + 1, super::io_reason(&e));
-                    return Err(Exit::Failed);
-                }
-            }
+    let parse = |(n, line): Line| -> Parsed {
+        match line {
+            Ok(line) => jsonl::parse_line(plan, &line, format!("{name}:{n}")),
+            Err(at) => Err(DataError {
+                origin: format!("{name}:{n}"),
+                lead: None,
+                field: None,
+                message: format!("the line is not UTF-8 text (bad byte at column {})", at + 1),
+            }),
         }
-        if lines.is_empty() {
-            return Ok(true);
-        }
-        let items: Vec<Parsed> = lines
-            .par_iter()
-            .map(|(n, line)| match line {
-                Ok(line) => jsonl::parse_line(plan, line, format!("{name}:{n}")),
-                Err(at) => Err(DataError {
-                    origin: format!("{name}:{n}"),
-                    lead: None,
-                    field: None,
-                    message: format!("the line is not UTF-8 text (bad byte at column {})", at + 1),
-                }),
-            })
-            .collect();
+    };
+    let mut batch = read_batch(&mut *reader, &name, &mut line_no)?;
+    while !batch.is_empty() {
+        let (items, next) = rayon::join(
+            || {
+                batch
+                    .into_par_iter()
+                    .map(|l| work(parse(l)))
+                    .collect::<Vec<T>>()
+            },
+            || read_batch(&mut *reader, &name, &mut line_no),
+        );
         if !f(items) {
             return Ok(false);
         }
+        batch = next?;
     }
-}
-
-/// Reads and evaluates leads batch by batch, in parallel, in input order.
-pub fn for_each_batch(
-    args: &Args,
-    plan: &Plan,
-    as_of: i64,
-    mut f: impl FnMut(Vec<Item>) -> bool,
-) -> Result<bool, Exit> {
-    read_leads(args, plan, |parsed| {
-        let items: Vec<Item> = parsed
-            .into_par_iter()
-            .map(|p| {
-                let (lead, unknown) = p?;
-                if args.explain {
-                    let (out, x) = crate::eval::explain::explain(plan, &lead, as_of);
-                    let x = serde_json::to_value(&x).ok();
-                    Ok((lead, out, unknown, x))
-                } else {
-                    let out = replay(plan, &lead, as_of);
-                    Ok((lead, out, unknown, None))
-                }
-            })
-            .collect();
-        f(items)
-    })
+    Ok(true)
 }
 
 /// The input format: as given, else `csv` for a `.csv` file, else `segment` when the first

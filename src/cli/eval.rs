@@ -69,6 +69,8 @@ pub struct Args {
 
 /// Leads read and evaluated together; a fixed size, so batching never changes the output.
 const BATCH: usize = 4096;
+/// Text read per batch at most (a single longer lead still makes a batch of one).
+const BATCH_BYTES: usize = 8 << 20;
 
 /// Counts for the summary line.
 #[derive(Default)]
@@ -126,40 +128,23 @@ pub fn run(args: Args) -> Exit {
         sink.write("[");
     }
     let progress = super::Progress::new();
-    let mut line = String::new();
     let result = for_each_batch(&args, &plan, as_of, |batch| {
         for item in batch {
             match item {
-                Ok((lead, out, unknown, explained)) => {
+                Ok(done) => {
                     summary.read += 1;
-                    count(&plan, &out, &mut summary);
-                    for (k, v) in unknown {
+                    count(&plan, &done.out, &mut summary);
+                    for (k, v) in done.unknown {
                         *summary.unknown.entry(k).or_insert(0) += v;
                     }
                     match args.format {
-                        OutFormat::Table => table_rows.push(output::table_row(&plan, &lead, &out)),
-                        OutFormat::Jsonl => match explained {
-                            None => {
-                                line.clear();
-                                output::json_line(&plan, &lead, &out, &mut line);
-                                line.push('\n');
-                                sink.write(&line);
-                            }
-                            Some(x) => {
-                                let obj =
-                                    with_explanation(output::json(&plan, &lead, &out), Some(x));
-                                sink.write(&format!("{obj}\n"))
-                            }
-                        },
+                        OutFormat::Table => table_rows.push(done.cells),
                         OutFormat::Json => {
-                            let sep = if first { "\n  " } else { ",\n  " };
+                            sink.write(if first { "\n  " } else { ",\n  " });
                             first = false;
-                            let obj = with_explanation(output::json(&plan, &lead, &out), explained);
-                            sink.write(&format!("{sep}{obj}"));
+                            sink.write(&done.text);
                         }
-                        OutFormat::Csv => {
-                            sink.write(&output::csv_line(&output::csv_row(&plan, &lead, &out)))
-                        }
+                        OutFormat::Jsonl | OutFormat::Csv => sink.write(&done.text),
                     }
                 }
                 Err(e) => {
@@ -265,15 +250,18 @@ pub fn summary_line(plan: &Plan, s: &Summary) -> String {
     parts.join(" · ")
 }
 
-type Item = Result<
-    (
-        Lead,
-        Outcome,
-        BTreeMap<String, u64>,
-        Option<serde_json::Value>,
-    ),
-    DataError,
->;
+/// One evaluated lead, already rendered on a worker thread: the main thread only counts and
+/// writes, so it never holds the cores back.
+pub struct Done {
+    out: Outcome,
+    unknown: BTreeMap<String, u64>,
+    /// A line of JSONL or CSV, a JSON object, or (for tables) nothing.
+    text: String,
+    /// Table cells.
+    cells: Vec<String>,
+}
+
+type Item = Result<Done, DataError>;
 type Parsed = Result<(Lead, BTreeMap<String, u64>), DataError>;
 
 /// Reads the input in fixed-size batches of leads, parsed in parallel, handed to `f` in input
@@ -295,14 +283,37 @@ pub fn for_each_batch(
 ) -> Result<bool, Exit> {
     let work = |p: Parsed| -> Item {
         let (lead, unknown) = p?;
-        if args.explain {
+        let (out, explained) = if args.explain {
             let (out, x) = crate::eval::explain::explain(plan, &lead, as_of);
-            let x = serde_json::to_value(&x).ok();
-            Ok((lead, out, unknown, x))
+            (out, serde_json::to_value(&x).ok())
         } else {
-            let out = replay(plan, &lead, as_of);
-            Ok((lead, out, unknown, None))
+            (replay(plan, &lead, as_of), None)
+        };
+        let mut text = String::new();
+        let mut cells = Vec::new();
+        match (args.format, explained) {
+            (OutFormat::Table, _) => cells = output::table_row(plan, &lead, &out),
+            (OutFormat::Csv, _) => text = output::csv_line(&output::csv_row(plan, &lead, &out)),
+            (OutFormat::Jsonl, None) => {
+                output::json_line(plan, &lead, &out, &mut text);
+                text.push('\n');
+            }
+            (OutFormat::Jsonl, Some(x)) => {
+                text = format!(
+                    "{}\n",
+                    with_explanation(output::json(plan, &lead, &out), Some(x))
+                );
+            }
+            (OutFormat::Json, x) => {
+                text = with_explanation(output::json(plan, &lead, &out), x).to_string()
+            }
         }
+        Ok(Done {
+            out,
+            unknown,
+            text,
+            cells,
+        })
     };
     stream(args, plan, &work, f)
 }
@@ -316,12 +327,16 @@ fn read_batch(
     line_no: &mut usize,
 ) -> Result<Vec<Line>, Exit> {
     let mut lines = Vec::with_capacity(BATCH);
-    while lines.len() < BATCH {
+    let mut bytes = 0usize;
+    // A batch ends at BATCH leads or BATCH_BYTES of text, whichever comes first: memory stays
+    // bounded however large each lead is, and the cut depends only on the input.
+    while lines.len() < BATCH && bytes < BATCH_BYTES {
         let mut buf = Vec::new();
         match reader.read_until(b'\n', &mut buf) {
             Ok(0) => break,
             Ok(_) => {
                 *line_no += 1;
+                bytes += buf.len();
                 if buf.iter().all(u8::is_ascii_whitespace) {
                     continue;
                 }

@@ -280,11 +280,11 @@ fn expr() -> BoxedStrategy<Expr> {
             // A query with no filter or scope reads back as a bare name.
             1 => q.clone()
                 .prop_filter("plain", |q| !q.is_plain())
-                .prop_map(|q| e(ExprKind::Event(q))),
-            1 => q.clone().prop_map(|q| e(ExprKind::Count(q))),
-            1 => (q.clone(), q.clone()).prop_map(|(a, b)| e(ExprKind::Rate(a, b))),
-            1 => q.clone().prop_map(|q| e(ExprKind::No(q))),
-            1 => (which(), q.clone()).prop_map(|(w, q)| e(ExprKind::DaysSince(w, q))),
+                .prop_map(|q| e(ExprKind::Event(Box::new(q)))),
+            1 => q.clone().prop_map(|q| e(ExprKind::Count(Box::new(q)))),
+            1 => (q.clone(), q.clone()).prop_map(|(a, b)| e(ExprKind::Rate(Box::new(a), Box::new(b)))),
+            1 => q.clone().prop_map(|q| e(ExprKind::No(Box::new(q)))),
+            1 => (which(), q.clone()).prop_map(|(w, q)| e(ExprKind::DaysSince(w, Box::new(q)))),
             1 => (
                 which(),
                 q.clone(),
@@ -298,11 +298,11 @@ fn expr() -> BoxedStrategy<Expr> {
                     }),
                 ]
             )
-                .prop_map(|(which, query, test)| e(ExprKind::Has { which, query, test })),
+                .prop_map(|(which, query, test)| e(ExprKind::Has { which, query: Box::new(query), test })),
             1 => (ident(), which(), q.clone()).prop_map(|(p, which, query)| e(ExprKind::PropOf {
                 prop: name(p),
                 which,
-                query
+                query: Box::new(query)
             })),
             // The parser makes a sequence only of two steps or more.
             1 => proptest::collection::vec(q, 2..4).prop_map(|v| e(ExprKind::Then(v))),

@@ -9,14 +9,22 @@ use super::symbols::*;
 use crate::diag::Diagnostic;
 use crate::syntax::ast::*;
 
-pub fn run(file: &File, src: &str, sym: &Symbols, usage: &Usage, diags: &mut Vec<Diagnostic>) {
-    thresholds(file, src, sym, diags);
-    score_caps(file, sym, diags);
-    reachability(file, src, sym, diags);
+/// Every lint but "unused", which needs what the expression pass saw: these need only the
+/// file and its symbols, so they run beside that pass.
+pub fn run(file: &File, src: &str, sym: &Symbols) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    thresholds(file, src, sym, &mut diags);
+    score_caps(file, sym, &mut diags);
+    reachability(file, src, sym, &mut diags);
+    stage_order(file, sym, &mut diags);
+    kpi_bands(file, &mut diags);
+    priorities(file, &mut diags);
+    diags
+}
+
+/// Segments and scores declared but never used.
+pub fn run_unused(file: &File, sym: &Symbols, usage: &Usage, diags: &mut Vec<Diagnostic>) {
     unused(file, sym, usage, diags);
-    stage_order(file, sym, diags);
-    kpi_bands(file, diags);
-    priorities(file, diags);
 }
 
 /// Calls `f` on every expression of the file, inner ones included.

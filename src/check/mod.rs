@@ -27,8 +27,16 @@ impl Checked {
 pub fn check(file: &File, source: &str) -> Checked {
     let mut diagnostics = Vec::new();
     let symbols = collect::collect(file, &mut diagnostics);
-    let usage = expr::check_items(file, source, &symbols, &mut diagnostics);
-    lints::run(file, source, &symbols, &usage, &mut diagnostics);
+    let ((usage, typed), linted) = rayon::join(
+        || {
+            let mut d = Vec::new();
+            (expr::check_items(file, source, &symbols, &mut d), d)
+        },
+        || lints::run(file, source, &symbols),
+    );
+    diagnostics.extend(typed);
+    diagnostics.extend(linted);
+    lints::run_unused(file, &symbols, &usage, &mut diagnostics);
     if symbols.stages.is_empty() {
         let what = if source.trim().is_empty() {
             "the file is empty"
@@ -56,6 +64,11 @@ pub fn check(file: &File, source: &str) -> Checked {
 /// Parses and checks a source text: syntax errors first, then everything the checker finds in
 /// the declarations that could be read.
 pub fn check_source(source: &str) -> Checked {
+    check_source_keeping_tree(source).0
+}
+
+/// [`check_source`], also handing back the syntax tree it checked.
+pub fn check_source_keeping_tree(source: &str) -> (Checked, File) {
     let parsed = crate::syntax::parse(source);
     let syntax_failed = !parsed.diagnostics.is_empty();
     let mut checked = check(&parsed.file, source);
@@ -72,5 +85,5 @@ pub fn check_source(source: &str) -> Checked {
     }
     checked.diagnostics.extend(parsed.diagnostics);
     diag::sort(&mut checked.diagnostics);
-    checked
+    (checked, parsed.file)
 }

@@ -32,7 +32,9 @@ pub fn run(args: Args) -> Exit {
             }
             Ok(Read::Bad(source, d)) => (source, vec![d]),
             Ok(Read::Ok(source)) => {
-                let checked = crate::check::check_source(&source.text);
+                let (checked, tree) = crate::check::check_source_keeping_tree(&source.text);
+                // A large tree takes a while to free, and the process is about to end anyway.
+                std::mem::forget(tree);
                 (source, checked.diagnostics)
             }
         };

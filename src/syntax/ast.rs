@@ -599,6 +599,8 @@ pub struct TimeLit {
 
 // ------------------------------------------------------------------ expressions
 
+/// Event queries are boxed inside expressions: they are the largest node, and a dense file has
+/// millions of expressions, most of them small.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Expr {
     pub kind: ExprKind,
@@ -612,28 +614,28 @@ pub enum ExprKind {
     /// A bare name: trait path, segment, score, event presence, event property or grade label.
     Name(Name),
     /// `sales.accepted within 14d`, `email.opened where step == 1`: the event happened.
-    Event(EventQuery),
+    Event(Box<EventQuery>),
     /// `count email.opened where step in [1, 2]`
-    Count(EventQuery),
+    Count(Box<EventQuery>),
     /// `rate email.opened / email.sent`: a percentage
-    Rate(EventQuery, EventQuery),
+    Rate(Box<EventQuery>, Box<EventQuery>),
     /// `no email.opened within 60d`
-    No(EventQuery),
+    No(Box<EventQuery>),
     /// `days since last page.viewed`
-    DaysSince(Which, EventQuery),
+    DaysSince(Which, Box<EventQuery>),
     /// `days since entering MEL`
     DaysSinceEntering(Name),
     /// `latest bant.assessed has at least 3 of [budget, authority, need, timeline]`
     Has {
         which: Which,
-        query: EventQuery,
+        query: Box<EventQuery>,
         test: HasTest,
     },
     /// `amount of latest opportunity.created`
     PropOf {
         prop: Name,
         which: Which,
-        query: EventQuery,
+        query: Box<EventQuery>,
     },
     /// `form.submitted then demo.requested within 30d`: each step's `within` is measured from
     /// the step before it.

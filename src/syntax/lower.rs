@@ -1028,13 +1028,13 @@ impl Lower {
                     .map(|e| Expr { span, ..e })
             }
             Rule::list => ExprKind::List(parts(pair).map(|p| self.expr(p)).collect::<R<Vec<_>>>()?),
-            Rule::count_q => ExprKind::Count(self.event_q(self.only(pair, "an event")?)?),
-            Rule::no_q => ExprKind::No(self.event_q(self.only(pair, "an event")?)?),
+            Rule::count_q => ExprKind::Count(Box::new(self.event_q(self.only(pair, "an event")?)?)),
+            Rule::no_q => ExprKind::No(Box::new(self.event_q(self.only(pair, "an event")?)?)),
             Rule::rate_q => {
                 let mut it = parts(pair.clone());
                 let a = self.event_q(self.next(&mut it, &pair, "an event")?)?;
                 let b = self.event_q(self.next(&mut it, &pair, "an event")?)?;
-                ExprKind::Rate(a, b)
+                ExprKind::Rate(Box::new(a), Box::new(b))
             }
             Rule::days_since => {
                 let mut it = pair
@@ -1043,7 +1043,7 @@ impl Lower {
                     .filter(|p| !matches!(p.as_rule(), Rule::kw_days | Rule::kw_since));
                 let which = self.which(&self.next(&mut it, &pair, "`last` or `first`")?);
                 let q = self.event_q(self.next(&mut it, &pair, "an event")?)?;
-                ExprKind::DaysSince(which, q)
+                ExprKind::DaysSince(which, Box::new(q))
             }
             Rule::days_entering => {
                 ExprKind::DaysSinceEntering(self.name(&self.only(pair, "a stage")?))
@@ -1065,7 +1065,11 @@ impl Lower {
                 } else {
                     HasTest::Prop(self.name(&first))
                 };
-                ExprKind::Has { which, query, test }
+                ExprKind::Has {
+                    which,
+                    query: Box::new(query),
+                    test,
+                }
             }
             Rule::prop_of => {
                 let mut it = pair
@@ -1075,7 +1079,11 @@ impl Lower {
                 let prop = self.name(&self.next(&mut it, &pair, "a property")?);
                 let which = self.which(&self.next(&mut it, &pair, "`latest` or `first`")?);
                 let query = self.event_q(self.next(&mut it, &pair, "an event")?)?;
-                ExprKind::PropOf { prop, which, query }
+                ExprKind::PropOf {
+                    prop,
+                    which,
+                    query: Box::new(query),
+                }
             }
             Rule::at_least => {
                 let mut it = parts(pair.clone());
@@ -1095,7 +1103,7 @@ impl Lower {
                 } else {
                     match steps.pop() {
                         Some(q) if q.is_plain() => ExprKind::Name(q.event),
-                        Some(q) => ExprKind::Event(q),
+                        Some(q) => ExprKind::Event(Box::new(q)),
                         None => return Err(self.shape(&whole, "an event")),
                     }
                 }

@@ -391,22 +391,32 @@ impl Lower {
         })
     }
 
+    /// The tail of a move or an exit: `[priority N] when CONDITION`.
+    fn priority_and_when<'i>(
+        &self,
+        it: &mut impl Iterator<Item = Pair<'i, Rule>>,
+        pair: &Pair<'i, Rule>,
+    ) -> R<(Option<Priority>, Expr)> {
+        let mut next = self.next(it, pair, "a condition")?;
+        let mut priority = None;
+        if next.as_rule() == Rule::priority {
+            priority = Some(self.priority(&next)?);
+            next = self.next(it, pair, "a condition")?;
+        }
+        Ok((priority, self.expr(next)?))
+    }
+
     fn move_decl(&self, pair: Pair<'_, Rule>) -> R<Move> {
         let span = self.span(&pair);
         let mut it = parts(pair.clone());
         let from = self.name(&self.next(&mut it, &pair, "a stage")?);
         let to = self.name(&self.next(&mut it, &pair, "a stage")?);
-        let mut next = self.next(&mut it, &pair, "a condition")?;
-        let mut priority = None;
-        if next.as_rule() == Rule::priority {
-            priority = Some(self.priority(&next)?);
-            next = self.next(&mut it, &pair, "a condition")?;
-        }
+        let (priority, when) = self.priority_and_when(&mut it, &pair)?;
         Ok(Move {
             from,
             to,
             priority,
-            when: self.expr(next)?,
+            when,
             span,
         })
     }
@@ -425,17 +435,12 @@ impl Lower {
                 StageSet::Stages(names)
             }
         };
-        let mut next = self.next(&mut it, &pair, "a condition")?;
-        let mut priority = None;
-        if next.as_rule() == Rule::priority {
-            priority = Some(self.priority(&next)?);
-            next = self.next(&mut it, &pair, "a condition")?;
-        }
+        let (priority, when) = self.priority_and_when(&mut it, &pair)?;
         Ok(Exit {
             name,
             from,
             priority,
-            when: self.expr(next)?,
+            when,
             span,
         })
     }

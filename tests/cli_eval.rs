@@ -274,3 +274,34 @@ fn hostile_data_is_one_bad_lead_each() {
     assert!(err.contains("3 leads"), "{err}");
     assert!(err.contains("2 skipped"), "{err}");
 }
+
+#[test]
+fn standard_input_gives_the_same_result_as_the_file() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let data = std::fs::read("tests/fixtures/input/leads.jsonl").unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_funnelc"))
+        .args(["eval", RULES, "--leads", "-", "--format", "jsonl"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&data).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (_, from_file, _) = funnelc(&[
+        "eval",
+        RULES,
+        "--leads",
+        "tests/fixtures/input/leads.jsonl",
+        "--format",
+        "jsonl",
+    ]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), from_file);
+}

@@ -82,11 +82,19 @@ pub struct Summary {
     pub unknown: BTreeMap<String, u64>,
 }
 
-pub fn run(args: Args) -> Exit {
+pub fn run(mut args: Args) -> Exit {
     let plan = match load_plan(&args.rules) {
         Ok(p) => p,
         Err(e) => return e,
     };
+    // Standard input is kept in a scratch file when the default as-of needs a second pass.
+    let spool = match super::Spool::stdin_if_needed(&args.leads, args.as_of.is_none()) {
+        Ok(s) => s,
+        Err(e) => return e,
+    };
+    if let Some(s) = &spool {
+        args.leads = s.path().to_path_buf();
+    }
     if args.explain && matches!(args.format, OutFormat::Table | OutFormat::Csv) {
         eprintln!(
             "error: --explain adds a JSON explanation per lead: use it with --format json or jsonl"

@@ -39,11 +39,18 @@ pub struct Args {
     format: Format,
 }
 
-pub fn run(args: Args) -> Exit {
+pub fn run(mut args: Args) -> Exit {
     let plan = match load_plan(&args.rules) {
         Ok(p) => p,
         Err(e) => return e,
     };
+    let spool = match super::Spool::stdin_if_needed(&args.leads, args.as_of.is_none()) {
+        Ok(s) => s,
+        Err(e) => return e,
+    };
+    if let Some(s) = &spool {
+        args.leads = s.path().to_path_buf();
+    }
     let eval_args = super::eval::Args {
         rules: args.rules.clone(),
         leads: args.leads.clone(),

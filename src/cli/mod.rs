@@ -179,7 +179,10 @@ pub fn color_stderr() -> bool {
 }
 
 pub fn input_name(path: &Path) -> String {
-    if path.as_os_str() == "-" {
+    let spooled = path
+        .file_name()
+        .is_some_and(|n| n.to_string_lossy().starts_with("funnelc-stdin-"));
+    if path.as_os_str() == "-" || spooled {
         "<stdin>".to_string()
     } else {
         path.display().to_string()
@@ -209,7 +212,7 @@ pub fn latest_event_time(path: &Path, _plan: &crate::eval::Plan) -> Result<i64, 
     use rayon::prelude::*;
     use std::io::BufRead;
     if path.as_os_str() == "-" {
-        eprintln!("error: reading standard input needs --as-of (the default, the latest event time, needs two passes over the data)");
+        eprintln!("error: standard input was not kept for a second pass; pass --as-of");
         return Err(Exit::Usage);
     }
     let mut reader = open_input(path)?;
@@ -347,5 +350,46 @@ impl Progress {
 impl Default for Progress {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// Standard input copied to a scratch file, for the commands that read their input twice (the
+/// default `--as-of` is the latest event in the data). Removed when dropped.
+pub struct Spool {
+    path: std::path::PathBuf,
+}
+
+impl Spool {
+    /// When `path` is `-` and a second pass is needed, copies standard input to a scratch
+    /// file and returns it; the caller reads that file instead.
+    pub fn stdin_if_needed(path: &Path, needed: bool) -> Result<Option<Spool>, Exit> {
+        if path.as_os_str() != "-" || !needed {
+            return Ok(None);
+        }
+        let spool = Spool {
+            path: std::env::temp_dir().join(format!("funnelc-stdin-{}.jsonl", std::process::id())),
+        };
+        let copied = std::fs::File::create(&spool.path)
+            .and_then(|mut f| std::io::copy(&mut std::io::stdin().lock(), &mut f));
+        match copied {
+            Ok(_) => Ok(Some(spool)),
+            Err(e) => {
+                eprintln!(
+                    "error: cannot keep standard input for a second pass: {}",
+                    io_reason(&e)
+                );
+                Err(Exit::Usage)
+            }
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for Spool {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
     }
 }

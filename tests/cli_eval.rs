@@ -305,3 +305,31 @@ fn standard_input_gives_the_same_result_as_the_file() {
     ]);
     assert_eq!(String::from_utf8_lossy(&out.stdout), from_file);
 }
+
+#[test]
+fn jsonl_and_json_say_the_same() {
+    let args = |f: &'static str| {
+        vec![
+            "eval",
+            RULES,
+            "--leads",
+            "tests/fixtures/input/leads.jsonl",
+            "--as-of",
+            AS_OF,
+            "--format",
+            f,
+        ]
+    };
+    let (_, jsonl, _) = funnelc(&args("jsonl"));
+    let (_, json, _) = funnelc(&args("json"));
+    let array: Vec<serde_json::Value> = serde_json::from_str(&json).unwrap();
+    let lines: Vec<serde_json::Value> = jsonl
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(array, lines);
+    // The lead returned from MQL to MEL shows its move.
+    let l3 = lines.iter().find(|l| l["id"] == "L3").unwrap();
+    assert_eq!(l3["moves"][0]["from"], "MQL");
+    assert_eq!(l3["moves"][0]["to"], "MEL");
+}

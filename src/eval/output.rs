@@ -116,6 +116,13 @@ pub fn json_line(plan: &Plan, lead: &Lead, out: &Outcome, buf: &mut String) {
         }
         None => buf.push_str("null"),
     }
+    buf.push_str(",\"moves\":");
+    let mv = moves(plan, out);
+    if mv.is_empty() {
+        buf.push_str("[]");
+    } else {
+        buf.push_str(&serde_json::Value::Array(mv).to_string());
+    }
     buf.push_str(",\"entered\":{");
     for (i, s) in plan.stages.iter().enumerate() {
         if i > 0 {
@@ -164,6 +171,23 @@ pub fn json_line(plan: &Plan, lead: &Lead, out: &Outcome, buf: &mut String) {
     buf.push('}');
 }
 
+/// The moves (detours back to an earlier stage) a lead took, in order.
+pub fn moves(plan: &Plan, out: &Outcome) -> Vec<serde_json::Value> {
+    let mut v = Vec::new();
+    let mut prev: Option<u16> = None;
+    for e in &out.state.entries {
+        if let crate::eval::run::By::Leave(_) = e.by {
+            v.push(serde_json::json!({
+                "from": prev.and_then(|p| plan.stages.get(p as usize)).map(|s| s.name.clone()),
+                "to": plan.stages.get(e.stage as usize).map(|s| s.name.clone()),
+                "at": ts(e.at),
+            }));
+        }
+        prev = Some(e.stage);
+    }
+    v
+}
+
 /// One lead as a JSON object.
 pub fn json(plan: &Plan, lead: &Lead, out: &Outcome) -> serde_json::Value {
     let mut entered = serde_json::Map::new();
@@ -202,6 +226,7 @@ pub fn json(plan: &Plan, lead: &Lead, out: &Outcome) -> serde_json::Value {
         "id": lead.id,
         "stage": stage,
         "exit": exit,
+        "moves": moves(plan, out),
         "entered": entered,
         "scores": scores,
         "grades": grades,

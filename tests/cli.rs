@@ -193,3 +193,14 @@ fn fmt_refuses_a_file_that_does_not_parse() {
     assert_eq!(code, 1);
     assert!(stderr.contains("not formatted"), "{stderr}");
 }
+
+#[test]
+fn human_and_json_columns_agree_on_non_ascii_lines() {
+    let f = "tests/fixtures/check/hebrew-text-misspelt-trait.funnel";
+    let (_, human, _) = funnelc(&["check", f]);
+    let (_, json, _) = funnelc(&["check", "--format", "json", f]);
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let d = &doc["diagnostics"][0];
+    let at = format!("{f}:{}:{}]", d["line"], d["column"]);
+    assert!(human.contains(&at), "{at} not in\n{human}");
+}

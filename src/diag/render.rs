@@ -2,7 +2,38 @@
 
 use std::fmt;
 
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode};
+use miette::{
+    GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, MietteSpanContents,
+    NamedSource, SourceCode, SourceSpan, SpanContents,
+};
+
+/// A source whose columns count characters, as the JSON output does (miette's own count
+/// bytes, which disagree on any line with non-ASCII text before the mistake).
+struct CharColumns(String);
+
+impl SourceCode for CharColumns {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let inner = self.0.as_str().read_span(span, before, after)?;
+        let start = inner.span().offset().min(self.0.len());
+        let line_start = self.0[..start].rfind('\n').map_or(0, |i| i + 1);
+        let column = self
+            .0
+            .get(line_start..start)
+            .map_or(inner.column(), |s| s.chars().count());
+        Ok(Box::new(MietteSpanContents::new(
+            inner.data(),
+            *inner.span(),
+            inner.line(),
+            column,
+            inner.line_count(),
+        )))
+    }
+}
 
 use super::{Diagnostic, Severity};
 
@@ -33,7 +64,7 @@ impl LineIndex {
 /// One diagnostic bound to its file, in the shape miette renders.
 struct Report<'a> {
     diag: &'a Diagnostic,
-    source: &'a NamedSource<String>,
+    source: &'a NamedSource<CharColumns>,
 }
 
 impl fmt::Debug for Report<'_> {
@@ -70,7 +101,7 @@ impl miette::Diagnostic for Report<'_> {
         Some(self.source)
     }
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        let len = self.source.inner().len();
+        let len = self.source.inner().0.len();
         let clamp = move |s: crate::syntax::ast::Span| {
             let start = s.start.min(len);
             (start, s.end.clamp(start, len) - start)
@@ -88,7 +119,7 @@ impl miette::Diagnostic for Report<'_> {
 
 /// Renders diagnostics of one file as miette's graphical report, `color` for a terminal.
 pub fn render_human(diags: &[Diagnostic], file: &str, source: &str, color: bool) -> String {
-    let named = NamedSource::new(file, source.to_string());
+    let named = NamedSource::new(file, CharColumns(source.to_string()));
     let theme = if color {
         GraphicalTheme::unicode()
     } else {

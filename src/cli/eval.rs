@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use rayon::prelude::*;
 
-use super::{load_plan, Exit};
+use super::Exit;
 use crate::eval::{output, replay, Lead, Outcome, Plan};
 use crate::input::{jsonl, DataError};
 
@@ -83,18 +83,10 @@ pub struct Summary {
 }
 
 pub fn run(mut args: Args) -> Exit {
-    let plan = match load_plan(&args.rules) {
+    let (plan, _spool) = match super::prepare(&args.rules, &mut args.leads, args.as_of.is_none()) {
         Ok(p) => p,
         Err(e) => return e,
     };
-    // Standard input is kept in a scratch file when the default as-of needs a second pass.
-    let spool = match super::Spool::stdin_if_needed(&args.leads, args.as_of.is_none()) {
-        Ok(s) => s,
-        Err(e) => return e,
-    };
-    if let Some(s) = &spool {
-        args.leads = s.path().to_path_buf();
-    }
     if args.explain && matches!(args.format, OutFormat::Table | OutFormat::Csv) {
         eprintln!(
             "error: --explain adds a JSON explanation per lead: use it with --format json or jsonl"

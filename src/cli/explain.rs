@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::{load_plan, Exit};
+use super::Exit;
 use crate::eval::explain;
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum, PartialEq, Eq)]
@@ -40,17 +40,10 @@ pub struct Args {
 }
 
 pub fn run(mut args: Args) -> Exit {
-    let plan = match load_plan(&args.rules) {
+    let (plan, _spool) = match super::prepare(&args.rules, &mut args.leads, args.as_of.is_none()) {
         Ok(p) => p,
         Err(e) => return e,
     };
-    let spool = match super::Spool::stdin_if_needed(&args.leads, args.as_of.is_none()) {
-        Ok(s) => s,
-        Err(e) => return e,
-    };
-    if let Some(s) = &spool {
-        args.leads = s.path().to_path_buf();
-    }
     let eval_args = super::eval::Args {
         rules: args.rules.clone(),
         leads: args.leads.clone(),

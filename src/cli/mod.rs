@@ -353,6 +353,21 @@ impl Default for Progress {
     }
 }
 
+/// What `eval` and `explain` do first: load the plan, and keep standard input in a scratch
+/// file when the default as-of needs a second pass over it (`leads` then names that file).
+pub fn prepare(
+    rules: &Path,
+    leads: &mut std::path::PathBuf,
+    two_passes: bool,
+) -> Result<(crate::eval::Plan, Option<Spool>), Exit> {
+    let plan = load_plan(rules)?;
+    let spool = Spool::stdin_if_needed(leads, two_passes)?;
+    if let Some(s) = &spool {
+        *leads = s.path().to_path_buf();
+    }
+    Ok((plan, spool))
+}
+
 /// Standard input copied to a scratch file, for the commands that read their input twice (the
 /// default `--as-of` is the latest event in the data). Removed when dropped.
 pub struct Spool {

@@ -204,3 +204,38 @@ fn human_and_json_columns_agree_on_non_ascii_lines() {
     let at = format!("{f}:{}:{}]", d["line"], d["column"]);
     assert!(human.contains(&at), "{at} not in\n{human}");
 }
+
+#[test]
+fn a_large_schema_parsed_in_pieces_reads_the_same_as_whole() {
+    // Above 256 KB a schema block is parsed in pieces; the result must not change, and an
+    // error in one piece must still be reported with its place.
+    let mut src = String::from("schema {\n");
+    for i in 0..12_000 {
+        src.push_str(&format!(
+            "  trait t{i}.x: int // trait {i}\n  event e{i} {{ a: text, b: int }}\n"
+        ));
+    }
+    src.push_str("}\n\nstage A {\n  enter when e1 and t5.x > 3\n}\n");
+    assert!(src.len() > 300 << 10);
+    let big = funnelc::syntax::parse(&src);
+    assert!(big.diagnostics.is_empty());
+    let funnelc::syntax::ast::Item::Schema(s) = &big.file.items[0] else {
+        panic!("no schema")
+    };
+    assert_eq!(s.entries.len(), 24_000);
+    let checked = funnelc::check::check_source(&src);
+    assert!(checked.diagnostics.is_empty());
+    let broken = src.replace("  trait t7000.x: int", "  trait t7000.x: integer");
+    let (code, stdout, _) = funnelc(&[
+        "check",
+        temp_file("bigschema.funnel", broken.as_bytes())
+            .to_str()
+            .unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        stdout.contains("bigschema.funnel:14002:18]"),
+        "{}",
+        &stdout[..stdout.len().min(800)]
+    );
+}

@@ -224,14 +224,25 @@ impl Lower {
     fn schema(&self, pair: Pair<'_, Rule>) -> R<Schema> {
         let span = self.span(&pair);
         let mut entries = Vec::new();
-        for p in parts(pair) {
+        self.schema_entries(parts(pair), &mut entries)?;
+        Ok(Schema { entries, span })
+    }
+
+    /// Trait and event declarations, in order (the body of a schema, or a piece of one).
+    pub fn schema_entries<'i>(
+        &self,
+        pairs: impl Iterator<Item = Pair<'i, Rule>>,
+        entries: &mut Vec<SchemaEntry>,
+    ) -> R<()> {
+        for p in pairs {
             entries.push(match p.as_rule() {
                 Rule::trait_decl => SchemaEntry::Trait(self.trait_decl(p)?),
                 Rule::event_decl => SchemaEntry::Event(self.event_decl(p)?),
+                Rule::EOI | Rule::schema_entries => continue,
                 _ => return Err(self.shape(&p, "a schema entry")),
             });
         }
-        Ok(Schema { entries, span })
+        Ok(())
     }
 
     fn trait_decl(&self, pair: Pair<'_, Rule>) -> R<TraitDecl> {

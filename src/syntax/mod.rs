@@ -76,12 +76,74 @@ fn parse_chunk(
         );
         return (items, diagnostics);
     }
+    if chunk.len() > SPLIT_SCHEMA_ABOVE && chunk.starts_with("schema") {
+        if let Some(schema) = parse_schema_in_pieces(chunk, start) {
+            items.push(ast::Item::Schema(schema));
+            return (items, diagnostics);
+        }
+    }
     let lower = lower::Lower { offset: start };
     match FunnelParser::parse(Rule::file, chunk) {
         Ok(pairs) => lower.file(pairs, &mut items, &mut diagnostics),
         Err(e) => diagnostics.push(syntax_error(&e, chunk, start)),
     }
     (items, diagnostics)
+}
+
+/// A schema block larger than this is parsed entry by entry, on every core.
+const SPLIT_SCHEMA_ABOVE: usize = 256 << 10;
+
+/// Parses `schema { ... }` as pieces of its body cut at lines that start a trait or an event.
+/// `None` when the block is not that simple shape, or a piece does not parse: the caller then
+/// parses the block whole, which also gives the usual syntax errors.
+fn parse_schema_in_pieces(chunk: &str, offset: usize) -> Option<ast::Schema> {
+    let open = chunk.find('{')?;
+    if !chunk["schema".len()..open].trim().is_empty() {
+        return None;
+    }
+    let close = chunk.rfind('}')?;
+    let tail = &chunk[close + 1..];
+    if !tail
+        .lines()
+        .all(|l| l.trim().is_empty() || l.trim_start().starts_with("//"))
+    {
+        return None;
+    }
+    let body_start = open + 1;
+    let body = &chunk[body_start..close];
+    let mut cuts = vec![0];
+    let mut at = 0;
+    for line in body.split_inclusive('\n') {
+        let t = line.trim_start();
+        if at > 0
+            && (t.starts_with("trait ") || t.starts_with("event "))
+            && at - cuts[cuts.len() - 1] > 64 << 10
+        {
+            cuts.push(at);
+        }
+        at += line.len();
+    }
+    cuts.push(body.len());
+    let pieces: Option<Vec<Vec<ast::SchemaEntry>>> = cuts
+        .par_windows(2)
+        .map(|w| {
+            let piece = &body[w[0]..w[1]];
+            let top = FunnelParser::parse(Rule::schema_entries, piece)
+                .ok()?
+                .next()?;
+            let lower = lower::Lower {
+                offset: offset + body_start + w[0],
+            };
+            let mut entries = Vec::new();
+            lower.schema_entries(top.into_inner(), &mut entries).ok()?;
+            Some(entries)
+        })
+        .collect();
+    let entries: Vec<ast::SchemaEntry> = pieces?.into_iter().flatten().collect();
+    Some(ast::Schema {
+        entries,
+        span: Span::new(offset, offset + close + 1),
+    })
 }
 
 /// Parses one expression on its own (used by tests and tools).

@@ -1,5 +1,5 @@
 //! The command line as a user meets it: exit codes, output formats, bad input.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 

@@ -115,13 +115,9 @@ fn read_leads<'p>(plan: &'p Plan, leads: impl Read, name: &str) -> Result<Pendin
     let mut first_line: HashMap<String, u64> = HashMap::new();
     for rec in rdr.records() {
         let rec = rec.map_err(|e| csv_error(name, &e))?;
-        let line = rec.position().map_or(0, csv::Position::line);
-        let origin = format!("{name}:{line}");
-        let fail = |lead: Option<&str>, field: &str, message: String| DataError {
-            origin: origin.clone(),
-            lead: lead.map(String::from),
-            field: Some(field.to_string()),
-            message,
+        let origin = record_origin(name, &rec);
+        let fail = |lead: Option<&str>, field: &str, message: String| {
+            record_error(&origin, lead, field, message)
         };
         let id = rec.get(id_col).unwrap_or("").trim();
         if id.is_empty() {
@@ -134,7 +130,10 @@ fn read_leads<'p>(plan: &'p Plan, leads: impl Read, name: &str) -> Result<Pendin
             pending.slots.push(Err(fail(Some(id), "id", m)));
             continue;
         }
-        first_line.insert(id.to_string(), line);
+        first_line.insert(
+            id.to_string(),
+            rec.position().map_or(0, csv::Position::line),
+        );
         let mut b = LeadBuilder::new(plan, id.to_string(), origin.clone());
         let mut res = Ok(());
         for &(i, col, ty) in &traits {
@@ -179,13 +178,9 @@ fn read_events(
         .collect();
     for rec in rdr.records() {
         let rec = rec.map_err(|e| csv_error(name, &e))?;
-        let line = rec.position().map_or(0, csv::Position::line);
-        let origin = format!("{name}:{line}");
-        let fail = |lead: Option<&str>, field: &str, message: String| DataError {
-            origin: origin.clone(),
-            lead: lead.map(String::from),
-            field: Some(field.to_string()),
-            message,
+        let origin = record_origin(name, &rec);
+        let fail = |lead: Option<&str>, field: &str, message: String| {
+            record_error(&origin, lead, field, message)
         };
         let lead_id = rec.get(lead_col).unwrap_or("").trim();
         if lead_id.is_empty() {
@@ -337,6 +332,20 @@ fn csv_error(name: &str, e: &csv::Error) -> DataError {
         origin,
         lead: None,
         field: None,
+        message,
+    }
+}
+
+/// `file:line` of a CSV record: the line where it starts (the header is line 1).
+fn record_origin(name: &str, rec: &csv::StringRecord) -> String {
+    format!("{name}:{}", rec.position().map_or(0, csv::Position::line))
+}
+
+fn record_error(origin: &str, lead: Option<&str>, field: &str, message: String) -> DataError {
+    DataError {
+        origin: origin.to_string(),
+        lead: lead.map(String::from),
+        field: Some(field.to_string()),
         message,
     }
 }

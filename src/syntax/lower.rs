@@ -139,6 +139,11 @@ impl Lower {
     /// comments skipped before a repetition that then matched nothing as part of the rule.
     fn span(&self, pair: &Pair<'_, Rule>) -> Span {
         let s = pair.as_span();
+        // Fast path: with no `/` inside and no blank at the end, nothing can trail.
+        let text = s.as_str();
+        if !text.ends_with(|c: char| c.is_ascii_whitespace()) && !text.contains('/') {
+            return Span::new(s.start() + self.offset, s.end() + self.offset);
+        }
         let end = match pair.clone().into_inner().last() {
             // Keep closing brackets after the last child; drop whitespace and comments.
             Some(last) => {

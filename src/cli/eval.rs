@@ -199,8 +199,9 @@ pub fn run(mut args: Args) -> Exit {
             .map(|(k, v)| format!("{k} ({})", thousands(*v)))
             .collect();
         eprintln!(
-            "warning: ignored {} events of types the schema does not declare: {}",
+            "warning: ignored {} {} of types the schema does not declare: {}",
             thousands(total),
+            if total == 1 { "event" } else { "events" },
             list.join(", ")
         );
     }
@@ -239,7 +240,8 @@ pub fn thousands(n: u64) -> String {
 
 /// `1,000 leads · MCL 1,000 · MEL 466 · … · disqualified 12 · 0 skipped`
 pub fn summary_line(plan: &Plan, s: &Summary) -> String {
-    let mut parts = vec![format!("{} leads", thousands(s.read))];
+    let noun = if s.read == 1 { "lead" } else { "leads" };
+    let mut parts = vec![format!("{} {noun}", thousands(s.read))];
     for (st, n) in plan.stages.iter().zip(&s.reached) {
         parts.push(format!("{} {}", st.name, thousands(*n)));
     }

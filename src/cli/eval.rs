@@ -180,7 +180,11 @@ pub fn run(mut args: Args) -> Exit {
         return Exit::Failed;
     }
     match args.format {
-        OutFormat::Table => sink.write(&output::table(&plan, &table_rows)),
+        OutFormat::Table => {
+            // Colour only for a person at a terminal, never into a file.
+            let color = args.output.is_none() && super::color_stdout();
+            sink.write(&output::table(&plan, &table_rows, color))
+        }
         OutFormat::Json => sink.write(if first { "]\n" } else { "\n]\n" }),
         _ => {}
     }

@@ -344,8 +344,19 @@ pub fn table_header(plan: &Plan) -> Vec<String> {
 }
 
 /// Aligns rows into columns: text left, scores right.
-pub fn table(plan: &Plan, rows: &[Vec<String>]) -> String {
+///
+/// With `color`, the header is bold, a lead's position is green (in a stage) or red (exited),
+/// and stages never entered are dim; padding is computed on the plain text.
+pub fn table(plan: &Plan, rows: &[Vec<String>], color: bool) -> String {
     let header = table_header(plan);
+    let exits: Vec<&str> = plan
+        .leaves
+        .iter()
+        .filter_map(|l| match &l.to {
+            LeaveTo::Exit(n) => Some(n.as_str()),
+            LeaveTo::Stage(_) => None,
+        })
+        .collect();
     let cols = header.len();
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for r in rows {
@@ -355,18 +366,31 @@ pub fn table(plan: &Plan, rows: &[Vec<String>]) -> String {
     }
     let first_score = 2 + plan.stages.len();
     let mut out = String::new();
-    for r in std::iter::once(&header).chain(rows) {
+    for (row, r) in std::iter::once(&header).chain(rows).enumerate() {
         let mut line = String::new();
         for (i, c) in r.iter().enumerate().take(cols) {
             let pad = widths[i].saturating_sub(c.chars().count());
             if i > 0 {
                 line.push_str("  ");
             }
+            let style = match (color, row, i) {
+                (false, _, _) => "",
+                (true, 0, _) => "\x1b[1m",
+                (true, _, 1) if exits.contains(&c.as_str()) => "\x1b[31m",
+                (true, _, 1) if !c.is_empty() => "\x1b[32m",
+                (true, _, _) if c == "—" => "\x1b[2m",
+                _ => "",
+            };
+            let cell = if style.is_empty() {
+                c.clone()
+            } else {
+                format!("{style}{c}\x1b[0m")
+            };
             if i >= first_score {
                 line.push_str(&" ".repeat(pad));
-                line.push_str(c);
+                line.push_str(&cell);
             } else {
-                line.push_str(c);
+                line.push_str(&cell);
                 line.push_str(&" ".repeat(pad));
             }
         }
@@ -380,6 +404,22 @@ pub fn table(plan: &Plan, rows: &[Vec<String>]) -> String {
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn colour_does_not_change_the_text() {
+        let src = "schema {\n  event e\n}\nstage A {\n  enter when e\n}\n";
+        let parsed = crate::syntax::parse(src);
+        let checked = crate::check::check_source(src);
+        let plan = crate::eval::compile(&parsed.file, &checked.symbols, src, "t").unwrap();
+        let rows = vec![vec!["L1".to_string(), "A".into(), "2025-01-01".into()]];
+        let plain = table(&plan, &rows, false);
+        let coloured = table(&plan, &rows, true);
+        assert_ne!(plain, coloured);
+        let stripped = regex::Regex::new("\x1b\\[[0-9]+m")
+            .unwrap()
+            .replace_all(&coloured, "");
+        assert_eq!(stripped, plain);
+    }
 
     #[test]
     fn json_strings_are_escaped() {

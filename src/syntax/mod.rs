@@ -37,10 +37,42 @@ pub fn parse(source: &str) -> Parsed {
     }
     bounds.push(source.len());
     // Declarations parse independently, so a large file parses on every core; the results
-    // are joined in file order, so the tree does not depend on the thread count.
-    let pieces: Vec<(Vec<ast::Item>, Vec<Diagnostic>)> = bounds
-        .par_windows(2)
-        .map(|w| parse_chunk(source, w[0], w[1], scanned.too_deep))
+    // are joined in file order, so the tree does not depend on the thread count. Small
+    // declarations are parsed in groups (one pest run costs a few microseconds of setup); a
+    // group with any problem is parsed again one declaration at a time, so each broken
+    // declaration is still reported on its own.
+    let mut groups: Vec<(usize, usize)> = Vec::new();
+    for w in bounds.windows(2) {
+        let (start, end) = (w[0], w[1]);
+        match groups.last_mut() {
+            Some(g) if g.1 == start && g.1 - g.0 < GROUP_BYTES && end - start < GROUP_BYTES => {
+                g.1 = end
+            }
+            _ => groups.push((start, end)),
+        }
+    }
+    let pieces: Vec<(Vec<ast::Item>, Vec<Diagnostic>)> = groups
+        .par_iter()
+        .map(|&(start, end)| {
+            let whole = parse_chunk(source, start, end, scanned.too_deep);
+            let single =
+                bounds.binary_search(&end).ok() == bounds.binary_search(&start).ok().map(|i| i + 1);
+            if whole.1.is_empty() || single {
+                return whole;
+            }
+            let (lo, hi) = match (bounds.binary_search(&start), bounds.binary_search(&end)) {
+                (Ok(lo), Ok(hi)) => (lo, hi),
+                _ => return whole,
+            };
+            let mut items = Vec::new();
+            let mut diags = Vec::new();
+            for w in bounds[lo..=hi].windows(2) {
+                let (i, d) = parse_chunk(source, w[0], w[1], scanned.too_deep);
+                items.extend(i);
+                diags.extend(d);
+            }
+            (items, diags)
+        })
         .collect();
     let mut items = Vec::new();
     let mut diagnostics = Vec::new();
@@ -89,6 +121,9 @@ fn parse_chunk(
     }
     (items, diagnostics)
 }
+
+/// Declarations are parsed in groups of about this much text.
+const GROUP_BYTES: usize = 32 << 10;
 
 /// A schema block larger than this is parsed entry by entry, on every core.
 const SPLIT_SCHEMA_ABOVE: usize = 256 << 10;

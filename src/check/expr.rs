@@ -35,16 +35,42 @@ struct Scope<'a> {
 const TOP: Scope<'static> = Scope { event: None };
 
 pub fn check_items(file: &File, src: &str, sym: &Symbols, diags: &mut Vec<Diagnostic>) -> Usage {
+    use rayon::prelude::*;
+    // Declarations are checked independently, in slices on every core; what they use is
+    // merged afterwards (diagnostics are sorted by position later, so the order is stable).
+    let per_slice: Vec<(Usage, Vec<Diagnostic>)> = file
+        .items
+        .par_chunks(1024)
+        .map(|items| {
+            let mut d = Vec::new();
+            let mut cx = Cx {
+                src,
+                sym,
+                diags: &mut d,
+                usage: Usage::default(),
+                deps: Vec::new(),
+            };
+            for item in items {
+                cx.item(item);
+            }
+            let usage = cx.usage;
+            (usage, d)
+        })
+        .collect();
+    let mut usage = Usage::default();
+    for (u, d) in per_slice {
+        usage.segments.extend(u.segments);
+        usage.scores.extend(u.scores);
+        usage.segment_deps.extend(u.segment_deps);
+        diags.extend(d);
+    }
     let mut cx = Cx {
         src,
         sym,
         diags,
-        usage: Usage::default(),
+        usage,
         deps: Vec::new(),
     };
-    for item in &file.items {
-        cx.item(item);
-    }
     cx.segment_cycles(file);
     cx.usage
 }

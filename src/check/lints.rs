@@ -12,13 +12,30 @@ use crate::syntax::ast::*;
 /// Every lint but "unused", which needs what the expression pass saw: these need only the
 /// file and its symbols, so they run beside that pass.
 pub fn run(file: &File, src: &str, sym: &Symbols) -> Vec<Diagnostic> {
-    let mut diags = Vec::new();
-    thresholds(file, src, sym, &mut diags);
-    score_caps(file, sym, &mut diags);
-    reachability(file, src, sym, &mut diags);
-    stage_order(file, sym, &mut diags);
-    kpi_bands(file, &mut diags);
-    priorities(file, &mut diags);
+    use rayon::prelude::*;
+    // The per-declaration lints run on slices of the file, beside the whole-file ones.
+    let (per_item, mut diags) = rayon::join(
+        || {
+            file.items
+                .par_chunks(1024)
+                .map(|items| {
+                    let mut d = Vec::new();
+                    thresholds(items, src, sym, &mut d);
+                    stage_order(items, sym, &mut d);
+                    d
+                })
+                .collect::<Vec<_>>()
+        },
+        || {
+            let mut d = Vec::new();
+            score_caps(file, sym, &mut d);
+            reachability(file, src, sym, &mut d);
+            kpi_bands(file, &mut d);
+            priorities(file, &mut d);
+            d
+        },
+    );
+    diags.extend(per_item.into_iter().flatten());
     diags
 }
 
@@ -28,8 +45,8 @@ pub fn run_unused(file: &File, sym: &Symbols, usage: &Usage, diags: &mut Vec<Dia
 }
 
 /// Calls `f` on every expression of the file, inner ones included.
-fn each_expr(file: &File, f: &mut dyn FnMut(&Expr)) {
-    for item in &file.items {
+fn each_expr(items: &[Item], f: &mut dyn FnMut(&Expr)) {
+    for item in items {
         match item {
             Item::Segment(s) => walk(&s.expr, f),
             Item::Score(s) => {
@@ -196,8 +213,8 @@ fn threshold_never(src: &str, e: &Expr, sym: &Symbols) -> Option<(String, String
     Some((crate::check::expr::short(src, e), label))
 }
 
-fn thresholds(file: &File, src: &str, sym: &Symbols, diags: &mut Vec<Diagnostic>) {
-    each_expr(file, &mut |e| {
+fn thresholds(items: &[Item], src: &str, sym: &Symbols, diags: &mut Vec<Diagnostic>) {
+    each_expr(items, &mut |e| {
         if let Some((shown, label)) = threshold_never(src, e, sym) {
             diags.push(
                 Diagnostic::warning(
@@ -586,8 +603,8 @@ fn unused(file: &File, sym: &Symbols, usage: &Usage, diags: &mut Vec<Diagnostic>
 
 /// Detours that go forward, KPIs that measure backwards, and conditions that look at a stage
 /// the lead cannot have entered yet.
-fn stage_order(file: &File, sym: &Symbols, diags: &mut Vec<Diagnostic>) {
-    for item in &file.items {
+fn stage_order(items: &[Item], sym: &Symbols, diags: &mut Vec<Diagnostic>) {
+    for item in items {
         match item {
             Item::Move(m) => {
                 let (Some(f), Some(t)) =

@@ -239,3 +239,28 @@ fn a_large_schema_parsed_in_pieces_reads_the_same_as_whole() {
         &stdout[..stdout.len().min(800)]
     );
 }
+
+#[test]
+fn rule_file_tests_run() {
+    let mut files: Vec<String> = std::fs::read_dir("rules")
+        .unwrap()
+        .map(|e| e.unwrap().path().display().to_string())
+        .filter(|p| p.ends_with(".funnel"))
+        .collect();
+    files.sort();
+    let mut args = vec!["test"];
+    args.extend(files.iter().map(String::as_str));
+    let (code, stdout, stderr) = funnelc(&args);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.ends_with("4 passed, 0 failed\n"), "{stdout}");
+}
+
+#[test]
+fn a_failing_rule_file_test_says_what_differs() {
+    let src = "schema {\n  trait consent: bool\n  event form.submitted\n  event email.opened\n}\n\nstage MCL {\n  enter when form.submitted and consent\n}\n\nstage MEL {\n  enter when email.opened\n}\n\ntest \"captured and engaged\" {\n  traits { consent: true }\n  events {\n    2025-01-01 form.submitted\n  }\n  expect stage MEL\n  expect entered MCL at 2025-01-02\n  expect not entered MCL\n}\n";
+    let path = temp_file("failing-test.funnel", src.as_bytes());
+    let p = path.to_str().unwrap();
+    let (code, stdout, _) = funnelc(&["test", p]);
+    assert_eq!(code, 1);
+    insta::assert_snapshot!(stdout.replace(p, "failing-test.funnel"));
+}

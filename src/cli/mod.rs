@@ -5,6 +5,7 @@ mod check;
 mod eval;
 mod explain;
 mod fmt;
+mod test;
 
 use std::io::IsTerminal;
 use std::path::Path;
@@ -51,6 +52,8 @@ enum Command {
     Eval(eval::Args),
     /// Rewrite rule files in the one canonical layout (comments kept)
     Fmt(fmt::Args),
+    /// Run the `test` blocks written in rule files
+    Test(test::Args),
     /// Explain one lead: its timeline, every condition with actual values, its scores
     Explain(explain::Args),
 }
@@ -79,6 +82,7 @@ pub fn main() -> ExitCode {
         Command::Eval(a) => eval::run(a),
         Command::Explain(a) => explain::run(a),
         Command::Fmt(a) => fmt::run(a),
+        Command::Test(a) => test::run(a),
     };
     exit.into()
 }

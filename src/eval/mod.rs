@@ -4,6 +4,7 @@ pub mod explain;
 pub mod lead;
 pub mod output;
 pub mod plan;
+pub mod rule_tests;
 pub mod run;
 
 pub use lead::{Event, Lead, Value};

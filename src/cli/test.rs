@@ -1,0 +1,58 @@
+//! `funnelc test FILE...`: run the `test` blocks written in rule files.
+
+use std::path::PathBuf;
+
+use super::{load_plan, Exit};
+use crate::eval::rule_tests::run_test;
+use crate::syntax::ast::Item;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Rule files whose tests to run
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
+}
+
+pub fn run(args: Args) -> Exit {
+    let (mut passed, mut failed) = (0usize, 0usize);
+    let mut exit = Exit::Ok;
+    let mut out = String::new();
+    for path in &args.files {
+        let plan = match load_plan(path) {
+            Ok(p) => p,
+            Err(e) => {
+                exit = e;
+                continue;
+            }
+        };
+        let parsed = crate::syntax::parse(&plan.source);
+        let index = crate::diag::LineIndex::new(&plan.source);
+        out.push_str(&format!("{}\n", plan.file));
+        let mut any = false;
+        for item in &parsed.file.items {
+            let Item::Test(t) = item else { continue };
+            any = true;
+            let line = index.line_col(&plan.source, t.span.start).0;
+            let r = run_test(&plan, t, line);
+            if r.failures.is_empty() {
+                passed += 1;
+                out.push_str(&format!("  ✓ {}\n", r.name));
+            } else {
+                failed += 1;
+                out.push_str(&format!("  ✗ {} ({}:{})\n", r.name, plan.file, r.line));
+                for f in &r.failures {
+                    out.push_str(&format!("      {f}\n"));
+                }
+            }
+        }
+        if !any {
+            out.push_str("  (no tests)\n");
+        }
+    }
+    out.push_str(&format!("{passed} passed, {failed} failed\n"));
+    print!("{out}");
+    if failed > 0 && exit == Exit::Ok {
+        exit = Exit::Failed;
+    }
+    exit
+}

@@ -67,6 +67,9 @@ pub struct NextStage {
 #[derive(Clone, Debug, Serialize)]
 pub struct Explanation {
     pub id: String,
+    /// The lead's name (a `…name` trait) and its dimensions, as `(trait, value)`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub about: Vec<(String, String)>,
     pub as_of: String,
     pub position: String,
     pub since: Option<String>,
@@ -231,8 +234,30 @@ pub fn explain(plan: &Plan, lead: &Lead, as_of: i64) -> (Outcome, Explanation) {
         .map(|x| x.at)
         .or_else(|| out.state.stage.and_then(|s| out.state.latest[s as usize]))
         .map(ts);
+    let mut about_slots: Vec<usize> = plan
+        .traits
+        .iter()
+        .enumerate()
+        .filter(|(_, (p, _))| p == "name" || p.ends_with(".name"))
+        .map(|(i, _)| i)
+        .collect();
+    about_slots.extend(plan.dimensions.iter().copied());
+    about_slots.dedup();
+    let about = about_slots
+        .into_iter()
+        .filter_map(|i| {
+            let v = lead.traits.get(i)?;
+            let text = match v {
+                Value::Missing => return None,
+                Value::Text(t) => t.to_string(),
+                other => other.to_string(),
+            };
+            Some((plan.traits[i].0.clone(), text))
+        })
+        .collect();
     let explanation = Explanation {
         id: lead.id.clone(),
+        about,
         as_of: ts(as_of),
         position,
         since,
@@ -460,7 +485,17 @@ fn leaf_value(cx: &Cx<'_>, c: &C) -> String {
 pub fn render(plan: &Plan, x: &Explanation) -> String {
     let mut out = String::new();
     let day = |s: &str| s.get(..10).unwrap_or(s).to_string();
-    out.push_str(&format!("{} · as of {}\n", x.id, day(&x.as_of)));
+    let mut head = vec![x.id.clone()];
+    head.extend(x.about.iter().map(|(k, v)| {
+        if k == "name" || k.ends_with(".name") {
+            v.clone()
+        } else {
+            format!("{} {v}", k.rsplit('.').next().unwrap_or(k))
+        }
+    }));
+    head.push(format!("as of {}", day(&x.as_of)));
+    out.push_str(&head.join(" · "));
+    out.push('\n');
     let display = plan
         .stages
         .iter()
@@ -473,7 +508,24 @@ pub fn render(plan: &Plan, x: &Explanation) -> String {
                 Some(d) => format!("{} ({d})", x.position),
                 None => x.position.clone(),
             };
-            out.push_str(&format!("stage: {name}, since {}\n", short_ts_str(since)));
+            let days = match (
+                crate::time::parse_timestamp(since),
+                crate::time::parse_timestamp(&x.as_of),
+            ) {
+                (Ok(a), Ok(b)) => {
+                    let d = (b.millis - a.millis) / 86_400_000;
+                    if d == 1 {
+                        " (1 day)".to_string()
+                    } else {
+                        format!(" ({d} days)")
+                    }
+                }
+                _ => String::new(),
+            };
+            out.push_str(&format!(
+                "stage: {name}, since {}{days}\n",
+                short_ts_str(since)
+            ));
         }
         (None, false) => out.push_str(&format!("stage: {}\n", x.position)),
     }

@@ -146,6 +146,8 @@ pub struct Plan {
     pub timer_offsets: Vec<i64>,
     /// Some score decays and a transition reads a score: crossings need bisection.
     pub decay_matters: bool,
+    /// Trait slots of the `dimensions` (what reports and explanations name a lead by).
+    pub dimensions: Vec<usize>,
 }
 
 impl Plan {
@@ -378,6 +380,16 @@ pub fn compile(file: &File, sym: &Symbols, source: &str, file_name: &str) -> Opt
         leaves,
         timer_offsets: offsets,
         decay_matters: decays && cx.reads_score,
+        dimensions: file
+            .items
+            .iter()
+            .filter_map(|i| match i {
+                Item::Dimensions(d) => Some(d.paths.iter()),
+                _ => None,
+            })
+            .flatten()
+            .filter_map(|n| sym.traits.keys().position(|k| *k == n.text))
+            .collect(),
     })
 }
 

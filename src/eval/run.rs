@@ -141,6 +141,17 @@ impl<'a> Cx<'a> {
 
     /// The events a query selects, in replay order.
     pub fn select<'c>(&'c self, q: &'c Query, f: &mut dyn FnMut(usize, &'c Event) -> bool) {
+        self.select_in(q, true, f)
+    }
+
+    /// [`select`](Self::select), optionally ignoring the query's `within` (a `then` step
+    /// measures its window from the step before, not from now).
+    pub fn select_in<'c>(
+        &'c self,
+        q: &'c Query,
+        use_within: bool,
+        f: &mut dyn FnMut(usize, &'c Event) -> bool,
+    ) {
         let mut lo = i64::MIN;
         if let Some(s) = self.scope {
             lo = lo.max(s);
@@ -151,7 +162,7 @@ impl<'a> Cx<'a> {
                 None => return,
             }
         }
-        if let Some(w) = q.within {
+        if let Some(w) = q.within.filter(|_| use_within) {
             lo = lo.max(self.t.saturating_sub(w));
         }
         let Some(idx) = self.by_type.get(q.ev as usize) else {
@@ -334,11 +345,7 @@ impl<'a> Cx<'a> {
             };
             let mut ok = false;
             let gap = q.within;
-            let plain = Query {
-                within: None,
-                ..q.clone()
-            };
-            cx.select(&plain, &mut |i, e| {
+            cx.select_in(q, false, &mut |i, e| {
                 if i <= after || gap.is_some_and(|g| e.at > prev_at.saturating_add(g)) {
                     return true;
                 }

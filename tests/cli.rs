@@ -3,19 +3,14 @@
 
 mod common;
 
-use common::{funnelc, temp_file};
+use common::{funnelc, shipped_rules, temp_file};
 use std::path::Path;
 
 const BROKEN: &str = "schema {\n  event email.opened { step: int }\n}\n\nstage MCL {\n  enter when email.opend\n}\n\nstage MEL {\n  enter when count email.opened >= 40%\n}\n";
 
 #[test]
 fn shipped_rules_check_clean() {
-    let mut files: Vec<String> = std::fs::read_dir("rules")
-        .unwrap()
-        .map(|e| e.unwrap().path().display().to_string())
-        .filter(|p| p.ends_with(".funnel"))
-        .collect();
-    files.sort();
+    let files = shipped_rules();
     assert!(files.len() >= 3);
     let mut args = vec!["check", "--deny-warnings"];
     args.extend(files.iter().map(String::as_str));
@@ -242,12 +237,7 @@ fn a_large_schema_parsed_in_pieces_reads_the_same_as_whole() {
 
 #[test]
 fn rule_file_tests_run() {
-    let mut files: Vec<String> = std::fs::read_dir("rules")
-        .unwrap()
-        .map(|e| e.unwrap().path().display().to_string())
-        .filter(|p| p.ends_with(".funnel"))
-        .collect();
-    files.sort();
+    let files = shipped_rules();
     let mut args = vec!["test"];
     args.extend(files.iter().map(String::as_str));
     let (code, stdout, stderr) = funnelc(&args);

@@ -93,8 +93,8 @@ pub fn run(mut args: Args) -> Exit {
         );
         return Exit::Usage;
     }
-    let as_of = match resolve_as_of(&args, &plan) {
-        Ok(t) => t,
+    let (as_of, input) = match open(&args, &plan) {
+        Ok(x) => x,
         Err(e) => return e,
     };
     let mut sink = match super::Sink::open(args.output.as_deref()) {
@@ -128,7 +128,7 @@ pub fn run(mut args: Args) -> Exit {
         sink.write("[");
     }
     let progress = super::Progress::new();
-    let result = for_each_batch(&args, &plan, as_of, |batch| {
+    let result = for_each_batch(&args, &plan, input, as_of, |batch| {
         for item in batch {
             match item {
                 Ok(done) => {
@@ -275,15 +275,17 @@ type Parsed = Result<(Lead, BTreeMap<String, u64>), DataError>;
 pub fn read_leads(
     args: &Args,
     plan: &Plan,
+    input: Input,
     f: impl FnMut(Vec<Parsed>) -> bool,
 ) -> Result<bool, Exit> {
-    stream(args, plan, &|p| p, f)
+    stream(args, plan, input, &|p| p, f)
 }
 
 /// Reads and evaluates leads batch by batch, in parallel, in input order.
 pub fn for_each_batch(
     args: &Args,
     plan: &Plan,
+    input: Input,
     as_of: i64,
     f: impl FnMut(Vec<Item>) -> bool,
 ) -> Result<bool, Exit> {
@@ -321,7 +323,7 @@ pub fn for_each_batch(
             cells,
         })
     };
-    stream(args, plan, &work, f)
+    stream(args, plan, input, &work, f)
 }
 
 type Line = (usize, Result<String, usize>);
@@ -367,11 +369,11 @@ fn read_batch(
 fn stream<T: Send>(
     args: &Args,
     plan: &Plan,
+    input: Input,
     work: &(dyn Fn(Parsed) -> T + Sync),
     mut f: impl FnMut(Vec<T>) -> bool,
 ) -> Result<bool, Exit> {
-    if input_format(args)? != InFormat::Jsonl {
-        let (leads, _) = load_all(args, plan)?;
+    if let Some(leads) = input.loaded {
         let mut it = leads.into_iter();
         loop {
             let batch: Vec<Parsed> = it.by_ref().take(BATCH).collect();
@@ -524,7 +526,31 @@ fn read_rename(path: &std::path::Path) -> Result<BTreeMap<String, String>, Exit>
         })
 }
 
-pub fn resolve_as_of(args: &Args, plan: &Plan) -> Result<i64, Exit> {
+/// The leads to read: Segment streams and CSV pairs are loaded whole, once; lead-per-line
+/// JSONL is streamed.
+pub struct Input {
+    loaded: Option<Vec<Parsed>>,
+}
+
+/// Opens the input and settles the evaluation moment: `--as-of`, or the latest event in the
+/// data (a light first pass for JSONL; read off the loaded leads otherwise).
+pub fn open(args: &Args, plan: &Plan) -> Result<(i64, Input), Exit> {
+    let loaded = if input_format(args)? == InFormat::Jsonl {
+        None
+    } else {
+        Some(load_all(args, plan)?)
+    };
+    let latest = loaded.as_ref().map(|(_, latest)| *latest);
+    let as_of = resolve_as_of(args, plan, latest)?;
+    Ok((
+        as_of,
+        Input {
+            loaded: loaded.map(|(leads, _)| leads),
+        },
+    ))
+}
+
+fn resolve_as_of(args: &Args, plan: &Plan, latest: Option<i64>) -> Result<i64, Exit> {
     match args.as_of.as_deref() {
         Some("now") => Ok(std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -535,7 +561,9 @@ pub fn resolve_as_of(args: &Args, plan: &Plan) -> Result<i64, Exit> {
                 eprintln!("error: --as-of: {m}");
                 Exit::Usage
             }),
-        None if input_format(args)? != InFormat::Jsonl => Ok(load_all(args, plan)?.1),
-        None => super::latest_event_time(&args.leads, plan),
+        None => match latest {
+            Some(t) => Ok(t),
+            None => super::latest_event_time(&args.leads, plan),
+        },
     }
 }

@@ -57,13 +57,13 @@ pub fn run(mut args: Args) -> Exit {
         rejects: None,
         explain: false,
     };
-    let as_of = match super::eval::resolve_as_of(&eval_args, &plan) {
-        Ok(t) => t,
+    let (as_of, input) = match super::eval::open(&eval_args, &plan) {
+        Ok(x) => x,
         Err(e) => return e,
     };
     let mut found = None;
     let mut bad = None;
-    let result = super::eval::read_leads(&eval_args, &plan, |batch| {
+    let result = super::eval::read_leads(&eval_args, &plan, input, |batch| {
         for item in batch {
             match item {
                 Ok((lead, _)) if lead.id == args.lead => {

@@ -441,12 +441,14 @@ fn leaf_value(cx: &Cx<'_>, c: &C) -> String {
             None => "none".into(),
         },
         C::No(q) => {
-            let plain = super::plan::Query {
-                within: None,
-                ..q.clone()
-            };
-            match cx.pick(&plain, ast::Which::Last) {
-                Some((_, e)) => format!("last {}", short_ts(e.at)),
+            // The last one whatever the window, to show how long it has been.
+            let mut last = None;
+            cx.select_in(q, false, &mut |_, e| {
+                last = Some(e.at);
+                true
+            });
+            match last {
+                Some(at) => format!("last {}", short_ts(at)),
                 None => "none ever".into(),
             }
         }

@@ -740,27 +740,20 @@ impl Lower {
     // -------------------------------------------------------------- literals
 
     fn number(&self, pair: &Pair<'_, Rule>) -> R<Number> {
-        let text = pair.as_str().trim_start_matches('+');
-        let value = text
-            .parse::<f64>()
-            .ok()
-            .filter(|v| v.is_finite())
-            .ok_or_else(|| {
-                Diagnostic::error(
-                    "funnel::bad_number",
-                    self.span(pair),
-                    format!("`{}` is not a number funnelc can hold", pair.as_str()),
-                )
-            })?;
-        Ok(Number {
-            value,
-            span: self.span(pair),
-        })
+        self.finite(
+            pair,
+            pair.as_str().trim_start_matches('+'),
+            "a number funnelc can hold",
+        )
     }
 
     fn percent(&self, pair: &Pair<'_, Rule>) -> R<Number> {
+        self.finite(pair, pair.as_str().trim_end_matches('%'), "a percentage")
+    }
+
+    /// `text` (a piece of the pair) as a finite number, or why not.
+    fn finite(&self, pair: &Pair<'_, Rule>, text: &str, what: &str) -> R<Number> {
         let span = self.span(pair);
-        let text = pair.as_str().trim_end_matches('%');
         let value = text
             .parse::<f64>()
             .ok()
@@ -769,7 +762,7 @@ impl Lower {
                 Diagnostic::error(
                     "funnel::bad_number",
                     span,
-                    format!("`{}` is not a percentage", pair.as_str()),
+                    format!("`{}` is not {what}", pair.as_str()),
                 )
             })?;
         Ok(Number { value, span })

@@ -27,3 +27,14 @@ pub fn temp_file(name: &str, bytes: &[u8]) -> PathBuf {
     std::fs::write(&path, bytes).unwrap();
     path
 }
+
+/// The shipped rule files, sorted.
+pub fn shipped_rules() -> Vec<String> {
+    let mut files: Vec<String> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"))
+        .unwrap()
+        .map(|e| format!("rules/{}", e.unwrap().file_name().to_string_lossy()))
+        .filter(|p| p.ends_with(".funnel"))
+        .collect();
+    files.sort();
+    files
+}

@@ -8,6 +8,7 @@ use rayon::prelude::*;
 
 use super::Exit;
 use crate::eval::{output, replay, Lead, Outcome, Plan};
+use crate::input::lines::{LineReader, BATCH_LINES as BATCH};
 use crate::input::{jsonl, DataError};
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum, PartialEq, Eq)]
@@ -66,11 +67,6 @@ pub struct Args {
     #[arg(long)]
     pub explain: bool,
 }
-
-/// Leads read and evaluated together; a fixed size, so batching never changes the output.
-const BATCH: usize = 4096;
-/// Text read per batch at most (a single longer lead still makes a batch of one).
-const BATCH_BYTES: usize = 8 << 20;
 
 /// Counts for the summary line.
 #[derive(Default)]
@@ -326,43 +322,6 @@ pub fn for_each_batch(
     stream(args, plan, input, &work, f)
 }
 
-type Line = (usize, Result<String, usize>);
-
-/// Reads up to one batch of lines; an empty batch is the end of the input.
-fn read_batch(
-    reader: &mut (dyn std::io::BufRead + Send),
-    name: &str,
-    line_no: &mut usize,
-) -> Result<Vec<Line>, Exit> {
-    let mut lines = Vec::with_capacity(BATCH);
-    let mut bytes = 0usize;
-    // A batch ends at BATCH leads or BATCH_BYTES of text, whichever comes first: memory stays
-    // bounded however large each lead is, and the cut depends only on the input.
-    while lines.len() < BATCH && bytes < BATCH_BYTES {
-        let mut buf = Vec::new();
-        match reader.read_until(b'\n', &mut buf) {
-            Ok(0) => break,
-            Ok(_) => {
-                *line_no += 1;
-                bytes += buf.len();
-                if buf.iter().all(u8::is_ascii_whitespace) {
-                    continue;
-                }
-                // A line that is not UTF-8 is one bad lead, not the end of the run.
-                lines.push((
-                    *line_no,
-                    String::from_utf8(buf).map_err(|e| e.utf8_error().valid_up_to()),
-                ));
-            }
-            Err(e) => {
-                eprintln!("error: {name}:{}: {}", *line_no + 1, super::io_reason(&e));
-                return Err(Exit::Failed);
-            }
-        }
-    }
-    Ok(lines)
-}
-
 /// The pipeline behind `eval` and `explain`: batches of leads are read, parsed and put
 /// through `work` on every core, and handed to `f` in input order. For lead-per-line JSONL
 /// the next batch is read while the current one is worked on, so memory holds two batches.
@@ -385,30 +344,40 @@ fn stream<T: Send>(
             }
         }
     }
-    let mut reader = super::open_input(&args.leads)?;
+    let mut reader = LineReader::new(super::open_input(&args.leads)?);
     let name = super::input_name(&args.leads);
-    let mut line_no = 0usize;
-    let parse = |(n, line): Line| -> Parsed {
-        match line {
-            Ok(line) => jsonl::parse_line(plan, &line, format!("{name}:{n}")),
-            Err(at) => Err(DataError {
+    let read = |reader: &mut LineReader<_>| {
+        reader.next_batch().map_err(|e| {
+            eprintln!("error: {name}:{}: {}", e.line, super::io_reason(&e.error));
+            Exit::Failed
+        })
+    };
+    let parse = |n: usize, line: &[u8]| -> Parsed {
+        match std::str::from_utf8(line) {
+            Ok(line) => jsonl::parse_line(plan, line, format!("{name}:{n}")),
+            // A line that is not UTF-8 is one bad lead, not the end of the run.
+            Err(e) => Err(DataError {
                 origin: format!("{name}:{n}"),
                 lead: None,
                 field: None,
-                message: format!("the line is not UTF-8 text (bad byte at column {})", at + 1),
+                message: format!(
+                    "the line is not UTF-8 text (bad byte at column {})",
+                    e.valid_up_to() + 1
+                ),
             }),
         }
     };
-    let mut batch = read_batch(&mut *reader, &name, &mut line_no)?;
+    let mut batch = read(&mut reader)?;
     while !batch.is_empty() {
         let (items, next) = rayon::join(
             || {
                 batch
-                    .into_par_iter()
-                    .map(|l| work(parse(l)))
+                    .lines
+                    .par_iter()
+                    .map(|(n, r)| work(parse(*n, batch.line(r))))
                     .collect::<Vec<T>>()
             },
-            || read_batch(&mut *reader, &name, &mut line_no),
+            || read(&mut reader),
         );
         if !f(items) {
             return Ok(false);

@@ -2,6 +2,7 @@
 
 pub mod explain;
 pub mod lead;
+pub mod names;
 pub mod output;
 pub mod plan;
 pub mod rule_tests;

@@ -8,6 +8,7 @@ use crate::syntax::ast::{self, *};
 use crate::time;
 
 use super::lead::Value;
+use super::names::{NameTable, TraitTree};
 
 /// An event query with its event type, filter and scopes resolved.
 #[derive(Clone, Debug)]
@@ -135,8 +136,10 @@ pub struct Plan {
     pub file: String,
     pub traits: Vec<(String, Ty)>,
     pub events: Vec<EventType>,
-    /// Event names, sorted, with their index: looked up by binary search while reading.
-    pub event_index: Vec<(String, u16)>,
+    /// Event names → index, for the readers.
+    pub event_names: NameTable,
+    /// Declared trait paths as a tree of keys, for the readers.
+    pub trait_tree: TraitTree,
     pub segments: Vec<(String, C, ast::Expr)>,
     pub scores: Vec<ScoreModel>,
     pub stages: Vec<StagePlan>,
@@ -152,10 +155,7 @@ pub struct Plan {
 
 impl Plan {
     pub fn event_id(&self, name: &str) -> Option<u16> {
-        self.event_index
-            .binary_search_by(|(n, _)| n.as_str().cmp(name))
-            .ok()
-            .map(|i| self.event_index[i].1)
+        self.event_names.get(name.as_bytes()).map(|i| i as u16)
     }
 
     pub fn trait_slot(&self, path: &str) -> Option<usize> {
@@ -357,12 +357,8 @@ pub fn compile(file: &File, sym: &Symbols, source: &str, file_name: &str) -> Opt
     let mut offsets = std::mem::take(&mut cx.offsets);
     offsets.sort_unstable();
     offsets.dedup();
-    let mut event_index: Vec<(String, u16)> = events
-        .iter()
-        .enumerate()
-        .map(|(i, e)| (e.name.clone(), i as u16))
-        .collect();
-    event_index.sort();
+    let event_names = NameTable::new(events.iter().map(|e| e.name.as_str()));
+    let trait_tree = TraitTree::new(traits.iter().map(|(p, _)| p.as_str()));
     let funnel = file.items.iter().find_map(|i| match i {
         Item::Funnel(f) => Some(f.name.clone()),
         _ => None,
@@ -373,7 +369,8 @@ pub fn compile(file: &File, sym: &Symbols, source: &str, file_name: &str) -> Opt
         file: file_name.to_string(),
         traits,
         events,
-        event_index,
+        event_names,
+        trait_tree,
         segments,
         scores,
         stages,

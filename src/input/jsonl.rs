@@ -272,8 +272,23 @@ impl<'de: 'a, 'a> Visitor<'de> for LineSeed<'_, 'a, '_> {
     }
 }
 
-/// Reads one line of lead-per-line JSONL into a lead.
+/// Reads one line of lead-per-line JSONL into a lead: by the fast path when the line is plain
+/// (nearly always), else by serde, which also words every error.
 pub fn parse_line(
+    plan: &Plan,
+    line: &str,
+    origin: String,
+) -> Result<(Lead, std::collections::BTreeMap<String, u64>), DataError> {
+    if let Some((mut lead, unknown)) = super::fastjson::parse_line(plan, line) {
+        lead.origin = origin;
+        return Ok((lead, unknown));
+    }
+    parse_line_serde(plan, line, origin)
+}
+
+/// The reference reader: serde, for every line the fast path declines. Public so that tests
+/// can hold the two readers against each other.
+pub fn parse_line_serde(
     plan: &Plan,
     line: &str,
     origin: String,

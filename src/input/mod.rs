@@ -2,7 +2,9 @@
 //! checked against the schema the same way whatever the input looks like.
 
 pub mod csv;
+pub mod fastjson;
 pub mod jsonl;
+pub mod lines;
 pub mod segment;
 
 use std::borrow::Cow;

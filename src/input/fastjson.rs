@@ -1,0 +1,549 @@
+//! The fast path for lead-per-line JSONL: one pass over the bytes of a line, straight into a
+//! [`Lead`], reading only what the plan declares and skipping the rest.
+//!
+//! It is an optimisation, never the judge: whenever a line is anything but plainly valid
+//! (a syntax error, a wrong type, a `\u` escape, a duplicate key, a number out of the easy
+//! range…) it gives up and returns `None`, and the serde reader in [`super::jsonl`] reads the
+//! line again. That reader decides what every unusual line means and words every error, so
+//! the two can only differ by speed; `tests/fast_jsonl.rs` checks that they agree.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use super::{convert, Raw};
+use crate::eval::{Event, Lead, Plan, Value};
+
+/// Deeper than this, the serde reader takes over (its own limit is 128).
+const MAX_DEPTH: u32 = 100;
+
+/// Reads one line, or `None` when the serde reader must.
+pub fn parse_line(plan: &Plan, line: &str) -> Option<(Lead, BTreeMap<String, u64>)> {
+    let mut p = P {
+        s: line,
+        b: line.as_bytes(),
+        i: 0,
+        depth: 0,
+    };
+    let mut lead = Lead {
+        id: String::new(),
+        origin: String::new(),
+        traits: vec![Value::Missing; plan.traits.len()],
+        events: Vec::new(),
+        props: Vec::new(),
+    };
+    let mut unknown = BTreeMap::new();
+    let (mut id, mut traits, mut events) = (None, false, false);
+    let mut scratch = Vec::new();
+    p.open(b'{')?;
+    if !p.eat(b'}') {
+        loop {
+            let key = p.string()?;
+            p.colon()?;
+            match key.as_ref() {
+                "id" if id.is_none() => id = Some(p.id()?),
+                "traits" if !traits => {
+                    traits = true;
+                    match p.peek()? {
+                        b'{' => p.traits(plan, 0, &mut lead.traits)?,
+                        b'n' => p.word(b"null")?,
+                        _ => return None,
+                    }
+                }
+                "events" if !events => {
+                    events = true;
+                    p.events(plan, &mut lead, &mut unknown, &mut scratch)?;
+                }
+                "id" | "traits" | "events" => return None,
+                _ => p.skip()?,
+            }
+            if p.eat(b',') {
+                continue;
+            }
+            p.close(b'}')?;
+            break;
+        }
+    }
+    p.ws();
+    if p.i != p.b.len() {
+        return None;
+    }
+    lead.id = id?;
+    lead.sort_events();
+    Some((lead, unknown))
+}
+
+/// A mask with the high bit set in each byte of `w` that is `"`, `\\` or below 0x20.
+/// Bytes above the first such byte may be flagged wrongly (borrows carry upwards), so only
+/// the lowest flag counts.
+#[inline]
+fn special(w: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    let quote = zero(w ^ (ONES * u64::from(b'"')));
+    let slash = zero(w ^ (ONES * u64::from(b'\\')));
+    let control = w.wrapping_sub(ONES * 0x20) & !w & HIGH;
+    quote | slash | control
+}
+
+struct P<'a> {
+    s: &'a str,
+    b: &'a [u8],
+    i: usize,
+    depth: u32,
+}
+
+impl<'a> P<'a> {
+    #[inline]
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.b.get(self.i) {
+            self.i += 1;
+        }
+    }
+
+    #[inline]
+    fn peek(&mut self) -> Option<u8> {
+        self.ws();
+        self.b.get(self.i).copied()
+    }
+
+    #[inline]
+    fn eat(&mut self, c: u8) -> bool {
+        if self.peek() == Some(c) {
+            self.i += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    #[inline]
+    fn colon(&mut self) -> Option<()> {
+        self.eat(b':').then_some(())
+    }
+
+    /// An opening bracket, one level deeper.
+    #[inline]
+    fn open(&mut self, c: u8) -> Option<()> {
+        if !self.eat(c) || self.depth >= MAX_DEPTH {
+            return None;
+        }
+        self.depth += 1;
+        Some(())
+    }
+
+    #[inline]
+    fn close(&mut self, c: u8) -> Option<()> {
+        if !self.eat(c) {
+            return None;
+        }
+        self.depth -= 1;
+        Some(())
+    }
+
+    fn word(&mut self, w: &[u8]) -> Option<()> {
+        if self.b.get(self.i..self.i + w.len())? != w {
+            return None;
+        }
+        self.i += w.len();
+        Some(())
+    }
+
+    /// A string, without its quotes. Plain strings are borrowed from the line.
+    #[inline]
+    fn string(&mut self) -> Option<Cow<'a, str>> {
+        if self.peek()? != b'"' {
+            return None;
+        }
+        self.i += 1;
+        let start = self.i;
+        loop {
+            // Eight bytes at a time up to the first quote, backslash or control byte.
+            while let Some(w) = self.b.get(self.i..self.i + 8) {
+                let m = special(u64::from_le_bytes(w.try_into().ok()?));
+                if m != 0 {
+                    self.i += (m.trailing_zeros() / 8) as usize;
+                    break;
+                }
+                self.i += 8;
+            }
+            match *self.b.get(self.i)? {
+                b'"' => {
+                    let s = self.s.get(start..self.i)?;
+                    self.i += 1;
+                    return Some(Cow::Borrowed(s));
+                }
+                b'\\' => return self.escaped(start),
+                0..=0x1f => return None,
+                _ => self.i += 1,
+            }
+        }
+    }
+
+    /// The rest of a string with escapes. `\u` escapes are left to serde (surrogate pairs).
+    fn escaped(&mut self, start: usize) -> Option<Cow<'a, str>> {
+        let mut out = String::from(self.s.get(start..self.i)?);
+        loop {
+            match *self.b.get(self.i)? {
+                b'"' => {
+                    self.i += 1;
+                    return Some(Cow::Owned(out));
+                }
+                b'\\' => {
+                    out.push(match *self.b.get(self.i + 1)? {
+                        b'"' => '"',
+                        b'\\' => '\\',
+                        b'/' => '/',
+                        b'b' => '\u{8}',
+                        b'f' => '\u{c}',
+                        b'n' => '\n',
+                        b'r' => '\r',
+                        b't' => '\t',
+                        _ => return None,
+                    });
+                    self.i += 2;
+                }
+                0..=0x1f => return None,
+                _ => {
+                    // A run of plain text: it stops only at ASCII bytes, so the slice is text.
+                    let run = self.i;
+                    while let Some(&c) = self.b.get(self.i) {
+                        if c == b'"' || c == b'\\' || c < 0x20 {
+                            break;
+                        }
+                        self.i += 1;
+                    }
+                    out.push_str(self.s.get(run..self.i)?);
+                }
+            }
+        }
+    }
+
+    /// A number as serde_json reads it for `deserialize_any`: whole numbers of up to 18
+    /// digits exactly, anything with a fraction or exponent through serde_json's own float
+    /// parser (so the two readers round alike).
+    fn number(&mut self) -> Option<Raw<'a>> {
+        let start = self.i;
+        if self.b.get(self.i) == Some(&b'-') {
+            self.i += 1;
+        }
+        let digits = self.i;
+        match self.b.get(self.i)? {
+            b'0' => self.i += 1,
+            b'1'..=b'9' => self.digits(),
+            _ => return None,
+        }
+        let whole = self.i - digits;
+        let mut float = false;
+        if self.b.get(self.i) == Some(&b'.') {
+            self.i += 1;
+            let f = self.i;
+            self.digits();
+            if self.i == f {
+                return None;
+            }
+            float = true;
+        }
+        if let Some(b'e' | b'E') = self.b.get(self.i) {
+            self.i += 1;
+            if let Some(b'+' | b'-') = self.b.get(self.i) {
+                self.i += 1;
+            }
+            let f = self.i;
+            self.digits();
+            if self.i == f {
+                return None;
+            }
+            float = true;
+        }
+        let text = self.s.get(start..self.i)?;
+        if float {
+            return serde_json::from_str::<f64>(text).ok().map(Raw::Float);
+        }
+        // `-0` is a float to serde; very long numbers may overflow.
+        if whole > 18 || text == "-0" {
+            return None;
+        }
+        text.parse().ok().map(Raw::Int)
+    }
+
+    #[inline]
+    fn digits(&mut self) {
+        while let Some(b'0'..=b'9') = self.b.get(self.i) {
+            self.i += 1;
+        }
+    }
+
+    /// Any value, checked and thrown away.
+    fn skip(&mut self) -> Option<()> {
+        match self.peek()? {
+            b'"' => {
+                self.string()?;
+            }
+            b'{' => {
+                self.open(b'{')?;
+                if !self.eat(b'}') {
+                    loop {
+                        self.string()?;
+                        self.colon()?;
+                        self.skip()?;
+                        if !self.eat(b',') {
+                            break;
+                        }
+                    }
+                    self.close(b'}')?;
+                } else {
+                    self.depth -= 1;
+                }
+            }
+            b'[' => {
+                self.open(b'[')?;
+                if !self.eat(b']') {
+                    loop {
+                        self.skip()?;
+                        if !self.eat(b',') {
+                            break;
+                        }
+                    }
+                    self.close(b']')?;
+                } else {
+                    self.depth -= 1;
+                }
+            }
+            b't' => self.word(b"true")?,
+            b'f' => self.word(b"false")?,
+            b'n' => self.word(b"null")?,
+            _ => {
+                self.number()?;
+            }
+        }
+        Some(())
+    }
+
+    /// A value as a [`Raw`]: an object is only said to be one.
+    fn raw(&mut self) -> Option<Raw<'a>> {
+        Some(match self.peek()? {
+            b'"' => Raw::Str(self.string()?),
+            b't' => {
+                self.word(b"true")?;
+                Raw::Bool(true)
+            }
+            b'f' => {
+                self.word(b"false")?;
+                Raw::Bool(false)
+            }
+            b'n' => {
+                self.word(b"null")?;
+                Raw::Null
+            }
+            b'{' => {
+                self.skip()?;
+                Raw::Object
+            }
+            b'[' => {
+                self.open(b'[')?;
+                let mut items = Vec::new();
+                if !self.eat(b']') {
+                    loop {
+                        items.push(self.raw()?);
+                        if !self.eat(b',') {
+                            break;
+                        }
+                    }
+                    self.close(b']')?;
+                } else {
+                    self.depth -= 1;
+                }
+                Raw::List(items)
+            }
+            _ => self.number()?,
+        })
+    }
+
+    /// The lead id: non-empty text or a whole number.
+    fn id(&mut self) -> Option<String> {
+        match self.peek()? {
+            b'"' => Some(self.string()?.into_owned()).filter(|s| !s.is_empty()),
+            b'0'..=b'9' => match self.number()? {
+                Raw::Int(n) => Some(n.to_string()),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// An object of traits under `node` of the plan's trait tree.
+    fn traits(&mut self, plan: &Plan, node: usize, out: &mut [Value]) -> Option<()> {
+        self.open(b'{')?;
+        if self.eat(b'}') {
+            self.depth -= 1;
+            return Some(());
+        }
+        loop {
+            let key = self.string()?;
+            self.colon()?;
+            // A dotted or empty key names a path on its own: the serde reader's business.
+            if key.is_empty() || key.contains('.') {
+                return None;
+            }
+            match plan.trait_tree.get(node, &key) {
+                None => self.skip()?,
+                Some(k) if self.peek()? == b'{' => match (k.slot, k.child) {
+                    // An object where one value is declared: a type error.
+                    (Some(_), _) => return None,
+                    (None, Some(child)) => self.traits(plan, child, out)?,
+                    (None, None) => self.skip()?,
+                },
+                Some(k) => {
+                    let raw = self.raw()?;
+                    if let Some(slot) = k.slot {
+                        let ty = &plan.traits.get(slot)?.1;
+                        *out.get_mut(slot)? = convert(&raw, ty).ok()?;
+                    }
+                }
+            }
+            if !self.eat(b',') {
+                break;
+            }
+        }
+        self.close(b'}')
+    }
+
+    /// The `events` list.
+    fn events(
+        &mut self,
+        plan: &Plan,
+        lead: &mut Lead,
+        unknown: &mut BTreeMap<String, u64>,
+        scratch: &mut Vec<(Cow<'a, str>, Raw<'a>)>,
+    ) -> Option<()> {
+        match self.peek()? {
+            b'n' => return self.word(b"null"),
+            b'[' => self.open(b'[')?,
+            _ => return None,
+        }
+        if self.eat(b']') {
+            self.depth -= 1;
+            return Some(());
+        }
+        loop {
+            self.event(plan, lead, unknown, scratch)?;
+            if !self.eat(b',') {
+                break;
+            }
+        }
+        self.close(b']')
+    }
+
+    fn event(
+        &mut self,
+        plan: &Plan,
+        lead: &mut Lead,
+        unknown: &mut BTreeMap<String, u64>,
+        scratch: &mut Vec<(Cow<'a, str>, Raw<'a>)>,
+    ) -> Option<()> {
+        self.open(b'{')?;
+        let key = self.string()?;
+        self.colon()?;
+        // Nearly every producer writes `type` first: then each property goes straight to its
+        // slot as it is read.
+        if key == "type" {
+            let ty = self.string()?;
+            if let Some(id) = plan.event_id(&ty) {
+                return self.typed_event(plan, id, lead);
+            }
+            scratch.clear();
+            return self.event_rest(plan, lead, unknown, scratch, Some(ty), None);
+        }
+        scratch.clear();
+        if key == "at" {
+            let at = self.string()?;
+            return self.event_rest(plan, lead, unknown, scratch, None, Some(at));
+        }
+        let v = self.raw()?;
+        scratch.push((key, v));
+        self.event_rest(plan, lead, unknown, scratch, None, None)
+    }
+
+    /// The rest of an event whose type is known, after its `type`.
+    fn typed_event(&mut self, plan: &Plan, id: u16, lead: &mut Lead) -> Option<()> {
+        let decl = plan.events.get(id as usize)?;
+        let start = lead.props.len();
+        lead.props
+            .extend(std::iter::repeat_n(Value::Missing, decl.props.len()));
+        let mut at = None;
+        while self.eat(b',') {
+            let key = self.string()?;
+            self.colon()?;
+            match key.as_ref() {
+                "at" if at.is_none() => at = Some(self.string()?),
+                "type" | "at" => return None,
+                _ => match decl.props.iter().position(|(p, _)| *p == key) {
+                    Some(slot) => {
+                        let raw = self.raw()?;
+                        let v = convert(&raw, &decl.props.get(slot)?.1).ok()?;
+                        *lead.props.get_mut(start + slot)? = v;
+                    }
+                    None => self.skip()?,
+                },
+            }
+        }
+        self.close(b'}')?;
+        let at = crate::time::parse_timestamp(&at?).ok()?.millis;
+        lead.events.push(Event {
+            ty: id,
+            at,
+            props_start: u32::try_from(start).ok()?,
+        });
+        Some(())
+    }
+
+    /// The rest of an event read in any key order: properties wait in `scratch` until the
+    /// type is known.
+    fn event_rest(
+        &mut self,
+        plan: &Plan,
+        lead: &mut Lead,
+        unknown: &mut BTreeMap<String, u64>,
+        scratch: &mut Vec<(Cow<'a, str>, Raw<'a>)>,
+        mut ty: Option<Cow<'a, str>>,
+        mut at: Option<Cow<'a, str>>,
+    ) -> Option<()> {
+        while self.eat(b',') {
+            let key = self.string()?;
+            self.colon()?;
+            match key.as_ref() {
+                "type" if ty.is_none() => ty = Some(self.string()?),
+                "at" if at.is_none() => at = Some(self.string()?),
+                "type" | "at" => return None,
+                _ => {
+                    let v = self.raw()?;
+                    scratch.push((key, v));
+                }
+            }
+        }
+        self.close(b'}')?;
+        let (ty, at) = (ty?, at?);
+        let Some(id) = plan.event_id(&ty) else {
+            *unknown.entry(ty.into_owned()).or_insert(0) += 1;
+            return Some(());
+        };
+        let at = crate::time::parse_timestamp(&at).ok()?.millis;
+        let decl = plan.events.get(id as usize)?;
+        let start = lead.props.len();
+        lead.props
+            .extend(std::iter::repeat_n(Value::Missing, decl.props.len()));
+        for (key, raw) in scratch.drain(..) {
+            if let Some(slot) = decl.props.iter().position(|(p, _)| *p == key) {
+                let v = convert(&raw, &decl.props.get(slot)?.1).ok()?;
+                *lead.props.get_mut(start + slot)? = v;
+            }
+        }
+        lead.events.push(Event {
+            ty: id,
+            at,
+            props_start: u32::try_from(start).ok()?,
+        });
+        Some(())
+    }
+}

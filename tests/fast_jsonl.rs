@@ -1,0 +1,399 @@
+//! The fast JSONL reader against the serde one: wherever the fast path reads a line, it must
+//! read exactly what serde reads; where it declines, serde decides. Hand-picked edge lines,
+//! every shipped and fixture line, and generated lines (valid, shuffled and mutated).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use funnelc::eval::{compile, Plan};
+use funnelc::input::{fastjson, jsonl};
+use proptest::prelude::*;
+
+const RULES: &str = r#"
+schema {
+  trait source: text
+  trait consent: bool
+  trait rating: decimal
+  trait share: percent
+  trait arr: money
+  trait notice: duration
+  trait started: date
+  trait seen: timestamp
+  trait tags: list<text>
+  trait sizes: list<int>
+  trait company.employees: int
+  trait company.region: text
+  trait company.hq.city: text
+  event form.submitted { form: text, consent: bool }
+  event email.opened { step: int }
+  event page.viewed { page: text, ratio: decimal, tags: list<text> }
+  event deal.won { amount: money, share: percent, took: duration, closed_on: date, closed_at: timestamp }
+  event ping
+}
+stage A { enter when form.submitted }
+stage B { enter when count email.opened where step >= 1 >= 1 and source == "x" and consent and rating > 1 and share > 1% and arr > $1 and notice > 1d and started > 2020-01-01 and seen > 2020-01-01T00:00:00Z and tags contains "a" and sizes contains 1 and company.employees > 1 and company.region == "x" and company.hq.city == "x" }
+stage C { enter when count page.viewed where (page == "x" and ratio > 1 and tags contains "a") >= 1 and count ping >= 1 }
+stage D { enter when count deal.won where (amount > $1 and share > 1% and took > 1d and closed_on > 2020-01-01 and closed_at > 2020-01-01T00:00:00Z) >= 1 }
+"#;
+
+fn plan() -> &'static Plan {
+    static PLAN: std::sync::OnceLock<Plan> = std::sync::OnceLock::new();
+    PLAN.get_or_init(build_plan)
+}
+
+fn build_plan() -> Plan {
+    let parsed = funnelc::syntax::parse(RULES);
+    assert!(parsed.diagnostics.is_empty());
+    let checked = funnelc::check::check_source(RULES);
+    assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
+    compile(&parsed.file, &checked.symbols, RULES, "t.funnel").unwrap()
+}
+
+/// Both readers on one line: the fast one must agree with serde whenever it answers.
+/// Returns whether it answered.
+fn agree(plan: &Plan, line: &str) -> bool {
+    let slow = jsonl::parse_line_serde(plan, line, "f:1".into());
+    match fastjson::parse_line(plan, line) {
+        None => false,
+        Some((mut lead, unknown)) => {
+            lead.origin = "f:1".into();
+            let slow = slow.unwrap_or_else(|e| {
+                panic!("the fast path read a line serde refuses ({e}):\n{line}")
+            });
+            assert_eq!(
+                format!("{:?}", (lead, unknown)),
+                format!("{slow:?}"),
+                "the readers differ on:\n{line}"
+            );
+            true
+        }
+    }
+}
+
+#[test]
+fn plain_lines_take_the_fast_path_and_agree() {
+    let p = plan();
+    let lines = [
+        r#"{"id":"L1","traits":{"source":"x","company":{"employees":5,"hq":{"city":"Tel Aviv"}}},"events":[{"type":"email.opened","at":"2025-01-03T10:00:00Z","step":1}]}"#,
+        r#"{"id": 42, "traits": null, "events": null}"#,
+        r#"{"id":"L2"}"#,
+        r#" { "events" : [ ] , "id" : "L3" , "traits" : { } } "#,
+        r#"{"id":"L4","events":[{"at":"2025-01-03","type":"ping"},{"step":2,"type":"email.opened","at":"2025-01-02T00:00:00+02:00"}]}"#,
+        r#"{"id":"L5","events":[{"type":"nope","at":"not checked"},{"type":"nope","at":"x"},{"type":"other","at":"x","k":[1,{"a":null}]}]}"#,
+        r#"{"id":"L6","traits":{"rating":1.5,"share":"40%","arr":"$4,500","notice":"7d","started":"2025-01-31","seen":"2025-01-31T10:00:00Z","tags":["a","b"],"sizes":[1,2,3],"consent":null}}"#,
+        r#"{"id":"L7","events":[{"type":"deal.won","at":"2025-01-01T00:00:00.123Z","amount":4500,"share":12.5,"took":"2w","closed_on":"2025-02-01","closed_at":"2025-02-01T10:00:00Z"}]}"#,
+        r#"{"id":"L8","traits":{"source":"tab\there \"quoted\" back\\slash \/ \n"},"events":[{"type":"page.viewed","at":"2025-01-01T00:00:00Z","page":"é ✓ 𝄞","ratio":-0.25e1,"tags":[]}]}"#,
+        r#"{"id":"L9","extra":{"deep":[[[[{"x":[true,false,null,-1,0,1e5,1E-2]}]]]]},"traits":{"unknown":{"a":{"b":1}},"company":{"employees":-3,"other":"x"}}}"#,
+        r#"{"id":"L10","events":[{"type":"email.opened","at":"2025-01-01T00:00:00Z","step":3,"extra":{"x":1}},{"type":"email.opened","at":"2025-01-01T00:00:00Z","step":1}]}"#,
+        "{\"id\":\"L11\",\"traits\":{\"source\":\"x\"}}\r\n",
+    ];
+    for l in lines {
+        assert!(agree(p, l), "the fast path declined:\n{l}");
+    }
+}
+
+#[test]
+fn unusual_and_bad_lines_are_left_to_serde() {
+    let p = plan();
+    let lines = [
+        "",
+        "   ",
+        "[]",
+        "null",
+        r#"{"id":"L1""#,
+        r#"{"id":"L1",}"#,
+        r#"{"id":"L1"} x"#,
+        r#"{"id":"L1"}{"id":"L2"}"#,
+        r#"{"id":""}"#,
+        r#"{"id":1.5}"#,
+        r#"{"id":-1}"#,
+        r#"{"id":true}"#,
+        r#"{"traits":{}}"#,
+        r#"{"id":"L1","id":"L2"}"#,
+        r#"{"id":"\u0041"}"#,
+        r#"{"id":"a\qb"}"#,
+        "{\"id\":\"a\tb\"}",
+        r#"{"id":"L1","traits":[]}"#,
+        r#"{"id":"L1","traits":{"company.employees":5}}"#,
+        r#"{"id":"L1","traits":{"":5}}"#,
+        r#"{"id":"L1","traits":{"consent":"yes"}}"#,
+        r#"{"id":"L1","traits":{"source":{"a":1}}}"#,
+        r#"{"id":"L1","traits":{"company":{"employees":1.5}}}"#,
+        r#"{"id":"L1","traits":{"company":{"employees":12345678901234567890}}}"#,
+        r#"{"id":"L1","traits":{"company":{"employees":-0}}}"#,
+        r#"{"id":"L1","traits":{"company":{"employees":01}}}"#,
+        r#"{"id":"L1","events":{}}"#,
+        r#"{"id":"L1","events":[1]}"#,
+        r#"{"id":"L1","events":[{}]}"#,
+        r#"{"id":"L1","events":[{"type":"ping"}]}"#,
+        r#"{"id":"L1","events":[{"at":"2025-01-01"}]}"#,
+        r#"{"id":"L1","events":[{"type":"ping","at":5}]}"#,
+        r#"{"id":"L1","events":[{"type":"ping","at":"2025-13-01"}]}"#,
+        r#"{"id":"L1","events":[{"type":5,"at":"2025-01-01"}]}"#,
+        r#"{"id":"L1","events":[{"type":"ping","type":"ping","at":"2025-01-01"}]}"#,
+        r#"{"id":"L1","events":[{"type":"email.opened","at":"2025-01-01","step":"one"}]}"#,
+        r#"{"id":"L1","events":[{"type":"email.opened","at":"2025-01-01","step":1.}]}"#,
+        r#"{"id":"L1","events":[{"type":"email.opened","at":"2025-01-01","step":1e}]}"#,
+        r#"{"id":"L1","events":[{"type":"email.opened","at":"2025-01-01","step":+1}]}"#,
+        r#"{"id":"L1","events":[{"type":"email.opened","at":"2025-01-01","step":1e999}]}"#,
+        r#"{"id":"L1","events":[{"type":"page.viewed","at":"2025-01-01","tags":"a"}]}"#,
+        r#"{"id":"L1","events":[{"type":"ping","at":"2025-01-01"},]}"#,
+        r#"{"id":"L1","x":tru}"#,
+        r#"{"id":"L1","x":nul}"#,
+        r#"{"id":"L1","x":[1 2]}"#,
+        r#"{"id":"L1","x":{"a" 1}}"#,
+        "\u{feff}{\"id\":\"L1\"}",
+    ];
+    for l in lines {
+        agree(p, l);
+    }
+    // Deeper than the fast path goes: serde (and its own limit of 128) decides.
+    let deep = format!(
+        r#"{{"id":"L1","x":{}1{}}}"#,
+        "[".repeat(120),
+        "]".repeat(120)
+    );
+    assert!(!agree(p, &deep));
+    let deeper = format!(
+        r#"{{"id":"L1","x":{}1{}}}"#,
+        "[".repeat(200),
+        "]".repeat(200)
+    );
+    assert!(!agree(p, &deeper));
+}
+
+#[test]
+fn every_shipped_line_takes_the_fast_path() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let b2b = std::fs::read_to_string(format!("{root}/rules/b2b-saas.funnel")).unwrap();
+    let parsed = funnelc::syntax::parse(&b2b);
+    let checked = funnelc::check::check_source(&b2b);
+    let p = compile(&parsed.file, &checked.symbols, &b2b, "b2b").unwrap();
+    for file in ["examples/leads.jsonl", "tests/fixtures/input/leads.jsonl"] {
+        let text = std::fs::read_to_string(format!("{root}/{file}")).unwrap();
+        for (i, line) in text.lines().enumerate() {
+            assert!(agree(&p, line), "{file}:{}: the fast path declined", i + 1);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Generated lines
+
+fn text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        4 => "[a-z]{0,6}",
+        1 => "[ -~]{0,8}",
+        1 => "[\\\\\"/\t\né✓𝄞\u{7f}a]{0,4}",
+    ]
+}
+
+/// A JSON string literal, sometimes with `\u` escapes (which the fast path leaves to serde).
+fn string_lit() -> impl Strategy<Value = String> {
+    (text(), any::<bool>()).prop_map(|(s, unicode)| {
+        if unicode {
+            let escaped: String = s
+                .chars()
+                .map(|c| format!("\\u{:04x}", c as u32 & 0xffff))
+                .collect();
+            format!("\"{escaped}\"")
+        } else {
+            serde_json::to_string(&s).unwrap()
+        }
+    })
+}
+
+fn scalar() -> impl Strategy<Value = String> {
+    prop_oneof![
+        string_lit(),
+        Just("true".to_string()),
+        Just("false".to_string()),
+        Just("null".to_string()),
+        any::<i32>().prop_map(|i| i.to_string()),
+        any::<i64>().prop_map(|i| i.to_string()),
+        any::<u64>().prop_map(|i| i.to_string()),
+        (-1000.0f64..1000.0).prop_map(|f| f.to_string()),
+        Just("1e3".to_string()),
+        Just("-0".to_string()),
+        Just("-0.0".to_string()),
+        Just("\"40%\"".to_string()),
+        Just("\"$4,500\"".to_string()),
+        Just("\"7d\"".to_string()),
+        Just("\"2025-01-31\"".to_string()),
+        Just("\"2025-01-31T10:00:00Z\"".to_string()),
+        Just("\"2025-02-30\"".to_string()),
+    ]
+}
+
+fn value() -> impl Strategy<Value = String> {
+    scalar().prop_recursive(3, 16, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(|v| format!("[{}]", v.join(","))),
+            prop::collection::vec((key(), inner), 0..4).prop_map(|kv| {
+                let body: Vec<String> = kv.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
+                format!("{{{}}}", body.join(","))
+            }),
+        ]
+    })
+}
+
+fn key() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("source"),
+        Just("consent"),
+        Just("rating"),
+        Just("share"),
+        Just("arr"),
+        Just("notice"),
+        Just("started"),
+        Just("seen"),
+        Just("tags"),
+        Just("sizes"),
+        Just("company"),
+        Just("employees"),
+        Just("region"),
+        Just("hq"),
+        Just("city"),
+        Just("form"),
+        Just("step"),
+        Just("page"),
+        Just("ratio"),
+        Just("amount"),
+        Just("took"),
+        Just("closed_on"),
+        Just("closed_at"),
+        Just("other"),
+        Just("company.employees"),
+        Just(""),
+    ]
+    .prop_map(String::from)
+}
+
+fn traits() -> impl Strategy<Value = String> {
+    let company = prop::collection::vec(
+        (
+            prop_oneof![Just("employees"), Just("region"), Just("hq"), Just("x")],
+            prop_oneof![3 => scalar(), 1 => value(), 1 => Just("{\"city\":\"TLV\"}".to_string())],
+        ),
+        0..4,
+    )
+    .prop_map(|kv| {
+        let body: Vec<String> = kv.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
+        format!("{{{}}}", body.join(","))
+    });
+    prop::collection::vec(
+        prop_oneof![
+            3 => (key(), scalar()),
+            1 => (Just("company".to_string()), company),
+            1 => (key(), value()),
+        ],
+        0..6,
+    )
+    .prop_map(|kv| {
+        let body: Vec<String> = kv.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
+        format!("{{{}}}", body.join(","))
+    })
+}
+
+fn event() -> impl Strategy<Value = String> {
+    let ty = prop_oneof![
+        Just("\"form.submitted\""),
+        Just("\"email.opened\""),
+        Just("\"page.viewed\""),
+        Just("\"deal.won\""),
+        Just("\"ping\""),
+        Just("\"unknown.thing\""),
+        Just("5"),
+    ];
+    let at = prop_oneof![
+        6 => (0i64..2_000_000_000).prop_map(|s| {
+            let t = funnelc::syntax::ast::Timestamp { millis: s * 1000 };
+            format!("\"{}\"", funnelc::time::format_timestamp(t))
+        }),
+        1 => Just("\"2025-01-31\"".to_string()),
+        1 => Just("\"2025-01-31T10:00:00.5+02:00\"".to_string()),
+        1 => scalar(),
+    ];
+    let props = prop::collection::vec((key(), prop_oneof![3 => scalar(), 1 => value()]), 0..4);
+    (ty, at, props, any::<bool>(), 0usize..4).prop_map(|(ty, at, props, has_at, type_at)| {
+        let mut fields: Vec<String> = props.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
+        if has_at {
+            fields.insert(fields.len().min(1), format!("\"at\":{at}"));
+        }
+        fields.insert(type_at.min(fields.len()), format!("\"type\":{ty}"));
+        format!("{{{}}}", fields.join(","))
+    })
+}
+
+fn line() -> impl Strategy<Value = String> {
+    let id = prop_oneof![
+        4 => "[A-Za-z0-9]{1,6}".prop_map(|s| format!("\"{s}\"")),
+        1 => any::<u32>().prop_map(|n| n.to_string()),
+        1 => scalar(),
+    ];
+    (
+        id,
+        prop::option::of(traits()),
+        prop::option::of(prop::collection::vec(event(), 0..6)),
+        0usize..3,
+        any::<bool>(),
+    )
+        .prop_map(|(id, traits, events, order, spaced)| {
+            let mut fields = vec![format!("\"id\":{id}")];
+            if let Some(t) = traits {
+                fields.push(format!("\"traits\":{t}"));
+            }
+            if let Some(e) = events {
+                fields.push(format!("\"events\":[{}]", e.join(",")));
+            }
+            let k = order.min(fields.len().saturating_sub(1));
+            fields.rotate_left(k);
+            let sep = if spaced { " , " } else { "," };
+            format!("{{{}}}", fields.join(sep))
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(3000))]
+
+    #[test]
+    fn generated_lines_agree(l in line()) {
+        agree(plan(), &l);
+    }
+
+    #[test]
+    fn mutated_lines_agree(l in line(), at in any::<prop::sample::Index>(), what in 0u8..4, with in "[ -~]") {
+        let mut chars: Vec<char> = l.chars().collect();
+        let i = at.index(chars.len().max(1)).min(chars.len());
+        match what {
+            0 if i < chars.len() => { chars.remove(i); }
+            1 => { for c in with.chars().rev() { chars.insert(i, c); } }
+            2 if i < chars.len() => { chars.truncate(i); }
+            _ if i < chars.len() => { chars[i] = with.chars().next().unwrap_or(' '); }
+            _ => {}
+        }
+        let l: String = chars.into_iter().collect();
+        agree(plan(), &l);
+    }
+}
+
+/// The generator must exercise the fast path, not only the fallback.
+#[test]
+fn generated_lines_mostly_take_the_fast_path() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    let mut runner = TestRunner::deterministic();
+    let strategy = line();
+    let (mut fast, mut all) = (0, 0);
+    for _ in 0..2000 {
+        let l = strategy.new_tree(&mut runner).unwrap().current();
+        all += 1;
+        if agree(plan(), &l) {
+            fast += 1;
+        }
+    }
+    assert!(
+        fast * 5 >= all,
+        "only {fast} of {all} generated lines took the fast path"
+    );
+    eprintln!("{fast} of {all} generated lines took the fast path");
+}

@@ -277,7 +277,7 @@ fn days(ms: i64) -> String {
 fn cx_at<'a>(
     plan: &'a Plan,
     lead: &'a Lead,
-    by_type: &'a [Vec<u32>],
+    by_type: &'a run::Index,
     snap: &'a Snapshot,
     scope: Option<i64>,
 ) -> Cx<'a> {

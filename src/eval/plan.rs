@@ -15,6 +15,12 @@ use super::names::{NameTable, TraitTree};
 pub struct Query {
     pub ev: u16,
     pub filter: Option<Box<C>>,
+    /// Which of a lead's event lists this query reads (see [`Plan::prefilters`]): the list
+    /// of its event type, or, when its filter reads only the event and the lead's traits,
+    /// a list of the events that pass the filter, made once per lead.
+    pub list: u32,
+    /// `list` holds only events that pass the filter: it need not be evaluated again.
+    pub prefiltered: bool,
     pub within: Option<i64>,
     pub since: Option<u16>,
     /// The source text, for explanations.
@@ -151,6 +157,11 @@ pub struct Plan {
     pub decay_matters: bool,
     /// Trait slots of the `dimensions` (what reports and explanations name a lead by).
     pub dimensions: Vec<usize>,
+    /// Filters that read only an event and the lead's traits, with their event type: list
+    /// `events.len() + k` of a lead holds its events of that type that pass filter `k`.
+    pub prefilters: Vec<(u16, C)>,
+    /// For each segment: whether it reads only traits (then it is worked out once per lead).
+    pub trait_segments: Vec<bool>,
 }
 
 impl Plan {
@@ -177,6 +188,7 @@ struct Compiler<'a> {
     grades: BTreeMap<&'a str, Vec<String>>,
     offsets: Vec<i64>,
     reads_score: bool,
+    prefilters: Vec<(u16, C)>,
 }
 
 /// Compiles a file that checked without errors. Returns `None` if it meets a construct the
@@ -219,6 +231,7 @@ pub fn compile(file: &File, sym: &Symbols, source: &str, file_name: &str) -> Opt
         grades: BTreeMap::new(),
         offsets: Vec::new(),
         reads_score: false,
+        prefilters: Vec::new(),
     };
     let mut seg_decls = Vec::new();
     let mut score_decls = Vec::new();
@@ -371,6 +384,8 @@ pub fn compile(file: &File, sym: &Symbols, source: &str, file_name: &str) -> Opt
         events,
         event_names,
         trait_tree,
+        prefilters: std::mem::take(&mut cx.prefilters),
+        trait_segments: trait_only_segments(&segments),
         segments,
         scores,
         stages,
@@ -419,9 +434,18 @@ impl Compiler<'_> {
             Some(s) => Some(self.sym.stage_index(&s.text)? as u16),
             None => None,
         };
+        let (list, prefiltered) = match &filter {
+            Some(f) if reads_event_only(f) => {
+                self.prefilters.push((ev, (**f).clone()));
+                (self.events.len() + self.prefilters.len() - 1, true)
+            }
+            _ => (usize::from(ev), false),
+        };
         Some(Query {
             ev,
             filter,
+            list: u32::try_from(list).ok()?,
+            prefiltered,
             within,
             since,
             text: self.text(q.span),
@@ -634,10 +658,64 @@ impl Compiler<'_> {
         Some(C::Present(Query {
             ev,
             filter: None,
+            list: u32::from(ev),
+            prefiltered: false,
             within: None,
             since: None,
             text: n.to_string(),
         }))
+    }
+}
+
+/// Which segments read only traits and constants (possibly through other such segments).
+fn trait_only_segments(segments: &[(String, C, ast::Expr)]) -> Vec<bool> {
+    fn only(c: &C, known: &[bool]) -> bool {
+        match c {
+            C::Const(_) | C::Trait(_) | C::GradeLabel(_) => true,
+            C::Segment(i) => known.get(*i as usize).copied().unwrap_or(false),
+            C::Not(x) | C::Neg(x) | C::Exists(x) => only(x, known),
+            C::All(v) | C::Any(v) | C::AtLeast(_, v) => v.iter().all(|x| only(x, known)),
+            C::Arith(_, a, b) | C::Cmp(_, a, b) | C::In(a, b, _) | C::Test(_, a, b, _) => {
+                only(a, known) && only(b, known)
+            }
+            C::Between(a, b, c) => only(a, known) && only(b, known) && only(c, known),
+            _ => false,
+        }
+    }
+    // Until nothing changes: a segment may name one declared after it.
+    let mut known = vec![false; segments.len()];
+    loop {
+        let next: Vec<bool> = segments.iter().map(|(_, c, _)| only(c, &known)).collect();
+        if next == known {
+            return known;
+        }
+        known = next;
+    }
+}
+
+/// Whether a filter's value depends only on the event and the lead's traits, never on time,
+/// history, stage or score: then it can be evaluated once per event.
+fn reads_event_only(c: &C) -> bool {
+    match c {
+        C::Const(_) | C::Trait(_) | C::Prop(_) | C::GradeLabel(_) => true,
+        C::Not(x) | C::Neg(x) | C::Exists(x) => reads_event_only(x),
+        C::All(v) | C::Any(v) | C::AtLeast(_, v) => v.iter().all(reads_event_only),
+        C::Arith(_, a, b) | C::Cmp(_, a, b) | C::In(a, b, _) | C::Test(_, a, b, _) => {
+            reads_event_only(a) && reads_event_only(b)
+        }
+        C::Between(a, b, c) => reads_event_only(a) && reads_event_only(b) && reads_event_only(c),
+        C::Segment(_)
+        | C::Score(_)
+        | C::Grade(_)
+        | C::Present(_)
+        | C::Count(_)
+        | C::Rate(..)
+        | C::No(_)
+        | C::DaysSince(..)
+        | C::DaysSinceEntering(_)
+        | C::Has { .. }
+        | C::PropOf { .. }
+        | C::Then(_) => false,
     }
 }
 

@@ -92,6 +92,25 @@ pub struct State {
     pub held_ready: bool,
 }
 
+impl State {
+    /// Before the first event: in no stage.
+    pub fn new(plan: &Plan) -> Self {
+        State {
+            stage: None,
+            exit: None,
+            latest: vec![None; plan.stages.len()],
+            entries: Vec::new(),
+            rule_since: plan
+                .scores
+                .iter()
+                .map(|s| vec![None; s.rules.len()])
+                .collect(),
+            held_at: None,
+            held_ready: false,
+        }
+    }
+}
+
 /// One score at a moment, with what made it.
 #[derive(Clone, Debug)]
 pub struct ScoreValue {
@@ -117,8 +136,8 @@ pub struct Outcome {
 pub struct Cx<'a> {
     pub plan: &'a Plan,
     pub lead: &'a Lead,
-    /// Event indices by type.
-    pub by_type: &'a [Vec<u32>],
+    /// The lead's event lists and per-lead constants.
+    pub by_type: &'a Index,
     pub state: &'a State,
     /// The moment.
     pub t: i64,
@@ -152,32 +171,15 @@ impl<'a> Cx<'a> {
         use_within: bool,
         f: &mut dyn FnMut(usize, &'c Event) -> bool,
     ) {
-        let mut lo = i64::MIN;
-        if let Some(s) = self.scope {
-            lo = lo.max(s);
-        }
-        if let Some(st) = q.since {
-            match self.state.latest.get(st as usize).copied().flatten() {
-                Some(at) => lo = lo.max(at),
-                None => return,
-            }
-        }
-        if let Some(w) = q.within.filter(|_| use_within) {
-            lo = lo.max(self.t.saturating_sub(w));
-        }
-        let Some(idx) = self.by_type.get(q.ev as usize) else {
+        let Some(idx) = self.candidates(q, use_within) else {
             return;
         };
         for &i in idx {
             let i = i as usize;
-            if i >= self.n {
-                break;
-            }
-            let ev = &self.lead.events[i];
-            if ev.at < lo || ev.at > self.t {
-                continue;
-            }
-            if let Some(filter) = &q.filter {
+            let Some(ev) = self.lead.events.get(i) else {
+                return;
+            };
+            if let Some(filter) = q.filter.as_ref().filter(|_| !q.prefiltered) {
                 if !self.eval(filter, Some(ev)).truthy() {
                     continue;
                 }
@@ -188,7 +190,57 @@ impl<'a> Cx<'a> {
         }
     }
 
+    /// The indices of the events in the query's list that fall in its scopes: the history so
+    /// far, the current stint, `since` and `within`. Lists are in replay order, which is
+    /// time order, so the scopes cut one contiguous run, found by binary search.
+    fn candidates(&self, q: &Query, use_within: bool) -> Option<&'a [u32]> {
+        let mut lo = i64::MIN;
+        if let Some(s) = self.scope {
+            lo = lo.max(s);
+        }
+        if let Some(st) = q.since {
+            lo = lo.max(self.state.latest.get(st as usize).copied().flatten()?);
+        }
+        if let Some(w) = q.within.filter(|_| use_within) {
+            lo = lo.max(self.t.saturating_sub(w));
+        }
+        let idx: &'a [u32] = self.list(q.list as usize)?;
+        let events = &self.lead.events;
+        let end = idx.partition_point(|&i| {
+            (i as usize) < self.n && events.get(i as usize).is_some_and(|e| e.at <= self.t)
+        });
+        let idx = idx.get(..end)?;
+        let start = idx.partition_point(|&i| events.get(i as usize).is_some_and(|e| e.at < lo));
+        idx.get(start..)
+    }
+
+    /// Event list `k`: by type, then by prefilter (worked out on first use).
+    fn list(&self, k: usize) -> Option<&'a [u32]> {
+        let index: &'a Index = self.by_type;
+        if let Some(l) = index.lists.get(k) {
+            return Some(l);
+        }
+        let f = k - index.lists.len();
+        let (ev, filter) = self.plan.prefilters.get(f)?;
+        let cell = index.filtered.get(f)?;
+        let list = cell.get_or_init(|| {
+            // The filter reads only the event and traits: this moment is as good as any.
+            let all = index.lists.get(*ev as usize).map_or(&[][..], |l| &l[..]);
+            all.iter()
+                .copied()
+                .filter(|&i| {
+                    let e = self.lead.events.get(i as usize);
+                    e.is_some() && self.eval(filter, e).truthy()
+                })
+                .collect()
+        });
+        Some(list)
+    }
+
     pub fn count(&self, q: &Query) -> usize {
+        if q.filter.is_none() || q.prefiltered {
+            return self.candidates(q, true).map_or(0, <[u32]>::len);
+        }
         let mut n = 0;
         self.select(q, &mut |_, _| {
             n += 1;
@@ -198,6 +250,14 @@ impl<'a> Cx<'a> {
     }
 
     pub fn pick<'c>(&'c self, q: &'c Query, which: Which) -> Option<(usize, &'c Event)> {
+        if q.filter.is_none() || q.prefiltered {
+            let idx = self.candidates(q, true)?;
+            let i = *match which {
+                Which::First => idx.first(),
+                Which::Last => idx.last(),
+            }? as usize;
+            return self.lead.events.get(i).map(|e| (i, e));
+        }
         let mut found = None;
         self.select(q, &mut |i, e| {
             found = Some((i, e));
@@ -215,10 +275,18 @@ impl<'a> Cx<'a> {
                 .get(*i as usize)
                 .map_or(Val::Missing, Val::Ref),
             C::Prop(i) => cur.map_or(Val::Missing, |e| Val::Ref(self.lead.prop(e, *i as usize))),
-            C::Segment(i) => match self.plan.segments.get(*i as usize) {
-                Some((_, c, _)) => Val::Bool(self.eval(c, None).truthy()),
-                None => Val::Missing,
-            },
+            C::Segment(i) => {
+                let i = *i as usize;
+                let Some((_, c, _)) = self.plan.segments.get(i) else {
+                    return Val::Missing;
+                };
+                match self.by_type.segments.get(i) {
+                    Some(cell) if self.plan.trait_segments.get(i) == Some(&true) => {
+                        Val::Bool(*cell.get_or_init(|| self.eval(c, None).truthy()))
+                    }
+                    _ => Val::Bool(self.eval(c, None).truthy()),
+                }
+            }
             C::Score(i) => Val::Num(self.score(*i as usize).total),
             C::Grade(i) => match self.score(*i as usize).grade {
                 Some(g) => Val::Num(g as f64),
@@ -538,16 +606,33 @@ pub fn replay_traced(plan: &Plan, lead: &Lead, as_of: i64) -> (Outcome, Vec<Snap
     (out, trace)
 }
 
-/// Event indices by type, for the events at or before `as_of`.
-pub fn index_by_type(plan: &Plan, lead: &Lead, as_of: i64) -> (Vec<Vec<u32>>, usize) {
-    let mut by_type: Vec<Vec<u32>> = vec![Vec::new(); plan.events.len()];
+/// What replay reads of a lead besides its state: its events by type, and what is worked out
+/// at most once per lead, when first needed (many leads never reach the stage that needs it).
+#[derive(Clone, Debug, Default)]
+pub struct Index {
+    /// Event indices by event type; only events at or before `as_of`.
+    pub lists: Vec<Vec<u32>>,
+    /// For each prefilter of the plan: the events of its type that pass it.
+    pub filtered: Vec<std::cell::OnceCell<Vec<u32>>>,
+    /// For each segment that reads only traits: its value.
+    pub segments: Vec<std::cell::OnceCell<bool>>,
+}
+
+/// A lead's [`Index`], and how many of its events are at or before `as_of`.
+pub fn index_by_type(plan: &Plan, lead: &Lead, as_of: i64) -> (Index, usize) {
+    let mut lists: Vec<Vec<u32>> = vec![Vec::new(); plan.events.len()];
     let seen = lead.events.partition_point(|e| e.at <= as_of);
     for (i, e) in lead.events[..seen].iter().enumerate() {
-        if let Some(v) = by_type.get_mut(e.ty as usize) {
+        if let Some(v) = lists.get_mut(e.ty as usize) {
             v.push(i as u32);
         }
     }
-    (by_type, seen)
+    let index = Index {
+        lists,
+        filtered: vec![std::cell::OnceCell::new(); plan.prefilters.len()],
+        segments: vec![std::cell::OnceCell::new(); plan.segments.len()],
+    };
+    (index, seen)
 }
 
 fn replay_inner(
@@ -562,19 +647,7 @@ fn replay_inner(
         plan,
         lead,
         by_type: &by_type,
-        state: State {
-            stage: None,
-            exit: None,
-            latest: vec![None; plan.stages.len()],
-            entries: Vec::new(),
-            rule_since: plan
-                .scores
-                .iter()
-                .map(|s| vec![None; s.rules.len()])
-                .collect(),
-            held_at: None,
-            held_ready: false,
-        },
+        state: State::new(plan),
         t: i64::MIN,
         n: 0,
     };
@@ -609,7 +682,7 @@ struct Machine<'a> {
     trace: Option<&'a mut Vec<Snapshot>>,
     plan: &'a Plan,
     lead: &'a Lead,
-    by_type: &'a [Vec<u32>],
+    by_type: &'a Index,
     state: State,
     t: i64,
     n: usize,

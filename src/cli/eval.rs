@@ -354,7 +354,7 @@ fn stream<T: Send>(
     };
     let parse = |n: usize, line: &[u8]| -> Parsed {
         match std::str::from_utf8(line) {
-            Ok(line) => jsonl::parse_line(plan, line, format!("{name}:{n}")),
+            Ok(line) => jsonl::parse_line(plan, line, origin(&name, n)),
             // A line that is not UTF-8 is one bad lead, not the end of the run.
             Err(e) => Err(DataError {
                 origin: format!("{name}:{n}"),
@@ -385,6 +385,28 @@ fn stream<T: Send>(
         batch = next?;
     }
     Ok(true)
+}
+
+/// `file:line`, made for every lead, so without the formatting machinery.
+fn origin(name: &str, line: usize) -> String {
+    let mut s = String::with_capacity(name.len() + 12);
+    s.push_str(name);
+    s.push(':');
+    let mut digits = [0u8; 20];
+    let mut n = line;
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &digits[i..] {
+        s.push(char::from(d));
+    }
+    s
 }
 
 /// The input format: as given, else `csv` for a `.csv` file, else `segment` when the first

@@ -28,8 +28,10 @@ pub fn parse_line(plan: &Plan, line: &str) -> Option<(Lead, BTreeMap<String, u64
         id: String::new(),
         origin: String::new(),
         traits: vec![Value::Missing; plan.traits.len()],
-        events: Vec::new(),
-        props: Vec::new(),
+        // Room for about as many events and properties as a line of this length holds, so
+        // the lists do not grow one doubling at a time.
+        events: Vec::with_capacity(line.len() / 96),
+        props: Vec::with_capacity(line.len() / 64),
     };
     let mut unknown = BTreeMap::new();
     let (mut id, mut traits, mut events) = (None, false, false);
@@ -150,7 +152,7 @@ impl<'a> P<'a> {
     }
 
     /// A string, without its quotes. Plain strings are borrowed from the line.
-    #[inline]
+    #[inline(always)]
     fn string(&mut self) -> Option<Cow<'a, str>> {
         if self.peek()? != b'"' {
             return None;
@@ -181,6 +183,8 @@ impl<'a> P<'a> {
     }
 
     /// The rest of a string with escapes. `\u` escapes are left to serde (surrogate pairs).
+    #[cold]
+    #[inline(never)]
     fn escaped(&mut self, start: usize) -> Option<Cow<'a, str>> {
         let mut out = String::from(self.s.get(start..self.i)?);
         loop {

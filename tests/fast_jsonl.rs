@@ -397,3 +397,57 @@ fn generated_lines_mostly_take_the_fast_path() {
     );
     eprintln!("{fast} of {all} generated lines took the fast path");
 }
+
+/// The light pre-pass that finds the default `--as-of` agrees with serde wherever it answers.
+fn latest_agrees(line: &str) -> bool {
+    match fastjson::latest_at(line) {
+        None => false,
+        Some(fast) => {
+            assert_eq!(
+                fast,
+                jsonl::latest_at_serde(line),
+                "latest instant of:\n{line}"
+            );
+            true
+        }
+    }
+}
+
+#[test]
+fn latest_instants_agree() {
+    for l in [
+        r#"{"id":"L1","events":[{"type":"a","at":"2025-01-03T10:00:00Z"},{"at":"2025-02-01","x":[1,{"y":2}]}]}"#,
+        r#"{"events":null}"#,
+        r#"{"events":[]}"#,
+        r#"{"events":[{"at":"not a time"},{"type":"x"}]}"#,
+        r#"{"id":"L1"}"#,
+    ] {
+        assert!(latest_agrees(l), "declined: {l}");
+    }
+    for l in [
+        r#"{"events":[{"at":5}]}"#,
+        r#"{"events":[{"at":null}]}"#,
+        r#"{"events":[{"at":"2025-01-01","at":"2025-01-02"}]}"#,
+        r#"{"events":[],"events":[]}"#,
+        r#"{"events":[1]}"#,
+        r#"{"events":{}}"#,
+        r#"{"events":[{"at":"\u0032025-01-01"}]}"#,
+        r#"{"events":[{"at":"2025-01-01"}"#,
+        "[]",
+    ] {
+        latest_agrees(l);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn generated_latest_instants_agree(l in line(), cut in any::<prop::sample::Index>()) {
+        latest_agrees(&l);
+        let chars: Vec<char> = l.chars().collect();
+        let cut = cut.index(chars.len().max(1));
+        let mutated: String = chars.iter().enumerate().filter(|(i, _)| *i != cut).map(|(_, c)| c).collect();
+        latest_agrees(&mutated);
+    }
+}

@@ -214,30 +214,25 @@ pub fn open_input(path: &Path) -> Result<Box<dyn std::io::BufRead + Send>, Exit>
 /// `at` fields, in parallel.
 pub fn latest_event_time(path: &Path, _plan: &crate::eval::Plan) -> Result<i64, Exit> {
     use rayon::prelude::*;
-    use std::io::BufRead;
     if path.as_os_str() == "-" {
         eprintln!("error: standard input was not kept for a second pass; pass --as-of");
         return Err(Exit::Usage);
     }
-    let mut reader = open_input(path)?;
+    let mut reader = crate::input::lines::LineReader::new(open_input(path)?);
     let mut latest = i64::MIN;
-    loop {
-        let mut lines = Vec::with_capacity(4096);
-        while lines.len() < 4096 {
-            let mut buf = String::new();
-            match reader.read_line(&mut buf) {
-                Ok(0) => break,
-                Ok(_) => lines.push(buf),
-                // The full read reports the problem with its line number.
-                Err(_) => break,
-            }
-        }
-        if lines.is_empty() {
+    // A read error is reported by the full read, with its line number.
+    while let Ok(batch) = reader.next_batch() {
+        if batch.is_empty() {
             break;
         }
-        let m = lines
+        let m = batch
+            .lines
             .par_iter()
-            .filter_map(|l| crate::input::jsonl::latest_at(l))
+            .filter_map(|(_, r)| {
+                // A line that is not text has no instant; the full read reports it.
+                let line = std::str::from_utf8(batch.line(r)).ok()?;
+                crate::input::jsonl::latest_at(line)
+            })
             .max();
         if let Some(m) = m {
             latest = latest.max(m);

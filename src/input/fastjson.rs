@@ -88,6 +88,57 @@ fn special(w: u64) -> u64 {
     quote | slash | control
 }
 
+/// The latest event instant on a line, as [`super::jsonl::latest_at`] finds it: `Some(x)`
+/// when the line is plain, `None` when serde must look.
+pub fn latest_at(line: &str) -> Option<Option<i64>> {
+    let mut p = P {
+        s: line,
+        b: line.as_bytes(),
+        i: 0,
+        depth: 0,
+    };
+    let mut latest: Option<i64> = None;
+    let mut events = false;
+    p.open(b'{')?;
+    if !p.eat(b'}') {
+        loop {
+            let key = p.string()?;
+            p.colon()?;
+            match key.as_ref() {
+                "events" if !events => {
+                    events = true;
+                    if p.peek()? == b'n' {
+                        p.word(b"null")?;
+                    } else {
+                        p.open(b'[')?;
+                        if !p.eat(b']') {
+                            loop {
+                                if let Some(at) = p.event_at()? {
+                                    latest = latest.max(Some(at));
+                                }
+                                if !p.eat(b',') {
+                                    break;
+                                }
+                            }
+                            p.close(b']')?;
+                        } else {
+                            p.depth -= 1;
+                        }
+                    }
+                }
+                "events" => return None,
+                _ => p.skip()?,
+            }
+            if !p.eat(b',') {
+                break;
+            }
+        }
+        p.close(b'}')?;
+    }
+    p.ws();
+    (p.i == p.b.len()).then_some(latest)
+}
+
 struct P<'a> {
     s: &'a str,
     b: &'a [u8],
@@ -411,6 +462,33 @@ impl<'a> P<'a> {
             }
         }
         self.close(b'}')
+    }
+
+    /// An event's instant, if it has a readable one; everything else in it is skipped.
+    fn event_at(&mut self) -> Option<Option<i64>> {
+        self.open(b'{')?;
+        let mut at = None;
+        if !self.eat(b'}') {
+            loop {
+                let key = self.string()?;
+                self.colon()?;
+                if key == "at" {
+                    if at.is_some() {
+                        return None;
+                    }
+                    at = Some(self.string()?);
+                } else {
+                    self.skip()?;
+                }
+                if !self.eat(b',') {
+                    break;
+                }
+            }
+            self.close(b'}')?;
+        } else {
+            self.depth -= 1;
+        }
+        Some(at.and_then(|a| crate::time::parse_timestamp(&a).ok().map(|t| t.millis)))
     }
 
     /// The `events` list.

@@ -410,6 +410,14 @@ struct AtEvent<'a> {
 /// The latest event instant on a line, reading nothing else; `None` for a line with no
 /// readable instant (the full read reports what is wrong with it).
 pub fn latest_at(line: &str) -> Option<i64> {
+    if let Some(latest) = super::fastjson::latest_at(line) {
+        return latest;
+    }
+    latest_at_serde(line)
+}
+
+/// [`latest_at`] by serde alone: the reference.
+pub fn latest_at_serde(line: &str) -> Option<i64> {
     let raw: AtOnly<'_> = serde_json::from_str(line).ok()?;
     raw.events?
         .iter()

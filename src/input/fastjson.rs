@@ -156,12 +156,22 @@ impl<'a> P<'a> {
 
     #[inline]
     fn peek(&mut self) -> Option<u8> {
-        self.ws();
-        self.b.get(self.i).copied()
+        match self.b.get(self.i) {
+            Some(&c) if c > b' ' => Some(c),
+            _ => {
+                self.ws();
+                self.b.get(self.i).copied()
+            }
+        }
     }
 
     #[inline]
     fn eat(&mut self, c: u8) -> bool {
+        // Compact JSON has no spaces between tokens: look before skipping any.
+        if self.b.get(self.i) == Some(&c) {
+            self.i += 1;
+            return true;
+        }
         if self.peek() == Some(c) {
             self.i += 1;
             true

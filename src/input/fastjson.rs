@@ -36,35 +36,29 @@ pub fn parse_line(plan: &Plan, line: &str) -> Option<(Lead, BTreeMap<String, u64
     let mut unknown = BTreeMap::new();
     let (mut id, mut traits, mut events) = (None, false, false);
     let mut scratch = Vec::new();
-    p.open(b'{')?;
-    if !p.eat(b'}') {
-        loop {
-            let key = p.string()?;
-            p.colon()?;
-            match key.as_ref() {
-                "id" if id.is_none() => id = Some(p.id()?),
-                "traits" if !traits => {
-                    traits = true;
-                    match p.peek()? {
-                        b'{' => p.traits(plan, 0, &mut lead.traits)?,
-                        b'n' => p.word(b"null")?,
-                        _ => return None,
-                    }
-                }
-                "events" if !events => {
-                    events = true;
-                    p.events(plan, &mut lead, &mut unknown, &mut scratch)?;
-                }
-                "id" | "traits" | "events" => return None,
-                _ => p.skip()?,
-            }
-            if p.eat(b',') {
-                continue;
-            }
-            p.close(b'}')?;
-            break;
+    p.object(|p, key| match key.as_ref() {
+        "id" if id.is_none() => {
+            id = Some(p.id()?);
+            Some(())
         }
-    }
+        "traits" if !traits => {
+            traits = true;
+            match p.peek()? {
+                b'{' => p.traits(plan, 0, &mut lead.traits),
+                b'n' => p.word(b"null"),
+                _ => None,
+            }
+        }
+        "events" if !events => {
+            events = true;
+            if p.peek()? == b'n' {
+                return p.word(b"null");
+            }
+            p.array(|p| p.event(plan, &mut lead, &mut unknown, &mut scratch))
+        }
+        "id" | "traits" | "events" => None,
+        _ => p.skip(),
+    })?;
     p.ws();
     if p.i != p.b.len() {
         return None;
@@ -99,42 +93,20 @@ pub fn latest_at(line: &str) -> Option<Option<i64>> {
     };
     let mut latest: Option<i64> = None;
     let mut events = false;
-    p.open(b'{')?;
-    if !p.eat(b'}') {
-        loop {
-            let key = p.string()?;
-            p.colon()?;
-            match key.as_ref() {
-                "events" if !events => {
-                    events = true;
-                    if p.peek()? == b'n' {
-                        p.word(b"null")?;
-                    } else {
-                        p.open(b'[')?;
-                        if !p.eat(b']') {
-                            loop {
-                                if let Some(at) = p.event_at()? {
-                                    latest = latest.max(Some(at));
-                                }
-                                if !p.eat(b',') {
-                                    break;
-                                }
-                            }
-                            p.close(b']')?;
-                        } else {
-                            p.depth -= 1;
-                        }
-                    }
-                }
-                "events" => return None,
-                _ => p.skip()?,
+    p.object(|p, key| match key.as_ref() {
+        "events" if !events => {
+            events = true;
+            if p.peek()? == b'n' {
+                return p.word(b"null");
             }
-            if !p.eat(b',') {
-                break;
-            }
+            p.array(|p| {
+                latest = latest.max(p.event_at()?);
+                Some(())
+            })
         }
-        p.close(b'}')?;
-    }
+        "events" => None,
+        _ => p.skip(),
+    })?;
     p.ws();
     (p.i == p.b.len()).then_some(latest)
 }
@@ -302,11 +274,7 @@ impl<'a> P<'a> {
         let mut float = false;
         if self.b.get(self.i) == Some(&b'.') {
             self.i += 1;
-            let f = self.i;
-            self.digits();
-            if self.i == f {
-                return None;
-            }
+            self.some_digits()?;
             float = true;
         }
         if let Some(b'e' | b'E') = self.b.get(self.i) {
@@ -314,11 +282,7 @@ impl<'a> P<'a> {
             if let Some(b'+' | b'-') = self.b.get(self.i) {
                 self.i += 1;
             }
-            let f = self.i;
-            self.digits();
-            if self.i == f {
-                return None;
-            }
+            self.some_digits()?;
             float = true;
         }
         let text = self.s.get(start..self.i)?;
@@ -332,6 +296,13 @@ impl<'a> P<'a> {
         text.parse().ok().map(Raw::Int)
     }
 
+    /// At least one digit.
+    fn some_digits(&mut self) -> Option<()> {
+        let from = self.i;
+        self.digits();
+        (self.i > from).then_some(())
+    }
+
     #[inline]
     fn digits(&mut self) {
         while let Some(b'0'..=b'9') = self.b.get(self.i) {
@@ -339,50 +310,57 @@ impl<'a> P<'a> {
         }
     }
 
+    /// `open item (, item)* close`, one level deeper.
+    #[inline]
+    fn seq(
+        &mut self,
+        open: u8,
+        close: u8,
+        mut item: impl FnMut(&mut Self) -> Option<()>,
+    ) -> Option<()> {
+        self.open(open)?;
+        if self.eat(close) {
+            self.depth -= 1;
+            return Some(());
+        }
+        loop {
+            item(self)?;
+            if !self.eat(b',') {
+                break;
+            }
+        }
+        self.close(close)
+    }
+
+    #[inline]
+    fn array(&mut self, item: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.seq(b'[', b']', item)
+    }
+
+    /// An object: `member(key)` for each member, with the cursor before its value.
+    #[inline]
+    fn object(
+        &mut self,
+        mut member: impl FnMut(&mut Self, Cow<'a, str>) -> Option<()>,
+    ) -> Option<()> {
+        self.seq(b'{', b'}', |p| {
+            let key = p.string()?;
+            p.colon()?;
+            member(p, key)
+        })
+    }
+
     /// Any value, checked and thrown away.
     fn skip(&mut self) -> Option<()> {
         match self.peek()? {
-            b'"' => {
-                self.string()?;
-            }
-            b'{' => {
-                self.open(b'{')?;
-                if !self.eat(b'}') {
-                    loop {
-                        self.string()?;
-                        self.colon()?;
-                        self.skip()?;
-                        if !self.eat(b',') {
-                            break;
-                        }
-                    }
-                    self.close(b'}')?;
-                } else {
-                    self.depth -= 1;
-                }
-            }
-            b'[' => {
-                self.open(b'[')?;
-                if !self.eat(b']') {
-                    loop {
-                        self.skip()?;
-                        if !self.eat(b',') {
-                            break;
-                        }
-                    }
-                    self.close(b']')?;
-                } else {
-                    self.depth -= 1;
-                }
-            }
-            b't' => self.word(b"true")?,
-            b'f' => self.word(b"false")?,
-            b'n' => self.word(b"null")?,
-            _ => {
-                self.number()?;
-            }
+            b'"' => self.string().map(drop),
+            b'{' => self.object(|p, _| p.skip()),
+            b'[' => self.array(Self::skip),
+            b't' => self.word(b"true"),
+            b'f' => self.word(b"false"),
+            b'n' => self.word(b"null"),
+            _ => self.number().map(drop),
         }
-        Some(())
     }
 
     /// A value as a [`Raw`]: an object is only said to be one.
@@ -406,19 +384,11 @@ impl<'a> P<'a> {
                 Raw::Object
             }
             b'[' => {
-                self.open(b'[')?;
                 let mut items = Vec::new();
-                if !self.eat(b']') {
-                    loop {
-                        items.push(self.raw()?);
-                        if !self.eat(b',') {
-                            break;
-                        }
-                    }
-                    self.close(b']')?;
-                } else {
-                    self.depth -= 1;
-                }
+                self.array(|p| {
+                    items.push(p.raw()?);
+                    Some(())
+                })?;
                 Raw::List(items)
             }
             _ => self.number()?,
@@ -439,94 +409,50 @@ impl<'a> P<'a> {
 
     /// An object of traits under `node` of the plan's trait tree.
     fn traits(&mut self, plan: &Plan, node: usize, out: &mut [Value]) -> Option<()> {
-        self.open(b'{')?;
-        if self.eat(b'}') {
-            self.depth -= 1;
-            return Some(());
-        }
-        loop {
-            let key = self.string()?;
-            self.colon()?;
+        self.object(|p, key| {
             // A dotted or empty key names a path on its own: the serde reader's business.
             if key.is_empty() || key.contains('.') {
                 return None;
             }
             match plan.trait_tree.get(node, &key) {
-                None => self.skip()?,
-                Some(k) if self.peek()? == b'{' => match (k.slot, k.child) {
+                None => p.skip(),
+                Some(k) if p.peek()? == b'{' => match (k.slot, k.child) {
                     // An object where one value is declared: a type error.
-                    (Some(_), _) => return None,
-                    (None, Some(child)) => self.traits(plan, child, out)?,
-                    (None, None) => self.skip()?,
+                    (Some(_), _) => None,
+                    (None, Some(child)) => p.traits(plan, child, out),
+                    (None, None) => p.skip(),
                 },
                 Some(k) => {
-                    let raw = self.raw()?;
+                    let raw = p.raw()?;
                     if let Some(slot) = k.slot {
                         let ty = &plan.traits.get(slot)?.1;
                         *out.get_mut(slot)? = convert(&raw, ty).ok()?;
                     }
+                    Some(())
                 }
             }
-            if !self.eat(b',') {
-                break;
-            }
-        }
-        self.close(b'}')
+        })
     }
 
     /// An event's instant, if it has a readable one; everything else in it is skipped.
     fn event_at(&mut self) -> Option<Option<i64>> {
-        self.open(b'{')?;
         let mut at = None;
-        if !self.eat(b'}') {
-            loop {
-                let key = self.string()?;
-                self.colon()?;
-                if key == "at" {
-                    if at.is_some() {
-                        return None;
-                    }
-                    at = Some(self.string()?);
-                } else {
-                    self.skip()?;
-                }
-                if !self.eat(b',') {
-                    break;
-                }
+        self.object(|p, key| {
+            if key != "at" {
+                return p.skip();
             }
-            self.close(b'}')?;
-        } else {
-            self.depth -= 1;
-        }
+            if at.is_some() {
+                return None;
+            }
+            at = Some(p.string()?);
+            Some(())
+        })?;
         Some(at.and_then(|a| crate::time::parse_timestamp(&a).ok().map(|t| t.millis)))
     }
 
-    /// The `events` list.
-    fn events(
-        &mut self,
-        plan: &Plan,
-        lead: &mut Lead,
-        unknown: &mut BTreeMap<String, u64>,
-        scratch: &mut Vec<(Cow<'a, str>, Raw<'a>)>,
-    ) -> Option<()> {
-        match self.peek()? {
-            b'n' => return self.word(b"null"),
-            b'[' => self.open(b'[')?,
-            _ => return None,
-        }
-        if self.eat(b']') {
-            self.depth -= 1;
-            return Some(());
-        }
-        loop {
-            self.event(plan, lead, unknown, scratch)?;
-            if !self.eat(b',') {
-                break;
-            }
-        }
-        self.close(b']')
-    }
-
+    /// One event. Nearly every producer writes `type` first: then each property goes straight
+    /// to its slot as it is read. Otherwise properties wait in `scratch` until the type is
+    /// known.
     fn event(
         &mut self,
         plan: &Plan,
@@ -534,103 +460,67 @@ impl<'a> P<'a> {
         unknown: &mut BTreeMap<String, u64>,
         scratch: &mut Vec<(Cow<'a, str>, Raw<'a>)>,
     ) -> Option<()> {
-        self.open(b'{')?;
-        let key = self.string()?;
-        self.colon()?;
-        // Nearly every producer writes `type` first: then each property goes straight to its
-        // slot as it is read.
-        if key == "type" {
-            let ty = self.string()?;
-            if let Some(id) = plan.event_id(&ty) {
-                return self.typed_event(plan, id, lead);
-            }
-            scratch.clear();
-            return self.event_rest(plan, lead, unknown, scratch, Some(ty), None);
-        }
         scratch.clear();
-        if key == "at" {
-            let at = self.string()?;
-            return self.event_rest(plan, lead, unknown, scratch, None, Some(at));
-        }
-        let v = self.raw()?;
-        scratch.push((key, v));
-        self.event_rest(plan, lead, unknown, scratch, None, None)
-    }
-
-    /// The rest of an event whose type is known, after its `type`.
-    fn typed_event(&mut self, plan: &Plan, id: u16, lead: &mut Lead) -> Option<()> {
-        let decl = plan.events.get(id as usize)?;
-        let start = lead.props.len();
-        lead.props
-            .extend(std::iter::repeat_n(Value::Missing, decl.props.len()));
-        let mut at = None;
-        while self.eat(b',') {
-            let key = self.string()?;
-            self.colon()?;
+        let (mut ty, mut at) = (None, None);
+        // The event type and where its properties start in `lead.props`, once known.
+        let mut typed: Option<(u16, usize)> = None;
+        let mut first = true;
+        self.object(|p, key| {
+            let was_first = std::mem::replace(&mut first, false);
             match key.as_ref() {
-                "at" if at.is_none() => at = Some(self.string()?),
+                "type" if ty.is_none() => {
+                    let t = p.string()?;
+                    if let Some(id) = plan.event_id(&t).filter(|_| was_first) {
+                        let n = plan.events.get(id as usize)?.props.len();
+                        typed = Some((id, lead.props.len()));
+                        lead.props.extend(std::iter::repeat_n(Value::Missing, n));
+                    }
+                    ty = Some(t);
+                }
+                "at" if at.is_none() => at = Some(p.string()?),
                 "type" | "at" => return None,
-                _ => match decl.props.iter().position(|(p, _)| *p == key) {
-                    Some(slot) => {
-                        let raw = self.raw()?;
+                _ => match typed {
+                    Some((id, start)) => {
+                        let decl = plan.events.get(id as usize)?;
+                        match decl.props.iter().position(|(name, _)| *name == key) {
+                            Some(slot) => {
+                                let raw = p.raw()?;
+                                let v = convert(&raw, &decl.props.get(slot)?.1).ok()?;
+                                *lead.props.get_mut(start + slot)? = v;
+                            }
+                            None => p.skip()?,
+                        }
+                    }
+                    None => {
+                        let v = p.raw()?;
+                        scratch.push((key, v));
+                    }
+                },
+            }
+            Some(())
+        })?;
+        let (ty, at) = (ty?, at?);
+        let (id, start) = match typed {
+            Some(t) => t,
+            None => {
+                let Some(id) = plan.event_id(&ty) else {
+                    *unknown.entry(ty.into_owned()).or_insert(0) += 1;
+                    return Some(());
+                };
+                let decl = plan.events.get(id as usize)?;
+                let start = lead.props.len();
+                lead.props
+                    .extend(std::iter::repeat_n(Value::Missing, decl.props.len()));
+                for (key, raw) in scratch.drain(..) {
+                    if let Some(slot) = decl.props.iter().position(|(name, _)| *name == key) {
                         let v = convert(&raw, &decl.props.get(slot)?.1).ok()?;
                         *lead.props.get_mut(start + slot)? = v;
                     }
-                    None => self.skip()?,
-                },
-            }
-        }
-        self.close(b'}')?;
-        let at = crate::time::parse_timestamp(&at?).ok()?.millis;
-        lead.events.push(Event {
-            ty: id,
-            at,
-            props_start: u32::try_from(start).ok()?,
-        });
-        Some(())
-    }
-
-    /// The rest of an event read in any key order: properties wait in `scratch` until the
-    /// type is known.
-    fn event_rest(
-        &mut self,
-        plan: &Plan,
-        lead: &mut Lead,
-        unknown: &mut BTreeMap<String, u64>,
-        scratch: &mut Vec<(Cow<'a, str>, Raw<'a>)>,
-        mut ty: Option<Cow<'a, str>>,
-        mut at: Option<Cow<'a, str>>,
-    ) -> Option<()> {
-        while self.eat(b',') {
-            let key = self.string()?;
-            self.colon()?;
-            match key.as_ref() {
-                "type" if ty.is_none() => ty = Some(self.string()?),
-                "at" if at.is_none() => at = Some(self.string()?),
-                "type" | "at" => return None,
-                _ => {
-                    let v = self.raw()?;
-                    scratch.push((key, v));
                 }
+                (id, start)
             }
-        }
-        self.close(b'}')?;
-        let (ty, at) = (ty?, at?);
-        let Some(id) = plan.event_id(&ty) else {
-            *unknown.entry(ty.into_owned()).or_insert(0) += 1;
-            return Some(());
         };
         let at = crate::time::parse_timestamp(&at).ok()?.millis;
-        let decl = plan.events.get(id as usize)?;
-        let start = lead.props.len();
-        lead.props
-            .extend(std::iter::repeat_n(Value::Missing, decl.props.len()));
-        for (key, raw) in scratch.drain(..) {
-            if let Some(slot) = decl.props.iter().position(|(p, _)| *p == key) {
-                let v = convert(&raw, &decl.props.get(slot)?.1).ok()?;
-                *lead.props.get_mut(start + slot)? = v;
-            }
-        }
         lead.events.push(Event {
             ty: id,
             at,

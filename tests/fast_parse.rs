@@ -200,6 +200,70 @@ fn generated_large_file_shapes_take_the_fast_path() {
     }
 }
 
+/// A schema block over 256 KB is parsed in pieces, each by the fast path.
+#[test]
+fn large_schema_in_pieces() {
+    let mut schema = String::from("schema {\n");
+    let mut i = 0;
+    while schema.len() < 300 << 10 {
+        schema.push_str(&format!(
+            "  trait t{i}.x: int // {i}\n  event e{i} {{ a: text, b: list<int> }}\n"
+        ));
+        i += 1;
+    }
+    schema.push_str("}\n\nstage A {\n  enter when e1\n}\n");
+    assert_eq!(agrees(&schema, "large schema"), (true, true));
+    // A broken piece: pest reads the block whole and reports the error.
+    let broken = schema.replacen("trait t7.x: int", "trait t7.x: integer", 1);
+    assert!(!agrees(&broken, "broken large schema").0);
+}
+
+/// Every declaration of the corpus on its own: how many the fast path reads, and that it
+/// reads every one pest reads without a diagnostic.
+#[test]
+fn declarations_that_fall_back_to_pest() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let mut files = Vec::new();
+    for dir in ["rules", "bench", "tests/fixtures"] {
+        funnel_files(&format!("{root}/{dir}"), &mut files);
+    }
+    let mut sources: Vec<String> = files
+        .iter()
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .collect();
+    for doc in ["docs/language.md", "README.md"] {
+        sources.extend(doc_examples(doc));
+    }
+    let (mut chunks, mut clean, mut fast_read) = (0, 0, 0);
+    for src in &sources {
+        let mut bounds = funnelc::syntax::scan::scan(src).chunk_starts;
+        if bounds.first() != Some(&0) {
+            bounds.insert(0, 0);
+        }
+        bounds.push(src.len());
+        for w in bounds.windows(2) {
+            let chunk = &src[w[0]..w[1]];
+            chunks += 1;
+            let is_clean = parse_pest_only(chunk).diagnostics.is_empty();
+            let is_fast = fast::parse_items(chunk, w[0]).is_some();
+            clean += usize::from(is_clean);
+            fast_read += usize::from(is_fast);
+            assert!(
+                is_clean || !is_fast,
+                "fast path accepted a broken chunk:\n{chunk}"
+            );
+            assert!(
+                !is_clean || is_fast,
+                "fast path gave up on a clean chunk:\n{chunk}"
+            );
+        }
+    }
+    eprintln!(
+        "{chunks} declarations: {clean} clean, {fast_read} read by the fast path, {} left to pest",
+        chunks - fast_read
+    );
+}
+
 /// Whitespace between tokens, as a mutation may write it: the grammar's blanks, comments of
 /// both kinds, CRLF, or nothing at all (which may merge two tokens into one word).
 const TRIVIA: &[&str] = &[

@@ -1049,7 +1049,8 @@ impl<'a> Parser<'a> {
             display,
             owner: None,
             sla: None,
-            enter: Vec::new(),
+            // A stage normally has one entry condition.
+            enter: Vec::with_capacity(1),
             span: Span::default(),
         };
         loop {
@@ -1925,4 +1926,211 @@ fn pratt(it: &mut Peekable<vec::IntoIter<Piece>>, rbp: u8) -> Option<Expr> {
         };
     }
     Some(lhs)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use crate::syntax::parse_pest_only;
+
+    /// The fast parser reads `src` whole, and exactly as pest does (spans included).
+    #[track_caller]
+    fn same(src: &str) {
+        let reference = parse_pest_only(src);
+        assert!(
+            reference.diagnostics.is_empty(),
+            "pest refuses {src:?}: {:?}",
+            reference.diagnostics
+        );
+        let Some(items) = parse_items(src, 0) else {
+            panic!("the fast parser gave up on {src:?}")
+        };
+        assert_eq!(
+            format!("{:#?}", File { items }),
+            format!("{:#?}", reference.file),
+            "{src:?}"
+        );
+    }
+
+    /// The fast parser leaves `src` to pest.
+    #[track_caller]
+    fn gives_up(src: &str) {
+        assert!(parse_items(src, 0).is_none(), "{src:?}");
+    }
+
+    /// ... and pest reports a problem there.
+    #[track_caller]
+    fn refused(src: &str) {
+        gives_up(src);
+        assert!(!parse_pest_only(src).diagnostics.is_empty(), "{src:?}");
+    }
+
+    #[test]
+    fn keyword_prefixes_are_names() {
+        same("segment s = notes == 1 and origin == 2 and inx and order or android\n");
+        same("segment s = counts > 1 and nota and isx and notin and between_ and scores\n");
+        // Keywords that are not reserved name things; after a dot, any word does.
+        same("segment s = last and any and all and missing and entering and stage\n");
+        same("segment s = x.count and y.not.in and z.where\n");
+        same("segment s = x == 1and y\n");
+        same("segment s = x contains all [1] and y contains any [\"a\"] and z contains 1\n");
+        same("segment s = x not in [1] and not y in [2] and z is missing and w exists\n");
+        refused("segment count = 1\n");
+        refused("segment s = x and\n");
+    }
+
+    #[test]
+    fn contains_all_without_an_argument_is_left_to_pest() {
+        // pest reads `contains` with a name `all` here.
+        let src = "segment s = x contains all and y\n";
+        gives_up(src);
+        assert!(parse_pest_only(src).diagnostics.is_empty());
+    }
+
+    #[test]
+    fn money_percent_duration() {
+        same("segment s = [$4,500, $4.5, $12345, $1,234.56, $0, 4500 USD, 4500  EUR, 2.5 CHF]\n");
+        // `$1,2345`: an amount of $1, then 2345.
+        same("segment s = [$1,2345]\n");
+        same("segment s = [40%, 2.5%, 0%]\n");
+        same("segment s = [7d, 2w, 12h, 30m, 1000000d]\n");
+        refused("segment s = 7dx\n");
+        refused("segment s = 1000001d\n");
+        refused("segment s = 4500 usd\n");
+        refused("segment s = 99999999999999999999\n");
+        same("segment s = 99999999999999999999.5\n");
+    }
+
+    #[test]
+    fn dates_and_times() {
+        same("segment s = x > 2025-01-03 and y < 2025-01-03T10:00:00Z\n");
+        same("segment s = [2025-01-03 10:00, 2025-01-03T10:00:00.5+02:00, 2024-02-29]\n");
+        // A month-like number is a subtraction.
+        same("segment s = 2025-01\n");
+        same("target volume A monthly from 2025-01 = 30, growing 10%\n");
+        refused("segment s = 2025-02-30\n");
+        refused("segment s = 2025-01-03T25:00:00Z\n");
+        refused("target volume A monthly from 2025-13 = 30\n");
+        same(
+            "test \"t\" {\n  as of 2025-01-03T10:00:00Z\n  events {\n    2025-01-01 e\n    \
+             2025-01-02 10:00 f.g { a: 1, b: [1, \"x\"], c: { d: true } }\n  }\n  \
+             expect entered A at 2025-01-02\n  expect not entered B\n  expect score s >= 5\n  \
+             expect grade s == A\n}\n",
+        );
+    }
+
+    #[test]
+    fn strings() {
+        same("funnel \"a \\\"b\\\" \\\\ \\n \\t é\"\n");
+        refused("funnel \"\\q\"\n");
+        refused("funnel \"open\n");
+    }
+
+    #[test]
+    fn comments_and_blanks_in_odd_places() {
+        same("segment/*c*/s/*c*/=/*c*/a//c\n and b\n");
+        same("stage A /* x */ { // y\n enter /* z */ when a }\n");
+        same("segment s = rate a // c\n / b\n");
+        same("segment s = a\r\n  and b\r\n\r\nstage\tA\t{\r\n\tenter\twhen\tx\r\n}\r\n");
+        same("// only a comment\n/* and another */\n");
+        same("");
+        same("segment s = (a /* ) */ and b) or [1, 2, /* ] */ 3,]\n");
+        // pest counts these as blanks, but the span trimming does not: left to pest.
+        gives_up("segment s = a\x0b\n");
+        gives_up("segment s = a\x0c\n");
+        gives_up("\u{feff}segment s = a\n");
+        refused("segment s = a /* never closed\n");
+    }
+
+    #[test]
+    fn score_rules_are_not_sums() {
+        same("score s max 40 min -5 decay half-life 30d {\n  +5 when a\n  +10 when b + 1\n  -3 per e where x == -1 max 9\n  +2.5 when c - 1\n  grade A from 10\n}\n");
+        same("score s decay expire after 7d {\n  +5 when a - -10\n}\n");
+        same("score s {\n  +5 when a\n  -10when b\n}\n");
+    }
+
+    #[test]
+    fn declarations() {
+        same("schema {\n  trait a.b: list<int>\n  trait c: list < text >\n  event e { x: int, y: money, }\n  event f {}\n  event g\n}\n");
+        same("move A -> B priority 2 when x\nmove A->B when y\nexit x from any when z\nexit y from [A, B,] priority 1 when z\nexit w from A when z\n");
+        same("kpi conversion A -> B { bad below40%, ok from 50%, good between 60% and 70%, }\nkpi velocity A -> B { target at most 7d }\n");
+        same("dimensions [a, b.c,]\ncost by a weekly { \"x\": $4,500, \"y\": 12 EUR }\ncost by b quarterly {}\nrevenue amount of e\nrevenue monthly amount of e.f\n");
+        same("stage A \"Alpha\" owner o sla 7d owner p {\n  enter when a\n  enter when b\n}\n");
+        refused("move A -> B priority 99999999999 when x\n");
+        refused("stage A { enter form.submitted }\n");
+    }
+
+    #[test]
+    fn expressions() {
+        same("segment s = a or b and not c == 1 + 2 * 3\n");
+        same("segment s = not a and -b * c > d in [1] between 1 and 2 and e\n");
+        same("segment s = (a and b) and c or (d or e) or f\n");
+        same("segment s = count e where step in [1, 2] within 7d since entering A >= 1\n");
+        same("segment s = count e where not x starts with \"a\" and no f within 3d\n");
+        same("segment s = days since last e > 3 and days since first f.g < 2 and days since entering A > 1\n");
+        same(
+            "segment s = latest e since entering A has at least 3 of [a, b, c] or first e has x\n",
+        );
+        same("segment s = amount of latest e where (x > 1) >= $5 and y of first f > 1\n");
+        same(
+            "segment s = a then b where x == 1 then c within 2d and at least 2 of [a, b > 1, c]\n",
+        );
+        same("segment s = score fit + score x >= 70 and grade fit == A and rate a / b > 10%\n");
+        same("segment s = x between -1 and -score y and z matches \"^a\" and w ends with \"b\"\n");
+        same("segment s = - - a and not not b\n");
+        refused("segment s = a = b\n");
+        refused("stage A { enter when at least 99999999999 of [a] }\n");
+    }
+
+    #[test]
+    fn limits() {
+        let nots = format!("segment s = {}x\n", "not ".repeat(MAX_OPERATORS));
+        same(&nots);
+        refused(&format!(
+            "segment s = {}x\n",
+            "not ".repeat(MAX_OPERATORS + 1)
+        ));
+        refused(&format!(
+            "segment s = x{}\n",
+            " + 1".repeat(MAX_OPERATORS + 1)
+        ));
+        // Deeper than the scanner allows: refused, and this parser does not recurse that far.
+        let deep = format!("segment s = {}x{}\n", "(".repeat(5000), ")".repeat(5000));
+        gives_up(&deep);
+        let deep = format!(
+            "test \"t\" {{ traits {{ a: {}1{} }} }}\n",
+            "[".repeat(5000),
+            "]".repeat(5000)
+        );
+        gives_up(&deep);
+    }
+
+    #[test]
+    fn offsets_are_added() {
+        let items = parse_items("segment s = a\n", 100).unwrap();
+        assert_eq!(items[0].span(), Span::new(100, 113));
+        let Item::Segment(seg) = &items[0] else {
+            panic!()
+        };
+        assert_eq!((seg.name.span.start, seg.expr.span.start), (108, 112));
+    }
+
+    #[test]
+    fn reserved_words_match_the_grammar() {
+        let words = [
+            "and", "at", "between", "count", "contains", "days", "exists", "ends", "first",
+            "false", "from", "grade", "has", "in", "is", "latest", "matches", "max", "min", "not",
+            "no", "or", "of", "per", "rate", "since", "score", "starts", "then", "true", "when",
+            "where", "within", "any", "all", "last", "least", "missing", "with", "entering",
+            "stage", "notes", "a", "an", "ats", "nots", "o", "i", "m", "mi", "w", "whe", "_",
+        ];
+        for w in words {
+            assert_eq!(
+                is_reserved(w.as_bytes()),
+                crate::syntax::is_reserved(w),
+                "{w}"
+            );
+        }
+    }
 }

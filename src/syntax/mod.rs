@@ -87,7 +87,8 @@ fn parse_with(source: &str, fast: bool) -> Parsed {
             (items, diags)
         })
         .collect();
-    let mut items = Vec::new();
+    // Sized once: a large file has tens of thousands of items of a few hundred bytes.
+    let mut items = Vec::with_capacity(pieces.iter().map(|p| p.0.len()).sum());
     let mut diagnostics = Vec::new();
     for (i, d) in pieces {
         items.extend(i);
@@ -201,7 +202,11 @@ fn parse_schema_in_pieces(chunk: &str, offset: usize, fast: bool) -> Option<ast:
             Some(entries)
         })
         .collect();
-    let entries: Vec<ast::SchemaEntry> = pieces?.into_iter().flatten().collect();
+    let pieces = pieces?;
+    let mut entries = Vec::with_capacity(pieces.iter().map(Vec::len).sum());
+    for p in pieces {
+        entries.extend(p);
+    }
     Some(ast::Schema {
         entries,
         span: Span::new(offset, offset + close + 1),

@@ -153,16 +153,11 @@ fn collect_schema(s: &Schema, sym: &mut Symbols, diags: &mut Vec<Diagnostic>) {
             SchemaEntry::Event(e) => match sym.events.entry(e.name.text.clone()) {
                 Entry::Occupied(first) => diags.push(duplicate("event", &e.name, first.get().span)),
                 Entry::Vacant(v) => {
-                    let mut props = BTreeMap::new();
+                    let mut props = Props::default();
                     for p in &e.props {
-                        match props.entry(p.name.text.clone()) {
-                            Entry::Occupied(first) => {
-                                let (_, first): &(Ty, Span) = first.get();
-                                diags.push(duplicate("property", &p.name, *first));
-                            }
-                            Entry::Vacant(v) => {
-                                v.insert((Ty::from_type(&p.ty), p.name.span));
-                            }
+                        let prop = (Ty::from_type(&p.ty), p.name.span);
+                        if let Err(first) = props.insert_new(p.name.text.clone(), prop) {
+                            diags.push(duplicate("property", &p.name, first));
                         }
                     }
                     v.insert(EventInfo {

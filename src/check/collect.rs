@@ -1,5 +1,6 @@
 //! First pass: collect every declaration into [`Symbols`], reporting duplicates.
 
+use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 
 use super::symbols::*;
@@ -41,20 +42,26 @@ pub fn collect(file: &File, diags: &mut Vec<Diagnostic>) -> Symbols {
         }
     }
     // Names that every kind shares: a segment, a score and an event may not be called alike,
-    // since a bare name in a condition could then mean either.
-    let mut bare: BTreeMap<String, (Span, &'static str)> = BTreeMap::new();
-    for (name, (_, span)) in &sym.traits {
-        bare.insert(name.clone(), (*span, "trait"));
-    }
-    for (name, ev) in &sym.events {
-        bare.entry(name.clone()).or_insert((ev.span, "event"));
-    }
+    // since a bare name in a condition could then mean either. Traits and events are looked
+    // up in their own maps (a trait first), segments and scores in `named` as they come.
+    let mut named: BTreeMap<String, (Span, &'static str)> = BTreeMap::new();
+    let bare = |named: &BTreeMap<String, (Span, &'static str)>, name: &str| {
+        if let Some((_, span)) = sym.traits.get(name) {
+            Some((*span, "trait"))
+        } else if let Some(ev) = sym.events.get(name) {
+            Some((ev.span, "event"))
+        } else {
+            named.get(name).copied()
+        }
+    };
+    let mut segments = BTreeMap::new();
+    let mut scores = BTreeMap::new();
     for item in &file.items {
         match item {
             Item::Segment(s) => {
-                if let Some((first, kind)) = bare.get(&s.name.text) {
-                    let d = if *kind == "segment" {
-                        duplicate("segment", &s.name, *first)
+                if let Some((first, kind)) = bare(&named, &s.name.text) {
+                    let d = if kind == "segment" {
+                        duplicate("segment", &s.name, first)
                     } else {
                         Diagnostic::error(
                             "funnel::duplicate_name",
@@ -65,7 +72,7 @@ pub fn collect(file: &File, diags: &mut Vec<Diagnostic>) -> Symbols {
                             ),
                         )
                         .label("a condition naming it could mean either")
-                        .with(*first, format!("the {kind}"))
+                        .with(first, format!("the {kind}"))
                         .help(format!(
                             "a segment cannot share its name with a {kind}: rename the segment"
                         ))
@@ -73,13 +80,13 @@ pub fn collect(file: &File, diags: &mut Vec<Diagnostic>) -> Symbols {
                     diags.push(d);
                     continue;
                 }
-                bare.insert(s.name.text.clone(), (s.name.span, "segment"));
-                sym.segments.insert(s.name.text.clone(), s.name.span);
+                named.insert(s.name.text.clone(), (s.name.span, "segment"));
+                segments.insert(s.name.text.clone(), s.name.span);
             }
             Item::Score(s) => {
-                if let Some((first, kind)) = bare.get(&s.name.text) {
-                    let d = if *kind == "score" {
-                        duplicate("score", &s.name, *first)
+                if let Some((first, kind)) = bare(&named, &s.name.text) {
+                    let d = if kind == "score" {
+                        duplicate("score", &s.name, first)
                     } else {
                         Diagnostic::error(
                             "funnel::duplicate_name",
@@ -89,7 +96,7 @@ pub fn collect(file: &File, diags: &mut Vec<Diagnostic>) -> Symbols {
                                 s.name.text, s.name.text
                             ),
                         )
-                        .with(*first, format!("the {kind}"))
+                        .with(first, format!("the {kind}"))
                         .help(format!(
                             "a score cannot share its name with a {kind}: rename the score"
                         ))
@@ -97,8 +104,8 @@ pub fn collect(file: &File, diags: &mut Vec<Diagnostic>) -> Symbols {
                     diags.push(d);
                     continue;
                 }
-                bare.insert(s.name.text.clone(), (s.name.span, "score"));
-                sym.scores.insert(s.name.text.clone(), score_info(s));
+                named.insert(s.name.text.clone(), (s.name.span, "score"));
+                scores.insert(s.name.text.clone(), score_info(s));
             }
             Item::Stage(s) => {
                 if let Some(&i) = sym.stage_pos.get(&s.name.text) {
@@ -114,6 +121,8 @@ pub fn collect(file: &File, diags: &mut Vec<Diagnostic>) -> Symbols {
             _ => {}
         }
     }
+    sym.segments = segments;
+    sym.scores = scores;
     for item in &file.items {
         if let Item::Exit(e) = item {
             if let Some(&i) = sym.stage_pos.get(&e.name.text) {
@@ -131,37 +140,32 @@ pub fn collect(file: &File, diags: &mut Vec<Diagnostic>) -> Symbols {
 }
 
 fn collect_schema(s: &Schema, sym: &mut Symbols, diags: &mut Vec<Diagnostic>) {
+    // One walk of each map per entry (`entry`, not `get` then `insert`): a generated schema
+    // may declare hundreds of thousands of names.
     for entry in &s.entries {
         match entry {
-            SchemaEntry::Trait(t) => {
-                if let Some((_, first)) = sym.traits.get(&t.path.text) {
-                    diags.push(duplicate("trait", &t.path, *first));
-                    continue;
+            SchemaEntry::Trait(t) => match sym.traits.entry(t.path.text.clone()) {
+                Entry::Occupied(first) => diags.push(duplicate("trait", &t.path, first.get().1)),
+                Entry::Vacant(v) => {
+                    v.insert((Ty::from_type(&t.ty), t.path.span));
                 }
-                sym.traits
-                    .insert(t.path.text.clone(), (Ty::from_type(&t.ty), t.path.span));
-            }
-            SchemaEntry::Event(e) => {
-                if let Some(first) = sym.events.get(&e.name.text) {
-                    diags.push(duplicate("event", &e.name, first.span));
-                    continue;
-                }
-                let mut props = BTreeMap::new();
-                for p in &e.props {
-                    if let Some((_, first)) = props.get(&p.name.text) {
-                        diags.push(duplicate("property", &p.name, *first));
-                        continue;
+            },
+            SchemaEntry::Event(e) => match sym.events.entry(e.name.text.clone()) {
+                Entry::Occupied(first) => diags.push(duplicate("event", &e.name, first.get().span)),
+                Entry::Vacant(v) => {
+                    let mut props = Props::default();
+                    for p in &e.props {
+                        let prop = (Ty::from_type(&p.ty), p.name.span);
+                        if let Err(first) = props.insert_new(p.name.text.clone(), prop) {
+                            diags.push(duplicate("property", &p.name, first));
+                        }
                     }
-                    props.insert(p.name.text.clone(), (Ty::from_type(&p.ty), p.name.span));
-                }
-                sym.events.insert(
-                    e.name.text.clone(),
-                    EventInfo {
+                    v.insert(EventInfo {
                         props,
                         span: e.name.span,
-                    },
-                );
-            }
+                    });
+                }
+            },
         }
     }
 }

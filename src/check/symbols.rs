@@ -99,8 +99,50 @@ impl Ty {
 
 #[derive(Clone, Debug)]
 pub struct EventInfo {
-    pub props: BTreeMap<String, (Ty, Span)>,
+    pub props: Props,
     pub span: Span,
+}
+
+/// An event's properties by name, in name order: a sorted list rather than a map, since an
+/// event has a handful of properties and a B-tree node costs hundreds of bytes even for two
+/// (a generated schema may declare hundreds of thousands of events).
+#[derive(Clone, Debug, Default)]
+pub struct Props(Vec<(String, (Ty, Span))>);
+
+impl Props {
+    pub fn get(&self, name: &str) -> Option<&(Ty, Span)> {
+        let i = self
+            .0
+            .binary_search_by(|(k, _)| k.as_str().cmp(name))
+            .ok()?;
+        self.0.get(i).map(|(_, v)| v)
+    }
+
+    /// Adds a property; if one of that name is already declared, returns where.
+    pub fn insert_new(&mut self, name: String, value: (Ty, Span)) -> Result<(), Span> {
+        if let Some((_, first)) = self.get(&name) {
+            return Err(*first);
+        }
+        let at = self.0.partition_point(|(k, _)| *k < name);
+        self.0.insert(at, (name, value));
+        Ok(())
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &String> {
+        self.0.iter().map(|(k, _)| k)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &(Ty, Span))> {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 #[derive(Clone, Debug)]

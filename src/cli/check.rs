@@ -33,8 +33,10 @@ pub fn run(args: Args) -> Exit {
             Ok(Read::Bad(source, d)) => (source, vec![d]),
             Ok(Read::Ok(source)) => {
                 let (checked, tree) = crate::check::check_source_keeping_tree(&source.text);
-                // A large tree takes a while to free, and the process is about to end anyway.
+                // A large tree and its symbol tables take a while to free, and the process is
+                // about to end anyway.
                 std::mem::forget(tree);
+                std::mem::forget(checked.symbols);
                 (source, checked.diagnostics)
             }
         };

@@ -1296,7 +1296,7 @@ fn date_help(s: &str) -> String {
     }
 }
 
-fn binary(op: BinOp, lhs: Expr, rhs: Expr) -> ExprKind {
+pub(super) fn binary(op: BinOp, lhs: Expr, rhs: Expr) -> ExprKind {
     ExprKind::Binary {
         op,
         lhs: Box::new(lhs),
@@ -1306,7 +1306,7 @@ fn binary(op: BinOp, lhs: Expr, rhs: Expr) -> ExprKind {
 
 /// `a and b and c` → `All[a, b, c]`: flat lists keep the tree shallow for long conditions and
 /// read naturally in explanations ("all of").
-fn flatten(lhs: Expr, rhs: Expr, and: bool) -> ExprKind {
+pub(super) fn flatten(lhs: Expr, rhs: Expr, and: bool) -> ExprKind {
     match (lhs.kind, and) {
         (ExprKind::All(mut v), true) => {
             v.push(rhs);

@@ -1,6 +1,8 @@
 //! Source text → AST. pest stays behind this module: nothing outside `syntax` sees a pest type.
 
 pub mod ast;
+#[doc(hidden)]
+pub mod fast;
 pub mod fmt;
 mod lower;
 pub mod scan;
@@ -30,6 +32,17 @@ pub struct Parsed {
 /// its own, so a broken declaration costs only itself: a file with two broken stages reports
 /// both, and the declarations around them are still checked.
 pub fn parse(source: &str) -> Parsed {
+    parse_with(source, true)
+}
+
+/// [`parse`] with pest alone, without the fast path: the reference the fast path is tested
+/// against.
+#[doc(hidden)]
+pub fn parse_pest_only(source: &str) -> Parsed {
+    parse_with(source, false)
+}
+
+fn parse_with(source: &str, fast: bool) -> Parsed {
     let scanned = scan::scan(source);
     let mut bounds: Vec<usize> = scanned.chunk_starts.clone();
     if bounds.first() != Some(&0) {
@@ -54,7 +67,7 @@ pub fn parse(source: &str) -> Parsed {
     let pieces: Vec<(Vec<ast::Item>, Vec<Diagnostic>)> = groups
         .par_iter()
         .map(|&(start, end)| {
-            let whole = parse_chunk(source, start, end, scanned.too_deep);
+            let whole = parse_chunk(source, start, end, scanned.too_deep, fast);
             let single =
                 bounds.binary_search(&end).ok() == bounds.binary_search(&start).ok().map(|i| i + 1);
             if whole.1.is_empty() || single {
@@ -67,14 +80,15 @@ pub fn parse(source: &str) -> Parsed {
             let mut items = Vec::new();
             let mut diags = Vec::new();
             for w in bounds[lo..=hi].windows(2) {
-                let (i, d) = parse_chunk(source, w[0], w[1], scanned.too_deep);
+                let (i, d) = parse_chunk(source, w[0], w[1], scanned.too_deep, fast);
                 items.extend(i);
                 diags.extend(d);
             }
             (items, diags)
         })
         .collect();
-    let mut items = Vec::new();
+    // Sized once: a large file has tens of thousands of items of a few hundred bytes.
+    let mut items = Vec::with_capacity(pieces.iter().map(|p| p.0.len()).sum());
     let mut diagnostics = Vec::new();
     for (i, d) in pieces {
         items.extend(i);
@@ -92,6 +106,7 @@ fn parse_chunk(
     start: usize,
     end: usize,
     too_deep: Option<usize>,
+    fast: bool,
 ) -> (Vec<ast::Item>, Vec<Diagnostic>) {
     let mut items = Vec::new();
     let mut diagnostics = Vec::new();
@@ -109,8 +124,15 @@ fn parse_chunk(
         return (items, diagnostics);
     }
     if chunk.len() > SPLIT_SCHEMA_ABOVE && chunk.starts_with("schema") {
-        if let Some(schema) = parse_schema_in_pieces(chunk, start) {
+        if let Some(schema) = parse_schema_in_pieces(chunk, start, fast) {
             items.push(ast::Item::Schema(schema));
+            return (items, diagnostics);
+        }
+    }
+    // The hand-written parser reads the common shapes of the language several times faster
+    // than pest; anything it is unsure of goes to pest, which also explains syntax errors.
+    if fast {
+        if let Some(items) = fast::parse_items(chunk, start) {
             return (items, diagnostics);
         }
     }
@@ -131,7 +153,7 @@ const SPLIT_SCHEMA_ABOVE: usize = 256 << 10;
 /// Parses `schema { ... }` as pieces of its body cut at lines that start a trait or an event.
 /// `None` when the block is not that simple shape, or a piece does not parse: the caller then
 /// parses the block whole, which also gives the usual syntax errors.
-fn parse_schema_in_pieces(chunk: &str, offset: usize) -> Option<ast::Schema> {
+fn parse_schema_in_pieces(chunk: &str, offset: usize, fast: bool) -> Option<ast::Schema> {
     let open = chunk.find('{')?;
     if !chunk["schema".len()..open].trim().is_empty() {
         return None;
@@ -163,18 +185,28 @@ fn parse_schema_in_pieces(chunk: &str, offset: usize) -> Option<ast::Schema> {
         .par_windows(2)
         .map(|w| {
             let piece = &body[w[0]..w[1]];
+            let piece_offset = offset + body_start + w[0];
+            if fast {
+                if let Some(entries) = fast::parse_schema_entries(piece, piece_offset) {
+                    return Some(entries);
+                }
+            }
             let top = FunnelParser::parse(Rule::schema_entries, piece)
                 .ok()?
                 .next()?;
             let lower = lower::Lower {
-                offset: offset + body_start + w[0],
+                offset: piece_offset,
             };
             let mut entries = Vec::new();
             lower.schema_entries(top.into_inner(), &mut entries).ok()?;
             Some(entries)
         })
         .collect();
-    let entries: Vec<ast::SchemaEntry> = pieces?.into_iter().flatten().collect();
+    let pieces = pieces?;
+    let mut entries = Vec::with_capacity(pieces.iter().map(Vec::len).sum());
+    for p in pieces {
+        entries.extend(p);
+    }
     Some(ast::Schema {
         entries,
         span: Span::new(offset, offset + close + 1),

@@ -129,7 +129,7 @@ pub fn run(mut args: Args) -> Exit {
             match item {
                 Ok(done) => {
                     summary.read += 1;
-                    count(&plan, &done.out, &mut summary);
+                    done.tally.add_to(&mut summary);
                     for (k, v) in done.unknown {
                         *summary.unknown.entry(k).or_insert(0) += v;
                     }
@@ -215,14 +215,44 @@ fn with_explanation(mut obj: serde_json::Value, x: Option<serde_json::Value>) ->
     obj
 }
 
-fn count(plan: &Plan, out: &Outcome, s: &mut Summary) {
-    for (i, t) in out.state.latest.iter().enumerate() {
-        if t.is_some() {
-            s.reached[i] += 1;
+/// What a lead adds to the summary, taken on the worker so that the lead's outcome is freed
+/// there too, not one by one on the thread that writes the output.
+struct Tally {
+    /// Stages entered: bit `i` for stage `i` below 64, the rest listed.
+    reached: u64,
+    reached_more: Vec<usize>,
+    exit: Option<String>,
+}
+
+impl Tally {
+    fn of(plan: &Plan, out: &Outcome) -> Self {
+        let mut t = Tally {
+            reached: 0,
+            reached_more: Vec::new(),
+            exit: out.state.exit.as_ref().map(|_| output::position(plan, out)),
+        };
+        for (i, at) in out.state.latest.iter().enumerate() {
+            match (at, i) {
+                (None, _) => {}
+                (Some(_), 0..=63) => t.reached |= 1 << i,
+                (Some(_), _) => t.reached_more.push(i),
+            }
         }
+        t
     }
-    if out.state.exit.is_some() {
-        *s.exits.entry(output::position(plan, out)).or_insert(0) += 1;
+
+    fn add_to(self, s: &mut Summary) {
+        for (i, n) in s.reached.iter_mut().enumerate().take(64) {
+            *n += (self.reached >> i) & 1;
+        }
+        for i in self.reached_more {
+            if let Some(n) = s.reached.get_mut(i) {
+                *n += 1;
+            }
+        }
+        if let Some(x) = self.exit {
+            *s.exits.entry(x).or_insert(0) += 1;
+        }
     }
 }
 
@@ -255,7 +285,7 @@ pub fn summary_line(plan: &Plan, s: &Summary) -> String {
 /// One evaluated lead, already rendered on a worker thread: the main thread only counts and
 /// writes, so it never holds the cores back.
 pub struct Done {
-    out: Outcome,
+    tally: Tally,
     unknown: BTreeMap<String, u64>,
     /// A line of JSONL or CSV, a JSON object, or (for tables) nothing.
     text: String,
@@ -313,7 +343,7 @@ pub fn for_each_batch(
             }
         }
         Ok(Done {
-            out,
+            tally: Tally::of(plan, &out),
             unknown,
             text,
             cells,
@@ -367,24 +397,49 @@ fn stream<T: Send>(
             }),
         }
     };
+    // A pipeline of three: while the workers evaluate batch N, this thread hands batch N-1
+    // to `f` (which writes output) and reads batch N+1. Output stays in input order.
     let mut batch = read(&mut reader)?;
-    while !batch.is_empty() {
-        let (items, next) = rayon::join(
-            || {
-                batch
-                    .lines
-                    .par_iter()
-                    .map(|(n, r)| work(parse(*n, batch.line(r))))
-                    .collect::<Vec<T>>()
-            },
-            || read(&mut reader),
-        );
-        if !f(items) {
+    let mut done: Option<Vec<T>> = None;
+    loop {
+        let mut items: Option<Vec<T>> = None;
+        let mut next = None;
+        let mut go_on = true;
+        rayon::in_place_scope(|s| {
+            if !batch.is_empty() {
+                let (batch, items) = (&batch, &mut items);
+                s.spawn(move |_| {
+                    *items = Some(
+                        batch
+                            .lines
+                            .par_iter()
+                            .map(|(n, r)| work(parse(*n, batch.line(r))))
+                            .collect::<Vec<T>>(),
+                    );
+                });
+            }
+            next = Some(read(&mut reader));
+            if let Some(d) = done.take() {
+                go_on = f(d);
+            }
+        });
+        if !go_on {
             return Ok(false);
         }
-        batch = next?;
+        // No items: the batch was empty, the input has ended and `f` has had everything.
+        let Some(items) = items else {
+            return Ok(true);
+        };
+        match next {
+            Some(Ok(n)) => batch = n,
+            Some(Err(e)) => {
+                f(items);
+                return Err(e);
+            }
+            None => return Ok(f(items)),
+        }
+        done = Some(items);
     }
-    Ok(true)
 }
 
 /// `file:line`, made for every lead, so without the formatting machinery.

@@ -2,22 +2,7 @@
 //! example in the language reference parses.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-fn code_blocks(markdown: &str) -> Vec<String> {
-    let mut blocks = Vec::new();
-    let mut current: Option<String> = None;
-    for line in markdown.lines() {
-        if line.starts_with("```") {
-            match current.take() {
-                Some(b) => blocks.push(b),
-                None => current = Some(String::new()),
-            }
-        } else if let Some(b) = current.as_mut() {
-            b.push_str(line);
-            b.push('\n');
-        }
-    }
-    blocks
-}
+mod common;
 
 fn strip_comment(line: &str) -> &str {
     // Examples keep `//` out of strings, so the first one starts the comment.
@@ -27,7 +12,7 @@ fn strip_comment(line: &str) -> &str {
 #[test]
 fn readme_tour_checks_clean() {
     let readme = std::fs::read_to_string("README.md").unwrap();
-    let tours: Vec<String> = code_blocks(&readme)
+    let tours: Vec<String> = common::code_blocks(&readme)
         .into_iter()
         .filter(|b| b.starts_with("funnel \""))
         .collect();
@@ -45,7 +30,7 @@ fn language_reference_examples_parse() {
     let doc = std::fs::read_to_string("docs/language.md").unwrap();
     let mut declarations = 0;
     let mut conditions = 0;
-    for block in code_blocks(&doc) {
+    for block in common::code_blocks(&doc) {
         let first = block.split_whitespace().next().unwrap_or("");
         if funnelc::syntax::scan::TOP_LEVEL.contains(&first) {
             let parsed = funnelc::syntax::parse(&block);

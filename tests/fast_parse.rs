@@ -79,29 +79,12 @@ fn funnel_files(dir: &str, out: &mut Vec<std::path::PathBuf>) {
     }
 }
 
-fn code_blocks(markdown: &str) -> Vec<String> {
-    let mut blocks = Vec::new();
-    let mut current: Option<String> = None;
-    for line in markdown.lines() {
-        if line.starts_with("```") {
-            match current.take() {
-                Some(b) => blocks.push(b),
-                None => current = Some(String::new()),
-            }
-        } else if let Some(b) = current.as_mut() {
-            b.push_str(line);
-            b.push('\n');
-        }
-    }
-    blocks
-}
-
 /// The funnel examples of a Markdown file: blocks of declarations as they are, and each line
 /// of a block of conditions as a segment.
 fn doc_examples(path: &str) -> Vec<String> {
     let doc = std::fs::read_to_string(path).unwrap();
     let mut out = Vec::new();
-    for block in code_blocks(&doc) {
+    for block in common::code_blocks(&doc) {
         let first = block.split_whitespace().next().unwrap_or("");
         if funnelc::syntax::scan::TOP_LEVEL.contains(&first) {
             out.push(block);

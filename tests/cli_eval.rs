@@ -206,6 +206,30 @@ fn explain_json_and_eval_explain_agree() {
     assert_eq!(row["explain"], one);
 }
 
+/// `explain` passes over lines that cannot hold the lead without reading them; an id spelt
+/// with escapes, or written as a number, is still found.
+#[test]
+fn explain_finds_ids_however_they_are_written() {
+    let ev = r#""events":[{"type":"form.submitted","at":"2025-01-02T00:00:00Z","form":"x"}]"#;
+    let data = format!(
+        "{{\"id\":\"L1\",{ev}}}\n{{\"id\":\"L\\u0032\",{ev}}}\n{{\"id\":30,{ev}}}\n{{broken\n"
+    );
+    let file = temp_file("explain-ids.jsonl", data.as_bytes());
+    let file = file.to_str().unwrap();
+    for id in ["L2", "30", "L1"] {
+        let (code, out, err) = funnelc(&[
+            "explain", RULES, "--leads", file, "--lead", id, "--as-of", AS_OF,
+        ]);
+        assert_eq!(code, 0, "{id}: {err}");
+        assert!(out.starts_with(&format!("{id} ·")), "{id}: {out}");
+    }
+    let (code, _, err) = funnelc(&[
+        "explain", RULES, "--leads", file, "--lead", "L3", "--as-of", AS_OF,
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("no lead `L3`"), "{err}");
+}
+
 #[test]
 fn unknown_lead_and_bad_arguments() {
     let (code, _, err) = funnelc(&[

@@ -298,13 +298,23 @@ type Parsed = Result<(Lead, BTreeMap<String, u64>), DataError>;
 
 /// Reads the input in fixed-size batches of leads, parsed in parallel, handed to `f` in input
 /// order. Stops when `f` returns false; returns whether it ran to the end.
+///
+/// With `only`, lines of lead-per-line JSONL that cannot hold that lead are passed over
+/// unread: a line with no backslash (so no escape could spell the id) that does not contain
+/// the id's text anywhere cannot have it as its id. Every other line is read as usual.
 pub fn read_leads(
     args: &Args,
     plan: &Plan,
     input: Input,
+    only: Option<&str>,
     f: impl FnMut(Vec<Parsed>) -> bool,
 ) -> Result<bool, Exit> {
-    stream(args, plan, input, &|p| p, f)
+    let finder = only.map(|id| memchr::memmem::Finder::new(id.as_bytes()).into_owned());
+    let wanted = |line: &[u8]| match &finder {
+        Some(f) => memchr::memchr(b'\\', line).is_some() || f.find(line).is_some(),
+        None => true,
+    };
+    stream(args, plan, input, &wanted, &|p| p, f)
 }
 
 /// Reads and evaluates leads batch by batch, in parallel, in input order.
@@ -349,7 +359,7 @@ pub fn for_each_batch(
             cells,
         })
     };
-    stream(args, plan, input, &work, f)
+    stream(args, plan, input, &|_| true, &work, f)
 }
 
 /// The pipeline behind `eval` and `explain`: batches of leads are read, parsed and put
@@ -359,6 +369,7 @@ fn stream<T: Send>(
     args: &Args,
     plan: &Plan,
     input: Input,
+    wanted: &(dyn Fn(&[u8]) -> bool + Sync),
     work: &(dyn Fn(Parsed) -> T + Sync),
     mut f: impl FnMut(Vec<T>) -> bool,
 ) -> Result<bool, Exit> {
@@ -413,6 +424,7 @@ fn stream<T: Send>(
                         batch
                             .lines
                             .par_iter()
+                            .filter(|(_, r)| wanted(batch.line(r)))
                             .map(|(n, r)| work(parse(*n, batch.line(r))))
                             .collect::<Vec<T>>(),
                     );

@@ -63,7 +63,8 @@ pub fn run(mut args: Args) -> Exit {
     };
     let mut found = None;
     let mut bad = None;
-    let result = super::eval::read_leads(&eval_args, &plan, input, |batch| {
+    let only = Some(args.lead.as_str());
+    let result = super::eval::read_leads(&eval_args, &plan, input, only, |batch| {
         for item in batch {
             match item {
                 Ok((lead, _)) if lead.id == args.lead => {

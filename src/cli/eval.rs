@@ -8,7 +8,7 @@ use rayon::prelude::*;
 
 use super::Exit;
 use crate::eval::{output, replay, Lead, Outcome, Plan};
-use crate::input::lines::{LineReader, BATCH_LINES as BATCH};
+use crate::input::lines::{Batch, LineReader, BATCH_LINES as BATCH};
 use crate::input::{jsonl, DataError};
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum, PartialEq, Eq)]
@@ -398,7 +398,7 @@ fn stream<T: Send>(
             Ok(line) => jsonl::parse_line(plan, line, origin(&name, n)),
             // A line that is not UTF-8 is one bad lead, not the end of the run.
             Err(e) => Err(DataError {
-                origin: format!("{name}:{n}"),
+                origin: origin(&name, n),
                 lead: None,
                 field: None,
                 message: format!(
@@ -414,7 +414,7 @@ fn stream<T: Send>(
     let mut done: Option<Vec<T>> = None;
     loop {
         let mut items: Option<Vec<T>> = None;
-        let mut next = None;
+        let mut next = Ok(Batch::default());
         let mut go_on = true;
         rayon::in_place_scope(|s| {
             if !batch.is_empty() {
@@ -430,7 +430,7 @@ fn stream<T: Send>(
                     );
                 });
             }
-            next = Some(read(&mut reader));
+            next = read(&mut reader);
             if let Some(d) = done.take() {
                 go_on = f(d);
             }
@@ -443,12 +443,11 @@ fn stream<T: Send>(
             return Ok(true);
         };
         match next {
-            Some(Ok(n)) => batch = n,
-            Some(Err(e)) => {
+            Ok(n) => batch = n,
+            Err(e) => {
                 f(items);
                 return Err(e);
             }
-            None => return Ok(f(items)),
         }
         done = Some(items);
     }

@@ -17,6 +17,7 @@ pub const BATCH_BYTES: usize = 8 << 20;
 const BLOCK: usize = 8 << 20;
 
 /// Some lines of the input: `buf[range]` for each, with its 1-based line number.
+#[derive(Default)]
 pub struct Batch {
     pub buf: Arc<Vec<u8>>,
     pub lines: Vec<(usize, Range<usize>)>,

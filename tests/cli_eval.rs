@@ -357,3 +357,62 @@ fn jsonl_and_json_say_the_same() {
     assert_eq!(l3["moves"][0]["from"], "MQL");
     assert_eq!(l3["moves"][0]["to"], "MEL");
 }
+
+/// A bad lead deep in the file, in a later batch than the first: without `--skip-bad` the run
+/// stops naming its line and writes no output file; with it, every other lead comes out, in
+/// input order, and the bad one is in the rejects.
+#[test]
+fn a_bad_lead_in_a_later_batch() {
+    let ev = r#""events":[{"type":"form.submitted","at":"2025-01-02T00:00:00Z","form":"x"}]"#;
+    let lines: Vec<String> = (1..=9000)
+        .map(|i| match i {
+            6000 => format!("{{\"id\":\"L{i}\",{ev},}}"),
+            _ => format!("{{\"id\":\"L{i}\",{ev}}}"),
+        })
+        .collect();
+    let data = temp_file("later-batch.jsonl", (lines.join("\n") + "\n").as_bytes());
+    let data = data.to_str().unwrap();
+    let target = temp_file("later-batch-out.jsonl", b"");
+    std::fs::remove_file(&target).unwrap();
+    let out = target.to_str().unwrap();
+    let (code, _, err) = funnelc(&[
+        "eval", RULES, "--leads", data, "--as-of", AS_OF, "--format", "jsonl", "-o", out,
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("later-batch.jsonl:6000"), "{err}");
+    assert!(!target.exists(), "a failed run left an output file");
+
+    let rejects = temp_file("later-batch-rejects.txt", b"");
+    let (code, _, err) = funnelc(&[
+        "eval",
+        RULES,
+        "--leads",
+        data,
+        "--as-of",
+        AS_OF,
+        "--format",
+        "jsonl",
+        "-o",
+        out,
+        "--skip-bad",
+        "--rejects",
+        rejects.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("9,000 leads") && err.contains("1 skipped"),
+        "{err}"
+    );
+    let written = std::fs::read_to_string(&target).unwrap();
+    let ids: Vec<String> = written
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["id"].to_string())
+        .collect();
+    let want: Vec<String> = (1..=9000)
+        .filter(|i| *i != 6000)
+        .map(|i| format!("\"L{i}\""))
+        .collect();
+    assert_eq!(ids, want);
+    let rejected = std::fs::read_to_string(&rejects).unwrap();
+    assert!(rejected.contains("later-batch.jsonl:6000"), "{rejected}");
+}

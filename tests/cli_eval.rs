@@ -358,6 +358,10 @@ fn jsonl_and_json_say_the_same() {
     assert_eq!(l3["moves"][0]["to"], "MEL");
 }
 
+fn data_dir_of(file: &std::path::Path) -> PathBuf {
+    file.parent().unwrap().to_path_buf()
+}
+
 /// A bad lead deep in the file, in a later batch than the first: without `--skip-bad` the run
 /// stops naming its line and writes no output file; with it, every other lead comes out, in
 /// input order, and the bad one is in the rejects.
@@ -372,8 +376,11 @@ fn a_bad_lead_in_a_later_batch() {
         .collect();
     let data = temp_file("later-batch.jsonl", (lines.join("\n") + "\n").as_bytes());
     let data = data.to_str().unwrap();
-    let target = temp_file("later-batch-out.jsonl", b"");
-    std::fs::remove_file(&target).unwrap();
+    // Its own folder: another test checks that no temporary output is left in the shared one.
+    let dir = data_dir_of(&temp_file("later-batch-dir-marker", b"")).join("later-batch");
+    std::fs::create_dir_all(&dir).unwrap();
+    let target = dir.join("out.jsonl");
+    let _ = std::fs::remove_file(&target);
     let out = target.to_str().unwrap();
     let (code, _, err) = funnelc(&[
         "eval", RULES, "--leads", data, "--as-of", AS_OF, "--format", "jsonl", "-o", out,

@@ -270,8 +270,9 @@ fn generated_leads_reach_every_stage() {
 // ---------------------------------------------------------------------------------------------
 // The binary
 
-fn temp_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("funnelc-props-{}", std::process::id()));
+/// A scratch folder for one test: tests run at once, and one removes its folder at the end.
+fn temp_dir(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("funnelc-props-{}-{test}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
@@ -319,7 +320,7 @@ proptest! {
         leads in prop::collection::vec(lead(), 1..40),
         keys in prop::collection::vec(any::<u32>(), 40),
     ) {
-        let dir = temp_dir();
+        let dir = temp_dir("order");
         let lines: Vec<String> =
             leads.iter().enumerate().map(|(i, l)| l.line(&format!("L{i}"))).collect();
         let mut order: Vec<usize> = (0..lines.len()).collect();
@@ -363,7 +364,7 @@ fn big_input() -> Vec<String> {
 /// two runs gives the same bytes, concatenated, as one run.
 #[test]
 fn threads_and_splits_do_not_change_the_bytes() {
-    let dir = temp_dir();
+    let dir = temp_dir("threads");
     let lines = big_input();
     let as_of = "2025-03-20T12:00:00Z";
     let all = dir.join("all.jsonl");

@@ -122,6 +122,23 @@ impl TraitTree {
         t
     }
 
+    /// Whether some trait is declared strictly below the dotted path `prefix`.
+    pub fn has_below(&self, prefix: &str) -> bool {
+        let mut node = 0;
+        let mut last = None;
+        for part in prefix.split('.') {
+            let Some(k) = self.get(node, part) else {
+                return false;
+            };
+            last = k.child;
+            match k.child {
+                Some(c) => node = c,
+                None => node = usize::MAX,
+            }
+        }
+        last.is_some()
+    }
+
     /// The entry for `key` under `node`.
     pub fn get(&self, node: usize, key: &str) -> Option<&TraitKey> {
         self.nodes.get(node)?.iter().find(|k| &*k.key == key)
@@ -157,5 +174,11 @@ mod tests {
         assert_eq!(t.get(c, "region").unwrap().slot, Some(2));
         assert!(t.get(c, "name").is_none());
         assert!(t.get(0, "employees").is_none());
+        assert!(t.has_below("company"));
+        assert!(!t.has_below("company.employees"));
+        assert!(!t.has_below("source"));
+        assert!(!t.has_below("employees"));
+        assert!(!t.has_below(""));
+        assert!(!t.has_below("company..employees"));
     }
 }

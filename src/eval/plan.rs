@@ -146,6 +146,8 @@ pub struct Plan {
     pub event_names: NameTable,
     /// Declared trait paths as a tree of keys, for the readers.
     pub trait_tree: TraitTree,
+    /// Declared trait paths → slot, for readers that meet whole dotted paths.
+    pub trait_names: NameTable,
     pub segments: Vec<(String, C, ast::Expr)>,
     pub scores: Vec<ScoreModel>,
     pub stages: Vec<StagePlan>,
@@ -170,7 +172,7 @@ impl Plan {
     }
 
     pub fn trait_slot(&self, path: &str) -> Option<usize> {
-        self.traits.iter().position(|(p, _)| p == path)
+        self.trait_names.get(path.as_bytes()).map(|i| i as usize)
     }
 
     pub fn stage_index(&self, name: &str) -> Option<usize> {
@@ -372,6 +374,7 @@ pub fn compile(file: &File, sym: &Symbols, source: &str, file_name: &str) -> Opt
     offsets.dedup();
     let event_names = NameTable::new(events.iter().map(|e| e.name.as_str()));
     let trait_tree = TraitTree::new(traits.iter().map(|(p, _)| p.as_str()));
+    let trait_names = NameTable::new(traits.iter().map(|(p, _)| p.as_str()));
     let funnel = file.items.iter().find_map(|i| match i {
         Item::Funnel(f) => Some(f.name.clone()),
         _ => None,
@@ -384,6 +387,7 @@ pub fn compile(file: &File, sym: &Symbols, source: &str, file_name: &str) -> Opt
         events,
         event_names,
         trait_tree,
+        trait_names,
         prefilters: std::mem::take(&mut cx.prefilters),
         trait_segments: trait_only_segments(&segments),
         segments,
@@ -435,7 +439,8 @@ impl Compiler<'_> {
             None => None,
         };
         let (list, prefiltered) = match &filter {
-            Some(f) if reads_event_only(f) => {
+            // A filter that reads only the event and traits can be worked out once per event.
+            Some(f) if reads_only(f, true, &[]) => {
                 self.prefilters.push((ev, (**f).clone()));
                 (self.events.len() + self.prefilters.len() - 1, true)
             }
@@ -667,45 +672,22 @@ impl Compiler<'_> {
     }
 }
 
-/// Which segments read only traits and constants (possibly through other such segments).
-fn trait_only_segments(segments: &[(String, C, ast::Expr)]) -> Vec<bool> {
-    fn only(c: &C, known: &[bool]) -> bool {
-        match c {
-            C::Const(_) | C::Trait(_) | C::GradeLabel(_) => true,
-            C::Segment(i) => known.get(*i as usize).copied().unwrap_or(false),
-            C::Not(x) | C::Neg(x) | C::Exists(x) => only(x, known),
-            C::All(v) | C::Any(v) | C::AtLeast(_, v) => v.iter().all(|x| only(x, known)),
-            C::Arith(_, a, b) | C::Cmp(_, a, b) | C::In(a, b, _) | C::Test(_, a, b, _) => {
-                only(a, known) && only(b, known)
-            }
-            C::Between(a, b, c) => only(a, known) && only(b, known) && only(c, known),
-            _ => false,
-        }
-    }
-    // Until nothing changes: a segment may name one declared after it.
-    let mut known = vec![false; segments.len()];
-    loop {
-        let next: Vec<bool> = segments.iter().map(|(_, c, _)| only(c, &known)).collect();
-        if next == known {
-            return known;
-        }
-        known = next;
-    }
-}
-
-/// Whether a filter's value depends only on the event and the lead's traits, never on time,
-/// history, stage or score: then it can be evaluated once per event.
-fn reads_event_only(c: &C) -> bool {
+/// Whether `c` reads nothing that changes during a replay: constants, traits, segments marked
+/// in `segments`, and, when `event` is true, the properties of the event under a filter.
+/// Never time, history, stage or score.
+fn reads_only(c: &C, event: bool, segments: &[bool]) -> bool {
+    let only = |x: &C| reads_only(x, event, segments);
     match c {
-        C::Const(_) | C::Trait(_) | C::Prop(_) | C::GradeLabel(_) => true,
-        C::Not(x) | C::Neg(x) | C::Exists(x) => reads_event_only(x),
-        C::All(v) | C::Any(v) | C::AtLeast(_, v) => v.iter().all(reads_event_only),
+        C::Const(_) | C::Trait(_) | C::GradeLabel(_) => true,
+        C::Prop(_) => event,
+        C::Segment(i) => segments.get(*i as usize).copied().unwrap_or(false),
+        C::Not(x) | C::Neg(x) | C::Exists(x) => only(x),
+        C::All(v) | C::Any(v) | C::AtLeast(_, v) => v.iter().all(only),
         C::Arith(_, a, b) | C::Cmp(_, a, b) | C::In(a, b, _) | C::Test(_, a, b, _) => {
-            reads_event_only(a) && reads_event_only(b)
+            only(a) && only(b)
         }
-        C::Between(a, b, c) => reads_event_only(a) && reads_event_only(b) && reads_event_only(c),
-        C::Segment(_)
-        | C::Score(_)
+        C::Between(a, b, c) => only(a) && only(b) && only(c),
+        C::Score(_)
         | C::Grade(_)
         | C::Present(_)
         | C::Count(_)
@@ -716,6 +698,22 @@ fn reads_event_only(c: &C) -> bool {
         | C::Has { .. }
         | C::PropOf { .. }
         | C::Then(_) => false,
+    }
+}
+
+/// Which segments read only traits and constants (possibly through other such segments).
+fn trait_only_segments(segments: &[(String, C, ast::Expr)]) -> Vec<bool> {
+    // Until nothing changes: a segment may name one declared after it.
+    let mut known = vec![false; segments.len()];
+    loop {
+        let next: Vec<bool> = segments
+            .iter()
+            .map(|(_, c, _)| reads_only(c, false, &known))
+            .collect();
+        if next == known {
+            return known;
+        }
+        known = next;
     }
 }
 

@@ -111,6 +111,22 @@ pub fn latest_at(line: &str) -> Option<Option<i64>> {
     (p.i == p.b.len()).then_some(latest)
 }
 
+/// Writes a property into its slot of the event whose slots start at `start`; a property the
+/// schema does not declare is ignored. `None` when the value has the wrong type.
+fn put_prop(
+    decl: &crate::eval::plan::EventType,
+    lead: &mut Lead,
+    start: usize,
+    key: &str,
+    raw: &Raw<'_>,
+) -> Option<()> {
+    if let Some(slot) = decl.props.iter().position(|(name, _)| name == key) {
+        let v = convert(raw, &decl.props.get(slot)?.1).ok()?;
+        *lead.props.get_mut(start + slot)? = v;
+    }
+    Some(())
+}
+
 struct P<'a> {
     s: &'a str,
     b: &'a [u8],
@@ -482,13 +498,11 @@ impl<'a> P<'a> {
                 _ => match typed {
                     Some((id, start)) => {
                         let decl = plan.events.get(id as usize)?;
-                        match decl.props.iter().position(|(name, _)| *name == key) {
-                            Some(slot) => {
-                                let raw = p.raw()?;
-                                let v = convert(&raw, &decl.props.get(slot)?.1).ok()?;
-                                *lead.props.get_mut(start + slot)? = v;
-                            }
-                            None => p.skip()?,
+                        if decl.props.iter().any(|(name, _)| *name == key) {
+                            let raw = p.raw()?;
+                            put_prop(decl, lead, start, &key, &raw)?;
+                        } else {
+                            p.skip()?;
                         }
                     }
                     None => {
@@ -512,10 +526,7 @@ impl<'a> P<'a> {
                 lead.props
                     .extend(std::iter::repeat_n(Value::Missing, decl.props.len()));
                 for (key, raw) in scratch.drain(..) {
-                    if let Some(slot) = decl.props.iter().position(|(name, _)| *name == key) {
-                        let v = convert(&raw, &decl.props.get(slot)?.1).ok()?;
-                        *lead.props.get_mut(start + slot)? = v;
-                    }
+                    put_prop(decl, lead, start, &key, &raw)?;
                 }
                 (id, start)
             }

@@ -159,9 +159,7 @@ impl<'p> LeadBuilder<'p> {
 
     /// Whether the schema declares a trait at or below this path (for nested objects).
     pub fn wants_trait_prefix(&self, prefix: &str) -> bool {
-        self.plan.traits.iter().any(|(p, _)| {
-            p.len() > prefix.len() && p.starts_with(prefix) && p.as_bytes()[prefix.len()] == b'.'
-        })
+        self.plan.trait_tree.has_below(prefix)
     }
 
     /// Adds an event. `field` names it in errors (e.g. `events[3]`). Unknown types are

@@ -9,7 +9,7 @@ For each contender: wall time, events/s, MB/s of input and peak RSS of the child
 (GNU time's %M), the median of --repeat runs (peak RSS: the largest). Contenders:
 
   serde_json x1 / x2   bench/serde_baseline: parse each line into serde_json::Value, count events
-  funnelc x1 / x2      funnelc eval bench/b2b.funnel --format jsonl -o FILE, RAYON_NUM_THREADS=1/2
+  funnelc x1 / x2      funnelc eval bench/b2b.funnel --format jsonl -o FILE --threads 1/2
   duckdb               bench/duckdb_b2b.py (bench/duckdb_b2b.sql, DuckDB's default threads)
 
 Then checks that funnelc and DuckDB agree on every lead (final stage, exit and its instant, the
@@ -147,8 +147,8 @@ def main():
     for n in threads:
         out[n] = os.path.join(data_dir, f"{stem}.funnelc-x{n}.jsonl")
         cmd = [a.funnelc, "eval", a.rules, "--leads", path, "--format", "jsonl", "--as-of", a.as_of,
-               "-o", out[n]]
-        results.append(measure(f"funnelc x{n}", cmd, a.repeat, env={"RAYON_NUM_THREADS": str(n)}))
+               "-o", out[n], "--threads", str(n)]
+        results.append(measure(f"funnelc x{n}", cmd, a.repeat))
     duck_out = os.path.join(data_dir, f"{stem}.duckdb.csv")
     if not a.skip_duckdb:
         cmd = [sys.executable, os.path.join(HERE, "duckdb_b2b.py"), "--leads", path, "--as-of", a.as_of,

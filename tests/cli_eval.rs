@@ -253,6 +253,9 @@ fn unknown_lead_and_bad_arguments() {
     assert_eq!(code, 2);
     let (code, _, err) = funnelc(&["eval", RULES, "--leads", "missing.jsonl", "--as-of", AS_OF]);
     assert_eq!(code, 2, "{err}");
+    let (code, _, err) = funnelc(&["eval", RULES, "--leads", "examples/leads.jsonl", "-j", "0"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--threads"), "{err}");
     let (code, _, _) = funnelc(&[
         "eval",
         "tests/fixtures/check/misspelt-event.funnel",
@@ -380,10 +383,18 @@ fn a_bad_lead_in_a_later_batch() {
     let dir = data_dir_of(&temp_file("later-batch-dir-marker", b"")).join("later-batch");
     std::fs::create_dir_all(&dir).unwrap();
     let target = dir.join("out.jsonl");
-    let _ = std::fs::remove_file(&target);
+    // `-j 1` reads, evaluates and writes on one thread; `-j 2` is the parallel pipeline.
+    for j in ["1", "2"] {
+        a_bad_lead_in_a_later_batch_on(j, data, &target);
+    }
+}
+
+fn a_bad_lead_in_a_later_batch_on(threads: &str, data: &str, target: &std::path::Path) {
+    let _ = std::fs::remove_file(target);
     let out = target.to_str().unwrap();
     let (code, _, err) = funnelc(&[
-        "eval", RULES, "--leads", data, "--as-of", AS_OF, "--format", "jsonl", "-o", out,
+        "eval", RULES, "--leads", data, "--as-of", AS_OF, "--format", "jsonl", "-o", out, "-j",
+        threads,
     ]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("later-batch.jsonl:6000"), "{err}");
@@ -404,13 +415,15 @@ fn a_bad_lead_in_a_later_batch() {
         "--skip-bad",
         "--rejects",
         rejects.to_str().unwrap(),
+        "--threads",
+        threads,
     ]);
     assert_eq!(code, 0, "{err}");
     assert!(
         err.contains("9,000 leads") && err.contains("1 skipped"),
         "{err}"
     );
-    let written = std::fs::read_to_string(&target).unwrap();
+    let written = std::fs::read_to_string(target).unwrap();
     let ids: Vec<String> = written
         .lines()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["id"].to_string())

@@ -408,9 +408,29 @@ fn stream<T: Send>(
             }),
         }
     };
+    let mut batch = read(&mut reader)?;
+    if rayon::current_num_threads() == 1 {
+        // One thread asked for, one thread used: reading, evaluating and writing take turns
+        // on this thread (a worker beside it would make "1 thread" quietly use two cores).
+        loop {
+            if batch.is_empty() {
+                return Ok(true);
+            }
+            let items = batch
+                .lines
+                .iter()
+                .filter(|(_, r)| wanted(batch.line(r)))
+                .map(|(n, r)| work(parse(*n, batch.line(r))))
+                .collect::<Vec<T>>();
+            if !f(items) {
+                return Ok(false);
+            }
+            batch = read(&mut reader)?;
+        }
+    }
     // A pipeline of three: while the workers evaluate batch N, this thread hands batch N-1
     // to `f` (which writes output) and reads batch N+1. Output stays in input order.
-    let mut batch = read(&mut reader)?;
+
     let mut done: Option<Vec<T>> = None;
     loop {
         let mut items: Option<Vec<T>> = None;

@@ -42,6 +42,10 @@ impl From<Exit> for ExitCode {
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Threads to evaluate leads on (default: the RAYON_NUM_THREADS environment variable,
+    /// else one per core). With 1, everything runs on a single thread
+    #[arg(long, short = 'j', global = true, value_name = "N")]
+    threads: Option<std::num::NonZeroUsize>,
 }
 
 #[derive(Subcommand)]
@@ -77,6 +81,16 @@ pub fn main() -> ExitCode {
             .into();
         }
     };
+    if let Some(n) = cli.threads {
+        // The pool is built here first, before anything could have started it.
+        if let Err(e) = rayon::ThreadPoolBuilder::new()
+            .num_threads(n.get())
+            .build_global()
+        {
+            eprintln!("error: cannot start {n} threads: {e}");
+            return Exit::Usage.into();
+        }
+    }
     let exit = match cli.command {
         Command::Check(a) => check::run(a),
         Command::Eval(a) => eval::run(a),

@@ -156,9 +156,9 @@ pub fn parse_timestamp(s: &str) -> Result<Timestamp, String> {
 
 /// The common shape `YYYY-MM-DDTHH:MM:SSZ`, read in one go (data files hold millions of
 /// them); `None` for anything else, which the general reader then reads or refuses.
-fn parse_utc_seconds(b: &[u8]) -> Option<Timestamp> {
-    if b.len() != 20
-        || b[4] != b'-'
+pub fn parse_utc_seconds(b: &[u8]) -> Option<Timestamp> {
+    let b: &[u8; 20] = b.try_into().ok()?;
+    if b[4] != b'-'
         || b[7] != b'-'
         || b[10] != b'T'
         || b[13] != b':'
@@ -167,17 +167,13 @@ fn parse_utc_seconds(b: &[u8]) -> Option<Timestamp> {
     {
         return None;
     }
-    let mut d = [0u32; 20];
-    for i in [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18] {
-        let v = b[i].wrapping_sub(b'0');
-        if v > 9 {
-            return None;
-        }
-        d[i] = u32::from(v);
-    }
-    let year = (d[0] * 1000 + d[1] * 100 + d[2] * 10 + d[3]) as i32;
-    let (month, day) = (d[5] * 10 + d[6], d[8] * 10 + d[9]);
-    let (hh, mm, ss) = (d[11] * 10 + d[12], d[14] * 10 + d[15], d[17] * 10 + d[18]);
+    let two = |i: usize| -> Option<u32> {
+        let (a, c) = (b[i].wrapping_sub(b'0'), b[i + 1].wrapping_sub(b'0'));
+        (a <= 9 && c <= 9).then(|| u32::from(a) * 10 + u32::from(c))
+    };
+    let year = (two(0)? * 100 + two(2)?) as i32;
+    let (month, day) = (two(5)?, two(8)?);
+    let (hh, mm, ss) = (two(11)?, two(14)?, two(17)?);
     if !(1..=12).contains(&month)
         || day == 0
         || day > days_in_month(year, month)

@@ -339,6 +339,8 @@ pub fn for_each_batch(
             (OutFormat::Table, _) => cells = output::table_row(plan, &lead, &out),
             (OutFormat::Csv, _) => text = output::csv_line(&output::csv_row(plan, &lead, &out)),
             (OutFormat::Jsonl, None) => {
+                // About what a line takes, so it is not grown a doubling at a time.
+                text.reserve(64 + 48 * plan.stages.len());
                 output::json_line(plan, &lead, &out, &mut text);
                 text.push('\n');
             }

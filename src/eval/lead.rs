@@ -11,7 +11,8 @@ pub enum Value {
     Bool(bool),
     Num(f64),
     Time(i64),
-    Text(Box<str>),
+    /// Texts of up to 24 bytes (nearly every property value) are kept inline, not allocated.
+    Text(compact_str::CompactString),
     List(Vec<Value>),
 }
 
@@ -93,5 +94,20 @@ impl Lead {
     /// Sorts events by time, keeping input order among equal instants.
     pub fn sort_events(&mut self) {
         self.events.sort_by_key(|e| e.at);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_stay_small() {
+        // Leads hold millions of values: inline text must not make each one bigger.
+        assert!(std::mem::size_of::<Value>() <= 32);
+        let short = Value::Text("organic".into());
+        let long = Value::Text("a text too long to be kept inline in the value".into());
+        assert_eq!(short.to_string(), "\"organic\"");
+        assert!(long.to_string().starts_with("\"a text too long"));
     }
 }

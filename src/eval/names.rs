@@ -4,41 +4,82 @@
 //! are built once per plan and cost one hash and one comparison per lookup, with no
 //! allocation.
 
-/// Event type names → index, in an open-addressing table keyed by an FNV-1a hash.
+/// A short name as two overlapping little-endian words and its length. Equal names have equal
+/// keys; for names of at most 16 bytes the words cover every byte, so equal keys mean equal
+/// names and no byte comparison is needed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Key {
+    lo: u64,
+    hi: u64,
+    len: usize,
+}
+
+impl Key {
+    #[inline]
+    pub fn of(b: &[u8]) -> Key {
+        let n = b.len();
+        let word = |s: Option<&[u8]>| s.and_then(|s| s.try_into().ok()).map(u64::from_le_bytes);
+        match (word(b.get(..8)), word(b.get(n.saturating_sub(8)..))) {
+            (Some(lo), Some(hi)) => Key { lo, hi, len: n },
+            _ => {
+                let mut lo = 0;
+                for (i, &c) in b.iter().enumerate() {
+                    lo |= u64::from(c) << (8 * i);
+                }
+                Key { lo, hi: 0, len: n }
+            }
+        }
+    }
+
+    /// Whether the key alone tells the name.
+    #[inline]
+    pub fn exact(&self) -> bool {
+        self.len <= 16
+    }
+
+    /// `name`, whose key is `self`, is `other` (with its key `k`).
+    #[inline]
+    pub fn same(&self, name: &[u8], k: &Key, other: &[u8]) -> bool {
+        self == k && (self.exact() || name == other)
+    }
+
+    #[inline]
+    fn hash(&self) -> usize {
+        let h = (self.lo ^ self.hi.rotate_left(29) ^ self.len as u64)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        (h >> 32) as usize
+    }
+}
+
+/// Event type names → index, in an open-addressing table keyed by [`Key`].
 #[derive(Clone, Debug, Default)]
 pub struct NameTable {
-    names: Vec<Box<[u8]>>,
+    names: Vec<(Key, Box<[u8]>)>,
     /// `slots[h & mask]`: index into `names` + 1, 0 for empty.
     slots: Vec<u32>,
     mask: usize,
 }
 
-fn fnv1a(b: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &c in b {
-        h ^= u64::from(c);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
-}
-
 impl NameTable {
     /// `names[i]` gets index `i`; a repeated name keeps its first index.
     pub fn new<'a>(names: impl IntoIterator<Item = &'a str>) -> Self {
-        let names: Vec<Box<[u8]>> = names.into_iter().map(|n| n.as_bytes().into()).collect();
+        let names: Vec<(Key, Box<[u8]>)> = names
+            .into_iter()
+            .map(|n| (Key::of(n.as_bytes()), n.as_bytes().into()))
+            .collect();
         // At most a quarter full, so probes are short.
         let size = (names.len() * 4).next_power_of_two().max(8);
         let mask = size - 1;
         let mut slots = vec![0u32; size];
-        for (i, n) in names.iter().enumerate() {
-            let mut h = fnv1a(n) as usize & mask;
+        for (i, (k, n)) in names.iter().enumerate() {
+            let mut h = k.hash() & mask;
             loop {
                 match slots[h] {
                     0 => {
                         slots[h] = i as u32 + 1;
                         break;
                     }
-                    j if *names[j as usize - 1] == **n => break,
+                    j if *names[j as usize - 1].1 == **n => break,
                     _ => h = (h + 1) & mask,
                 }
             }
@@ -46,17 +87,20 @@ impl NameTable {
         NameTable { names, slots, mask }
     }
 
+    #[inline]
     pub fn get(&self, name: &[u8]) -> Option<u32> {
         if self.names.is_empty() {
             return None;
         }
-        let mut h = fnv1a(name) as usize & self.mask;
+        let k = Key::of(name);
+        let mut h = k.hash() & self.mask;
         loop {
             match *self.slots.get(h)? {
                 0 => return None,
                 j => {
                     let i = j - 1;
-                    if **self.names.get(i as usize)? == *name {
+                    let (key, n) = self.names.get(i as usize)?;
+                    if k.same(name, key, n) {
                         return Some(i);
                     }
                 }
@@ -76,6 +120,7 @@ pub struct TraitTree {
 #[derive(Clone, Debug)]
 pub struct TraitKey {
     pub key: Box<str>,
+    k: Key,
     /// The trait declared at exactly this path.
     pub slot: Option<usize>,
     /// The node of the traits declared below this path.
@@ -97,6 +142,7 @@ impl TraitTree {
                     None => {
                         t.nodes[node].push(TraitKey {
                             key: part.into(),
+                            k: Key::of(part.as_bytes()),
                             slot: None,
                             child: None,
                         });
@@ -141,7 +187,11 @@ impl TraitTree {
 
     /// The entry for `key` under `node`.
     pub fn get(&self, node: usize, key: &str) -> Option<&TraitKey> {
-        self.nodes.get(node)?.iter().find(|k| &*k.key == key)
+        let k = Key::of(key.as_bytes());
+        self.nodes
+            .get(node)?
+            .iter()
+            .find(|t| k.same(key.as_bytes(), &t.k, t.key.as_bytes()))
     }
 }
 
@@ -149,6 +199,45 @@ impl TraitTree {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keys_tell_short_names_apart() {
+        let names = [
+            "",
+            "a",
+            "ab",
+            "abcdefg",
+            "abcdefgh",
+            "abcdefghi",
+            "page.viewed",
+            "page.viewee",
+            "a\u{0}",
+            "a\u{0}\u{0}",
+            "abcdefghijklmnop",
+            "abcdefghijklmnoq",
+            "bbcdefghijklmnop",
+        ];
+        for a in names {
+            for b in names {
+                let (ka, kb) = (Key::of(a.as_bytes()), Key::of(b.as_bytes()));
+                assert_eq!(
+                    ka.same(a.as_bytes(), &kb, b.as_bytes()),
+                    a == b,
+                    "{a:?} {b:?}"
+                );
+            }
+        }
+        // Longer names share keys when only their middles differ: then the bytes decide.
+        let (a, b) = ("abcdefgh-X-ijklmnop", "abcdefgh-Y-ijklmnop");
+        let (ka, kb) = (Key::of(a.as_bytes()), Key::of(b.as_bytes()));
+        assert_eq!(ka, kb);
+        assert!(!ka.same(a.as_bytes(), &kb, b.as_bytes()));
+        let t = NameTable::new([a, b]);
+        assert_eq!(
+            (t.get(a.as_bytes()), t.get(b.as_bytes())),
+            (Some(0), Some(1))
+        );
+    }
 
     #[test]
     fn names_are_found_and_others_are_not() {

@@ -65,6 +65,12 @@ pub fn position(plan: &Plan, out: &Outcome) -> String {
 /// JSON string quoting (RFC 8259): quotes, backslashes and control characters escaped.
 pub fn push_json_str(out: &mut String, s: &str) {
     out.push('"');
+    // Names and ids rarely need escaping: then they go in whole.
+    if !s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     for c in s.chars() {
         match c {
             '"' => out.push_str("\\\""),

@@ -8,7 +8,7 @@ use crate::syntax::ast::{self, *};
 use crate::time;
 
 use super::lead::Value;
-use super::names::{NameTable, TraitTree};
+use super::names::{Key, NameTable, TraitTree};
 
 /// An event query with its event type, filter and scopes resolved.
 #[derive(Clone, Debug)]
@@ -144,6 +144,8 @@ pub struct Plan {
     pub events: Vec<EventType>,
     /// Event names → index, for the readers.
     pub event_names: NameTable,
+    /// For each event type, its properties' names as [`Key`]s, in slot order.
+    pub prop_keys: Vec<Vec<Key>>,
     /// Declared trait paths as a tree of keys, for the readers.
     pub trait_tree: TraitTree,
     /// Declared trait paths → slot, for readers that meet whole dotted paths.
@@ -373,6 +375,10 @@ pub fn compile(file: &File, sym: &Symbols, source: &str, file_name: &str) -> Opt
     offsets.sort_unstable();
     offsets.dedup();
     let event_names = NameTable::new(events.iter().map(|e| e.name.as_str()));
+    let prop_keys = events
+        .iter()
+        .map(|e| e.props.iter().map(|(p, _)| Key::of(p.as_bytes())).collect())
+        .collect();
     let trait_tree = TraitTree::new(traits.iter().map(|(p, _)| p.as_str()));
     let trait_names = NameTable::new(traits.iter().map(|(p, _)| p.as_str()));
     let funnel = file.items.iter().find_map(|i| match i {
@@ -386,6 +392,7 @@ pub fn compile(file: &File, sym: &Symbols, source: &str, file_name: &str) -> Opt
         traits,
         events,
         event_names,
+        prop_keys,
         trait_tree,
         trait_names,
         prefilters: std::mem::take(&mut cx.prefilters),

@@ -396,7 +396,9 @@ fn stream<T: Send>(
         })
     };
     let parse = |n: usize, line: &[u8]| -> Parsed {
-        match std::str::from_utf8(line) {
+        // Checked with SIMD first; only a bad line is looked at again for where it breaks.
+        let text = simdutf8::basic::from_utf8(line).or_else(|_| std::str::from_utf8(line));
+        match text {
             Ok(line) => jsonl::parse_line(plan, line, origin(&name, n)),
             // A line that is not UTF-8 is one bad lead, not the end of the run.
             Err(e) => Err(DataError {

@@ -244,7 +244,7 @@ pub fn latest_event_time(path: &Path, _plan: &crate::eval::Plan) -> Result<i64, 
             .par_iter()
             .filter_map(|(_, r)| {
                 // A line that is not text has no instant; the full read reports it.
-                let line = std::str::from_utf8(batch.line(r)).ok()?;
+                let line = simdutf8::basic::from_utf8(batch.line(r)).ok()?;
                 crate::input::jsonl::latest_at(line)
             })
             .max();

@@ -25,6 +25,7 @@ pub fn parse_line(plan: &Plan, line: &str) -> Option<(Lead, BTreeMap<String, u64
         b: line.as_bytes(),
         i: 0,
         depth: 0,
+        months: Default::default(),
     };
     let mut lead = Lead {
         id: String::new(),
@@ -92,6 +93,7 @@ pub fn latest_at(line: &str) -> Option<Option<i64>> {
         b: line.as_bytes(),
         i: 0,
         depth: 0,
+        months: Default::default(),
     };
     let mut latest: Option<i64> = None;
     let mut events = false;
@@ -134,6 +136,7 @@ struct P<'a> {
     b: &'a [u8],
     i: usize,
     depth: u32,
+    months: crate::time::MonthCache,
 }
 
 impl<'a> P<'a> {
@@ -507,7 +510,7 @@ impl<'a> P<'a> {
         // Nearly always `YYYY-MM-DDTHH:MM:SSZ`: twenty bytes, read without scanning for the
         // closing quote first.
         let at = match b.get(self.i + 20) {
-            Some(b'"') => crate::time::parse_utc_seconds(b.get(self.i..self.i + 20)?),
+            Some(b'"') => self.months.parse(b.get(self.i..self.i + 20)?),
             _ => None,
         };
         let at = match at {
@@ -756,6 +759,7 @@ stage A { enter when ping }
             b: text.as_bytes(),
             i: 0,
             depth: 0,
+            months: Default::default(),
         }
     }
 

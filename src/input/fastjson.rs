@@ -33,8 +33,8 @@ pub fn parse_line(plan: &Plan, line: &str) -> Option<(Lead, BTreeMap<String, u64
         traits: vec![Value::Missing; plan.traits.len()],
         // Room for about as many events and properties as a line of this length holds, so
         // the lists do not grow one doubling at a time.
-        events: Vec::with_capacity(line.len() / 96),
-        props: Vec::with_capacity(line.len() / 64),
+        events: Vec::with_capacity(line.len() / 64),
+        props: Vec::with_capacity(line.len() / 32),
     };
     let mut unknown = BTreeMap::new();
     let (mut id, mut traits, mut events) = (None, false, false);
@@ -447,7 +447,7 @@ impl<'a> P<'a> {
                     Some(slot) => {
                         let ty = &plan.traits.get(slot)?.1;
                         p.peek()?;
-                        *out.get_mut(slot)? = p.typed(ty)?;
+                        p.typed(ty, out.get_mut(slot)?)?;
                         Some(())
                     }
                     None => p.raw().map(drop),
@@ -526,10 +526,8 @@ impl<'a> P<'a> {
         };
         let keys = plan.prop_keys.get(id as usize)?;
         let start = lead.props.len();
-        lead.props.reserve(keys.len());
-        for _ in keys {
-            lead.props.push(Value::Missing);
-        }
+        lead.props
+            .resize_with(start + keys.len(), || Value::Missing);
         self.depth += 1;
         loop {
             match *b.get(self.i)? {
@@ -549,8 +547,8 @@ impl<'a> P<'a> {
                 .position(|(pk, (name, _))| k.same(key.as_bytes(), pk, name.as_bytes()));
             match slot {
                 Some(slot) => {
-                    let v = self.typed(&decl.props.get(slot)?.1)?;
-                    *lead.props.get_mut(start + slot)? = v;
+                    let ty = &decl.props.get(slot)?.1;
+                    self.typed(ty, lead.props.get_mut(start + slot)?)?;
                 }
                 // A second `type` or `at`: the general reader's (and serde's) business.
                 None if key == "type" || key == "at" => return None,
@@ -596,29 +594,41 @@ impl<'a> P<'a> {
     /// reads, with the common cases (text, `true`/`false`, short whole numbers, `null`) read
     /// without the detour. The cursor is at the value, past any blanks.
     #[inline]
-    fn typed(&mut self, ty: &Ty) -> Option<Value> {
+    fn typed(&mut self, ty: &Ty, dst: &mut Value) -> Option<()> {
+        // Written into its slot, not returned: a returned value is built on the stack in
+        // pieces and copied out whole, and the CPU stalls reading back what it just wrote.
         match (ty, *self.b.get(self.i)?) {
             (_, b'n') => {
                 self.word(b"null")?;
-                Some(Value::Missing)
+                *dst = Value::Missing;
             }
-            (Ty::Text, b'"') => Some(Value::Text(self.string()?.as_ref().into())),
+            (Ty::Text, b'"') => *dst = Value::Text(self.string()?.as_ref().into()),
             (Ty::Bool, b't') => {
                 self.word(b"true")?;
-                Some(Value::Bool(true))
+                *dst = Value::Bool(true);
             }
             (Ty::Bool, b'f') => {
                 self.word(b"false")?;
-                Some(Value::Bool(false))
+                *dst = Value::Bool(false);
             }
             (Ty::Int | Ty::Decimal | Ty::Money | Ty::Percent, b'-' | b'0'..=b'9') => {
-                match self.whole() {
-                    Some(n) => Some(Value::Num(n as f64)),
-                    None => convert(&self.raw()?, ty).ok(),
+                *dst = match self.whole() {
+                    Some(n) => Value::Num(n as f64),
+                    None => convert(&self.raw()?, ty).ok()?,
                 }
             }
-            _ => convert(&self.raw()?, ty).ok(),
+            (Ty::List(inner), b'[') => {
+                let mut items = Vec::new();
+                self.array(|p| {
+                    p.peek()?;
+                    items.push(Value::Missing);
+                    p.typed(inner, items.last_mut()?)
+                })?;
+                *dst = Value::List(items);
+            }
+            _ => *dst = convert(&self.raw()?, ty).ok()?,
         }
+        Some(())
     }
 
     /// A whole number of up to 18 digits, which [`Self::number`] would read as `Raw::Int`;

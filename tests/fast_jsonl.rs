@@ -421,6 +421,13 @@ fn latest_instants_agree() {
         r#"{"events":[]}"#,
         r#"{"events":[{"at":"not a time"},{"type":"x"}]}"#,
         r#"{"id":"L1"}"#,
+        // The compact shape, and ways of leaving it half-way through an event.
+        r#"{"events":[{"type":"a","at":"2025-01-03T10:00:00Z","p":{"q":[1,"]}"]},"r":null}]}"#,
+        r#"{"events":[{"type":"a","at":"2025-02-30T10:00:00Z"},{"type":"b","at":"2025-01-01T00:00:00Z"}]}"#,
+        r#"{"events":[{"type":"a\"b","at":"2025-03-03T10:00:00Z"}]}"#,
+        r#"{"events":[{"type":"a","at":"2025-03-03T10:00:00.5Z","p":1}]}"#,
+        r#"{"events":[{"type":"a","at":"2025-03-03T10:00:00Z" ,"p":1}]}"#,
+        r#"{"events":[{"type":"a","at":"2025-03-03T10:00:00Z","type":"b"}]}"#,
     ] {
         assert!(latest_agrees(l), "declined: {l}");
     }
@@ -428,6 +435,8 @@ fn latest_instants_agree() {
         r#"{"events":[{"at":5}]}"#,
         r#"{"events":[{"at":null}]}"#,
         r#"{"events":[{"at":"2025-01-01","at":"2025-01-02"}]}"#,
+        r#"{"events":[{"type":"a","at":"2025-01-01T00:00:00Z","at":"2025-01-02"}]}"#,
+        r#"{"events":[{"type":"a","at":"2025-01-01T00:00:00Z","p":tru}]}"#,
         r#"{"events":[],"events":[]}"#,
         r#"{"events":[1]}"#,
         r#"{"events":{}}"#,

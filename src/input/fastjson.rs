@@ -104,7 +104,16 @@ pub fn latest_at(line: &str) -> Option<Option<i64>> {
                 return p.word(b"null");
             }
             p.array(|p| {
-                latest = latest.max(p.event_at()?);
+                let (i, depth) = (p.i, p.depth);
+                let at = match p.compact_event_at() {
+                    Some(at) => Some(at),
+                    None => {
+                        p.i = i;
+                        p.depth = depth;
+                        p.event_at()?
+                    }
+                };
+                latest = latest.max(at);
                 Some(())
             })
         }
@@ -454,6 +463,40 @@ impl<'a> P<'a> {
                 },
             }
         })
+    }
+
+    /// [`Self::event_at`] for an event in the compact shape of [`Self::compact_event`] with
+    /// a `YYYY-MM-DDTHH:MM:SSZ` instant; `None` for anything else, and the caller rewinds.
+    #[inline]
+    fn compact_event_at(&mut self) -> Option<i64> {
+        let b = self.b;
+        if b.get(self.i..self.i + 9)? != b"{\"type\":\"" || self.depth >= MAX_DEPTH {
+            return None;
+        }
+        self.i += 9;
+        self.plain_string()?;
+        if b.get(self.i..self.i + 7)? != b",\"at\":\"" || b.get(self.i + 27) != Some(&b'"') {
+            return None;
+        }
+        let at = self.months.parse(b.get(self.i + 7..self.i + 27)?)?.millis;
+        self.i += 28;
+        self.depth += 1;
+        loop {
+            match *b.get(self.i)? {
+                b'}' => break,
+                b',' if b.get(self.i + 1) == Some(&b'"') => self.i += 2,
+                _ => return None,
+            }
+            // A second `at` is the general reader's business.
+            if self.plain_string()? == "at" || b.get(self.i) != Some(&b':') {
+                return None;
+            }
+            self.i += 1;
+            self.skip()?;
+        }
+        self.i += 1;
+        self.depth -= 1;
+        Some(at)
     }
 
     /// An event's instant, if it has a readable one; everything else in it is skipped.

@@ -222,8 +222,22 @@ impl<'a> P<'a> {
         }
         self.i += 1;
         let start = self.i;
+        match self.to_special()? {
+            b'"' => {
+                let s = self.s.get(start..self.i)?;
+                self.i += 1;
+                Some(Cow::Borrowed(s))
+            }
+            b'\\' => self.escaped(start),
+            _ => None,
+        }
+    }
+
+    /// Moves the cursor to the next quote, backslash or control byte, and says which it is.
+    #[inline(always)]
+    fn to_special(&mut self) -> Option<u8> {
         loop {
-            // Eight bytes at a time up to the first quote, backslash or control byte.
+            // Eight bytes at a time while eight are left.
             while let Some(w) = self.b.get(self.i..self.i + 8) {
                 let m = special(u64::from_le_bytes(w.try_into().ok()?));
                 if m != 0 {
@@ -233,13 +247,7 @@ impl<'a> P<'a> {
                 self.i += 8;
             }
             match *self.b.get(self.i)? {
-                b'"' => {
-                    let s = self.s.get(start..self.i)?;
-                    self.i += 1;
-                    return Some(Cow::Borrowed(s));
-                }
-                b'\\' => return self.escaped(start),
-                0..=0x1f => return None,
+                c @ (b'"' | b'\\' | 0..=0x1f) => return Some(c),
                 _ => self.i += 1,
             }
         }
@@ -612,25 +620,12 @@ impl<'a> P<'a> {
     #[inline(always)]
     fn plain_string(&mut self) -> Option<&'a str> {
         let start = self.i;
-        loop {
-            while let Some(w) = self.b.get(self.i..self.i + 8) {
-                let m = special(u64::from_le_bytes(w.try_into().ok()?));
-                if m != 0 {
-                    self.i += (m.trailing_zeros() / 8) as usize;
-                    break;
-                }
-                self.i += 8;
-            }
-            match *self.b.get(self.i)? {
-                b'"' => {
-                    let s = self.s.get(start..self.i)?;
-                    self.i += 1;
-                    return Some(s);
-                }
-                b'\\' | 0..=0x1f => return None,
-                _ => self.i += 1,
-            }
+        if self.to_special()? != b'"' {
+            return None;
         }
+        let s = self.s.get(start..self.i)?;
+        self.i += 1;
+        Some(s)
     }
 
     /// A value of a declared type, as [`convert`] would make it from what [`Self::raw`]

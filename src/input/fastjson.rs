@@ -222,7 +222,7 @@ impl<'a> P<'a> {
         }
         self.i += 1;
         let start = self.i;
-        match self.to_special()? {
+        match self.skip_to_special()? {
             b'"' => {
                 let s = self.s.get(start..self.i)?;
                 self.i += 1;
@@ -235,7 +235,7 @@ impl<'a> P<'a> {
 
     /// Moves the cursor to the next quote, backslash or control byte, and says which it is.
     #[inline(always)]
-    fn to_special(&mut self) -> Option<u8> {
+    fn skip_to_special(&mut self) -> Option<u8> {
         loop {
             // Eight bytes at a time while eight are left.
             while let Some(w) = self.b.get(self.i..self.i + 8) {
@@ -620,7 +620,7 @@ impl<'a> P<'a> {
     #[inline(always)]
     fn plain_string(&mut self) -> Option<&'a str> {
         let start = self.i;
-        if self.to_special()? != b'"' {
+        if self.skip_to_special()? != b'"' {
             return None;
         }
         let s = self.s.get(start..self.i)?;

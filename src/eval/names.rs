@@ -15,20 +15,40 @@ pub struct Key {
 }
 
 impl Key {
-    #[inline]
+    #[inline(always)]
     pub fn of(b: &[u8]) -> Key {
         let n = b.len();
-        let word = |s: Option<&[u8]>| s.and_then(|s| s.try_into().ok()).map(u64::from_le_bytes);
-        match (word(b.get(..8)), word(b.get(n.saturating_sub(8)..))) {
-            (Some(lo), Some(hi)) => Key { lo, hi, len: n },
-            _ => {
-                let mut lo = 0;
-                for (i, &c) in b.iter().enumerate() {
-                    lo |= u64::from(c) << (8 * i);
-                }
-                Key { lo, hi: 0, len: n }
+        // Two overlapping loads of the widest size that fits; bytes read twice land in the
+        // same place both times, so or-ing them is exact.
+        let lo = match n {
+            8.. => {
+                let (Some(lo), Some(hi)) = (b.first_chunk::<8>(), b.last_chunk::<8>()) else {
+                    return Key::default();
+                };
+                return Key {
+                    lo: u64::from_le_bytes(*lo),
+                    hi: u64::from_le_bytes(*hi),
+                    len: n,
+                };
             }
-        }
+            4..=7 => match (b.first_chunk::<4>(), b.last_chunk::<4>()) {
+                (Some(a), Some(z)) => {
+                    u64::from(u32::from_le_bytes(*a))
+                        | u64::from(u32::from_le_bytes(*z)) << (8 * (n - 4))
+                }
+                _ => 0,
+            },
+            2..=3 => match (b.first_chunk::<2>(), b.last_chunk::<2>()) {
+                (Some(a), Some(z)) => {
+                    u64::from(u16::from_le_bytes(*a))
+                        | u64::from(u16::from_le_bytes(*z)) << (8 * (n - 2))
+                }
+                _ => 0,
+            },
+            1 => b.first().map_or(0, |&c| u64::from(c)),
+            _ => 0,
+        };
+        Key { lo, hi: 0, len: n }
     }
 
     /// Whether the key alone tells the name.
@@ -87,7 +107,7 @@ impl NameTable {
         NameTable { names, slots, mask }
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn get(&self, name: &[u8]) -> Option<u32> {
         if self.names.is_empty() {
             return None;
@@ -186,6 +206,7 @@ impl TraitTree {
     }
 
     /// The entry for `key` under `node`.
+    #[inline]
     pub fn get(&self, node: usize, key: &str) -> Option<&TraitKey> {
         let k = Key::of(key.as_bytes());
         self.nodes
@@ -237,6 +258,26 @@ mod tests {
             (t.get(a.as_bytes()), t.get(b.as_bytes())),
             (Some(0), Some(1))
         );
+    }
+
+    #[test]
+    fn keys_are_the_bytes_in_order() {
+        // The loads overlap for most lengths: the key must still be the plain byte packing.
+        let text = b"abcdefghijklmnopqrstuvwxyz";
+        for n in 0..=16 {
+            let b = &text[..n];
+            let mut lo = 0u64;
+            let mut hi = 0u64;
+            for (i, &c) in b.iter().enumerate().take(8) {
+                lo |= u64::from(c) << (8 * i);
+            }
+            if n >= 8 {
+                for (i, &c) in b[n - 8..].iter().enumerate() {
+                    hi |= u64::from(c) << (8 * i);
+                }
+            }
+            assert_eq!(Key::of(b), Key { lo, hi, len: n }, "{n}");
+        }
     }
 
     #[test]

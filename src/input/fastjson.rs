@@ -482,7 +482,7 @@ impl<'a> P<'a> {
             return None;
         }
         self.i += 9;
-        self.plain_string()?;
+        self.plain_bytes()?;
         if b.get(self.i..self.i + 7)? != b",\"at\":\"" || b.get(self.i + 27) != Some(&b'"') {
             return None;
         }
@@ -496,7 +496,7 @@ impl<'a> P<'a> {
                 _ => return None,
             }
             // A second `at` is the general reader's business.
-            if self.plain_string()? == "at" || b.get(self.i) != Some(&b':') {
+            if self.plain_bytes()? == b"at" || b.get(self.i) != Some(&b':') {
                 return None;
             }
             self.i += 1;
@@ -552,7 +552,7 @@ impl<'a> P<'a> {
             return None;
         }
         self.i += 9;
-        let id = plan.event_id(self.plain_string()?)?;
+        let id = plan.event_names.get(self.plain_bytes()?)? as u16;
         let decl = plan.events.get(id as usize)?;
         if b.get(self.i..self.i + 7)? != b",\"at\":\"" {
             return None;
@@ -586,23 +586,26 @@ impl<'a> P<'a> {
                 b',' if b.get(self.i + 1) == Some(&b'"') => self.i += 2,
                 _ => return None,
             }
-            let key = self.plain_string()?;
+            let key = self.plain_bytes()?;
             if b.get(self.i) != Some(&b':') {
                 return None;
             }
             self.i += 1;
-            let k = Key::of(key.as_bytes());
-            let slot = keys
-                .iter()
-                .zip(&decl.props)
-                .position(|(pk, (name, _))| k.same(key.as_bytes(), pk, name.as_bytes()));
+            let k = Key::of(key);
+            let mut slot = None;
+            for (i, (pk, (name, _))) in keys.iter().zip(&decl.props).enumerate() {
+                if k.same(key, pk, name.as_bytes()) {
+                    slot = Some(i);
+                    break;
+                }
+            }
             match slot {
                 Some(slot) => {
                     let ty = &decl.props.get(slot)?.1;
                     self.typed(ty, lead.props.get_mut(start + slot)?)?;
                 }
                 // A second `type` or `at`: the general reader's (and serde's) business.
-                None if key == "type" || key == "at" => return None,
+                None if key == b"type" || key == b"at" => return None,
                 None => self.skip()?,
             }
         }
@@ -620,10 +623,19 @@ impl<'a> P<'a> {
     #[inline(always)]
     fn plain_string(&mut self) -> Option<&'a str> {
         let start = self.i;
+        self.plain_bytes()?;
+        self.s.get(start..self.i - 1)
+    }
+
+    /// [`Self::plain_string`] as bytes, for names that are only compared (no check that the
+    /// ends are character boundaries: they are next to quotes).
+    #[inline(always)]
+    fn plain_bytes(&mut self) -> Option<&'a [u8]> {
+        let start = self.i;
         if self.skip_to_special()? != b'"' {
             return None;
         }
-        let s = self.s.get(start..self.i)?;
+        let s = self.b.get(start..self.i)?;
         self.i += 1;
         Some(s)
     }

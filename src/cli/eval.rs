@@ -426,6 +426,8 @@ fn stream<T: Send>(
                 .filter(|(_, r)| wanted(batch.line(r)))
                 .map(|(n, r)| work(parse(*n, batch.line(r))))
                 .collect::<Vec<T>>();
+            // Let go of the batch first, so that the reader can reuse its buffer.
+            drop(std::mem::take(&mut batch));
             if !f(items) {
                 return Ok(false);
             }

@@ -42,7 +42,9 @@ pub struct ReadError {
 
 pub struct LineReader<R> {
     inner: R,
+    /// Buffers are zero-filled once, when first made, and reused: `buf[..filled]` is input.
     buf: Arc<Vec<u8>>,
+    filled: usize,
     /// Where the next line starts in `buf`.
     pos: usize,
     eof: bool,
@@ -56,6 +58,7 @@ impl<R: Read> LineReader<R> {
         LineReader {
             inner,
             buf: Arc::new(Vec::new()),
+            filled: 0,
             pos: 0,
             eof: false,
             line_no: 0,
@@ -68,11 +71,11 @@ impl<R: Read> LineReader<R> {
         let mut lines = Vec::with_capacity(BATCH_LINES.min(1024));
         let mut bytes = 0;
         while lines.len() < BATCH_LINES && bytes < BATCH_BYTES {
-            let rest = self.buf.get(self.pos..).unwrap_or_default();
+            let rest = self.buf.get(self.pos..self.filled).unwrap_or_default();
             let end = match memchr::memchr(b'\n', rest) {
                 Some(nl) => self.pos + nl + 1,
                 None if self.eof && rest.is_empty() => break,
-                None if self.eof => self.buf.len(),
+                None if self.eof => self.filled,
                 None => {
                     // The lines found so far point into this buffer: hand them out first.
                     if !lines.is_empty() {
@@ -97,51 +100,71 @@ impl<R: Read> LineReader<R> {
         })
     }
 
-    /// A new buffer: the unfinished line at the end of the old one, then at least one more
-    /// block, and more until a line ends or the input does.
+    /// A new buffer: the unfinished line at the end of the old one, then input until the buffer
+    /// is full (a block at least), and more, in a larger buffer, until a line ends or the input
+    /// does.
     fn refill(&mut self) -> Result<(), ReadError> {
-        let mut next = self.spare();
-        next.extend_from_slice(self.buf.get(self.pos..).unwrap_or_default());
-        let mut scanned = next.len();
+        let current = Arc::clone(&self.buf);
+        let rest = current.get(self.pos..self.filled).unwrap_or_default();
+        let mut next = self.spare(rest.len() + BLOCK);
+        let mut filled = rest.len();
+        if let Some(head) = next.get_mut(..filled) {
+            head.copy_from_slice(rest);
+        }
+        let mut scanned = filled;
         loop {
-            // `read_to_end` fills spare capacity without zeroing it first.
-            let want = BLOCK as u64;
-            let got = match (&mut self.inner).take(want).read_to_end(&mut next) {
-                Ok(n) => n,
+            if filled == next.len() {
+                if memchr::memchr(b'\n', next.get(scanned..).unwrap_or_default()).is_some() {
+                    break;
+                }
+                // A line longer than the buffer: a larger one, zero-filled once.
+                scanned = filled;
+                next.resize(next.len() * 2, 0);
+            }
+            let Some(space) = next.get_mut(filled..) else {
+                break;
+            };
+            match self.inner.read(space) {
+                Ok(0) => {
+                    self.eof = true;
+                    break;
+                }
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(error) => {
                     return Err(ReadError {
                         line: self.line_no + 1,
                         error,
                     })
                 }
-            };
-            if (got as u64) < want {
-                self.eof = true;
             }
-            let found = memchr::memchr(b'\n', next.get(scanned..).unwrap_or_default()).is_some();
-            if found || self.eof {
-                break;
-            }
-            scanned = next.len();
         }
+        drop(current);
         let old = std::mem::replace(&mut self.buf, Arc::new(next));
-        if self.retired.len() < 4 {
+        // The first, empty buffer is not worth keeping.
+        if self.retired.len() < 4 && !old.is_empty() {
             self.retired.push(old);
         }
+        self.filled = filled;
         self.pos = 0;
         Ok(())
     }
 
-    /// A buffer no batch holds any more, emptied, else a new one: reusing them saves the
-    /// kernel zeroing fresh pages for every block.
-    fn spare(&mut self) -> Vec<u8> {
+    /// A buffer of at least `len` bytes that no batch holds any more, else a new one. Reusing
+    /// them spares the kernel zeroing fresh pages for every block (and `read_to_end` its
+    /// growing and copying).
+    fn spare(&mut self, len: usize) -> Vec<u8> {
         while let Some(i) = self.retired.iter().position(|b| Arc::strong_count(b) == 1) {
             if let Ok(mut v) = Arc::try_unwrap(self.retired.swap_remove(i)) {
-                v.clear();
+                if v.len() < len {
+                    v.resize(len, 0);
+                }
                 return v;
             }
         }
-        Vec::with_capacity(BLOCK + (64 << 10))
+        // Room for a block and the unfinished line before it, so that buffers are seldom
+        // grown when reused.
+        vec![0; len.max(BLOCK + (256 << 10))]
     }
 }
 

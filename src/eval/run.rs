@@ -641,8 +641,22 @@ fn replay_inner(
     as_of: i64,
     trace: Option<&mut Vec<Snapshot>>,
 ) -> Outcome {
+    replay_with(plan, lead, as_of, trace, true)
+}
+
+/// `skip`: pass over looks that cannot change anything (see [`Machine::unmoved_by`]); off
+/// only in tests, which hold the two to the same outcome.
+fn replay_with(
+    plan: &Plan,
+    lead: &Lead,
+    as_of: i64,
+    trace: Option<&mut Vec<Snapshot>>,
+    skip: bool,
+) -> Outcome {
     let (by_type, seen) = index_by_type(plan, lead, as_of);
     let mut m = Machine {
+        skip,
+        quiet: false,
         trace,
         plan,
         lead,
@@ -653,12 +667,14 @@ fn replay_inner(
     };
     let mut i = 0;
     while i < seen {
-        let at = lead.events[i].at;
-        m.timers_until(at, false);
+        let ev = &lead.events[i];
+        m.timers_until(ev.at, false);
         // All events at this instant join the history one by one, in input order.
         m.n = i + 1;
-        m.t = at;
-        m.settle(Trigger::Event(i));
+        m.t = ev.at;
+        if !m.unmoved_by(Some(ev.ty)) {
+            m.settle(Trigger::Event(i));
+        }
         i += 1;
     }
     m.timers_until(as_of, true);
@@ -679,6 +695,13 @@ fn replay_inner(
 }
 
 struct Machine<'a> {
+    /// Whether looks that cannot change anything are passed over.
+    skip: bool,
+    /// There was a look, and it ended at rest: every condition it evaluated last gave the
+    /// answer that keeps the lead where it is (see `unmoved_by`). A look ends at rest unless
+    /// it holds the lead after a move; so this is mostly "a look has happened", kept explicit
+    /// because the argument rests on it.
+    quiet: bool,
     trace: Option<&'a mut Vec<Snapshot>>,
     plan: &'a Plan,
     lead: &'a Lead,
@@ -753,7 +776,9 @@ impl<'a> Machine<'a> {
             match next {
                 Some(nt) if nt < limit || (inclusive && nt == limit) => {
                     self.t = nt;
-                    self.settle(Trigger::Timer);
+                    if !self.unmoved_by(None) {
+                        self.settle(Trigger::Timer);
+                    }
                 }
                 _ => return,
             }
@@ -764,7 +789,12 @@ impl<'a> Machine<'a> {
     /// move because a decaying score crossed a threshold, and moves it there.
     fn decay_crossing(&mut self, until: i64) -> bool {
         let changes_at = |m: &Self, at: i64| -> bool {
+            if m.unmoved_by(None) {
+                return false;
+            }
             let mut probe = Machine {
+                skip: false,
+                quiet: false,
                 trace: None,
                 plan: m.plan,
                 lead: m.lead,
@@ -793,12 +823,46 @@ impl<'a> Machine<'a> {
         true
     }
 
+    /// Whether a look now, after an event of type `ty` joined the history (`None`: time
+    /// alone passed), would change nothing: then it need not happen.
+    ///
+    /// It is so when the last look was quiet (it left every exit and move from the current
+    /// stage false, and the next stage's condition false, or the lead had exited) and no hold
+    /// is pending (a held lead is released by its next event, which is a change), and no
+    /// condition a look evaluates in this position reads the moment or events of type `ty`
+    /// (`Plan::watch`). Those conditions then read exactly what they read at the last look:
+    /// the same state (only a look changes it; `rule_since`, changed at the end of a look, is
+    /// read only by decaying scores, which read the moment), the same traits, and, of each
+    /// event type they read, the same events: every event that joined since is of a type
+    /// they do not read (each of its looks was passed over for that reason), and at any look
+    /// every event of the history is at or before the moment. So they give the same answers,
+    /// the look would take no step, and `track_rules` would find each decaying `when` rule
+    /// where it was (its condition is among them). Nothing is recorded at such a look: no
+    /// entry, exit, trigger or snapshot.
+    fn unmoved_by(&self, ty: Option<u16>) -> bool {
+        if !(self.skip && self.quiet && self.state.held_at.is_none()) {
+            return false;
+        }
+        let pos = self
+            .plan
+            .position(self.state.stage, self.state.exit.is_some());
+        match self.plan.watch.get(pos) {
+            Some(Some(reads)) => {
+                ty.is_none_or(|ty| !reads.get(ty as usize).copied().unwrap_or(true))
+            }
+            _ => false,
+        }
+    }
+
     fn settle(&mut self, trigger: Trigger) {
         let t = self.t;
+        // Set where the look ends with nothing left to do (see `unmoved_by`).
+        let mut quiet = false;
         // A lead passes through every stage at most once per instant, which also bounds
         // this loop.
         for _ in 0..=self.plan.stages.len() + 1 {
             if self.state.exit.is_some() {
+                quiet = true;
                 break;
             }
             if let Some(s) = self.state.stage {
@@ -845,14 +909,18 @@ impl<'a> Machine<'a> {
             }
             let next = self.state.stage.map_or(0, |s| s as usize + 1);
             let Some(stage) = self.plan.stages.get(next) else {
+                quiet = true;
                 break;
             };
             if self.cx(None).eval(&stage.enter, None).truthy() {
                 self.enter(next as u16, By::Enter, trigger);
             } else {
+                quiet = true;
                 break;
             }
         }
+        // An exit is quiet too: an exited lead's looks only track the decaying rules.
+        self.quiet = quiet || self.state.exit.is_some();
         self.track_rules();
     }
 
@@ -904,5 +972,407 @@ impl<'a> Machine<'a> {
                 _ => {}
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+    use crate::check::Ty;
+
+    /// Exercises what skipping looks must respect: windows, absences, `days since`, a hold
+    /// after a move, exits from one stage, decaying and expiring scores read by stages, and
+    /// decaying `when` rules that read time.
+    const TIMED: &str = r#"
+funnel "timed"
+schema {
+  trait plan: text
+  trait seats: int
+  event ping { kind: text, n: int }
+  event open
+  event click { ok: bool }
+  event back
+  event drop
+  event noise { kind: text }
+}
+segment big = seats >= 10 and plan in ["pro", "team"]
+segment busy = count click where ok == true >= 2
+score heat max 40 decay half-life 3d {
+  +10 per open max 20
+  +15 when click where ok within 2d
+  -10 when drop
+}
+score fresh decay expire after 5d {
+  +5 per ping where kind == "a"
+  grade top from 10
+  grade low from 0
+}
+stage A { enter when ping or open }
+stage B { enter when big and count open within 4d >= 2 or busy }
+stage C { enter when score heat + fresh >= 30 or grade fresh == top }
+stage D { enter when no ping within 3d and days since last open >= 2 }
+stage E { enter when click then back within 1d or days since entering D > 1.5 }
+move C -> B when back
+move E -> C when noise where kind == "x"
+exit gone from [B, D] when drop
+"#;
+
+    /// Timers and holds where some positions read only events, so their looks, timer looks
+    /// included, are passed over.
+    const MIXED: &str = r#"
+funnel "mixed"
+schema {
+  trait plan: text
+  trait seats: int
+  event ping { kind: text, n: int }
+  event open
+  event click { ok: bool }
+  event back
+  event drop
+  event noise { kind: text }
+}
+segment big = seats >= 10 and plan in ["pro", "team"]
+score heat max 40 decay half-life 3d {
+  +10 per open max 20
+  +15 when click where ok
+  -10 when drop
+}
+score mood decay half-life 2d {
+  +10 per open max 30
+  -20 per noise
+}
+score fresh decay expire after 5d {
+  +5 per ping where (kind == "a" and n > 1)
+  grade top from 10
+  grade low from 0
+}
+stage A { enter when ping or seats >= 100 }
+stage B { enter when count open >= 2 and big or click where ok then back within 2d }
+stage C { enter when no ping within 3d or rate open / click >= 50% }
+stage D { enter when click where ok and score mood > -5 }
+stage E { enter when score fresh >= 5 or grade fresh == top }
+stage F { enter when n of latest ping >= 2 and open or days since entering E >= 1 }
+move D -> B when back
+move B -> A when noise where kind == "x"
+move F -> E when back
+exit gone from [B, D] when drop
+"#;
+
+    fn compile_src(src: &str) -> Plan {
+        let parsed = crate::syntax::parse(src);
+        assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+        let checked = crate::check::check_source(src);
+        assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
+        crate::eval::compile(&parsed.file, &checked.symbols, src, "t.funnel").unwrap()
+    }
+
+    /// Every constant of a condition, so generated values often meet the rules.
+    fn constants(c: &C, out: &mut Vec<Value>) {
+        let q = |q: &Query, out: &mut Vec<Value>| {
+            if let Some(f) = &q.filter {
+                constants(f, out);
+            }
+        };
+        match c {
+            C::Const(Value::List(v)) => {
+                out.extend(v.iter().cloned());
+                out.push(Value::List(v.clone()));
+            }
+            C::Const(v) => out.push(v.clone()),
+            C::Present(x) | C::Count(x) | C::No(x) | C::DaysSince(_, x) => q(x, out),
+            C::Has { query, .. } | C::PropOf { query, .. } => q(query, out),
+            C::Rate(a, b) => {
+                q(a, out);
+                q(b, out);
+            }
+            C::Then(v) => v.iter().for_each(|x| q(x, out)),
+            C::Not(x) | C::Neg(x) | C::Exists(x) => constants(x, out),
+            C::All(v) | C::Any(v) | C::AtLeast(_, v) => v.iter().for_each(|x| constants(x, out)),
+            C::Arith(_, a, b) | C::Cmp(_, a, b) | C::In(a, b, _) | C::Test(_, a, b, _) => {
+                constants(a, out);
+                constants(b, out);
+            }
+            C::Between(a, b, c) => {
+                constants(a, out);
+                constants(b, out);
+                constants(c, out);
+            }
+            _ => {}
+        }
+    }
+
+    struct Gen {
+        state: u64,
+        texts: Vec<Value>,
+        nums: Vec<f64>,
+        /// The lists the rules name, whole.
+        lists: Vec<Value>,
+    }
+
+    impl Gen {
+        fn new(plan: &Plan, seed: u64) -> Gen {
+            let mut all = Vec::new();
+            for (_, c, _) in &plan.segments {
+                constants(c, &mut all);
+            }
+            for s in &plan.stages {
+                constants(&s.enter, &mut all);
+            }
+            for l in &plan.leaves {
+                constants(&l.when, &mut all);
+            }
+            for m in &plan.scores {
+                for r in &m.rules {
+                    match &r.kind {
+                        RulePoints::When(c) => constants(c, &mut all),
+                        RulePoints::Per { query, .. } => {
+                            constants(&C::Count(query.clone()), &mut all)
+                        }
+                    }
+                }
+            }
+            for (_, c) in &plan.prefilters {
+                constants(c, &mut all);
+            }
+            let mut texts: Vec<Value> = all
+                .iter()
+                .filter(|v| matches!(v, Value::Text(_)))
+                .cloned()
+                .collect();
+            texts.push(Value::Text("other".into()));
+            let mut nums: Vec<f64> = vec![0.0, 1.0, 3.0];
+            for v in &all {
+                if let Value::Num(n) = v {
+                    nums.extend([*n, n + 1.0, n - 1.0]);
+                }
+            }
+            let lists = all
+                .iter()
+                .filter(|v| matches!(v, Value::List(_)))
+                .cloned()
+                .collect();
+            Gen {
+                lists,
+                state: seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407),
+                texts,
+                nums,
+            }
+        }
+
+        fn next(&mut self) -> u64 {
+            // xorshift64*: deterministic, good enough to shuffle test data.
+            self.state ^= self.state >> 12;
+            self.state ^= self.state << 25;
+            self.state ^= self.state >> 27;
+            self.state.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        }
+
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n.max(1) as u64) as usize
+        }
+
+        fn text(&mut self) -> Value {
+            let i = self.below(self.texts.len());
+            self.texts[i].clone()
+        }
+
+        fn value(&mut self, ty: &Ty) -> Value {
+            if self.below(8) == 0 {
+                return Value::Missing;
+            }
+            match ty {
+                Ty::Bool => Value::Bool(self.below(3) > 0),
+                Ty::Text => self.text(),
+                Ty::List(_) if self.below(2) == 0 && !self.lists.is_empty() => {
+                    let i = self.below(self.lists.len());
+                    self.lists[i].clone()
+                }
+                Ty::List(_) => {
+                    let k = self.below(4);
+                    Value::List((0..k).map(|_| self.text()).collect())
+                }
+                Ty::Date | Ty::Timestamp => Value::Time(1_735_689_600_000),
+                _ => {
+                    let i = self.below(self.nums.len());
+                    Value::Num(self.nums[i])
+                }
+            }
+        }
+
+        /// Traits; half the time ones that meet every segment that reads only traits (found
+        /// by trying), so that leads get far into funnels with demanding audiences.
+        fn traits(&mut self, plan: &Plan) -> Vec<Value> {
+            let mut best: (usize, Vec<Value>) = (0, Vec::new());
+            for k in 0..if self.below(4) == 0 { 1 } else { 300 } {
+                let traits: Vec<Value> = plan.traits.iter().map(|(_, t)| self.value(t)).collect();
+                let lead = Lead {
+                    id: String::new(),
+                    origin: String::new(),
+                    traits: traits.clone(),
+                    events: Vec::new(),
+                    props: Vec::new(),
+                };
+                let (index, _) = index_by_type(plan, &lead, 0);
+                let state = State::new(plan);
+                let cx = Cx {
+                    plan,
+                    lead: &lead,
+                    by_type: &index,
+                    state: &state,
+                    t: 0,
+                    n: 0,
+                    scope: None,
+                };
+                let met = (0..plan.segments.len())
+                    .filter(|i| plan.trait_segments[*i])
+                    .filter(|i| cx.eval(&C::Segment(*i as u16), None).truthy())
+                    .count();
+                if k == 0 || met > best.0 {
+                    best = (met, traits);
+                }
+            }
+            best.1
+        }
+
+        fn lead(&mut self, plan: &Plan) -> Lead {
+            let traits = self.traits(plan);
+            let mut events = Vec::new();
+            let mut props = Vec::new();
+            let n = self.below(40);
+            let mut at = 1_735_689_600_000i64;
+            for _ in 0..n {
+                // Steps from none (ties) to a week, in hours, sometimes in odd milliseconds.
+                at += match self.below(6) {
+                    0 => 0,
+                    1 => self.below(1000) as i64,
+                    _ => self.below(24 * 7) as i64 * 3_600_000,
+                };
+                let ty = self.below(plan.events.len());
+                let start = props.len() as u32;
+                for (_, t) in &plan.events[ty].props {
+                    let v = self.value(t);
+                    props.push(v);
+                }
+                events.push(Event {
+                    ty: ty as u16,
+                    at,
+                    props_start: start,
+                });
+            }
+            Lead {
+                id: "x".into(),
+                origin: String::new(),
+                traits,
+                events,
+                props,
+            }
+        }
+    }
+
+    fn same(a: &Outcome, b: &Outcome) -> bool {
+        a.state == b.state
+            && a.seen == b.seen
+            && a.scores.len() == b.scores.len()
+            && a.scores.iter().zip(&b.scores).all(|(x, y)| {
+                x.total.to_bits() == y.total.to_bits()
+                    && x.raw.to_bits() == y.raw.to_bits()
+                    && x.grade == y.grade
+                    && x.parts.len() == y.parts.len()
+                    && x.parts
+                        .iter()
+                        .zip(&y.parts)
+                        .all(|(p, q)| p.0 == q.0 && p.1.to_bits() == q.1.to_bits() && p.2 == q.2)
+            })
+    }
+
+    /// Passing over looks that cannot change anything changes nothing: same state (entries,
+    /// triggers, holds, exits), same scores, same snapshots, on generated leads.
+    #[test]
+    fn skipping_looks_changes_nothing() {
+        let root = env!("CARGO_MANIFEST_DIR");
+        let mut sources = vec![TIMED.to_string(), MIXED.to_string()];
+        for f in [
+            "rules/b2b-saas.funnel",
+            "rules/lifecycle.funnel",
+            "rules/aida.funnel",
+            "bench/b2b.funnel",
+        ] {
+            sources.push(std::fs::read_to_string(format!("{root}/{f}")).unwrap());
+        }
+        let mut skipped = 0usize;
+        for (k, src) in sources.iter().enumerate() {
+            let plan = compile_src(src);
+            let mut g = Gen::new(&plan, k as u64 + 1);
+            // Until enough leads got somewhere: most generated leads never enter a funnel
+            // with a demanding first stage.
+            let (mut far, mut i) = (0, 0);
+            while far < 500 && i < 6_000 {
+                i += 1;
+                let lead = g.lead(&plan);
+                let as_of = lead
+                    .events
+                    .get(lead.events.len() * 3 / 4)
+                    .map_or(1_735_689_600_000, |e| e.at)
+                    + if i % 2 == 0 { 0 } else { 5 * 86_400_000 };
+                let mut ta = Vec::new();
+                let mut tb = Vec::new();
+                let a = replay_with(&plan, &lead, as_of, Some(&mut ta), true);
+                let b = replay_with(&plan, &lead, as_of, Some(&mut tb), false);
+                assert!(same(&a, &b), "rules #{k}, lead {i}: {lead:?}\n{a:?}\n{b:?}");
+                assert_eq!(ta.len(), tb.len());
+                for (x, y) in ta.iter().zip(&tb) {
+                    assert!(x.at == y.at && x.n == y.n && x.before == y.before);
+                }
+                far += usize::from(a.state.entries.len() > 1);
+            }
+            skipped += usize::from(plan.watch.iter().any(Option::is_some));
+        }
+        assert!(skipped > 0);
+    }
+
+    #[test]
+    fn watch_lists_follow_what_conditions_read() {
+        let plan = compile_src(TIMED);
+        // Decaying `when` rules read time here (`within 2d`): no position can pass over looks.
+        assert!(plan.watch.iter().all(Option::is_none));
+        let plan = compile_src(MIXED);
+        let some: Vec<bool> = plan.watch.iter().map(Option::is_some).collect();
+        // outside, A (waiting for B), B (C has a window), C (D reads a decaying score), D (E
+        // reads an expiring one),
+        // E (F reads how long since entering E), F, exited
+        assert_eq!(some, [true, true, false, false, false, false, true, true]);
+        let b2b = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/bench/b2b.funnel"))
+            .unwrap();
+        let plan = compile_src(&b2b);
+        let ev = |n: &str| plan.event_id(n).unwrap() as usize;
+        let outside = plan.watch[plan.position(None, false)].as_ref().unwrap();
+        let read: Vec<usize> = (0..outside.len()).filter(|i| outside[*i]).collect();
+        assert_eq!(read, vec![ev("form.submitted")]);
+        // In MCL: the exit (`sales.rejected`) and MEL's condition.
+        let mcl = plan.watch[plan.position(Some(0), false)].as_ref().unwrap();
+        let mut want = vec![ev("sales.rejected"), ev("email.opened"), ev("page.viewed")];
+        want.sort_unstable();
+        let read: Vec<usize> = (0..mcl.len()).filter(|i| mcl[*i]).collect();
+        assert_eq!(read, want);
+        // In SAL, SQL's condition reads the scores, which read their rules' events.
+        let sal = plan.watch[plan.position(Some(3), false)].as_ref().unwrap();
+        assert!(sal[ev("demo.requested")] && sal[ev("email.opened")] && !sal[ev("form.submitted")]);
+        // Exited: nothing (no decaying score).
+        let gone = plan.watch[plan.position(None, true)].as_ref().unwrap();
+        assert!(gone.iter().all(|r| !r));
+        // The production funnel's engagement decays: SQL's condition reads the moment.
+        let saas = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/rules/b2b-saas.funnel"
+        ))
+        .unwrap();
+        let plan = compile_src(&saas);
+        assert!(plan.watch[plan.position(Some(3), false)].is_none());
+        let gone = plan.watch[plan.position(None, true)].as_ref().unwrap();
+        assert!(gone[plan.event_id("demo.requested").unwrap() as usize]);
     }
 }

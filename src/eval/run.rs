@@ -266,6 +266,22 @@ impl<'a> Cx<'a> {
         found
     }
 
+    /// [`eval`](Self::eval), with the leaves comparisons mostly have (a constant, a trait,
+    /// a property) read here rather than through another call.
+    #[inline]
+    fn operand<'c>(&'c self, c: &'c C, cur: Option<&'c Event>) -> Val<'c> {
+        match c {
+            C::Const(v) => Val::Ref(v),
+            C::Trait(i) => self
+                .lead
+                .traits
+                .get(*i as usize)
+                .map_or(Val::Missing, Val::Ref),
+            C::Prop(i) => cur.map_or(Val::Missing, |e| Val::Ref(self.lead.prop(e, *i as usize))),
+            _ => self.eval(c, cur),
+        }
+    }
+
     pub fn eval<'c>(&'c self, c: &'c C, cur: Option<&'c Event>) -> Val<'c> {
         match c {
             C::Const(v) => Val::Ref(v),
@@ -287,8 +303,8 @@ impl<'a> Cx<'a> {
                     _ => Val::Bool(self.eval(c, None).truthy()),
                 }
             }
-            C::Score(i) => Val::Num(self.score(*i as usize).total),
-            C::Grade(i) => match self.score(*i as usize).grade {
+            C::Score(i) => Val::Num(self.score_into(*i as usize, None).0),
+            C::Grade(i) => match self.score_into(*i as usize, None).2 {
                 Some(g) => Val::Num(g as f64),
                 None => Val::Missing,
             },
@@ -373,13 +389,13 @@ impl<'a> Cx<'a> {
                 },
                 _ => Val::Missing,
             },
-            C::Cmp(op, a, b) => Val::Bool(compare(*op, self.eval(a, cur), self.eval(b, cur))),
+            C::Cmp(op, a, b) => Val::Bool(compare(*op, self.operand(a, cur), self.operand(b, cur))),
             C::In(v, list, negated) => {
-                let v = self.eval(v, cur);
+                let v = self.operand(v, cur);
                 if matches!(v.norm(), Val::Missing) {
                     return Val::Bool(false);
                 }
-                let found = match self.eval(list, cur).norm() {
+                let found = match self.operand(list, cur).norm() {
                     Val::Ref(Value::List(items)) => {
                         items.iter().any(|i| compare(BinOp::Eq, v, Val::Ref(i)))
                     }
@@ -441,13 +457,25 @@ impl<'a> Cx<'a> {
 
     /// A score at this moment.
     pub fn score(&self, i: usize) -> ScoreValue {
+        let mut parts = Vec::new();
+        let (total, raw, grade) = self.score_into(i, Some(&mut parts));
+        ScoreValue {
+            total,
+            parts,
+            raw,
+            grade,
+        }
+    }
+
+    /// A score's total, raw sum and grade, and, given a list, its parts. Conditions need only
+    /// the total or grade, so they keep no parts.
+    fn score_into(
+        &self,
+        i: usize,
+        mut parts: Option<&mut Vec<(usize, f64, usize)>>,
+    ) -> (f64, f64, Option<usize>) {
         let Some(model) = self.plan.scores.get(i) else {
-            return ScoreValue {
-                total: 0.0,
-                parts: Vec::new(),
-                raw: 0.0,
-                grade: None,
-            };
+            return (0.0, 0.0, None);
         };
         // Scores belong to the lead, not the stint: computed over the whole history.
         let full = Cx {
@@ -468,7 +496,15 @@ impl<'a> Cx<'a> {
                 _ => 1.0,
             }
         };
-        let mut parts = Vec::new();
+        // The parts summed in order from the start `Iterator::sum` uses, as summing the list
+        // of parts would: the same bits, zero's sign included.
+        let mut raw_sum: f64 = std::iter::empty::<f64>().sum();
+        let mut part = |p: (usize, f64, usize)| {
+            raw_sum += p.1;
+            if let Some(parts) = parts.as_mut() {
+                parts.push(p);
+            }
+        };
         for (ri, rule) in model.rules.iter().enumerate() {
             match &rule.kind {
                 RulePoints::When(c) => {
@@ -481,7 +517,7 @@ impl<'a> Cx<'a> {
                             .copied()
                             .flatten()
                             .unwrap_or(self.t);
-                        parts.push((ri, round2(rule.points * decay(since)), 1));
+                        part((ri, round2(rule.points * decay(since)), 1));
                     }
                 }
                 RulePoints::Per { query, cap } => {
@@ -496,12 +532,12 @@ impl<'a> Cx<'a> {
                         if let Some(c) = cap {
                             sum = sum.clamp(-c, *c);
                         }
-                        parts.push((ri, round2(sum), n));
+                        part((ri, round2(sum), n));
                     }
                 }
             }
         }
-        let raw = round2(parts.iter().map(|p| p.1).sum());
+        let raw = round2(raw_sum);
         let mut total = raw;
         if let Some(max) = model.max {
             total = total.min(max);
@@ -510,17 +546,21 @@ impl<'a> Cx<'a> {
             total = total.max(min);
         }
         let grade = model.grades.iter().position(|(_, from)| total >= *from);
-        ScoreValue {
-            total,
-            parts,
-            raw,
-            grade,
-        }
+        (total, raw, grade)
     }
 }
 
 pub fn compare(op: BinOp, a: Val<'_>, b: Val<'_>) -> bool {
     use std::cmp::Ordering;
+    // Text equality is the commonest test (`page == "pricing"`, `role in [...]`): equal
+    // exactly when the ordering below says `Equal`, and cheaper to decide.
+    if let (Val::Ref(Value::Text(x)), Val::Ref(Value::Text(y))) = (a, b) {
+        match op {
+            BinOp::Eq => return x == y,
+            BinOp::Ne => return x != y,
+            _ => {}
+        }
+    }
     let ord: Option<Ordering> = match (a.norm(), b.norm()) {
         (Val::Num(x), Val::Num(y)) => x.partial_cmp(&y),
         (Val::Time(x), Val::Time(y)) => Some(x.cmp(&y)),
@@ -1332,6 +1372,81 @@ exit gone from [B, D] when drop
             skipped += usize::from(plan.watch.iter().any(Option::is_some));
         }
         assert!(skipped > 0);
+    }
+
+    /// `compare` as it was before text equality got its shortcut: by ordering alone.
+    fn compare_by_order(op: BinOp, a: Val<'_>, b: Val<'_>) -> bool {
+        use std::cmp::Ordering;
+        let ord = match (a.norm(), b.norm()) {
+            (Val::Num(x), Val::Num(y)) => x.partial_cmp(&y),
+            (Val::Time(x), Val::Time(y)) => Some(x.cmp(&y)),
+            (Val::Bool(x), Val::Bool(y)) => Some(x.cmp(&y)),
+            (Val::Ref(Value::Text(x)), Val::Ref(Value::Text(y))) => Some(x.cmp(y)),
+            (Val::Ref(x @ Value::List(_)), Val::Ref(y @ Value::List(_))) => {
+                return match op {
+                    BinOp::Eq => x == y,
+                    BinOp::Ne => x != y,
+                    _ => false,
+                }
+            }
+            _ => None,
+        };
+        ord.is_some_and(|o| match op {
+            BinOp::Eq => o == Ordering::Equal,
+            BinOp::Ne => o != Ordering::Equal,
+            BinOp::Lt => o == Ordering::Less,
+            BinOp::Le => o != Ordering::Greater,
+            BinOp::Gt => o == Ordering::Greater,
+            BinOp::Ge => o != Ordering::Less,
+            _ => false,
+        })
+    }
+
+    #[test]
+    fn compare_agrees_with_ordering() {
+        let values = [
+            Value::Missing,
+            Value::Bool(true),
+            Value::Num(0.0),
+            Value::Num(-0.0),
+            Value::Num(2.5),
+            Value::Time(7),
+            Value::Text("".into()),
+            Value::Text("pricing".into()),
+            Value::Text("pricinG".into()),
+            Value::Text("pricing ".into()),
+            Value::Text("é".into()),
+            Value::List(vec![]),
+            Value::List(vec![Value::Text("pricing".into())]),
+        ];
+        let ops = [
+            BinOp::Eq,
+            BinOp::Ne,
+            BinOp::Lt,
+            BinOp::Le,
+            BinOp::Gt,
+            BinOp::Ge,
+            BinOp::Add,
+        ];
+        for a in &values {
+            for b in &values {
+                for op in ops {
+                    let (x, y) = (Val::Ref(a), Val::Ref(b));
+                    assert_eq!(
+                        compare(op, x, y),
+                        compare_by_order(op, x, y),
+                        "{a:?} {op:?} {b:?}"
+                    );
+                    let (x, y) = (x.norm(), y.norm());
+                    assert_eq!(
+                        compare(op, x, y),
+                        compare_by_order(op, x, y),
+                        "{a:?} {op:?} {b:?}"
+                    );
+                }
+            }
+        }
+        assert!(!compare(BinOp::Eq, Val::Missing, Val::Missing));
     }
 
     #[test]

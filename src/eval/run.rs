@@ -217,15 +217,15 @@ impl<'a> Cx<'a> {
     /// Event list `k`: by type, then by prefilter (worked out on first use).
     fn list(&self, k: usize) -> Option<&'a [u32]> {
         let index: &'a Index = self.by_type;
-        if let Some(l) = index.lists.get(k) {
-            return Some(l);
+        if k < index.types() {
+            return index.of_type(k);
         }
-        let f = k - index.lists.len();
+        let f = k - index.types();
         let (ev, filter) = self.plan.prefilters.get(f)?;
         let cell = index.filtered.get(f)?;
         let list = cell.get_or_init(|| {
             // The filter reads only the event and traits: this moment is as good as any.
-            let all = index.lists.get(*ev as usize).map_or(&[][..], |l| &l[..]);
+            let all = index.of_type(*ev as usize).unwrap_or(&[]);
             all.iter()
                 .copied()
                 .filter(|&i| {
@@ -650,25 +650,62 @@ pub fn replay_traced(plan: &Plan, lead: &Lead, as_of: i64) -> (Outcome, Vec<Snap
 /// at most once per lead, when first needed (many leads never reach the stage that needs it).
 #[derive(Clone, Debug, Default)]
 pub struct Index {
-    /// Event indices by event type; only events at or before `as_of`.
-    pub lists: Vec<Vec<u32>>,
+    /// Event indices grouped by event type, each group in replay order: type `k`'s are
+    /// `grouped[starts[k]..starts[k + 1]]`. Only events at or before `as_of`. One counting
+    /// sort, instead of a list per type.
+    grouped: Vec<u32>,
+    starts: Vec<u32>,
     /// For each prefilter of the plan: the events of its type that pass it.
     pub filtered: Vec<std::cell::OnceCell<Vec<u32>>>,
     /// For each segment that reads only traits: its value.
     pub segments: Vec<std::cell::OnceCell<bool>>,
 }
 
+impl Index {
+    /// The lead's events of type `ty`, in replay order.
+    pub fn of_type(&self, ty: usize) -> Option<&[u32]> {
+        let (a, b) = (*self.starts.get(ty)?, *self.starts.get(ty + 1)?);
+        self.grouped.get(a as usize..b as usize)
+    }
+
+    fn types(&self) -> usize {
+        self.starts.len().saturating_sub(1)
+    }
+}
+
 /// A lead's [`Index`], and how many of its events are at or before `as_of`.
 pub fn index_by_type(plan: &Plan, lead: &Lead, as_of: i64) -> (Index, usize) {
-    let mut lists: Vec<Vec<u32>> = vec![Vec::new(); plan.events.len()];
+    let types = plan.events.len();
     let seen = lead.events.partition_point(|e| e.at <= as_of);
-    for (i, e) in lead.events[..seen].iter().enumerate() {
-        if let Some(v) = lists.get_mut(e.ty as usize) {
-            v.push(i as u32);
+    let events = &lead.events[..seen];
+    // Count each type's events (undeclared types are not kept), then each type's first slot,
+    // then place the events in order.
+    let mut starts = vec![0u32; types + 1];
+    for e in events {
+        if let Some(c) = starts
+            .get_mut(e.ty as usize + 1)
+            .filter(|_| (e.ty as usize) < types)
+        {
+            *c += 1;
+        }
+    }
+    for k in 1..starts.len() {
+        starts[k] += starts[k - 1];
+    }
+    let mut next = starts.clone();
+    let mut grouped = vec![0u32; starts[types] as usize];
+    for (i, e) in events.iter().enumerate() {
+        if let Some(slot) = next
+            .get_mut(e.ty as usize)
+            .filter(|_| (e.ty as usize) < types)
+        {
+            grouped[*slot as usize] = i as u32;
+            *slot += 1;
         }
     }
     let index = Index {
-        lists,
+        grouped,
+        starts,
         filtered: vec![std::cell::OnceCell::new(); plan.prefilters.len()],
         segments: vec![std::cell::OnceCell::new(); plan.segments.len()],
     };
@@ -1372,6 +1409,31 @@ exit gone from [B, D] when drop
             skipped += usize::from(plan.watch.iter().any(Option::is_some));
         }
         assert!(skipped > 0);
+    }
+
+    #[test]
+    fn index_groups_events_by_type_in_order() {
+        let plan = compile_src(MIXED);
+        let mut g = Gen::new(&plan, 9);
+        for _ in 0..300 {
+            let mut lead = g.lead(&plan);
+            // An undeclared type (as a reader never makes it) is left out, not misplaced.
+            if let Some(e) = lead.events.get_mut(1) {
+                e.ty = plan.events.len() as u16;
+            }
+            let as_of = lead.events.get(lead.events.len() / 2).map_or(0, |e| e.at);
+            let (index, seen) = index_by_type(&plan, &lead, as_of);
+            assert_eq!(seen, lead.events.iter().filter(|e| e.at <= as_of).count());
+            for ty in 0..plan.events.len() {
+                let want: Vec<u32> = (0..seen as u32)
+                    .filter(|i| lead.events[*i as usize].ty as usize == ty)
+                    .collect();
+                assert_eq!(index.of_type(ty).unwrap(), &want[..]);
+            }
+            assert!(index.of_type(plan.events.len()).is_none());
+        }
+        let empty = Index::default();
+        assert!(empty.of_type(0).is_none() && empty.types() == 0);
     }
 
     /// `compare` as it was before text equality got its shortcut: by ordering alone.

@@ -147,6 +147,20 @@ pub struct Cx<'a> {
     pub scope: Option<i64>,
 }
 
+/// `points` added `n` times to `0.0`, when that can be had by one multiplication (see
+/// `Cx::whole_points`).
+fn whole_sum(points: f64, n: usize) -> Option<f64> {
+    if points.fract() != 0.0 || n as f64 * points.abs() >= 9.0e15 {
+        return None;
+    }
+    // `0.0 + -0.0` is `0.0`, and no addition at all leaves `0.0`: never a negative zero.
+    Some(if points == 0.0 || n == 0 {
+        0.0
+    } else {
+        points * n as f64
+    })
+}
+
 fn round2(v: f64) -> f64 {
     (v * 100.0).round() / 100.0
 }
@@ -395,8 +409,16 @@ impl<'a> Cx<'a> {
                 if matches!(v.norm(), Val::Missing) {
                     return Val::Bool(false);
                 }
-                let found = match self.operand(list, cur).norm() {
-                    Val::Ref(Value::List(items)) => {
+                let found = match (v.norm(), self.operand(list, cur).norm()) {
+                    // What `compare(Eq, v, item)` decides for a text or a number, directly:
+                    // only an item of the same kind can be equal.
+                    (Val::Ref(Value::Text(s)), Val::Ref(Value::List(items))) => {
+                        items.iter().any(|i| matches!(i, Value::Text(t) if t == s))
+                    }
+                    (Val::Num(x), Val::Ref(Value::List(items))) => {
+                        items.iter().any(|i| matches!(i, Value::Num(y) if *y == x))
+                    }
+                    (_, Val::Ref(Value::List(items))) => {
                         items.iter().any(|i| compare(BinOp::Eq, v, Val::Ref(i)))
                     }
                     _ => return Val::Bool(false),
@@ -453,6 +475,23 @@ impl<'a> Cx<'a> {
             true
         });
         ok
+    }
+
+    /// A `per` rule's sum and count without visiting its events, when that gives the same
+    /// bits as adding the points once per event: whole points that do not decay, over a list
+    /// that needs no filtering. Every partial sum is then a whole number below 2^53, so each
+    /// addition is exact and the sum is `points × count`.
+    fn whole_points(&self, model: &ScoreModel, points: f64, q: &Query) -> Option<(f64, usize)> {
+        let undecayed = match model.decay {
+            None => true,
+            Some(DecayKind::HalfLife(h)) => h <= 0,
+            Some(DecayKind::Expire(_)) => false,
+        };
+        if !undecayed || !(q.filter.is_none() || q.prefiltered) {
+            return None;
+        }
+        let n = self.count(q);
+        Some((whole_sum(points, n)?, n))
     }
 
     /// A score at this moment.
@@ -521,13 +560,19 @@ impl<'a> Cx<'a> {
                     }
                 }
                 RulePoints::Per { query, cap } => {
-                    let mut sum = 0.0;
-                    let mut n = 0;
-                    full.select(query, &mut |_, e| {
-                        sum += rule.points * decay(e.at);
-                        n += 1;
-                        true
-                    });
+                    let (mut sum, n) = match full.whole_points(model, rule.points, query) {
+                        Some(done) => done,
+                        None => {
+                            let mut sum = 0.0;
+                            let mut n = 0;
+                            full.select(query, &mut |_, e| {
+                                sum += rule.points * decay(e.at);
+                                n += 1;
+                                true
+                            });
+                            (sum, n)
+                        }
+                    };
                     if n > 0 {
                         if let Some(c) = cap {
                             sum = sum.clamp(-c, *c);
@@ -734,6 +779,7 @@ fn replay_with(
     let mut m = Machine {
         skip,
         quiet: false,
+        rule_updates: Vec::new(),
         trace,
         plan,
         lead,
@@ -780,6 +826,8 @@ struct Machine<'a> {
     /// because the argument rests on it.
     quiet: bool,
     trace: Option<&'a mut Vec<Snapshot>>,
+    /// `track_rules`' list, reused.
+    rule_updates: Vec<(usize, usize, bool)>,
     plan: &'a Plan,
     lead: &'a Lead,
     by_type: &'a Index,
@@ -819,11 +867,21 @@ impl<'a> Machine<'a> {
                 }
             }
         };
-        for e in &self.lead.events[..self.n] {
-            consider(e.at);
-        }
         for at in self.state.latest.iter().flatten() {
             consider(*at);
+        }
+        // For events, per offset rather than per event: events are in time order, so the
+        // earliest `at + off` after `t` is the first event past `t - off`, found by binary
+        // search (this was a loop over the whole history at every look).
+        let history = self.lead.events.get(..self.n).unwrap_or(&[]);
+        for off in &self.plan.timer_offsets {
+            let first = history.partition_point(|e| e.at.saturating_add(*off) <= t);
+            if let Some(e) = history.get(first) {
+                let at = e.at.saturating_add(*off);
+                if best.is_none_or(|b| at < b) {
+                    best = Some(at);
+                }
+            }
         }
         best
     }
@@ -872,6 +930,7 @@ impl<'a> Machine<'a> {
             let mut probe = Machine {
                 skip: false,
                 quiet: false,
+                rule_updates: Vec::new(),
                 trace: None,
                 plan: m.plan,
                 lead: m.lead,
@@ -1027,7 +1086,13 @@ impl<'a> Machine<'a> {
 
     /// Notes since when each decaying `when` rule has held.
     fn track_rules(&mut self) {
-        let mut updates = Vec::new();
+        if !self.plan.scores.iter().any(|m| m.decay.is_some()) {
+            return;
+        }
+        // Every rule is evaluated before any is noted (a rule may read a score); the list is
+        // kept from look to look.
+        let mut updates = std::mem::take(&mut self.rule_updates);
+        updates.clear();
         {
             let cx = self.cx(None);
             for (si, model) in self.plan.scores.iter().enumerate() {
@@ -1041,7 +1106,7 @@ impl<'a> Machine<'a> {
                 }
             }
         }
-        for (si, ri, holds) in updates {
+        for &(si, ri, holds) in &updates {
             let slot = &mut self.state.rule_since[si][ri];
             match (holds, *slot) {
                 (true, None) => *slot = Some(self.t),
@@ -1049,6 +1114,7 @@ impl<'a> Machine<'a> {
                 _ => {}
             }
         }
+        self.rule_updates = updates;
     }
 }
 
@@ -1434,6 +1500,151 @@ exit gone from [B, D] when drop
         }
         let empty = Index::default();
         assert!(empty.of_type(0).is_none() && empty.types() == 0);
+    }
+
+    /// The next timer as it was first written: every base, every offset.
+    fn next_timer_by_scan(m: &Machine<'_>) -> Option<i64> {
+        let bases = m.lead.events[..m.n]
+            .iter()
+            .map(|e| e.at)
+            .chain(m.state.latest.iter().flatten().copied());
+        bases
+            .flat_map(|b| {
+                m.plan
+                    .timer_offsets
+                    .iter()
+                    .map(move |o| b.saturating_add(*o))
+            })
+            .filter(|at| *at > m.t)
+            .min()
+    }
+
+    #[test]
+    fn next_timer_is_the_earliest_instant_after_now() {
+        let root = env!("CARGO_MANIFEST_DIR");
+        let aida = std::fs::read_to_string(format!("{root}/rules/aida.funnel")).unwrap();
+        for src in [MIXED, TIMED, &aida] {
+            let plan = compile_src(src);
+            assert!(!plan.timer_offsets.is_empty());
+            let mut g = Gen::new(&plan, 5);
+            for _ in 0..300 {
+                let lead = g.lead(&plan);
+                let (index, _) = index_by_type(&plan, &lead, i64::MAX);
+                let mut state = State::new(&plan);
+                for (k, l) in state.latest.iter_mut().enumerate() {
+                    if g.below(3) == 0 {
+                        *l = lead.events.get(k).map(|e| e.at - 3_600_000);
+                    }
+                }
+                for n in 0..=lead.events.len() {
+                    let last = n.checked_sub(1).map_or(0, |i| lead.events[i].at);
+                    for t in [last, last + 1, last + g.below(40 * 86_400_000) as i64] {
+                        let m = Machine {
+                            skip: true,
+                            quiet: false,
+                            rule_updates: Vec::new(),
+                            trace: None,
+                            plan: &plan,
+                            lead: &lead,
+                            by_type: &index,
+                            state: state.clone(),
+                            t,
+                            n,
+                        };
+                        assert_eq!(m.next_timer(), next_timer_by_scan(&m));
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn in_a_list_agrees_with_compare() {
+        let plan = compile_src(MIXED);
+        let lead = Lead {
+            id: String::new(),
+            origin: String::new(),
+            traits: Vec::new(),
+            events: Vec::new(),
+            props: Vec::new(),
+        };
+        let (index, _) = index_by_type(&plan, &lead, 0);
+        let state = State::new(&plan);
+        let cx = Cx {
+            plan: &plan,
+            lead: &lead,
+            by_type: &index,
+            state: &state,
+            t: 0,
+            n: 0,
+            scope: None,
+        };
+        let values = [
+            Value::Missing,
+            Value::Bool(false),
+            Value::Num(1.0),
+            Value::Num(-0.0),
+            Value::Time(1),
+            Value::Text("a".into()),
+            Value::Text("".into()),
+            Value::List(vec![Value::Text("a".into())]),
+        ];
+        let lists = [
+            vec![],
+            vec![Value::Text("a".into()), Value::Text("b".into())],
+            vec![Value::Num(0.0), Value::Num(1.0)],
+            values.to_vec(),
+            vec![Value::List(vec![Value::Text("a".into())])],
+        ];
+        for v in &values {
+            for items in &lists {
+                for negated in [false, true] {
+                    let c = C::In(
+                        Box::new(C::Const(v.clone())),
+                        Box::new(C::Const(Value::List(items.clone()))),
+                        negated,
+                    );
+                    let want = !v.is_missing()
+                        && (items
+                            .iter()
+                            .any(|i| compare(BinOp::Eq, Val::Ref(v), Val::Ref(i)))
+                            != negated);
+                    assert_eq!(cx.eval(&c, None).truthy(), want, "{v:?} in {items:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn whole_sum_is_repeated_addition() {
+        let points = [
+            0.0,
+            -0.0,
+            1.0,
+            5.0,
+            -10.0,
+            15.0,
+            1e9,
+            -3e12,
+            0.5,
+            -0.25,
+            1e300,
+            f64::INFINITY,
+        ];
+        for p in points {
+            for n in [0usize, 1, 2, 3, 7, 100, 4097] {
+                let by_adding = (0..n).fold(0.0f64, |s, _| s + p * 1.0);
+                match whole_sum(p, n) {
+                    Some(v) => assert_eq!(v.to_bits(), by_adding.to_bits(), "{p} x {n}"),
+                    None => assert!(
+                        p.fract() != 0.0 || n as f64 * p.abs() >= 9.0e15,
+                        "{p} x {n}"
+                    ),
+                }
+            }
+        }
+        assert_eq!(whole_sum(5.0, 3), Some(15.0));
+        assert_eq!(whole_sum(0.5, 3), None);
     }
 
     /// `compare` as it was before text equality got its shortcut: by ordering alone.

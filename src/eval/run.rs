@@ -891,6 +891,12 @@ impl<'a> Machine<'a> {
         if self.n == 0 {
             return; // no history yet: nothing can change by time alone
         }
+        if self.unmoved_by(None) {
+            // Every timer look and decay probe before `limit` would be passed over, and
+            // nothing changes, so this stays so. (`t` is not moved on to the last timer
+            // instant: the caller sets it next, and nothing reads it before.)
+            return;
+        }
         loop {
             let next = self.next_timer();
             let probe_at = match next {

@@ -70,6 +70,52 @@ pub enum C {
     Exists(Box<C>),
 }
 
+/// A filter that tests one property of the event against constants.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PropTest {
+    /// `prop == k`, `k` a text, number, yes/no or instant.
+    Eq(u16, Value),
+    /// `prop in [...]` (`true`: `not in`).
+    In(u16, Vec<Value>, bool),
+}
+
+impl PropTest {
+    pub fn of(c: &C) -> Option<PropTest> {
+        let scalar = |k: &Value| !matches!(k, Value::Missing | Value::List(_));
+        match c {
+            C::Cmp(BinOp::Eq, a, b) => match (&**a, &**b) {
+                (C::Prop(p), C::Const(k)) | (C::Const(k), C::Prop(p)) if scalar(k) => {
+                    Some(PropTest::Eq(*p, k.clone()))
+                }
+                _ => None,
+            },
+            C::In(v, list, negated) => match (&**v, &**list) {
+                (C::Prop(p), C::Const(Value::List(items))) => {
+                    Some(PropTest::In(*p, items.clone(), *negated))
+                }
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// What the interpreter decides for the filter, given the property's value: `compare`'s
+    /// equality is `==` on values unless a side is missing (a constant here never is), and
+    /// a missing value is never in a list, nor `not in` it.
+    pub fn holds(&self, v: &Value) -> bool {
+        match self {
+            PropTest::Eq(_, k) => v == k,
+            PropTest::In(_, items, negated) => !v.is_missing() && items.contains(v) != *negated,
+        }
+    }
+
+    pub fn prop(&self) -> u16 {
+        match self {
+            PropTest::Eq(p, _) | PropTest::In(p, _, _) => *p,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct EventType {
     pub name: String,
@@ -162,6 +208,9 @@ pub struct Plan {
     /// Filters that read only an event and the lead's traits, with their event type: list
     /// `events.len() + k` of a lead holds its events of that type that pass filter `k`.
     pub prefilters: Vec<(u16, C)>,
+    /// For each prefilter: its shape, when it is one test of a property against constants
+    /// (`page == "pricing"`, `step in [1, 2]`), decided without the interpreter.
+    pub prefilter_tests: Vec<Option<PropTest>>,
     /// For each segment: whether it reads only traits (then it is worked out once per lead).
     pub trait_segments: Vec<bool>,
     /// For each position of a lead (see [`Plan::position`]): the event types that the
@@ -405,6 +454,7 @@ pub fn compile(file: &File, sym: &Symbols, source: &str, file_name: &str) -> Opt
         event_names,
         trait_tree,
         trait_names,
+        prefilter_tests: cx.prefilters.iter().map(|(_, c)| PropTest::of(c)).collect(),
         prefilters: std::mem::take(&mut cx.prefilters),
         trait_segments: trait_only_segments(&segments),
         segments,

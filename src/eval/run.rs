@@ -240,13 +240,26 @@ impl<'a> Cx<'a> {
         let list = cell.get_or_init(|| {
             // The filter reads only the event and traits: this moment is as good as any.
             let all = index.of_type(*ev as usize).unwrap_or(&[]);
-            all.iter()
-                .copied()
-                .filter(|&i| {
-                    let e = self.lead.events.get(i as usize);
-                    e.is_some() && self.eval(filter, e).truthy()
-                })
-                .collect()
+            let events = &self.lead.events;
+            match self.plan.prefilter_tests.get(f).and_then(Option::as_ref) {
+                Some(test) => all
+                    .iter()
+                    .copied()
+                    .filter(|&i| {
+                        events
+                            .get(i as usize)
+                            .is_some_and(|e| test.holds(self.lead.prop(e, test.prop() as usize)))
+                    })
+                    .collect(),
+                None => all
+                    .iter()
+                    .copied()
+                    .filter(|&i| {
+                        let e = events.get(i as usize);
+                        e.is_some() && self.eval(filter, e).truthy()
+                    })
+                    .collect(),
+            }
         });
         Some(list)
     }
@@ -1651,6 +1664,92 @@ exit gone from [B, D] when drop
         }
         assert_eq!(whole_sum(5.0, 3), Some(15.0));
         assert_eq!(whole_sum(0.5, 3), None);
+    }
+
+    /// A prefilter decided by its `PropTest` passes the same events as the interpreter's.
+    #[test]
+    fn prop_tests_agree_with_the_interpreter() {
+        let root = env!("CARGO_MANIFEST_DIR");
+        let extra = r#"
+funnel "props"
+schema {
+  trait t: text
+  event e { s: text, n: int, b: bool, l: list<text> }
+}
+stage A { enter when e where s == "x" or e where 2 == n or e where b == true }
+stage B { enter when e where s not in ["x", "y"] or e where n in [1, 2.5, 3] }
+stage C { enter when e where s in [] or e where n not in [] or e where l == ["x"] }
+"#;
+        let mut sources = vec![extra.to_string(), MIXED.to_string()];
+        for f in [
+            "rules/b2b-saas.funnel",
+            "rules/lifecycle.funnel",
+            "rules/aida.funnel",
+        ] {
+            sources.push(std::fs::read_to_string(format!("{root}/{f}")).unwrap());
+        }
+        let mut tested = 0;
+        for src in &sources {
+            let plan = compile_src(src);
+            let mut g = Gen::new(&plan, 3);
+            for _ in 0..300 {
+                let lead = g.lead(&plan);
+                let (index, _) = index_by_type(&plan, &lead, i64::MAX);
+                let state = State::new(&plan);
+                let cx = Cx {
+                    plan: &plan,
+                    lead: &lead,
+                    by_type: &index,
+                    state: &state,
+                    t: i64::MAX,
+                    n: lead.events.len(),
+                    scope: None,
+                };
+                for (k, (ev, filter)) in plan.prefilters.iter().enumerate() {
+                    let Some(test) = &plan.prefilter_tests[k] else {
+                        continue;
+                    };
+                    for e in lead.events.iter().filter(|e| e.ty == *ev) {
+                        let v = lead.prop(e, test.prop() as usize);
+                        assert_eq!(
+                            test.holds(v),
+                            cx.eval(filter, Some(e)).truthy(),
+                            "{test:?} on {v:?}"
+                        );
+                        tested += 1;
+                    }
+                    // Values the generator may not make.
+                    for v in [
+                        Value::Missing,
+                        Value::Num(f64::NAN),
+                        Value::Num(-0.0),
+                        Value::List(vec![]),
+                    ] {
+                        let mut one = lead.clone();
+                        one.props = vec![Value::Missing; 8];
+                        one.props[test.prop() as usize] = v.clone();
+                        one.events = vec![Event {
+                            ty: *ev,
+                            at: 0,
+                            props_start: 0,
+                        }];
+                        let c1 = Cx { lead: &one, ..cx };
+                        assert_eq!(
+                            test.holds(&v),
+                            c1.eval(filter, one.events.first()).truthy(),
+                            "{test:?} on {v:?}"
+                        );
+                    }
+                }
+            }
+        }
+        assert!(tested > 1000);
+        let plan = compile_src(extra);
+        // `l == ["x"]` compares lists: left to the interpreter.
+        assert_eq!(
+            plan.prefilter_tests.iter().filter(|t| t.is_some()).count(),
+            7
+        );
     }
 
     /// `compare` as it was before text equality got its shortcut: by ordering alone.

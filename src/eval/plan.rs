@@ -70,6 +70,52 @@ pub enum C {
     Exists(Box<C>),
 }
 
+/// A filter that tests one property of the event against constants.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PropTest {
+    /// `prop == k`, `k` a text, number, yes/no or instant.
+    Eq(u16, Value),
+    /// `prop in [...]` (`true`: `not in`).
+    In(u16, Vec<Value>, bool),
+}
+
+impl PropTest {
+    pub fn of(c: &C) -> Option<PropTest> {
+        let scalar = |k: &Value| !matches!(k, Value::Missing | Value::List(_));
+        match c {
+            C::Cmp(BinOp::Eq, a, b) => match (&**a, &**b) {
+                (C::Prop(p), C::Const(k)) | (C::Const(k), C::Prop(p)) if scalar(k) => {
+                    Some(PropTest::Eq(*p, k.clone()))
+                }
+                _ => None,
+            },
+            C::In(v, list, negated) => match (&**v, &**list) {
+                (C::Prop(p), C::Const(Value::List(items))) => {
+                    Some(PropTest::In(*p, items.clone(), *negated))
+                }
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// What the interpreter decides for the filter, given the property's value: `compare`'s
+    /// equality is `==` on values unless a side is missing (a constant here never is), and
+    /// a missing value is never in a list, nor `not in` it.
+    pub fn holds(&self, v: &Value) -> bool {
+        match self {
+            PropTest::Eq(_, k) => v == k,
+            PropTest::In(_, items, negated) => !v.is_missing() && items.contains(v) != *negated,
+        }
+    }
+
+    pub fn prop(&self) -> u16 {
+        match self {
+            PropTest::Eq(p, _) | PropTest::In(p, _, _) => *p,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct EventType {
     pub name: String,
@@ -164,8 +210,16 @@ pub struct Plan {
     /// Filters that read only an event and the lead's traits, with their event type: list
     /// `events.len() + k` of a lead holds its events of that type that pass filter `k`.
     pub prefilters: Vec<(u16, C)>,
+    /// For each prefilter: its shape, when it is one test of a property against constants
+    /// (`page == "pricing"`, `step in [1, 2]`), decided without the interpreter.
+    pub prefilter_tests: Vec<Option<PropTest>>,
     /// For each segment: whether it reads only traits (then it is worked out once per lead).
     pub trait_segments: Vec<bool>,
+    /// For each position of a lead (see [`Plan::position`]): the event types that the
+    /// conditions a look evaluates there can read, or `None` when one of them also reads the
+    /// moment itself. An event of another type cannot change what a look decides (see
+    /// `Machine::settle`).
+    pub watch: Vec<Option<Vec<bool>>>,
 }
 
 impl Plan {
@@ -179,6 +233,16 @@ impl Plan {
 
     pub fn stage_index(&self, name: &str) -> Option<usize> {
         self.stages.iter().position(|s| s.name == name)
+    }
+
+    /// Index into [`Plan::watch`]: 0 outside the funnel, `1 + s` in stage `s`, and
+    /// `1 + stages` once exited.
+    pub fn position(&self, stage: Option<u16>, exited: bool) -> usize {
+        match (exited, stage) {
+            (true, _) => self.stages.len() + 1,
+            (false, None) => 0,
+            (false, Some(s)) => s as usize + 1,
+        }
     }
 }
 
@@ -370,7 +434,7 @@ pub fn compile(file: &File, sym: &Symbols, source: &str, file_name: &str) -> Opt
     // Stable sorts: equal priorities keep declaration order.
     exits.sort_by_key(|(p, _)| *p);
     moves.sort_by_key(|(p, _)| *p);
-    let leaves = exits.into_iter().chain(moves).map(|(_, l)| l).collect();
+    let leaves: Vec<Leave> = exits.into_iter().chain(moves).map(|(_, l)| l).collect();
     let mut offsets = std::mem::take(&mut cx.offsets);
     offsets.sort_unstable();
     offsets.dedup();
@@ -385,7 +449,9 @@ pub fn compile(file: &File, sym: &Symbols, source: &str, file_name: &str) -> Opt
         Item::Funnel(f) => Some(f.name.clone()),
         _ => None,
     });
+    let watch = watch_lists(events.len(), &segments, &scores, &stages, &leaves);
     Some(Plan {
+        watch,
         funnel,
         source: source.to_string(),
         file: file_name.to_string(),
@@ -395,6 +461,7 @@ pub fn compile(file: &File, sym: &Symbols, source: &str, file_name: &str) -> Opt
         prop_keys,
         trait_tree,
         trait_names,
+        prefilter_tests: cx.prefilters.iter().map(|(_, c)| PropTest::of(c)).collect(),
         prefilters: std::mem::take(&mut cx.prefilters),
         trait_segments: trait_only_segments(&segments),
         segments,
@@ -706,6 +773,154 @@ fn reads_only(c: &C, event: bool, segments: &[bool]) -> bool {
         | C::PropOf { .. }
         | C::Then(_) => false,
     }
+}
+
+/// What a condition can read that changes during a replay, besides the machine's state:
+/// the event types of its queries (through segments and scores too), and whether it reads
+/// the moment of evaluation (a window, `days since`, a decaying score).
+struct Reads<'p> {
+    events: Vec<bool>,
+    time: bool,
+    segments: &'p [(String, C, ast::Expr)],
+    scores: &'p [ScoreModel],
+    /// Segments and scores already walked (they may name each other).
+    seg_seen: Vec<bool>,
+    score_seen: Vec<bool>,
+}
+
+impl Reads<'_> {
+    fn query(&mut self, q: &Query) {
+        self.time |= q.within.is_some();
+        self.query_events(q);
+    }
+
+    /// A query without its window: a `then` step after the first measures `within` from
+    /// the step before it, not from the moment.
+    fn query_events(&mut self, q: &Query) {
+        if let Some(e) = self.events.get_mut(q.ev as usize) {
+            *e = true;
+        }
+        if let Some(f) = &q.filter {
+            self.expr(f);
+        }
+    }
+
+    fn score(&mut self, i: u16) {
+        let Some(seen) = self.score_seen.get_mut(i as usize) else {
+            self.time = true; // unknown: assume the worst
+            return;
+        };
+        if std::mem::replace(seen, true) {
+            return;
+        }
+        let scores = self.scores;
+        let Some(m) = scores.get(i as usize) else {
+            return;
+        };
+        // A decaying score changes with time; without decay it reads only its rules.
+        self.time |= m.decay.is_some();
+        for r in &m.rules {
+            match &r.kind {
+                RulePoints::When(c) => self.expr(c),
+                RulePoints::Per { query, .. } => self.query(query),
+            }
+        }
+    }
+
+    fn expr(&mut self, c: &C) {
+        match c {
+            C::Const(_) | C::Trait(_) | C::Prop(_) | C::GradeLabel(_) => {}
+            C::Segment(i) => {
+                let Some(seen) = self.seg_seen.get_mut(*i as usize) else {
+                    self.time = true;
+                    return;
+                };
+                if !std::mem::replace(seen, true) {
+                    let segments = self.segments;
+                    if let Some((_, c, _)) = segments.get(*i as usize) {
+                        self.expr(c);
+                    }
+                }
+            }
+            C::Score(i) | C::Grade(i) => self.score(*i),
+            C::Present(q) | C::Count(q) | C::No(q) => self.query(q),
+            C::Has { query, .. } | C::PropOf { query, .. } => self.query(query),
+            C::Rate(a, b) => {
+                self.query(a);
+                self.query(b);
+            }
+            C::Then(steps) => {
+                if let Some((first, rest)) = steps.split_first() {
+                    self.query(first);
+                    rest.iter().for_each(|q| self.query_events(q));
+                }
+            }
+            C::DaysSince(_, q) => {
+                self.time = true;
+                self.query(q);
+            }
+            C::DaysSinceEntering(_) => self.time = true,
+            C::Not(x) | C::Neg(x) | C::Exists(x) => self.expr(x),
+            C::All(v) | C::Any(v) | C::AtLeast(_, v) => v.iter().for_each(|x| self.expr(x)),
+            C::Arith(_, a, b) | C::Cmp(_, a, b) | C::In(a, b, _) | C::Test(_, a, b, _) => {
+                self.expr(a);
+                self.expr(b);
+            }
+            C::Between(a, b, c) => {
+                self.expr(a);
+                self.expr(b);
+                self.expr(c);
+            }
+        }
+    }
+}
+
+/// [`Plan::watch`]: for each position, what the conditions a look evaluates there can read.
+/// A look evaluates the exits and moves from the current stage, the next stage's entry
+/// condition, and, wherever the lead is, the `when` rules of decaying scores (to note since
+/// when each has held).
+fn watch_lists(
+    events: usize,
+    segments: &[(String, C, ast::Expr)],
+    scores: &[ScoreModel],
+    stages: &[StagePlan],
+    leaves: &[Leave],
+) -> Vec<Option<Vec<bool>>> {
+    let position = |stage: Option<usize>, exited: bool| {
+        let mut r = Reads {
+            events: vec![false; events],
+            time: false,
+            segments,
+            scores,
+            seg_seen: vec![false; segments.len()],
+            score_seen: vec![false; scores.len()],
+        };
+        for m in scores.iter().filter(|m| m.decay.is_some()) {
+            for rule in &m.rules {
+                if let RulePoints::When(c) = &rule.kind {
+                    r.expr(c);
+                }
+            }
+        }
+        if !exited {
+            if let Some(s) = stage {
+                for l in leaves {
+                    if l.from.as_ref().is_none_or(|f| f.contains(&(s as u16))) {
+                        r.expr(&l.when);
+                    }
+                }
+            }
+            let next = stage.map_or(0, |s| s + 1);
+            if let Some(st) = stages.get(next) {
+                r.expr(&st.enter);
+            }
+        }
+        (!r.time).then_some(r.events)
+    };
+    let mut watch = vec![position(None, false)];
+    watch.extend((0..stages.len()).map(|s| position(Some(s), false)));
+    watch.push(position(None, true));
+    watch
 }
 
 /// Which segments read only traits and constants (possibly through other such segments).

@@ -434,9 +434,8 @@ fn stream<T: Send>(
             batch = read(&mut reader)?;
         }
     }
-    // A pipeline of three: while the workers evaluate batch N, this thread hands batch N-1
-    // to `f` (which writes output) and reads batch N+1. Output stays in input order.
-
+    // A pipeline of three: while the workers evaluate batch N and read batch N+1, this
+    // thread hands batch N-1 to `f` (which writes output). Output stays in input order.
     let mut done: Option<Vec<T>> = None;
     loop {
         let mut items: Option<Vec<T>> = None;
@@ -456,7 +455,10 @@ fn stream<T: Send>(
                     );
                 });
             }
-            next = read(&mut reader);
+            // The read is a task of the pool too: a thread of its own beside the workers
+            // would take a core from them whenever it ran.
+            let (reader, next) = (&mut reader, &mut next);
+            s.spawn(move |_| *next = read(reader));
             if let Some(d) = done.take() {
                 go_on = f(d);
             }

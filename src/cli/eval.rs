@@ -8,7 +8,7 @@ use rayon::prelude::*;
 
 use super::Exit;
 use crate::eval::{output, replay, Lead, Outcome, Plan};
-use crate::input::lines::{Batch, LineReader, BATCH_LINES as BATCH};
+use crate::input::lines::{LineReader, BATCH_LINES as BATCH};
 use crate::input::{jsonl, DataError};
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum, PartialEq, Eq)]
@@ -366,7 +366,7 @@ pub fn for_each_batch(
 
 /// The pipeline behind `eval` and `explain`: batches of leads are read, parsed and put
 /// through `work` on every core, and handed to `f` in input order. For lead-per-line JSONL
-/// the next batch is read while the current one is worked on, so memory holds two batches.
+/// up to three batches are worked on while the next is read, so memory holds four batches.
 fn stream<T: Send>(
     args: &Args,
     plan: &Plan,
@@ -434,50 +434,73 @@ fn stream<T: Send>(
             batch = read(&mut reader)?;
         }
     }
-    // A pipeline of three: while the workers evaluate batch N and read batch N+1, this
-    // thread hands batch N-1 to `f` (which writes output). Output stays in input order.
-    let mut done: Option<Vec<T>> = None;
-    loop {
-        let mut items: Option<Vec<T>> = None;
-        let mut next = Ok(Batch::default());
-        let mut go_on = true;
-        rayon::in_place_scope(|s| {
-            if !batch.is_empty() {
-                let (batch, items) = (&batch, &mut items);
+    // Batches flow: up to FLIGHT of them are worked on at once by the pool, so a worker that
+    // is done with its part of one batch takes up the next instead of waiting for the other
+    // to finish; this thread reads the next batch and hands finished ones to `f` in input
+    // order. Memory holds FLIGHT batches and the one being read.
+    const FLIGHT: usize = 3;
+    let (tx, rx) = std::sync::mpsc::channel::<(usize, Vec<T>)>();
+    let mut first = Some(batch);
+    let mut error = None;
+    let mut stopped = false;
+    let parse = &parse;
+    rayon::in_place_scope(|s| {
+        let mut finished: BTreeMap<usize, Vec<T>> = BTreeMap::new();
+        let (mut sent, mut given) = (0, 0);
+        let mut reading = true;
+        loop {
+            while reading && sent - given < FLIGHT {
+                let next = match first.take() {
+                    Some(b) => Ok(b),
+                    None => read(&mut reader),
+                };
+                let batch = match next {
+                    Ok(b) if !b.is_empty() => b,
+                    Ok(_) => {
+                        reading = false;
+                        break;
+                    }
+                    Err(e) => {
+                        // What was read before the error is still worked on and written.
+                        error = Some(e);
+                        reading = false;
+                        break;
+                    }
+                };
+                let (tx, at) = (tx.clone(), sent);
                 s.spawn(move |_| {
-                    *items = Some(
-                        batch
-                            .lines
-                            .par_iter()
-                            .filter(|(_, r)| wanted(batch.line(r)))
-                            .map(|(n, r)| work(parse(*n, batch.line(r))))
-                            .collect::<Vec<T>>(),
-                    );
+                    let items = batch
+                        .lines
+                        .par_iter()
+                        .filter(|(_, r)| wanted(batch.line(r)))
+                        .map(|(n, r)| work(parse(*n, batch.line(r))))
+                        .collect::<Vec<T>>();
+                    // Its buffer goes back to the reader as soon as it is done with.
+                    drop(batch);
+                    let _ = tx.send((at, items));
                 });
+                sent += 1;
             }
-            // The read is a task of the pool too: a thread of its own beside the workers
-            // would take a core from them whenever it ran.
-            let (reader, next) = (&mut reader, &mut next);
-            s.spawn(move |_| *next = read(reader));
-            if let Some(d) = done.take() {
-                go_on = f(d);
+            if given == sent {
+                break;
             }
-        });
-        if !go_on {
-            return Ok(false);
-        }
-        // No items: the batch was empty, the input has ended and `f` has had everything.
-        let Some(items) = items else {
-            return Ok(true);
-        };
-        match next {
-            Ok(n) => batch = n,
-            Err(e) => {
-                f(items);
-                return Err(e);
+            let Ok((at, items)) = rx.recv() else {
+                break;
+            };
+            finished.insert(at, items);
+            while let Some(items) = finished.remove(&given) {
+                given += 1;
+                if !stopped && !f(items) {
+                    // Batches still in flight finish, unwritten.
+                    stopped = true;
+                    reading = false;
+                }
             }
         }
-        done = Some(items);
+    });
+    match error {
+        Some(e) if !stopped => Err(e),
+        _ => Ok(!stopped),
     }
 }
 

@@ -30,7 +30,9 @@ pub fn parse_line(plan: &Plan, line: &str) -> Option<(Lead, BTreeMap<String, u64
     let mut lead = Lead {
         id: String::new(),
         origin: String::new(),
-        traits: vec![Value::Missing; plan.traits.len()],
+        traits: std::iter::repeat_with(|| Value::Missing)
+            .take(plan.traits.len())
+            .collect(),
         // Room for about as many events and properties as a line of this length holds, so
         // the lists do not grow one doubling at a time.
         events: Vec::with_capacity(line.len() / 64),

@@ -233,25 +233,56 @@ pub fn latest_event_time(path: &Path, _plan: &crate::eval::Plan) -> Result<i64, 
         return Err(Exit::Usage);
     }
     let mut reader = crate::input::lines::LineReader::new(open_input(path)?);
-    let mut latest = i64::MIN;
-    // A read error is reported by the full read, with its line number.
-    while let Ok(batch) = reader.next_batch() {
-        if batch.is_empty() {
-            break;
-        }
-        let m = batch
+    // A line that is not text has no instant; the full read reports it.
+    let latest_in = |batch: &crate::input::lines::Batch| {
+        batch
             .lines
             .par_iter()
             .filter_map(|(_, r)| {
-                // A line that is not text has no instant; the full read reports it.
                 let line = simdutf8::basic::from_utf8(batch.line(r)).ok()?;
                 crate::input::jsonl::latest_at(line)
             })
-            .max();
+            .max()
+    };
+    let latest = std::sync::atomic::AtomicI64::new(i64::MIN);
+    let note = |m: Option<i64>| {
         if let Some(m) = m {
-            latest = latest.max(m);
+            latest.fetch_max(m, std::sync::atomic::Ordering::Relaxed);
         }
+    };
+    // A read error is reported by the full read, with its line number.
+    if rayon::current_num_threads() == 1 {
+        while let Ok(batch) = reader.next_batch() {
+            if batch.is_empty() {
+                break;
+            }
+            note(latest_in(&batch));
+        }
+    } else {
+        // Batches are looked at by the pool while this thread reads the next ones (at most
+        // three at once, for memory); the maximum does not depend on the order.
+        let (done, finished) = std::sync::mpsc::channel::<()>();
+        rayon::in_place_scope(|s| {
+            let mut in_flight = 0;
+            loop {
+                if in_flight == 3 && finished.recv().is_ok() {
+                    in_flight -= 1;
+                }
+                let batch = match reader.next_batch() {
+                    Ok(b) if !b.is_empty() => b,
+                    _ => break,
+                };
+                in_flight += 1;
+                let (done, note, latest_in) = (done.clone(), &note, &latest_in);
+                s.spawn(move |_| {
+                    note(latest_in(&batch));
+                    drop(batch);
+                    let _ = done.send(());
+                });
+            }
+        });
     }
+    let latest = latest.into_inner();
     Ok(if latest == i64::MIN { 0 } else { latest })
 }
 

@@ -325,6 +325,7 @@ pub fn for_each_batch(
     as_of: i64,
     f: impl FnMut(Vec<Item>) -> bool,
 ) -> Result<bool, Exit> {
+    let lines = output::JsonLines::new(plan);
     let work = |p: Parsed| -> Item {
         let (lead, unknown) = p?;
         let (out, explained) = if args.explain {
@@ -341,7 +342,7 @@ pub fn for_each_batch(
             (OutFormat::Jsonl, None) => {
                 // About what a line takes, so it is not grown a doubling at a time.
                 text.reserve(64 + 48 * plan.stages.len());
-                output::json_line(plan, &lead, &out, &mut text);
+                lines.write(plan, &lead, &out, &mut text);
                 text.push('\n');
             }
             (OutFormat::Jsonl, Some(x)) => {

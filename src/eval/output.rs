@@ -88,7 +88,23 @@ pub fn push_json_str(out: &mut String, s: &str) {
 fn push_num(out: &mut String, v: f64) {
     use std::fmt::Write;
     if v.fract() == 0.0 && v.abs() < 1e15 {
-        let _ = write!(out, "{}", v as i64);
+        // Whole numbers (nearly every score) digit by digit, not through `fmt`.
+        let n = v as i64;
+        if n < 0 {
+            out.push('-');
+        }
+        let mut digits = [0u8; 16];
+        let mut rest = n.unsigned_abs();
+        let mut i = digits.len();
+        loop {
+            i -= 1;
+            digits[i] = b'0' + (rest % 10) as u8;
+            rest /= 10;
+            if rest == 0 {
+                break;
+            }
+        }
+        out.extend(digits[i..].iter().map(|&d| char::from(d)));
     } else if v.is_finite() {
         let _ = write!(out, "{v}");
     } else {
@@ -96,85 +112,123 @@ fn push_num(out: &mut String, v: f64) {
     }
 }
 
-/// One lead as a line of JSON, written directly (the hot path of `eval --format jsonl`); the
-/// same object as [`json`], key for key.
-pub fn json_line(plan: &Plan, lead: &Lead, out: &Outcome, buf: &mut String) {
-    buf.push_str("{\"id\":");
-    push_json_str(buf, &lead.id);
-    buf.push_str(",\"stage\":");
-    match out.state.stage.and_then(|s| plan.stages.get(s as usize)) {
-        Some(s) => push_json_str(buf, &s.name),
-        None => buf.push_str("null"),
+/// Leads as lines of JSON, written directly (the hot path of `eval --format jsonl`); the same
+/// object as [`json`], key for key. The plan's names are quoted once, here, rather than for
+/// every lead.
+pub struct JsonLines {
+    /// Each stage's name, quoted.
+    stages: Vec<String>,
+    /// `"MCL":` for each stage, after a comma from the second on.
+    entered: Vec<String>,
+    /// The same for each score model.
+    scores: Vec<String>,
+    /// For each model with grades: its key, and its grade labels quoted.
+    grades: Vec<Option<(String, Vec<String>)>>,
+}
+
+impl JsonLines {
+    pub fn new(plan: &Plan) -> Self {
+        let quoted = |s: &str| {
+            let mut q = String::new();
+            push_json_str(&mut q, s);
+            q
+        };
+        let key =
+            |i: usize, name: &str| format!("{}{}:", if i > 0 { "," } else { "" }, quoted(name));
+        let mut with_grades = 0;
+        JsonLines {
+            stages: plan.stages.iter().map(|s| quoted(&s.name)).collect(),
+            entered: plan
+                .stages
+                .iter()
+                .enumerate()
+                .map(|(i, s)| key(i, &s.name))
+                .collect(),
+            scores: plan
+                .scores
+                .iter()
+                .enumerate()
+                .map(|(i, m)| key(i, &m.name))
+                .collect(),
+            grades: plan
+                .scores
+                .iter()
+                .map(|m| {
+                    if m.grades.is_empty() {
+                        return None;
+                    }
+                    with_grades += 1;
+                    let labels = m.grades.iter().map(|(l, _)| quoted(l)).collect();
+                    Some((key(with_grades - 1, &m.name), labels))
+                })
+                .collect(),
+        }
     }
-    buf.push_str(",\"exit\":");
-    match &out.state.exit {
-        Some(x) => {
-            buf.push_str("{\"name\":");
-            push_json_str(buf, &position(plan, out));
-            buf.push_str(",\"from\":");
-            match plan.stages.get(x.from as usize) {
-                Some(s) => push_json_str(buf, &s.name),
+
+    /// One lead's line, without its newline.
+    pub fn write(&self, plan: &Plan, lead: &Lead, out: &Outcome, buf: &mut String) {
+        let stage =
+            |buf: &mut String, s: Option<u16>| match s.and_then(|s| self.stages.get(s as usize)) {
+                Some(q) => buf.push_str(q),
+                None => buf.push_str("null"),
+            };
+        buf.push_str("{\"id\":");
+        push_json_str(buf, &lead.id);
+        buf.push_str(",\"stage\":");
+        stage(buf, out.state.stage);
+        buf.push_str(",\"exit\":");
+        match &out.state.exit {
+            Some(x) => {
+                buf.push_str("{\"name\":");
+                push_json_str(buf, &position(plan, out));
+                buf.push_str(",\"from\":");
+                stage(buf, Some(x.from));
+                buf.push_str(",\"at\":");
+                push_json_str(buf, &ts(x.at));
+                buf.push('}');
+            }
+            None => buf.push_str("null"),
+        }
+        buf.push_str(",\"moves\":");
+        let mv = moves(plan, out);
+        if mv.is_empty() {
+            buf.push_str("[]");
+        } else {
+            buf.push_str(&serde_json::Value::Array(mv).to_string());
+        }
+        buf.push_str(",\"entered\":{");
+        for (key, at) in self.entered.iter().zip(&out.state.latest) {
+            buf.push_str(key);
+            match at {
+                Some(t) => push_json_str(buf, &ts(*t)),
                 None => buf.push_str("null"),
             }
-            buf.push_str(",\"at\":");
-            push_json_str(buf, &ts(x.at));
-            buf.push('}');
         }
-        None => buf.push_str("null"),
+        buf.push_str("},\"scores\":{");
+        for (key, v) in self.scores.iter().zip(&out.scores) {
+            buf.push_str(key);
+            push_num(buf, v.total);
+        }
+        buf.push_str("},\"grades\":{");
+        for (g, v) in self.grades.iter().zip(&out.scores) {
+            let Some((key, labels)) = g else {
+                continue;
+            };
+            buf.push_str(key);
+            match v.grade.and_then(|g| labels.get(g)) {
+                Some(l) => buf.push_str(l),
+                None => buf.push_str("null"),
+            }
+        }
+        buf.push_str("},\"sla_breaches\":");
+        let breaches = sla_breaches(plan, out);
+        if breaches.is_empty() {
+            buf.push_str("[]");
+        } else {
+            buf.push_str(&serde_json::to_string(&breaches).unwrap_or_else(|_| "[]".into()));
+        }
+        buf.push('}');
     }
-    buf.push_str(",\"moves\":");
-    let mv = moves(plan, out);
-    if mv.is_empty() {
-        buf.push_str("[]");
-    } else {
-        buf.push_str(&serde_json::Value::Array(mv).to_string());
-    }
-    buf.push_str(",\"entered\":{");
-    for (i, s) in plan.stages.iter().enumerate() {
-        if i > 0 {
-            buf.push(',');
-        }
-        push_json_str(buf, &s.name);
-        buf.push(':');
-        match out.state.latest[i] {
-            Some(t) => push_json_str(buf, &ts(t)),
-            None => buf.push_str("null"),
-        }
-    }
-    buf.push_str("},\"scores\":{");
-    for (i, (m, v)) in plan.scores.iter().zip(&out.scores).enumerate() {
-        if i > 0 {
-            buf.push(',');
-        }
-        push_json_str(buf, &m.name);
-        buf.push(':');
-        push_num(buf, v.total);
-    }
-    buf.push_str("},\"grades\":{");
-    let mut first = true;
-    for (m, v) in plan.scores.iter().zip(&out.scores) {
-        if m.grades.is_empty() {
-            continue;
-        }
-        if !first {
-            buf.push(',');
-        }
-        first = false;
-        push_json_str(buf, &m.name);
-        buf.push(':');
-        match v.grade.and_then(|g| m.grades.get(g)) {
-            Some((l, _)) => push_json_str(buf, l),
-            None => buf.push_str("null"),
-        }
-    }
-    buf.push_str("},\"sla_breaches\":");
-    let breaches = sla_breaches(plan, out);
-    if breaches.is_empty() {
-        buf.push_str("[]");
-    } else {
-        buf.push_str(&serde_json::to_string(&breaches).unwrap_or_else(|_| "[]".into()));
-    }
-    buf.push('}');
 }
 
 /// The moves (detours back to an earlier stage) a lead took, in order.
@@ -425,6 +479,37 @@ mod tests {
             .unwrap()
             .replace_all(&coloured, "");
         assert_eq!(stripped, plain);
+    }
+
+    #[test]
+    fn numbers_are_written_as_format_writes_them() {
+        for v in [
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            9.0,
+            10.0,
+            99.0,
+            100.0,
+            12_800.0,
+            -250.0,
+            999_999_999_999_999.0,
+            -999_999_999_999_999.0,
+            1e15,
+            2.5,
+            -0.25,
+            1.0 / 3.0,
+        ] {
+            let mut s = String::new();
+            push_num(&mut s, v);
+            let want = if v.fract() == 0.0 && v.abs() < 1e15 {
+                format!("{}", v as i64)
+            } else {
+                format!("{v}")
+            };
+            assert_eq!(s, want, "{v}");
+        }
     }
 
     #[test]

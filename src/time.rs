@@ -192,10 +192,28 @@ pub fn parse_utc_seconds(b: &[u8]) -> Option<Timestamp> {
 /// [`parse_utc_seconds`] for many instants in a row, remembering where each recent month
 /// starts: a lead's events fall in a few months, so the date arithmetic is done about once a
 /// month rather than once an event.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct MonthCache {
-    /// By month number: the `YYYY-MM-` bytes, that month's first day and its length.
-    months: [(u64, i64, u32); 13],
+    /// By a hash of the month's digits: the `YYYY-MM-` bytes, that month's first day and its
+    /// length in days.
+    months: [(u64, i64, u32); 32],
+}
+
+impl Default for MonthCache {
+    fn default() -> Self {
+        MonthCache {
+            months: [(0, 0, 0); 32],
+        }
+    }
+}
+
+/// Whether every byte of `d` (the text minus its expected pattern) is a digit's value, 0 to 9,
+/// and the bytes under `seps` are 0 (the separator was the expected one). A byte below its
+/// pattern wraps to 0xD0 or more and fails; one above 9 gains its top bit when 0x76 is added.
+#[inline(always)]
+fn digits_and(d: u64, seps: u64) -> bool {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    (d | d.wrapping_add(0x7676_7676_7676_7676)) & HIGH == 0 && d & seps == 0
 }
 
 impl MonthCache {
@@ -203,36 +221,51 @@ impl MonthCache {
     #[inline]
     pub fn parse(&mut self, b: &[u8]) -> Option<Timestamp> {
         let b: &[u8; 20] = b.try_into().ok()?;
-        let two = |i: usize| -> Option<u32> {
-            let (a, c) = (b[i].wrapping_sub(b'0'), b[i + 1].wrapping_sub(b'0'));
-            (a <= 9 && c <= 9).then(|| u32::from(a) * 10 + u32::from(c))
+        let word = |i: usize| -> Option<u64> {
+            Some(u64::from_le_bytes(b.get(i..i + 8)?.try_into().ok()?))
         };
-        let head: [u8; 8] = [b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]];
-        let key = u64::from_le_bytes(head);
-        let month = two(5)?;
-        let entry = self.months.get_mut(month as usize)?;
-        if entry.0 != key || key == 0 {
-            if b[4] != b'-' || b[7] != b'-' || !(1..=12).contains(&month) {
+        // `YYYY-MM-`, `DDTHH:MM` and `H:MM:SSZ`, each less the pattern it should have.
+        let head = word(0)?;
+        let d1 = word(8)?.wrapping_sub(u64::from_le_bytes(*b"00T00:00"));
+        let d2 = word(12)?.wrapping_sub(u64::from_le_bytes(*b"0:00:00Z"));
+        if !digits_and(d1, 0x0000_FF00_00FF_0000) || !digits_and(d2, 0xFF00_00FF_0000_FF00) {
+            return None;
+        }
+        let slot = usize::from((b[5] & 1) * 10 + (b[6] & 15)) & 31;
+        let entry = self.months.get_mut(slot)?;
+        if entry.0 != head || head == 0 {
+            let d0 = head.wrapping_sub(u64::from_le_bytes(*b"0000-00-"));
+            if !digits_and(d0, 0xFF00_00FF_0000_0000) {
                 return None;
             }
-            let year = (two(0)? * 100 + two(2)?) as i32;
+            let y = d0.to_le_bytes();
+            let year = i32::from(y[0]) * 1000
+                + i32::from(y[1]) * 100
+                + i32::from(y[2]) * 10
+                + i32::from(y[3]);
+            let month = u32::from(y[5]) * 10 + u32::from(y[6]);
+            if !(1..=12).contains(&month) {
+                return None;
+            }
             *entry = (
-                key,
+                head,
                 days_from_civil(year, month, 1),
                 days_in_month(year, month),
             );
         }
         let (_, first, len) = *entry;
-        if b[10] != b'T' || b[13] != b':' || b[16] != b':' || b[19] != b'Z' {
-            return None;
-        }
-        let (day, hh, mm, ss) = (two(8)?, two(11)?, two(14)?, two(17)?);
+        let (t, u) = (d1.to_le_bytes(), d2.to_le_bytes());
+        let day = u32::from(t[0]) * 10 + u32::from(t[1]);
+        let (hh, mm) = (
+            i64::from(t[3]) * 10 + i64::from(t[4]),
+            i64::from(t[6]) * 10 + i64::from(t[7]),
+        );
+        let ss = i64::from(u[5]) * 10 + i64::from(u[6]);
         if day == 0 || day > len || hh > 23 || mm > 59 || ss > 60 {
             return None;
         }
-        let secs = i64::from(hh) * 3600 + i64::from(mm) * 60 + i64::from(ss);
         Some(Timestamp {
-            millis: (first + i64::from(day) - 1) * MS_PER_DAY + secs * 1000,
+            millis: (first + i64::from(day) - 1) * MS_PER_DAY + (hh * 3600 + mm * 60 + ss) * 1000,
         })
     }
 }
@@ -380,6 +413,24 @@ mod tests {
                     parse_utc_seconds(s.as_bytes()),
                     "{s} (round {round})"
                 );
+            }
+        }
+        // Every byte of a good instant replaced in turn by bytes just around the digits and
+        // separators (the word-at-a-time checks must see each one).
+        for good in [
+            "2025-01-03T10:00:00Z",
+            "2024-12-31T23:59:59Z",
+            "1999-09-09T09:09:09Z",
+        ] {
+            for at in 0..20 {
+                for c in [
+                    0u8, b' ', b'+', b'-', b'.', b'/', b'0', b'9', b':', b';', b'T', b'Z', b'a',
+                    0x7f, 0xff,
+                ] {
+                    let mut m = good.as_bytes().to_vec();
+                    m[at] = c;
+                    assert_eq!(cache.parse(&m), parse_utc_seconds(&m), "{m:?}");
+                }
             }
         }
     }

@@ -192,19 +192,11 @@ pub fn parse_utc_seconds(b: &[u8]) -> Option<Timestamp> {
 /// [`parse_utc_seconds`] for many instants in a row, remembering where each recent month
 /// starts: a lead's events fall in a few months, so the date arithmetic is done about once a
 /// month rather than once an event.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct MonthCache {
     /// By a hash of the month's digits: the `YYYY-MM-` bytes, that month's first day and its
     /// length in days.
     months: [(u64, i64, u32); 32],
-}
-
-impl Default for MonthCache {
-    fn default() -> Self {
-        MonthCache {
-            months: [(0, 0, 0); 32],
-        }
-    }
 }
 
 /// Whether every byte of `d` (the text minus its expected pattern) is a digit's value, 0 to 9,

@@ -510,20 +510,7 @@ fn origin(name: &str, line: usize) -> String {
     let mut s = String::with_capacity(name.len() + 12);
     s.push_str(name);
     s.push(':');
-    let mut digits = [0u8; 20];
-    let mut n = line;
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    for &d in &digits[i..] {
-        s.push(char::from(d));
-    }
+    output::push_whole(&mut s, line as u64);
     s
 }
 

@@ -85,6 +85,22 @@ pub fn push_json_str(out: &mut String, s: &str) {
     out.push('"');
 }
 
+/// A whole number's digits, for the hot paths that write one per lead.
+pub fn push_whole(out: &mut String, n: u64) {
+    let mut digits = [0u8; 20];
+    let mut rest = n;
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    out.extend(digits[i..].iter().map(|&d| char::from(d)));
+}
+
 fn push_num(out: &mut String, v: f64) {
     use std::fmt::Write;
     if v.fract() == 0.0 && v.abs() < 1e15 {
@@ -93,18 +109,7 @@ fn push_num(out: &mut String, v: f64) {
         if n < 0 {
             out.push('-');
         }
-        let mut digits = [0u8; 16];
-        let mut rest = n.unsigned_abs();
-        let mut i = digits.len();
-        loop {
-            i -= 1;
-            digits[i] = b'0' + (rest % 10) as u8;
-            rest /= 10;
-            if rest == 0 {
-                break;
-            }
-        }
-        out.extend(digits[i..].iter().map(|&d| char::from(d)));
+        push_whole(out, n.unsigned_abs());
     } else if v.is_finite() {
         let _ = write!(out, "{v}");
     } else {

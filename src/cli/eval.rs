@@ -8,7 +8,7 @@ use rayon::prelude::*;
 
 use super::Exit;
 use crate::eval::{output, replay, Lead, Outcome, Plan};
-use crate::input::lines::{LineReader, BATCH_LINES as BATCH};
+use crate::input::lines::{Batch, LineReader, BATCH_LINES as BATCH};
 use crate::input::{jsonl, DataError};
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum, PartialEq, Eq)]
@@ -413,6 +413,12 @@ fn stream<T: Send>(
             }),
         }
     };
+    // One line of a batch, worked on if it may be wanted.
+    let one = |batch: &Batch, (n, r): &(usize, std::ops::Range<usize>)| -> Option<T> {
+        let line = batch.line(r);
+        wanted(line).then(|| work(parse(*n, line)))
+    };
+    let one = &one;
     let mut batch = read(&mut reader)?;
     if rayon::current_num_threads() == 1 {
         // One thread asked for, one thread used: reading, evaluating and writing take turns
@@ -424,8 +430,7 @@ fn stream<T: Send>(
             let items = batch
                 .lines
                 .iter()
-                .filter(|(_, r)| wanted(batch.line(r)))
-                .map(|(n, r)| work(parse(*n, batch.line(r))))
+                .filter_map(|l| one(&batch, l))
                 .collect::<Vec<T>>();
             // Let go of the batch first, so that the reader can reuse its buffer.
             drop(std::mem::take(&mut batch));
@@ -444,7 +449,6 @@ fn stream<T: Send>(
     let mut first = Some(batch);
     let mut error = None;
     let mut stopped = false;
-    let parse = &parse;
     rayon::in_place_scope(|s| {
         let mut finished: BTreeMap<usize, Vec<T>> = BTreeMap::new();
         let (mut sent, mut given) = (0, 0);
@@ -473,8 +477,7 @@ fn stream<T: Send>(
                     let items = batch
                         .lines
                         .par_iter()
-                        .filter(|(_, r)| wanted(batch.line(r)))
-                        .map(|(n, r)| work(parse(*n, batch.line(r))))
+                        .filter_map(|l| one(&batch, l))
                         .collect::<Vec<T>>();
                     // Its buffer goes back to the reader as soon as it is done with.
                     drop(batch);

@@ -613,12 +613,7 @@ impl<'a> P<'a> {
         }
         self.i += 1;
         self.depth -= 1;
-        lead.events.push(Event {
-            ty: id,
-            at,
-            props_start: u32::try_from(start).ok()?,
-        });
-        Some(())
+        push_event(lead, id, at, start)
     }
 
     /// The rest of a string without escapes, the cursor just past its opening quote.
@@ -777,13 +772,19 @@ impl<'a> P<'a> {
             }
         };
         let at = crate::time::parse_timestamp(&at).ok()?.millis;
-        lead.events.push(Event {
-            ty: id,
-            at,
-            props_start: u32::try_from(start).ok()?,
-        });
-        Some(())
+        push_event(lead, id, at, start)
     }
+}
+
+/// Adds an event whose properties start at `start` in the lead's property list.
+#[inline(always)]
+fn push_event(lead: &mut Lead, ty: u16, at: i64, start: usize) -> Option<()> {
+    lead.events.push(Event {
+        ty,
+        at,
+        props_start: u32::try_from(start).ok()?,
+    });
+    Some(())
 }
 
 #[cfg(test)]

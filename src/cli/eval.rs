@@ -8,7 +8,7 @@ use rayon::prelude::*;
 
 use super::Exit;
 use crate::eval::{output, replay, Lead, Outcome, Plan};
-use crate::input::lines::{Batch, LineReader, BATCH_LINES as BATCH};
+use crate::input::lines::{Batch, LineReader, BATCH_LINES as BATCH, IN_FLIGHT};
 use crate::input::{jsonl, DataError};
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum, PartialEq, Eq)]
@@ -440,11 +440,10 @@ fn stream<T: Send>(
             batch = read(&mut reader)?;
         }
     }
-    // Batches flow: up to FLIGHT of them are worked on at once by the pool, so a worker that
+    // Batches flow: up to IN_FLIGHT of them are worked on at once by the pool, so a worker that
     // is done with its part of one batch takes up the next instead of waiting for the other
     // to finish; this thread reads the next batch and hands finished ones to `f` in input
-    // order. Memory holds FLIGHT batches and the one being read.
-    const FLIGHT: usize = 3;
+    // order. Memory holds IN_FLIGHT batches and the one being read.
     let (tx, rx) = std::sync::mpsc::channel::<(usize, Vec<T>)>();
     let mut first = Some(batch);
     let mut error = None;
@@ -454,7 +453,7 @@ fn stream<T: Send>(
         let (mut sent, mut given) = (0, 0);
         let mut reading = true;
         loop {
-            while reading && sent - given < FLIGHT {
+            while reading && sent - given < IN_FLIGHT {
                 let next = match first.take() {
                     Some(b) => Ok(b),
                     None => read(&mut reader),

@@ -260,12 +260,12 @@ pub fn latest_event_time(path: &Path, _plan: &crate::eval::Plan) -> Result<i64, 
         }
     } else {
         // Batches are looked at by the pool while this thread reads the next ones (at most
-        // three at once, for memory); the maximum does not depend on the order.
+        // IN_FLIGHT at once, for memory); the maximum does not depend on the order.
         let (done, finished) = std::sync::mpsc::channel::<()>();
         rayon::in_place_scope(|s| {
             let mut in_flight = 0;
             loop {
-                if in_flight == 3 && finished.recv().is_ok() {
+                if in_flight == crate::input::lines::IN_FLIGHT && finished.recv().is_ok() {
                     in_flight -= 1;
                 }
                 let batch = match reader.next_batch() {

@@ -1144,12 +1144,10 @@ mod tests {
     use super::*;
     use crate::check::Ty;
 
-    /// Exercises what skipping looks must respect: windows, absences, `days since`, a hold
-    /// after a move, exits from one stage, decaying and expiring scores read by stages, and
-    /// decaying `when` rules that read time.
-    const TIMED: &str = r#"
-funnel "timed"
-schema {
+    /// The schema and segment both test funnels share.
+    macro_rules! schema {
+        () => {
+            r#"schema {
   trait plan: text
   trait seats: int
   event ping { kind: text, n: int }
@@ -1160,6 +1158,17 @@ schema {
   event noise { kind: text }
 }
 segment big = seats >= 10 and plan in ["pro", "team"]
+"#
+        };
+    }
+
+    /// Exercises what skipping looks must respect: windows, absences, `days since`, a hold
+    /// after a move, exits from one stage, decaying and expiring scores read by stages, and
+    /// decaying `when` rules that read time.
+    const TIMED: &str = concat!(
+        "funnel \"timed\"\n",
+        schema!(),
+        r#"
 segment busy = count click where ok == true >= 2
 score heat max 40 decay half-life 3d {
   +10 per open max 20
@@ -1179,23 +1188,15 @@ stage E { enter when click then back within 1d or days since entering D > 1.5 }
 move C -> B when back
 move E -> C when noise where kind == "x"
 exit gone from [B, D] when drop
-"#;
+"#
+    );
 
     /// Timers and holds where some positions read only events, so their looks, timer looks
     /// included, are passed over.
-    const MIXED: &str = r#"
-funnel "mixed"
-schema {
-  trait plan: text
-  trait seats: int
-  event ping { kind: text, n: int }
-  event open
-  event click { ok: bool }
-  event back
-  event drop
-  event noise { kind: text }
-}
-segment big = seats >= 10 and plan in ["pro", "team"]
+    const MIXED: &str = concat!(
+        "funnel \"mixed\"\n",
+        schema!(),
+        r#"
 score heat max 40 decay half-life 3d {
   +10 per open max 20
   +15 when click where ok
@@ -1220,7 +1221,8 @@ move D -> B when back
 move B -> A when noise where kind == "x"
 move F -> E when back
 exit gone from [B, D] when drop
-"#;
+"#
+    );
 
     fn compile_src(src: &str) -> Plan {
         let parsed = crate::syntax::parse(src);

@@ -106,14 +106,9 @@ pub fn latest_at(line: &str) -> Option<Option<i64>> {
                 return p.word(b"null");
             }
             p.array(|p| {
-                let (i, depth) = (p.i, p.depth);
-                let at = match p.compact_event_at() {
+                let at = match p.attempt(P::compact_event_at) {
                     Some(at) => Some(at),
-                    None => {
-                        p.i = i;
-                        p.depth = depth;
-                        p.event_at()?
-                    }
+                    None => p.event_at()?,
                 };
                 latest = latest.max(at);
                 Some(())
@@ -479,34 +474,83 @@ impl<'a> P<'a> {
     /// a `YYYY-MM-DDTHH:MM:SSZ` instant; `None` for anything else, and the caller rewinds.
     #[inline]
     fn compact_event_at(&mut self) -> Option<i64> {
+        let (_, at) = self.compact_head()?;
+        // A second `at` is the general reader's business.
+        self.compact_members(|p, key| if key == b"at" { None } else { p.skip() })?;
+        Some(at)
+    }
+
+    /// The fixed start of an event in the compact shape, `{"type":"…","at":"…"`: its type's
+    /// name and its instant, with the cursor after them, one level deeper. `None` for
+    /// anything else, and the caller rewinds.
+    #[inline(always)]
+    fn compact_head(&mut self) -> Option<(&'a [u8], i64)> {
         let b = self.b;
         if b.get(self.i..self.i + 9)? != b"{\"type\":\"" || self.depth >= MAX_DEPTH {
             return None;
         }
         self.i += 9;
-        self.plain_bytes()?;
-        if b.get(self.i..self.i + 7)? != b",\"at\":\"" || b.get(self.i + 27) != Some(&b'"') {
+        let ty = self.plain_bytes()?;
+        if b.get(self.i..self.i + 7)? != b",\"at\":\"" {
             return None;
         }
-        let at = self.months.parse(b.get(self.i + 7..self.i + 27)?)?.millis;
-        self.i += 28;
+        self.i += 7;
+        // Nearly always `YYYY-MM-DDTHH:MM:SSZ`: twenty bytes, read without scanning for the
+        // closing quote first.
+        let at = match b.get(self.i + 20) {
+            Some(b'"') => self.months.parse(b.get(self.i..self.i + 20)?),
+            _ => None,
+        };
+        let at = match at {
+            Some(t) => {
+                self.i += 21;
+                t.millis
+            }
+            None => {
+                crate::time::parse_timestamp(self.plain_string()?)
+                    .ok()?
+                    .millis
+            }
+        };
         self.depth += 1;
+        Some((ty, at))
+    }
+
+    /// The rest of a compact event after its head: `,"key":value` pairs (no blanks, plain
+    /// keys) up to the closing brace, `member(key)` reading each value.
+    #[inline(always)]
+    fn compact_members(
+        &mut self,
+        mut member: impl FnMut(&mut Self, &'a [u8]) -> Option<()>,
+    ) -> Option<()> {
+        let b = self.b;
         loop {
             match *b.get(self.i)? {
                 b'}' => break,
                 b',' if b.get(self.i + 1) == Some(&b'"') => self.i += 2,
                 _ => return None,
             }
-            // A second `at` is the general reader's business.
-            if self.plain_bytes()? == b"at" || b.get(self.i) != Some(&b':') {
+            let key = self.plain_bytes()?;
+            if b.get(self.i) != Some(&b':') {
                 return None;
             }
             self.i += 1;
-            self.skip()?;
+            member(self, key)?;
         }
         self.i += 1;
         self.depth -= 1;
-        Some(at)
+        Some(())
+    }
+
+    /// `read`, or, when it gives up, the cursor back where it was.
+    #[inline(always)]
+    fn attempt<T>(&mut self, read: impl FnOnce(&mut Self) -> Option<T>) -> Option<T> {
+        let (i, depth) = (self.i, self.depth);
+        let got = read(self);
+        if got.is_none() {
+            (self.i, self.depth) = (i, depth);
+        }
+        got
     }
 
     /// An event's instant, if it has a readable one; everything else in it is skipped.
@@ -533,12 +577,10 @@ impl<'a> P<'a> {
         unknown: &mut BTreeMap<String, u64>,
         scratch: &mut Vec<(Cow<'a, str>, Raw<'a>)>,
     ) -> Option<()> {
-        let (i, depth, props) = (self.i, self.depth, lead.props.len());
-        if self.compact_event(plan, lead).is_some() {
+        let props = lead.props.len();
+        if self.attempt(|p| p.compact_event(plan, lead)).is_some() {
             return Some(());
         }
-        self.i = i;
-        self.depth = depth;
         lead.props.truncate(props);
         self.any_event(plan, lead, unknown, scratch)
     }
@@ -549,50 +591,14 @@ impl<'a> P<'a> {
     /// the general way (which gives the same result, only slower).
     #[inline(always)]
     fn compact_event(&mut self, plan: &Plan, lead: &mut Lead) -> Option<()> {
-        let b = self.b;
-        if b.get(self.i..self.i + 9)? != b"{\"type\":\"" || self.depth >= MAX_DEPTH {
-            return None;
-        }
-        self.i += 9;
-        let id = plan.event_names.get(self.plain_bytes()?)? as u16;
+        let (ty, at) = self.compact_head()?;
+        let id = plan.event_names.get(ty)? as u16;
         let decl = plan.events.get(id as usize)?;
-        if b.get(self.i..self.i + 7)? != b",\"at\":\"" {
-            return None;
-        }
-        self.i += 7;
-        // Nearly always `YYYY-MM-DDTHH:MM:SSZ`: twenty bytes, read without scanning for the
-        // closing quote first.
-        let at = match b.get(self.i + 20) {
-            Some(b'"') => self.months.parse(b.get(self.i..self.i + 20)?),
-            _ => None,
-        };
-        let at = match at {
-            Some(t) => {
-                self.i += 21;
-                t.millis
-            }
-            None => {
-                crate::time::parse_timestamp(self.plain_string()?)
-                    .ok()?
-                    .millis
-            }
-        };
         let keys = plan.prop_keys.get(id as usize)?;
         let start = lead.props.len();
         lead.props
             .resize_with(start + keys.len(), || Value::Missing);
-        self.depth += 1;
-        loop {
-            match *b.get(self.i)? {
-                b'}' => break,
-                b',' if b.get(self.i + 1) == Some(&b'"') => self.i += 2,
-                _ => return None,
-            }
-            let key = self.plain_bytes()?;
-            if b.get(self.i) != Some(&b':') {
-                return None;
-            }
-            self.i += 1;
+        self.compact_members(|p, key| {
             let k = Key::of(key);
             let mut slot = None;
             for (i, (pk, (name, _))) in keys.iter().zip(&decl.props).enumerate() {
@@ -604,15 +610,13 @@ impl<'a> P<'a> {
             match slot {
                 Some(slot) => {
                     let ty = &decl.props.get(slot)?.1;
-                    self.typed(ty, lead.props.get_mut(start + slot)?)?;
+                    p.typed(ty, lead.props.get_mut(start + slot)?)
                 }
                 // A second `type` or `at`: the general reader's (and serde's) business.
-                None if key == b"type" || key == b"at" => return None,
-                None => self.skip()?,
+                None if key == b"type" || key == b"at" => None,
+                None => p.skip(),
             }
-        }
-        self.i += 1;
-        self.depth -= 1;
+        })?;
         push_event(lead, id, at, start)
     }
 

@@ -13,6 +13,9 @@ pub const BATCH_LINES: usize = 4096;
 /// …or once its lines hold this much text, whichever comes first: memory stays bounded however
 /// large each lead is, and where a batch ends depends only on the input.
 pub const BATCH_BYTES: usize = 8 << 20;
+/// Batches worked on at once while the next is read: enough that no worker waits for another
+/// at the end of a batch, few enough that memory stays a few batches.
+pub const IN_FLIGHT: usize = 3;
 /// Each read asks for this much.
 const BLOCK: usize = 8 << 20;
 

@@ -8,7 +8,7 @@ use rayon::prelude::*;
 
 use super::Exit;
 use crate::eval::{output, replay, Lead, Outcome, Plan};
-use crate::input::lines::{Batch, LineReader, BATCH_LINES as BATCH, IN_FLIGHT};
+use crate::input::lines::{flow, Batch, LineReader, BATCH_LINES as BATCH};
 use crate::input::{jsonl, DataError};
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum, PartialEq, Eq)]
@@ -366,8 +366,8 @@ pub fn for_each_batch(
 }
 
 /// The pipeline behind `eval` and `explain`: batches of leads are read, parsed and put
-/// through `work` on every core, and handed to `f` in input order. For lead-per-line JSONL
-/// up to three batches are worked on while the next is read, so memory holds four batches.
+/// through `work` on every core, and handed to `f` in input order. Lead-per-line JSONL
+/// streams through `lines::flow`, so memory holds a few batches whatever the input size.
 fn stream<T: Send>(
     args: &Args,
     plan: &Plan,
@@ -388,14 +388,8 @@ fn stream<T: Send>(
             }
         }
     }
-    let mut reader = LineReader::new(super::open_input(&args.leads)?);
+    let reader = LineReader::new(super::open_input(&args.leads)?);
     let name = super::input_name(&args.leads);
-    let read = |reader: &mut LineReader<_>| {
-        reader.next_batch().map_err(|e| {
-            eprintln!("error: {name}:{}: {}", e.line, super::io_reason(&e.error));
-            Exit::Failed
-        })
-    };
     let parse = |n: usize, line: &[u8]| -> Parsed {
         // Checked with SIMD first; only a bad line is looked at again for where it breaks.
         let text = simdutf8::basic::from_utf8(line).or_else(|_| std::str::from_utf8(line));
@@ -413,98 +407,20 @@ fn stream<T: Send>(
             }),
         }
     };
-    // One line of a batch, worked on if it may be wanted.
-    let one = |batch: &Batch, (n, r): &(usize, std::ops::Range<usize>)| -> Option<T> {
-        let line = batch.line(r);
-        wanted(line).then(|| work(parse(*n, line)))
+    let work = |batch: Batch| -> Vec<T> {
+        batch
+            .lines
+            .iter()
+            .filter_map(|(n, r)| {
+                let line = batch.line(r);
+                wanted(line).then(|| work(parse(*n, line)))
+            })
+            .collect()
     };
-    let one = &one;
-    let mut batch = read(&mut reader)?;
-    if rayon::current_num_threads() == 1 {
-        // One thread asked for, one thread used: reading, evaluating and writing take turns
-        // on this thread (a worker beside it would make "1 thread" quietly use two cores).
-        loop {
-            if batch.is_empty() {
-                return Ok(true);
-            }
-            let items = batch
-                .lines
-                .iter()
-                .filter_map(|l| one(&batch, l))
-                .collect::<Vec<T>>();
-            // Let go of the batch first, so that the reader can reuse its buffer.
-            drop(std::mem::take(&mut batch));
-            if !f(items) {
-                return Ok(false);
-            }
-            batch = read(&mut reader)?;
-        }
-    }
-    // Batches flow: up to IN_FLIGHT of them are worked on at once by the pool, so a worker that
-    // is done with its part of one batch takes up the next instead of waiting for the other
-    // to finish; this thread reads the next batch and hands finished ones to `f` in input
-    // order. Memory holds IN_FLIGHT batches and the one being read.
-    let (tx, rx) = std::sync::mpsc::channel::<(usize, Vec<T>)>();
-    let mut first = Some(batch);
-    let mut error = None;
-    let mut stopped = false;
-    rayon::in_place_scope(|s| {
-        let mut finished: BTreeMap<usize, Vec<T>> = BTreeMap::new();
-        let (mut sent, mut given) = (0, 0);
-        let mut reading = true;
-        loop {
-            while reading && sent - given < IN_FLIGHT {
-                let next = match first.take() {
-                    Some(b) => Ok(b),
-                    None => read(&mut reader),
-                };
-                let batch = match next {
-                    Ok(b) if !b.is_empty() => b,
-                    Ok(_) => {
-                        reading = false;
-                        break;
-                    }
-                    Err(e) => {
-                        // What was read before the error is still worked on and written.
-                        error = Some(e);
-                        reading = false;
-                        break;
-                    }
-                };
-                let (tx, at) = (tx.clone(), sent);
-                s.spawn(move |_| {
-                    let items = batch
-                        .lines
-                        .par_iter()
-                        .filter_map(|l| one(&batch, l))
-                        .collect::<Vec<T>>();
-                    // Its buffer goes back to the reader as soon as it is done with.
-                    drop(batch);
-                    let _ = tx.send((at, items));
-                });
-                sent += 1;
-            }
-            if given == sent {
-                break;
-            }
-            let Ok((at, items)) = rx.recv() else {
-                break;
-            };
-            finished.insert(at, items);
-            while let Some(items) = finished.remove(&given) {
-                given += 1;
-                if !stopped && !f(items) {
-                    // Batches still in flight finish, unwritten.
-                    stopped = true;
-                    reading = false;
-                }
-            }
-        }
-    });
-    match error {
-        Some(e) if !stopped => Err(e),
-        _ => Ok(!stopped),
-    }
+    flow(reader, &work, f).map_err(|e| {
+        eprintln!("error: {name}:{}: {}", e.line, super::io_reason(&e.error));
+        Exit::Failed
+    })
 }
 
 /// `file:line`, made for every lead, so without the formatting machinery.

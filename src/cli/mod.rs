@@ -227,62 +227,28 @@ pub fn open_input(path: &Path) -> Result<Box<dyn std::io::BufRead + Send>, Exit>
 /// The latest event instant in a lead-per-line file: a first, light pass that reads only the
 /// `at` fields, in parallel.
 pub fn latest_event_time(path: &Path, _plan: &crate::eval::Plan) -> Result<i64, Exit> {
-    use rayon::prelude::*;
     if path.as_os_str() == "-" {
         eprintln!("error: standard input was not kept for a second pass; pass --as-of");
         return Err(Exit::Usage);
     }
-    let mut reader = crate::input::lines::LineReader::new(open_input(path)?);
-    // A line that is not text has no instant; the full read reports it.
-    let latest_in = |batch: &crate::input::lines::Batch| {
+    let reader = crate::input::lines::LineReader::new(open_input(path)?);
+    // A line that is not text has no instant; the full read reports it, and a read error too,
+    // with its line number.
+    let latest_in = |batch: crate::input::lines::Batch| {
         batch
             .lines
-            .par_iter()
+            .iter()
             .filter_map(|(_, r)| {
                 let line = simdutf8::basic::from_utf8(batch.line(r)).ok()?;
                 crate::input::jsonl::latest_at(line)
             })
             .max()
     };
-    let latest = std::sync::atomic::AtomicI64::new(i64::MIN);
-    let note = |m: Option<i64>| {
-        if let Some(m) = m {
-            latest.fetch_max(m, std::sync::atomic::Ordering::Relaxed);
-        }
-    };
-    // A read error is reported by the full read, with its line number.
-    if rayon::current_num_threads() == 1 {
-        while let Ok(batch) = reader.next_batch() {
-            if batch.is_empty() {
-                break;
-            }
-            note(latest_in(&batch));
-        }
-    } else {
-        // Batches are looked at by the pool while this thread reads the next ones (at most
-        // IN_FLIGHT at once, for memory); the maximum does not depend on the order.
-        let (done, finished) = std::sync::mpsc::channel::<()>();
-        rayon::in_place_scope(|s| {
-            let mut in_flight = 0;
-            loop {
-                if in_flight == crate::input::lines::IN_FLIGHT && finished.recv().is_ok() {
-                    in_flight -= 1;
-                }
-                let batch = match reader.next_batch() {
-                    Ok(b) if !b.is_empty() => b,
-                    _ => break,
-                };
-                in_flight += 1;
-                let (done, note, latest_in) = (done.clone(), &note, &latest_in);
-                s.spawn(move |_| {
-                    note(latest_in(&batch));
-                    drop(batch);
-                    let _ = done.send(());
-                });
-            }
-        });
-    }
-    let latest = latest.into_inner();
+    let mut latest = i64::MIN;
+    let _ = crate::input::lines::flow(reader, &latest_in, |m| {
+        latest = latest.max(m.unwrap_or(i64::MIN));
+        true
+    });
     Ok(if latest == i64::MIN { 0 } else { latest })
 }
 

@@ -84,9 +84,13 @@ def wait_idle(min_idle, timeout=600):
 IDLE = 0.0
 
 
-def measure(name, cmd, repeat, env=None, stdout=subprocess.DEVNULL):
+def measure(name, cmd, repeat, env=None, stdout=subprocess.DEVNULL, output=None):
     walls, rss, text = [], [], ""
     for _ in range(repeat):
+        # Each run writes a new file: on ext4 a file renamed over an existing one (funnelc's
+        # atomic -o) is flushed to disk first (auto_da_alloc), which measures the disk.
+        if output and os.path.exists(output):
+            os.remove(output)
         wait_idle(IDLE)
         w, r, text = run(cmd, env=env, stdout=stdout)
         walls.append(w)
@@ -148,14 +152,14 @@ def main():
         out[n] = os.path.join(data_dir, f"{stem}.funnelc-x{n}.jsonl")
         cmd = [a.funnelc, "eval", a.rules, "--leads", path, "--format", "jsonl", "--as-of", a.as_of,
                "-o", out[n], "--threads", str(n)]
-        results.append(measure(f"funnelc x{n}", cmd, a.repeat))
+        results.append(measure(f"funnelc x{n}", cmd, a.repeat, output=out[n]))
     duck_out = os.path.join(data_dir, f"{stem}.duckdb.csv")
     if not a.skip_duckdb:
         cmd = [sys.executable, os.path.join(HERE, "duckdb_b2b.py"), "--leads", path, "--as-of", a.as_of,
                "--out", duck_out]
         if a.duckdb_memory_limit:
             cmd += ["--memory-limit", a.duckdb_memory_limit]
-        results.append(measure("duckdb", cmd, a.repeat))
+        results.append(measure("duckdb", cmd, a.repeat, output=duck_out))
 
     print()
     print(f"{os.path.basename(path)}: {leads:,} leads, {events:,} events, {size_mb:,.0f} MB; "

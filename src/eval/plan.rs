@@ -192,6 +192,9 @@ pub struct Plan {
     pub event_names: NameTable,
     /// For each event type, its properties' names as [`Key`]s, in slot order.
     pub prop_keys: Vec<Vec<Key>>,
+    /// For each event type, each property (in slot order) as a compact member starts,
+    /// `,"name":`, with its key: the fast reader matches the property it expects next whole.
+    pub prop_heads: Vec<Vec<(Key, Box<[u8]>)>>,
     /// Declared trait paths as a tree of keys, for the readers.
     pub trait_tree: TraitTree,
     /// Declared trait paths → slot, for readers that meet whole dotted paths.
@@ -443,6 +446,14 @@ pub fn compile(file: &File, sym: &Symbols, source: &str, file_name: &str) -> Opt
         .iter()
         .map(|e| e.props.iter().map(|(p, _)| Key::of(p.as_bytes())).collect())
         .collect();
+    let prop_heads = events
+        .iter()
+        .map(|e| {
+            let head = |p: &str| format!(",{}:", serde_json::Value::from(p)).into_bytes();
+            let heads = e.props.iter().map(|(p, _)| head(p));
+            heads.map(|h| (Key::of(&h), h.into())).collect()
+        })
+        .collect();
     let trait_tree = TraitTree::new(traits.iter().map(|(p, _)| p.as_str()));
     let trait_names = NameTable::new(traits.iter().map(|(p, _)| p.as_str()));
     let funnel = file.items.iter().find_map(|i| match i {
@@ -459,6 +470,7 @@ pub fn compile(file: &File, sym: &Symbols, source: &str, file_name: &str) -> Opt
         events,
         event_names,
         prop_keys,
+        prop_heads,
         trait_tree,
         trait_names,
         prefilter_tests: cx.prefilters.iter().map(|(_, c)| PropTest::of(c)).collect(),

@@ -192,7 +192,7 @@ pub fn parse_utc_seconds(b: &[u8]) -> Option<Timestamp> {
 /// [`parse_utc_seconds`] for many instants in a row, remembering where each recent month
 /// starts: a lead's events fall in a few months, so the date arithmetic is done about once a
 /// month rather than once an event.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default)]
 pub struct MonthCache {
     /// By a hash of the month's digits: the `YYYY-MM-` bytes, that month's first day and its
     /// length in days.

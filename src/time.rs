@@ -194,9 +194,10 @@ pub fn parse_utc_seconds(b: &[u8]) -> Option<Timestamp> {
 /// month rather than once an event.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct MonthCache {
-    /// By a hash of the month's digits: the `YYYY-MM-` bytes, that month's first day and its
-    /// length in days.
-    months: [(u64, i64, u32); 32],
+    /// By the month's digits (its number, for a valid month): the `YYYY-MM-` bytes, that
+    /// month's first day and its length in days. Small, because it is copied in and out for
+    /// every line.
+    months: [(u64, i32, u32); 16],
 }
 
 /// Whether every byte of `d` (the text minus its expected pattern) is a digit's value, 0 to 9,
@@ -223,7 +224,7 @@ impl MonthCache {
         if !digits_and(d1, 0x0000_FF00_00FF_0000) || !digits_and(d2, 0xFF00_00FF_0000_FF00) {
             return None;
         }
-        let slot = usize::from((b[5] & 1) * 10 + (b[6] & 15)) & 31;
+        let slot = usize::from((b[5] & 1) * 10 + (b[6] & 15)) & 15;
         let entry = self.months.get_mut(slot)?;
         if entry.0 != head || head == 0 {
             let d0 = head.wrapping_sub(u64::from_le_bytes(*b"0000-00-"));
@@ -239,13 +240,12 @@ impl MonthCache {
             if !(1..=12).contains(&month) {
                 return None;
             }
-            *entry = (
-                head,
-                days_from_civil(year, month, 1),
-                days_in_month(year, month),
-            );
+            // Days since 1970 fit an i32 for any four-digit year.
+            let first = i32::try_from(days_from_civil(year, month, 1)).ok()?;
+            *entry = (head, first, days_in_month(year, month));
         }
         let (_, first, len) = *entry;
+        let first = i64::from(first);
         let (t, u) = (d1.to_le_bytes(), d2.to_le_bytes());
         let day = u32::from(t[0]) * 10 + u32::from(t[1]);
         let (hh, mm) = (

@@ -25,8 +25,7 @@ thread_local! {
 
 /// Reads one line, or `None` when the serde reader must.
 pub fn parse_line(plan: &Plan, line: &str) -> Option<(Lead, BTreeMap<String, u64>)> {
-    let mut p = P::new(line);
-    p.months = MONTHS.get();
+    let mut p = P::new(line, MONTHS.get());
     let read = read_line(plan, &mut p);
     MONTHS.set(p.months);
     read
@@ -97,8 +96,7 @@ fn special(w: u64) -> u64 {
 /// The latest event instant on a line, as [`super::jsonl::latest_at`] finds it: `Some(x)`
 /// when the line is plain, `None` when serde must look.
 pub fn latest_at(line: &str) -> Option<Option<i64>> {
-    let mut p = P::new(line);
-    p.months = MONTHS.get();
+    let mut p = P::new(line, MONTHS.get());
     let latest = latest_in(&mut p);
     MONTHS.set(p.months);
     latest
@@ -165,13 +163,13 @@ fn follows(ty: u16, slot: Option<usize>) -> usize {
 }
 
 impl<'a> P<'a> {
-    fn new(line: &'a str) -> Self {
+    fn new(line: &'a str, months: crate::time::MonthCache) -> Self {
         P {
             s: line,
             b: line.as_bytes(),
             i: 0,
             depth: 0,
-            months: Default::default(),
+            months,
             follows: [0; 256],
         }
     }
@@ -908,7 +906,7 @@ stage A { enter when ping }
     }
 
     fn parser(text: &str) -> P<'_> {
-        P::new(text)
+        P::new(text, Default::default())
     }
 
     /// The compact reading of an event (`None` when it declines) and the general one, each

@@ -92,6 +92,30 @@ fn plain_lines_take_the_fast_path_and_agree() {
 }
 
 #[test]
+fn keys_in_a_new_order_are_read_as_well_as_keys_in_the_learned_one() {
+    // The fast reader guesses each key from the order of the lines before (on this thread);
+    // lines that break the order, skip keys, add undeclared ones, repeat one or space it out
+    // must read exactly as serde reads them, and still take the fast path.
+    let p = plan();
+    let lines = [
+        r#"{"id":"A1","traits":{"source":"a","consent":true,"company":{"employees":1,"region":"r","hq":{"city":"c"}}},"events":[{"type":"page.viewed","at":"2025-01-01T00:00:00Z","page":"p","ratio":1,"tags":["t"]}]}"#,
+        r#"{"id":"A2","traits":{"source":"b","consent":false,"company":{"employees":2,"region":"s","hq":{"city":"d"}}},"events":[{"type":"page.viewed","at":"2025-01-01T00:00:00Z","page":"q","ratio":2,"tags":[]}]}"#,
+        r#"{"id":"A3","traits":{"company":{"hq":{"city":"e"},"region":"t","employees":3},"consent":true,"source":"c"},"events":[{"type":"page.viewed","at":"2025-01-01T00:00:00Z","tags":["u"],"ratio":3,"page":"r"}]}"#,
+        r#"{"id":"A4","traits":{"source":"d","company":{"region":"u"}},"events":[{"type":"page.viewed","at":"2025-01-01T00:00:00Z","ratio":4}]}"#,
+        r#"{"id":"A5","traits":{"source":"e","x":1,"consent":true,"company":{"employees":5,"y":{"z":2},"region":"v"}}}"#,
+        r#"{"id":"A6","traits":{"source":"f","source":"g","company":{"region":"w","region":"x"}}}"#,
+        r#"{"id":"A7","traits":{"source":"h", "consent" :true,"company": {"employees":7}}}"#,
+        r#"{"id":"A8","traits":{"sourc":"i","sources":"j","consent":true}}"#,
+        r#"{"id":"A9","traits":{"source":"k","consent":true,"company":{"employees":9,"region":"y","hq":{"city":"f"}}}}"#,
+    ];
+    for _ in 0..2 {
+        for l in lines {
+            assert!(agree(p, l), "the fast path declined:\n{l}");
+        }
+    }
+}
+
+#[test]
 fn unusual_and_bad_lines_are_left_to_serde() {
     let p = plan();
     let lines = [

@@ -141,6 +141,10 @@ pub struct TraitTree {
 pub struct TraitKey {
     pub key: Box<str>,
     k: Key,
+    /// How the key starts a member of compact JSON, `"key":`, and its [`Key`]: the fast
+    /// reader matches the key it expects whole.
+    pub head: Box<[u8]>,
+    pub head_key: Key,
     /// The trait declared at exactly this path.
     pub slot: Option<usize>,
     /// The node of the traits declared below this path.
@@ -160,9 +164,12 @@ impl TraitTree {
                 let at = match t.nodes[node].iter().position(|k| &*k.key == part) {
                     Some(i) => i,
                     None => {
+                        let head = format!("{}:", serde_json::Value::from(part)).into_bytes();
                         t.nodes[node].push(TraitKey {
                             key: part.into(),
                             k: Key::of(part.as_bytes()),
+                            head_key: Key::of(&head),
+                            head: head.into(),
                             slot: None,
                             child: None,
                         });
@@ -208,11 +215,24 @@ impl TraitTree {
     /// The entry for `key` under `node`.
     #[inline]
     pub fn get(&self, node: usize, key: &str) -> Option<&TraitKey> {
+        self.position(node, key).map(|(_, t)| t)
+    }
+
+    /// The entry for `key` under `node`, with its place among the node's keys.
+    #[inline]
+    pub fn position(&self, node: usize, key: &str) -> Option<(usize, &TraitKey)> {
         let k = Key::of(key.as_bytes());
         self.nodes
             .get(node)?
             .iter()
-            .find(|t| k.same(key.as_bytes(), &t.k, t.key.as_bytes()))
+            .enumerate()
+            .find(|(_, t)| k.same(key.as_bytes(), &t.k, t.key.as_bytes()))
+    }
+
+    /// The `i`th key under `node`.
+    #[inline]
+    pub fn entry(&self, node: usize, i: usize) -> Option<&TraitKey> {
+        self.nodes.get(node)?.get(i)
     }
 }
 

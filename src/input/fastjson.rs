@@ -18,16 +18,40 @@ use crate::eval::{Event, Lead, Plan, Value};
 /// Deeper than this, the serde reader takes over (its own limit is 128).
 const MAX_DEPTH: u32 = 100;
 
+/// What the reader learns of the data as it goes, kept by each thread from line to line:
+/// the leads of one export share months and write their keys in one order. It only ever
+/// saves work (a wrong guess is noticed and corrected), so a thread may carry it from one
+/// input, or plan, to the next.
+#[derive(Clone, Copy)]
+struct Memo {
+    months: crate::time::MonthCache,
+    /// Which property followed which in the last event of a type, as `slot + 1` (0: none
+    /// seen), at `follows(type, previous slot)`.
+    props: [u8; 256],
+    /// Which key followed which in the last traits object at a node of the plan's trait
+    /// tree, as the key's place + 1, at `follows(node, previous place)`.
+    traits: [u8; 64],
+}
+
+impl Default for Memo {
+    fn default() -> Self {
+        Memo {
+            months: Default::default(),
+            props: [0; 256],
+            traits: [0; 64],
+        }
+    }
+}
+
 thread_local! {
-    /// Each thread's month cache, kept from line to line: leads of one export share months.
-    static MONTHS: std::cell::Cell<crate::time::MonthCache> = Default::default();
+    static MEMO: std::cell::Cell<Memo> = Default::default();
 }
 
 /// Reads one line, or `None` when the serde reader must.
 pub fn parse_line(plan: &Plan, line: &str) -> Option<(Lead, BTreeMap<String, u64>)> {
-    let mut p = P::new(line, MONTHS.get());
+    let mut p = P::new(line, MEMO.get());
     let read = read_line(plan, &mut p);
-    MONTHS.set(p.months);
+    MEMO.set(p.memo);
     read
 }
 
@@ -96,9 +120,9 @@ fn special(w: u64) -> u64 {
 /// The latest event instant on a line, as [`super::jsonl::latest_at`] finds it: `Some(x)`
 /// when the line is plain, `None` when serde must look.
 pub fn latest_at(line: &str) -> Option<Option<i64>> {
-    let mut p = P::new(line, MONTHS.get());
+    let mut p = P::new(line, MEMO.get());
     let latest = latest_in(&mut p);
-    MONTHS.set(p.months);
+    MEMO.set(p.memo);
     latest
 }
 
@@ -148,29 +172,25 @@ struct P<'a> {
     b: &'a [u8],
     i: usize,
     depth: u32,
-    months: crate::time::MonthCache,
-    /// Which property followed which in the last event of a type, as `slot + 1` (0: none
-    /// seen), at `follows(type, previous slot)`: producers write properties in one order,
-    /// so the next one is usually where it was last time.
-    follows: [u8; 256],
+    memo: Memo,
 }
 
-/// Where [`P::follows`] keeps the property after `slot` (`None`: the first) of an event type.
-/// Types with many properties may share places, which only makes a guess wrong.
+/// Where [`Memo`] keeps what came after `previous` (`None`: what came first) in an event of
+/// type (or traits at node) `of`, in a table of `size`, a power of two. Types with many
+/// properties may share places, which only makes a guess wrong.
 #[inline(always)]
-fn follows(ty: u16, slot: Option<usize>) -> usize {
-    (usize::from(ty) * 8 + slot.map_or(0, |s| s + 1)) & 255
+fn follows(of: usize, previous: Option<usize>, size: usize) -> usize {
+    (of * 8 + previous.map_or(0, |s| s + 1)) & (size - 1)
 }
 
 impl<'a> P<'a> {
-    fn new(line: &'a str, months: crate::time::MonthCache) -> Self {
+    fn new(line: &'a str, memo: Memo) -> Self {
         P {
             s: line,
             b: line.as_bytes(),
             i: 0,
             depth: 0,
-            months,
-            follows: [0; 256],
+            memo,
         }
     }
 
@@ -472,30 +492,74 @@ impl<'a> P<'a> {
 
     /// An object of traits under `node` of the plan's trait tree.
     fn traits(&mut self, plan: &Plan, node: usize, out: &mut [Value]) -> Option<()> {
-        self.object(|p, key| {
-            // A dotted or empty key names a path on its own: the serde reader's business.
-            if key.is_empty() || key.bytes().any(|c| c == b'.') {
-                return None;
-            }
-            match plan.trait_tree.get(node, &key) {
-                None => p.skip(),
-                Some(k) if p.peek()? == b'{' => match (k.slot, k.child) {
-                    // An object where one value is declared: a type error.
-                    (Some(_), _) => None,
-                    (None, Some(child)) => p.traits(plan, child, out),
-                    (None, None) => p.skip(),
-                },
-                Some(k) => match k.slot {
-                    Some(slot) => {
-                        let ty = &plan.traits.get(slot)?.1;
-                        p.peek()?;
-                        p.typed(ty, out.get_mut(slot)?)?;
-                        Some(())
+        let b = self.b;
+        self.open(b'{')?;
+        if self.eat(b'}') {
+            self.depth -= 1;
+            return Some(());
+        }
+        let mut previous = None;
+        loop {
+            // The declared key that followed the previous one last time is tried first,
+            // whole: `"key":` against two words.
+            let at = follows(node, previous, self.memo.traits.len());
+            let guess = usize::from(*self.memo.traits.get(at)?)
+                .checked_sub(1)
+                .and_then(|i| {
+                    let k = plan.trait_tree.entry(node, i)?;
+                    let w = b.get(self.i..self.i + k.head.len())?;
+                    let hit = Key::of(w) == k.head_key && (k.head_key.exact() || w == &k.head[..]);
+                    hit.then_some((i, k))
+                });
+            let known = match guess {
+                Some((i, k)) => {
+                    self.i += k.head.len();
+                    Some((i, k))
+                }
+                None => {
+                    let key = self.string()?;
+                    self.colon()?;
+                    // A dotted or empty key names a path on its own: the serde reader's
+                    // business.
+                    if key.is_empty() || key.bytes().any(|c| c == b'.') {
+                        return None;
                     }
-                    None => p.raw().map(drop),
-                },
+                    let found = plan.trait_tree.position(node, &key);
+                    if let (Some((i, _)), Some(f)) = (found, self.memo.traits.get_mut(at)) {
+                        *f = u8::try_from(i + 1).unwrap_or(0);
+                    }
+                    found
+                }
+            };
+            match known {
+                None => self.skip()?,
+                Some((i, k)) => {
+                    previous = Some(i);
+                    if self.peek()? == b'{' {
+                        match (k.slot, k.child) {
+                            // An object where one value is declared: a type error.
+                            (Some(_), _) => return None,
+                            (None, Some(child)) => self.traits(plan, child, out)?,
+                            (None, None) => self.skip()?,
+                        }
+                    } else {
+                        match k.slot {
+                            Some(slot) => {
+                                let ty = &plan.traits.get(slot)?.1;
+                                self.typed(ty, out.get_mut(slot)?)?;
+                            }
+                            None => {
+                                self.raw()?;
+                            }
+                        }
+                    }
+                }
             }
-        })
+            if !self.eat(b',') {
+                break;
+            }
+        }
+        self.close(b'}')
     }
 
     /// [`Self::event_at`] for an event in the compact shape of [`Self::compact_event`] with
@@ -526,7 +590,7 @@ impl<'a> P<'a> {
         // Nearly always `YYYY-MM-DDTHH:MM:SSZ`: twenty bytes, read without scanning for the
         // closing quote first.
         let at = match b.get(self.i + 20) {
-            Some(b'"') => self.months.parse(b.get(self.i..self.i + 20)?),
+            Some(b'"') => self.memo.months.parse(b.get(self.i..self.i + 20)?),
             _ => None,
         };
         let at = match at {
@@ -640,7 +704,8 @@ impl<'a> P<'a> {
                 b',' => {}
                 _ => return None,
             }
-            let guess = usize::from(*self.follows.get(follows(id, previous))?);
+            let at = follows(usize::from(id), previous, self.memo.props.len());
+            let guess = usize::from(*self.memo.props.get(at)?);
             let expected = guess.checked_sub(1).and_then(|slot| {
                 let (k, head) = heads.get(slot)?;
                 let at = b.get(self.i..self.i + head.len())?;
@@ -668,7 +733,7 @@ impl<'a> P<'a> {
                         .position(|(pk, (name, _))| k.same(key, pk, name.as_bytes()));
                     match found {
                         Some(slot) => {
-                            if let Some(f) = self.follows.get_mut(follows(id, previous)) {
+                            if let Some(f) = self.memo.props.get_mut(at) {
                                 *f = u8::try_from(slot + 1).unwrap_or(0);
                             }
                             slot
@@ -683,21 +748,7 @@ impl<'a> P<'a> {
                 }
             };
             let dst = lead.props.get_mut(start + slot)?;
-            match (&decl.props.get(slot)?.1, b.get(self.i)) {
-                // Text without escapes, the most common value, straight from the line.
-                (Ty::Text, Some(b'"')) => {
-                    self.i += 1;
-                    let from = self.i;
-                    match self.plain_string() {
-                        Some(text) => *dst = Value::Text(text.into()),
-                        None => {
-                            self.i = from - 1;
-                            self.typed(&Ty::Text, dst)?;
-                        }
-                    }
-                }
-                (ty, _) => self.typed(ty, dst)?,
-            }
+            self.typed(&decl.props.get(slot)?.1, dst)?;
             previous = Some(slot);
         }
         self.i += 1;
@@ -738,7 +789,19 @@ impl<'a> P<'a> {
                 self.word(b"null")?;
                 *dst = Value::Missing;
             }
-            (Ty::Text, b'"') => *dst = Value::Text(self.string()?.as_ref().into()),
+            (Ty::Text, b'"') => {
+                // Text without escapes, the most common value, straight from the line.
+                let from = self.i;
+                self.i += 1;
+                *dst = Value::Text(match self.plain_string() {
+                    Some(text) => text.into(),
+                    None => {
+                        // Escapes (or a broken string): the careful way, from the quote.
+                        self.i = from;
+                        self.string()?.as_ref().into()
+                    }
+                });
+            }
             (Ty::Bool, b't') => {
                 self.word(b"true")?;
                 *dst = Value::Bool(true);
@@ -906,7 +969,7 @@ stage A { enter when ping }
     }
 
     fn parser(text: &str) -> P<'_> {
-        P::new(text, Default::default())
+        P::new(text, Memo::default())
     }
 
     /// The compact reading of an event (`None` when it declines) and the general one, each

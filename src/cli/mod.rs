@@ -232,23 +232,26 @@ pub fn latest_event_time(path: &Path, _plan: &crate::eval::Plan) -> Result<i64, 
         return Err(Exit::Usage);
     }
     let reader = crate::input::lines::LineReader::new(open_input(path)?);
+    // The latest instant found so far, by any worker: instants at or before it need not be
+    // read. Whatever the order batches are looked at in, the maximum is the same.
+    let so_far = std::sync::atomic::AtomicI64::new(i64::MIN);
     // A line that is not text has no instant; the full read reports it, and a read error too,
     // with its line number.
     let latest_in = |batch: crate::input::lines::Batch| {
-        batch
-            .lines
-            .iter()
-            .filter_map(|(_, r)| {
-                let line = simdutf8::basic::from_utf8(batch.line(r)).ok()?;
-                crate::input::jsonl::latest_at(line)
-            })
-            .max()
+        let mut latest = so_far.load(std::sync::atomic::Ordering::Relaxed);
+        for (_, r) in &batch.lines {
+            let Ok(line) = simdutf8::basic::from_utf8(batch.line(r)) else {
+                continue;
+            };
+            let floor = (latest > i64::MIN).then_some(latest);
+            if let Some(at) = crate::input::jsonl::latest_at(line, floor) {
+                latest = latest.max(at);
+            }
+        }
+        so_far.fetch_max(latest, std::sync::atomic::Ordering::Relaxed);
     };
-    let mut latest = i64::MIN;
-    let _ = crate::input::lines::flow(reader, &latest_in, |m| {
-        latest = latest.max(m.unwrap_or(i64::MIN));
-        true
-    });
+    let _ = crate::input::lines::flow(reader, &latest_in, |()| true);
+    let latest = so_far.into_inner();
     Ok(if latest == i64::MIN { 0 } else { latest })
 }
 

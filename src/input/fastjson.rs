@@ -31,6 +31,8 @@ struct Memo {
     /// Which key followed which in the last traits object at a node of the plan's trait
     /// tree, as the key's place + 1, at `follows(node, previous place)`.
     traits: [u8; 64],
+    /// The last floor given to [`latest_at`], and it written as an instant.
+    floor: (i64, Option<[u8; 20]>),
 }
 
 impl Default for Memo {
@@ -39,6 +41,7 @@ impl Default for Memo {
             months: Default::default(),
             props: [0; 256],
             traits: [0; 64],
+            floor: (i64::MIN, None),
         }
     }
 }
@@ -103,6 +106,47 @@ fn read_line(plan: &Plan, p: &mut P<'_>) -> Option<(Lead, BTreeMap<String, u64>)
     Some((lead, unknown))
 }
 
+/// Whether `raw` has the separators of `YYYY-MM-DDTHH:MM:SSZ` where that form has them.
+/// Two such texts whose other bytes are digits are in time order as bytes; one whose other
+/// bytes are not all digits is no instant at all.
+#[inline]
+fn canonical(raw: &[u8]) -> bool {
+    matches!(
+        raw,
+        [
+            _,
+            _,
+            _,
+            _,
+            b'-',
+            _,
+            _,
+            b'-',
+            _,
+            _,
+            b'T',
+            _,
+            _,
+            b':',
+            _,
+            _,
+            b':',
+            _,
+            _,
+            b'Z'
+        ]
+    )
+}
+
+/// `t` as `YYYY-MM-DDTHH:MM:SSZ` with its fraction of a second dropped (so never after
+/// `t`), when it has a four-digit year.
+fn canonical_floor(t: i64) -> Option<[u8; 20]> {
+    let text = crate::time::format_timestamp(crate::syntax::ast::Timestamp {
+        millis: t - t.rem_euclid(1000),
+    });
+    text.as_bytes().try_into().ok()
+}
+
 /// A mask with the high bit set in each byte of `w` that is `"`, `\\` or below 0x20.
 /// Bytes above the first such byte may be flagged wrongly (borrows carry upwards), so only
 /// the lowest flag counts.
@@ -118,15 +162,22 @@ fn special(w: u64) -> u64 {
 }
 
 /// The latest event instant on a line, as [`super::jsonl::latest_at`] finds it: `Some(x)`
-/// when the line is plain, `None` when serde must look.
-pub fn latest_at(line: &str) -> Option<Option<i64>> {
+/// when the line is plain, `None` when serde must look. Instants at or before `floor` may be
+/// passed over (so `x` may be `None` or earlier than the line's latest only when that is at
+/// or before `floor`): the caller, looking for the latest instant of many lines, passes the
+/// latest it has so far, and most events are then not read.
+pub fn latest_at(line: &str, floor: Option<i64>) -> Option<Option<i64>> {
     let mut p = P::new(line, MEMO.get());
-    let latest = latest_in(&mut p);
+    if let Some(f) = floor.filter(|&f| f != p.memo.floor.0) {
+        p.memo.floor = (f, canonical_floor(f));
+    }
+    let floor = floor.and(p.memo.floor.1);
+    let latest = latest_in(&mut p, floor.as_ref());
     MEMO.set(p.memo);
     latest
 }
 
-fn latest_in(p: &mut P<'_>) -> Option<Option<i64>> {
+fn latest_in(p: &mut P<'_>, floor: Option<&[u8; 20]>) -> Option<Option<i64>> {
     let mut latest: Option<i64> = None;
     let mut events = false;
     p.object(|p, key| match key.as_ref() {
@@ -136,8 +187,8 @@ fn latest_in(p: &mut P<'_>) -> Option<Option<i64>> {
                 return p.word(b"null");
             }
             p.array(|p| {
-                let at = match p.attempt(P::compact_event_at) {
-                    Some(at) => Some(at),
+                let at = match p.attempt(|p| p.compact_event_at(floor)) {
+                    Some(at) => at,
                     None => p.event_at()?,
                 };
                 latest = latest.max(at);
@@ -562,11 +613,26 @@ impl<'a> P<'a> {
         self.close(b'}')
     }
 
-    /// [`Self::event_at`] for an event in the compact shape of [`Self::compact_event`] with
-    /// a `YYYY-MM-DDTHH:MM:SSZ` instant; `None` for anything else, and the caller rewinds.
+    /// [`Self::event_at`] for an event in the compact shape of [`Self::compact_event`];
+    /// `None` for anything else, and the caller rewinds. An instant written
+    /// `YYYY-MM-DDTHH:MM:SSZ` that is not after `floor` (the same form, whose byte order is
+    /// time order) is passed over unread: `Some(None)`.
     #[inline]
-    fn compact_event_at(&mut self) -> Option<i64> {
-        let (_, at) = self.compact_head()?;
+    fn compact_event_at(&mut self, floor: Option<&[u8; 20]>) -> Option<Option<i64>> {
+        self.compact_type()?;
+        let b = self.b;
+        let raw = b.get(self.i..self.i + 20);
+        let passed = match (floor, raw, b.get(self.i + 20)) {
+            (Some(floor), Some(raw), Some(b'"')) => canonical(raw) && raw <= &floor[..],
+            _ => false,
+        };
+        let at = if passed {
+            self.i += 21;
+            None
+        } else {
+            Some(self.compact_instant()?)
+        };
+        self.depth += 1;
         // A second `at` is the general reader's business.
         self.compact_members(|p, key| if key == b"at" { None } else { p.skip() })?;
         Some(at)
@@ -577,6 +643,15 @@ impl<'a> P<'a> {
     /// anything else, and the caller rewinds.
     #[inline(always)]
     fn compact_head(&mut self) -> Option<(&'a [u8], i64)> {
+        let ty = self.compact_type()?;
+        let at = self.compact_instant()?;
+        self.depth += 1;
+        Some((ty, at))
+    }
+
+    /// `{"type":"…","at":"`: the type's name, with the cursor at the instant's first byte.
+    #[inline(always)]
+    fn compact_type(&mut self) -> Option<&'a [u8]> {
         let b = self.b;
         if b.get(self.i..self.i + 9)? != b"{\"type\":\"" || self.depth >= MAX_DEPTH {
             return None;
@@ -587,13 +662,20 @@ impl<'a> P<'a> {
             return None;
         }
         self.i += 7;
+        Some(ty)
+    }
+
+    /// The instant, the cursor at its first byte; after its closing quote.
+    #[inline(always)]
+    fn compact_instant(&mut self) -> Option<i64> {
+        let b = self.b;
         // Nearly always `YYYY-MM-DDTHH:MM:SSZ`: twenty bytes, read without scanning for the
         // closing quote first.
         let at = match b.get(self.i + 20) {
             Some(b'"') => self.memo.months.parse(b.get(self.i..self.i + 20)?),
             _ => None,
         };
-        let at = match at {
+        Some(match at {
             Some(t) => {
                 self.i += 21;
                 t.millis
@@ -603,9 +685,7 @@ impl<'a> P<'a> {
                     .ok()?
                     .millis
             }
-        };
-        self.depth += 1;
-        Some((ty, at))
+        })
     }
 
     /// The rest of a compact event after its head: `,"key":value` pairs (no blanks, plain

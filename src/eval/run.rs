@@ -801,10 +801,15 @@ fn replay_with(
         t: i64::MIN,
         n: 0,
     };
+    // Without timers or decay crossings, `timers_until` finds nothing to look at: not even
+    // called, which saves its checks at every event.
+    let timed = !plan.timer_offsets.is_empty() || plan.decay_matters;
     let mut i = 0;
     while i < seen {
         let ev = &lead.events[i];
-        m.timers_until(ev.at, false);
+        if timed {
+            m.timers_until(ev.at, false);
+        }
         // All events at this instant join the history one by one, in input order.
         m.n = i + 1;
         m.t = ev.at;
@@ -813,7 +818,9 @@ fn replay_with(
         }
         i += 1;
     }
-    m.timers_until(as_of, true);
+    if timed {
+        m.timers_until(as_of, true);
+    }
     if seen == 0 {
         // A lead with no events is looked at once, at `as_of`: traits alone may place it.
         m.t = as_of;

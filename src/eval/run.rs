@@ -1688,7 +1688,28 @@ schema {
 stage A { enter when e where s == "x" or e where 2 == n or e where b == true }
 stage B { enter when e where s not in ["x", "y"] or e where n in [1, 2.5, 3] }
 stage C { enter when e where s in [] or e where n not in [] or e where l == ["x"] }
+stage D {
+  enter when e where s in ["", "ab", "abc", "abcd", "abcdefg", "abcdefgh", "abcdefghijklmnop"]
+    or e where s == "abcdefghijklmnopq-longer-than-a-key"
+}
 "#;
+        // Texts near the constants above: each byte changed, one byte more or fewer.
+        let mut near = Vec::new();
+        for k in [
+            "ab",
+            "abcdefg",
+            "abcdefghijklmnop",
+            "abcdefghijklmnopq-longer-than-a-key",
+        ] {
+            for i in 0..k.len() {
+                let mut b = k.as_bytes().to_vec();
+                b[i] = b'_';
+                near.push(Value::Text(String::from_utf8(b).unwrap().into()));
+            }
+            near.push(Value::Text(k[1..].into()));
+            near.push(Value::Text(format!("{k}_").into()));
+            near.push(Value::Text(k.into()));
+        }
         let mut sources = vec![extra.to_string(), MIXED.to_string()];
         for f in [
             "rules/b2b-saas.funnel",
@@ -1733,7 +1754,11 @@ stage C { enter when e where s in [] or e where n not in [] or e where l == ["x"
                         Value::Num(f64::NAN),
                         Value::Num(-0.0),
                         Value::List(vec![]),
-                    ] {
+                        Value::Text("".into()),
+                    ]
+                    .iter()
+                    .chain(&near)
+                    {
                         let mut one = lead.clone();
                         one.props = vec![Value::Missing; 8];
                         one.props[test.prop() as usize] = v.clone();
@@ -1744,7 +1769,7 @@ stage C { enter when e where s in [] or e where n not in [] or e where l == ["x"
                         }];
                         let c1 = Cx { lead: &one, ..cx };
                         assert_eq!(
-                            test.holds(&v),
+                            test.holds(v),
                             c1.eval(filter, one.events.first()).truthy(),
                             "{test:?} on {v:?}"
                         );
@@ -1757,7 +1782,7 @@ stage C { enter when e where s in [] or e where n not in [] or e where l == ["x"
         // `l == ["x"]` compares lists: left to the interpreter.
         assert_eq!(
             plan.prefilter_tests.iter().filter(|t| t.is_some()).count(),
-            7
+            9
         );
     }
 

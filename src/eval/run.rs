@@ -1,5 +1,7 @@
 //! The interpreter: replays one lead through the plan. See `docs/semantics.md`.
 
+use std::cell::{Cell, OnceCell};
+
 use super::lead::{Event, Lead, Value};
 use super::plan::*;
 use crate::syntax::ast::{BinOp, TestOp, Which};
@@ -240,26 +242,29 @@ impl<'a> Cx<'a> {
         let list = cell.get_or_init(|| {
             // The filter reads only the event and traits: this moment is as good as any.
             let all = index.of_type(*ev as usize).unwrap_or(&[]);
-            let events = &self.lead.events;
+            let lead = self.lead;
+            let mut list = index.spare_list();
             match self.plan.prefilter_tests.get(f).and_then(Option::as_ref) {
-                Some(test) => all
-                    .iter()
-                    .copied()
-                    .filter(|&i| {
-                        events
-                            .get(i as usize)
-                            .is_some_and(|e| test.holds(self.lead.prop(e, test.prop() as usize)))
-                    })
-                    .collect(),
-                None => all
-                    .iter()
-                    .copied()
-                    .filter(|&i| {
-                        let e = events.get(i as usize);
-                        e.is_some() && self.eval(filter, e).truthy()
-                    })
-                    .collect(),
+                Some(test) => {
+                    let prop = test.prop() as usize;
+                    for &i in all {
+                        if let Some(e) = lead.events.get(i as usize) {
+                            if test.holds(lead.prop(e, prop)) {
+                                list.push(i);
+                            }
+                        }
+                    }
+                }
+                None => {
+                    for &i in all {
+                        let e = lead.events.get(i as usize);
+                        if e.is_some() && self.eval(filter, e).truthy() {
+                            list.push(i);
+                        }
+                    }
+                }
             }
+            list
         });
         Some(list)
     }
@@ -706,7 +711,10 @@ pub fn replay_traced(plan: &Plan, lead: &Lead, as_of: i64) -> (Outcome, Vec<Snap
 
 /// What replay reads of a lead besides its state: its events by type, and what is worked out
 /// at most once per lead, when first needed (many leads never reach the stage that needs it).
-#[derive(Clone, Debug, Default)]
+///
+/// One index serves the leads of a thread in turn (see [`Index::fill`]): its lists keep
+/// their room from lead to lead, instead of being allocated for each.
+#[derive(Default)]
 pub struct Index {
     /// Event indices grouped by event type, each group in replay order: type `k`'s are
     /// `grouped[starts[k]..starts[k + 1]]`. Only events at or before `as_of`. One counting
@@ -714,9 +722,12 @@ pub struct Index {
     grouped: Vec<u32>,
     starts: Vec<u32>,
     /// For each prefilter of the plan: the events of its type that pass it.
-    pub filtered: Vec<std::cell::OnceCell<Vec<u32>>>,
+    pub filtered: Vec<OnceCell<Vec<u32>>>,
     /// For each segment that reads only traits: its value.
-    pub segments: Vec<std::cell::OnceCell<bool>>,
+    pub segments: Vec<OnceCell<bool>>,
+    /// Emptied lists of earlier leads, for `filtered` to fill (they are made behind a shared
+    /// reference, on first use).
+    spare: Cell<Vec<Vec<u32>>>,
 }
 
 impl Index {
@@ -729,45 +740,84 @@ impl Index {
     fn types(&self) -> usize {
         self.starts.len().saturating_sub(1)
     }
+
+    /// Makes this the index of `lead`, keeping the room of whatever lead it indexed before;
+    /// returns how many of the lead's events are at or before `as_of`.
+    pub fn fill(&mut self, plan: &Plan, lead: &Lead, as_of: i64) -> usize {
+        let types = plan.events.len();
+        let seen = lead.events.partition_point(|e| e.at <= as_of);
+        let events = lead.events.get(..seen).unwrap_or(&[]);
+        // Count each type's events (undeclared types are not kept), then each type's first
+        // slot, then place the events in order.
+        let starts = &mut self.starts;
+        starts.clear();
+        starts.resize(types + 1, 0);
+        for e in events {
+            if let Some(c) = starts
+                .get_mut(e.ty as usize + 1)
+                .filter(|_| (e.ty as usize) < types)
+            {
+                *c += 1;
+            }
+        }
+        for k in 1..starts.len() {
+            starts[k] += starts[k - 1];
+        }
+        self.grouped.clear();
+        self.grouped.resize(starts[types] as usize, 0);
+        // Placing moves each type's first slot on to its end, which is the next type's
+        // start: shifting the list up by one gives the starts back.
+        for (i, e) in events.iter().enumerate() {
+            if let Some(slot) = starts
+                .get_mut(e.ty as usize)
+                .filter(|_| (e.ty as usize) < types)
+            {
+                if let Some(g) = self.grouped.get_mut(*slot as usize) {
+                    *g = i as u32;
+                }
+                *slot += 1;
+            }
+        }
+        starts.copy_within(..types, 1);
+        starts[0] = 0;
+        let mut spare = self.spare.take();
+        for cell in &mut self.filtered {
+            if let Some(mut list) = cell.take() {
+                list.clear();
+                spare.push(list);
+            }
+        }
+        self.spare.set(spare);
+        self.filtered
+            .resize_with(plan.prefilters.len(), OnceCell::new);
+        for cell in &mut self.segments {
+            cell.take();
+        }
+        self.segments
+            .resize_with(plan.segments.len(), OnceCell::new);
+        seen
+    }
+
+    /// An empty list, with room if an earlier lead left one.
+    fn spare_list(&self) -> Vec<u32> {
+        let mut spare = self.spare.take();
+        let list = spare.pop().unwrap_or_default();
+        self.spare.set(spare);
+        list
+    }
 }
 
 /// A lead's [`Index`], and how many of its events are at or before `as_of`.
 pub fn index_by_type(plan: &Plan, lead: &Lead, as_of: i64) -> (Index, usize) {
-    let types = plan.events.len();
-    let seen = lead.events.partition_point(|e| e.at <= as_of);
-    let events = &lead.events[..seen];
-    // Count each type's events (undeclared types are not kept), then each type's first slot,
-    // then place the events in order.
-    let mut starts = vec![0u32; types + 1];
-    for e in events {
-        if let Some(c) = starts
-            .get_mut(e.ty as usize + 1)
-            .filter(|_| (e.ty as usize) < types)
-        {
-            *c += 1;
-        }
-    }
-    for k in 1..starts.len() {
-        starts[k] += starts[k - 1];
-    }
-    let mut next = starts.clone();
-    let mut grouped = vec![0u32; starts[types] as usize];
-    for (i, e) in events.iter().enumerate() {
-        if let Some(slot) = next
-            .get_mut(e.ty as usize)
-            .filter(|_| (e.ty as usize) < types)
-        {
-            grouped[*slot as usize] = i as u32;
-            *slot += 1;
-        }
-    }
-    let index = Index {
-        grouped,
-        starts,
-        filtered: vec![std::cell::OnceCell::new(); plan.prefilters.len()],
-        segments: vec![std::cell::OnceCell::new(); plan.segments.len()],
-    };
+    let mut index = Index::default();
+    let seen = index.fill(plan, lead, as_of);
     (index, seen)
+}
+
+thread_local! {
+    /// The index of the thread's last replay, for the next to fill: a thread replays its
+    /// leads one after another, and the index's lists then keep their room.
+    static INDEX: Cell<Index> = Cell::new(Index::default());
 }
 
 fn replay_inner(
@@ -788,7 +838,8 @@ fn replay_with(
     trace: Option<&mut Vec<Snapshot>>,
     skip: bool,
 ) -> Outcome {
-    let (by_type, seen) = index_by_type(plan, lead, as_of);
+    let mut by_type = INDEX.with(Cell::take);
+    let seen = by_type.fill(plan, lead, as_of);
     let mut m = Machine {
         skip,
         quiet: false,
@@ -829,12 +880,14 @@ fn replay_with(
     m.t = as_of;
     let cx = m.cx(None);
     let scores = (0..plan.scores.len()).map(|s| cx.score(s)).collect();
-    Outcome {
+    let out = Outcome {
         state: m.state,
         as_of,
         seen,
         scores,
-    }
+    };
+    INDEX.with(|cell| cell.set(by_type));
+    out
 }
 
 struct Machine<'a> {
@@ -1528,6 +1581,54 @@ exit gone from [B, D] when drop
         }
         let empty = Index::default();
         assert!(empty.of_type(0).is_none() && empty.types() == 0);
+    }
+
+    /// One index filled by lead after lead, under different plans, with some of its lists
+    /// made before each refill, gives what a fresh index gives.
+    #[test]
+    fn a_refilled_index_is_a_fresh_one() {
+        let b2b = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/bench/b2b.funnel"))
+            .unwrap();
+        let plans = [compile_src(MIXED), compile_src(TIMED), compile_src(&b2b)];
+        let mut gens: Vec<Gen> = plans.iter().map(|p| Gen::new(p, 11)).collect();
+        let mut reused = Index::default();
+        let mut made = 0;
+        for round in 0..600 {
+            let k = round % 7 % plans.len();
+            let plan = &plans[k];
+            let lead = gens[k].lead(plan);
+            let as_of = lead
+                .events
+                .get(lead.events.len() * 2 / 3)
+                .map_or(0, |e| e.at);
+            let (fresh, seen) = index_by_type(plan, &lead, as_of);
+            assert_eq!(reused.fill(plan, &lead, as_of), seen);
+            let state = State::new(plan);
+            let cx = |by_type| Cx {
+                plan,
+                lead: &lead,
+                by_type,
+                state: &state,
+                t: as_of,
+                n: seen,
+                scope: None,
+            };
+            let (a, b) = (cx(&reused), cx(&fresh));
+            for ty in 0..=plan.events.len() {
+                assert_eq!(a.by_type.of_type(ty), b.by_type.of_type(ty));
+            }
+            // Some lists and segments only, so that the next lead finds some cells made.
+            for f in (0..plan.prefilters.len()).filter(|f| (f + round) % 3 != 0) {
+                let list = plan.events.len() + f;
+                assert_eq!(a.list(list), b.list(list));
+                made += 1;
+            }
+            for i in (0..plan.segments.len()).filter(|i| (i + round) % 2 == 0) {
+                let seg = C::Segment(i as u16);
+                assert_eq!(a.eval(&seg, None).truthy(), b.eval(&seg, None).truthy());
+            }
+        }
+        assert!(made > 1000);
     }
 
     /// The next timer as it was first written: every base, every offset.

@@ -222,10 +222,19 @@ impl<'a> Cx<'a> {
         }
         let idx: &'a [u32] = self.list(q.list as usize)?;
         let events = &self.lead.events;
-        let end = idx.partition_point(|&i| {
+        let in_history = |&i: &u32| {
             (i as usize) < self.n && events.get(i as usize).is_some_and(|e| e.at <= self.t)
-        });
+        };
+        // Often the whole list is history (at `as_of`, always), and often no scope bounds it
+        // from below: both are seen without a search.
+        let end = match idx.last() {
+            Some(last) if in_history(last) => idx.len(),
+            _ => idx.partition_point(in_history),
+        };
         let idx = idx.get(..end)?;
+        if lo == i64::MIN {
+            return Some(idx);
+        }
         let start = idx.partition_point(|&i| events.get(i as usize).is_some_and(|e| e.at < lo));
         idx.get(start..)
     }
@@ -444,16 +453,16 @@ impl<'a> Cx<'a> {
                 Val::Bool(found != *negated)
             }
             C::Between(v, lo, hi) => {
-                let v = self.eval(v, cur);
+                let v = self.operand(v, cur);
                 Val::Bool(
-                    compare(BinOp::Ge, v, self.eval(lo, cur))
-                        && compare(BinOp::Le, v, self.eval(hi, cur)),
+                    compare(BinOp::Ge, v, self.operand(lo, cur))
+                        && compare(BinOp::Le, v, self.operand(hi, cur)),
                 )
             }
             C::Test(op, v, arg, re) => Val::Bool(test(
                 *op,
-                self.eval(v, cur),
-                self.eval(arg, cur),
+                self.operand(v, cur),
+                self.operand(arg, cur),
                 re.as_ref(),
             )),
             C::Exists(v) => Val::Bool(!matches!(self.eval(v, cur).norm(), Val::Missing)),
@@ -1742,6 +1751,100 @@ exit gone from [B, D] when drop
                 }
             }
         }
+    }
+
+    /// Every query of a plan, in its conditions, scores and filters.
+    fn queries(plan: &Plan) -> Vec<Query> {
+        fn walk(c: &C, out: &mut Vec<Query>) {
+            match c {
+                C::Present(q) | C::Count(q) | C::No(q) | C::DaysSince(_, q) => out.push(q.clone()),
+                C::Has { query, .. } | C::PropOf { query, .. } => out.push(query.clone()),
+                C::Rate(a, b) => out.extend([a.clone(), b.clone()]),
+                C::Then(v) => out.extend(v.iter().cloned()),
+                C::Not(x) | C::Neg(x) | C::Exists(x) => walk(x, out),
+                C::All(v) | C::Any(v) | C::AtLeast(_, v) => v.iter().for_each(|x| walk(x, out)),
+                C::Arith(_, a, b) | C::Cmp(_, a, b) | C::In(a, b, _) | C::Test(_, a, b, _) => {
+                    walk(a, out);
+                    walk(b, out);
+                }
+                C::Between(a, b, c) => [a, b, c].iter().for_each(|x| walk(x, out)),
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        plan.stages.iter().for_each(|s| walk(&s.enter, &mut out));
+        plan.leaves.iter().for_each(|l| walk(&l.when, &mut out));
+        for r in plan.scores.iter().flat_map(|m| &m.rules) {
+            match &r.kind {
+                RulePoints::When(c) => walk(c, &mut out),
+                RulePoints::Per { query, .. } => out.push(query.clone()),
+            }
+        }
+        out
+    }
+
+    /// The events a query's scopes leave, by binary search and its shortcuts, are those a
+    /// plain scan of its list finds.
+    #[test]
+    fn candidates_are_the_events_in_scope() {
+        let b2b = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/bench/b2b.funnel"))
+            .unwrap();
+        let mut checked = 0;
+        for src in [MIXED, TIMED, &b2b] {
+            let plan = compile_src(src);
+            let qs = queries(&plan);
+            assert!(qs.iter().any(|q| q.within.is_some()) || qs.iter().any(|q| q.since.is_some()));
+            let mut g = Gen::new(&plan, 21);
+            for _ in 0..200 {
+                let lead = g.lead(&plan);
+                let as_of = lead.events.last().map_or(0, |e| e.at);
+                let (index, seen) = index_by_type(&plan, &lead, as_of);
+                let mut state = State::new(&plan);
+                for (k, l) in state.latest.iter_mut().enumerate() {
+                    *l = lead.events.get(k * 3).map(|e| e.at);
+                }
+                for n in 0..=seen {
+                    let last = n.checked_sub(1).map_or(0, |i| lead.events[i].at);
+                    let scope = lead.events.get(n / 2).map(|e| e.at);
+                    for (t, scope) in [(last, None), (last, scope), (last + 86_400_000, scope)] {
+                        let cx = Cx {
+                            plan: &plan,
+                            lead: &lead,
+                            by_type: &index,
+                            state: &state,
+                            t,
+                            n,
+                            scope,
+                        };
+                        for q in &qs {
+                            let lo = [
+                                scope,
+                                q.since.and_then(|s| state.latest[s as usize]),
+                                q.within.map(|w| t - w),
+                            ];
+                            let want: Option<Vec<u32>> = (q.since.is_none()
+                                || state.latest[q.since.unwrap() as usize].is_some())
+                            .then(|| {
+                                cx.list(q.list as usize)
+                                    .unwrap()
+                                    .iter()
+                                    .copied()
+                                    .filter(|&i| {
+                                        let at = lead.events[i as usize].at;
+                                        (i as usize) < n
+                                            && at <= t
+                                            && lo.iter().flatten().all(|lo| at >= *lo)
+                                    })
+                                    .collect()
+                            });
+                            assert_eq!(cx.candidates(q, true).map(<[u32]>::to_vec), want);
+                            checked += 1;
+                        }
+                    }
+                }
+            }
+        }
+        assert!(checked > 10_000);
     }
 
     #[test]

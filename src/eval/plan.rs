@@ -83,6 +83,9 @@ pub struct PropTest {
     /// text and a number only a number, so those two kinds of value (nearly all) are decided
     /// here, a text mostly by its key alone, without `Value`'s `==` on each constant.
     texts: Vec<(Key, Box<[u8]>)>,
+    /// Bit `min(len, 63)` set for the length of each of `texts`: most texts that match
+    /// none have a length no constant has, and are told by it alone.
+    lengths: u64,
     nums: Vec<f64>,
 }
 
@@ -102,13 +105,14 @@ impl PropTest {
             },
             _ => return None,
         };
-        let texts = items
+        let texts: Vec<(Key, Box<[u8]>)> = items
             .iter()
             .filter_map(|k| match k {
                 Value::Text(t) => Some((Key::of(t.as_bytes()), t.as_bytes().into())),
                 _ => None,
             })
             .collect();
+        let lengths = texts.iter().fold(0, |m, (_, t)| m | length_bit(t.len()));
         let nums = items
             .iter()
             .filter_map(|k| match k {
@@ -121,6 +125,7 @@ impl PropTest {
             items,
             negated,
             texts,
+            lengths,
             nums,
         })
     }
@@ -134,8 +139,10 @@ impl PropTest {
             Value::Missing => return false,
             Value::Text(s) => {
                 let s = s.as_bytes();
-                let key = Key::of(s);
-                self.texts.iter().any(|(k, t)| key.same(s, k, t))
+                self.lengths & length_bit(s.len()) != 0 && {
+                    let key = Key::of(s);
+                    self.texts.iter().any(|(k, t)| key.same(s, k, t))
+                }
             }
             Value::Num(x) => self.nums.iter().any(|n| n == x),
             _ => self.items.contains(v),
@@ -146,6 +153,12 @@ impl PropTest {
     pub fn prop(&self) -> u16 {
         self.prop
     }
+}
+
+/// A text length as one bit of a set of lengths, all above 62 sharing the last bit.
+#[inline]
+fn length_bit(len: usize) -> u64 {
+    1 << len.min(63)
 }
 
 #[derive(Clone, Debug)]

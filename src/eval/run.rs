@@ -860,6 +860,7 @@ fn replay_with(
     let mut m = Machine {
         skip,
         quiet: false,
+        at_rest: None,
         rule_updates: Vec::new(),
         trace,
         plan,
@@ -915,6 +916,10 @@ struct Machine<'a> {
     /// it holds the lead after a move; so this is mostly "a look has happened", kept explicit
     /// because the argument rests on it.
     quiet: bool,
+    /// What `unmoved_by` needs of the machine, worked out at the end of each look (only a
+    /// look changes it): when the last look was quiet and no hold is pending, the event types
+    /// the conditions of the lead's position read (`Plan::watch`), else `None`.
+    at_rest: Option<&'a [bool]>,
     trace: Option<&'a mut Vec<Snapshot>>,
     /// `track_rules`' list, reused.
     rule_updates: Vec<(usize, usize, bool)>,
@@ -1026,6 +1031,7 @@ impl<'a> Machine<'a> {
             let mut probe = Machine {
                 skip: false,
                 quiet: false,
+                at_rest: None,
                 rule_updates: Vec::new(),
                 trace: None,
                 plan: m.plan,
@@ -1072,18 +1078,20 @@ impl<'a> Machine<'a> {
     /// where it was (its condition is among them). Nothing is recorded at such a look: no
     /// entry, exit, trigger or snapshot.
     fn unmoved_by(&self, ty: Option<u16>) -> bool {
+        self.at_rest.is_some_and(|reads| {
+            ty.is_none_or(|ty| !reads.get(ty as usize).copied().unwrap_or(true))
+        })
+    }
+
+    /// `at_rest` for the machine as it is now.
+    fn rest(&self) -> Option<&'a [bool]> {
         if !(self.skip && self.quiet && self.state.held_at.is_none()) {
-            return false;
+            return None;
         }
         let pos = self
             .plan
             .position(self.state.stage, self.state.exit.is_some());
-        match self.plan.watch.get(pos) {
-            Some(Some(reads)) => {
-                ty.is_none_or(|ty| !reads.get(ty as usize).copied().unwrap_or(true))
-            }
-            _ => false,
-        }
+        self.plan.watch.get(pos).and_then(Option::as_deref)
     }
 
     fn settle(&mut self, trigger: Trigger) {
@@ -1154,6 +1162,7 @@ impl<'a> Machine<'a> {
         // An exit is quiet too: an exited lead's looks only track the decaying rules.
         self.quiet = quiet || self.state.exit.is_some();
         self.track_rules();
+        self.at_rest = self.rest();
     }
 
     fn snapshot(&mut self) {
@@ -1688,6 +1697,7 @@ exit gone from [B, D] when drop
                         let m = Machine {
                             skip: true,
                             quiet: false,
+                            at_rest: None,
                             rule_updates: Vec::new(),
                             trace: None,
                             plan: &plan,

@@ -286,6 +286,7 @@ impl<'a> Cx<'a> {
         Some(list)
     }
 
+    #[inline(never)]
     pub fn count(&self, q: &Query) -> usize {
         if q.filter.is_none() || q.prefiltered {
             return self.candidates(q, true).map_or(0, <[u32]>::len);
@@ -327,6 +328,7 @@ impl<'a> Cx<'a> {
                 .get(*i as usize)
                 .map_or(Val::Missing, Val::Ref),
             C::Prop(i) => cur.map_or(Val::Missing, |e| Val::Ref(self.lead.prop(e, *i as usize))),
+            C::Count(q) => Val::Num(self.count(q) as f64),
             _ => self.eval(c, cur),
         }
     }

@@ -872,13 +872,14 @@ fn replay_with(
         t: i64::MIN,
         n: 0,
     };
-    // Without timers or decay crossings, `timers_until` finds nothing to look at: not even
-    // called, which saves its checks at every event.
+    // Without timers or decay crossings, `timers_until` finds nothing to look at; nor when
+    // every look would be passed over (its first check, made here to save a call at every
+    // event).
     let timed = !plan.timer_offsets.is_empty() || plan.decay_matters;
     let mut i = 0;
     while i < seen {
         let ev = &lead.events[i];
-        if timed {
+        if timed && !m.unmoved_by(None) {
             m.timers_until(ev.at, false);
         }
         // All events at this instant join the history one by one, in input order.

@@ -1,5 +1,7 @@
 //! The interpreter: replays one lead through the plan. See `docs/semantics.md`.
 
+use std::cell::{Cell, OnceCell};
+
 use super::lead::{Event, Lead, Value};
 use super::plan::*;
 use crate::syntax::ast::{BinOp, TestOp, Which};
@@ -82,7 +84,9 @@ pub struct State {
     pub latest: Vec<Option<i64>>,
     /// Every entry, in order.
     pub entries: Vec<Entry>,
-    /// For each score, for each `when` rule: since when its condition has held.
+    /// For each score, for each `when` rule: since when its condition has held. Kept only
+    /// for decaying scores (the points of others do not depend on it): empty for the others,
+    /// and empty altogether when no score decays.
     pub rule_since: Vec<Vec<Option<i64>>>,
     /// The instant of the last move or exit: no forward step happens at that instant, even
     /// for events that arrive later at the same instant.
@@ -100,11 +104,17 @@ impl State {
             exit: None,
             latest: vec![None; plan.stages.len()],
             entries: Vec::new(),
-            rule_since: plan
-                .scores
-                .iter()
-                .map(|s| vec![None; s.rules.len()])
-                .collect(),
+            rule_since: if plan.scores.iter().any(|s| s.decay.is_some()) {
+                plan.scores
+                    .iter()
+                    .map(|s| match s.decay {
+                        Some(_) => vec![None; s.rules.len()],
+                        None => Vec::new(),
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            },
             held_at: None,
             held_ready: false,
         }
@@ -220,10 +230,19 @@ impl<'a> Cx<'a> {
         }
         let idx: &'a [u32] = self.list(q.list as usize)?;
         let events = &self.lead.events;
-        let end = idx.partition_point(|&i| {
+        let in_history = |&i: &u32| {
             (i as usize) < self.n && events.get(i as usize).is_some_and(|e| e.at <= self.t)
-        });
+        };
+        // Often the whole list is history (at `as_of`, always), and often no scope bounds it
+        // from below: both are seen without a search.
+        let end = match idx.last() {
+            Some(last) if in_history(last) => idx.len(),
+            _ => idx.partition_point(in_history),
+        };
         let idx = idx.get(..end)?;
+        if lo == i64::MIN {
+            return Some(idx);
+        }
         let start = idx.partition_point(|&i| events.get(i as usize).is_some_and(|e| e.at < lo));
         idx.get(start..)
     }
@@ -240,30 +259,34 @@ impl<'a> Cx<'a> {
         let list = cell.get_or_init(|| {
             // The filter reads only the event and traits: this moment is as good as any.
             let all = index.of_type(*ev as usize).unwrap_or(&[]);
-            let events = &self.lead.events;
+            let lead = self.lead;
+            let mut list = index.spare_list();
             match self.plan.prefilter_tests.get(f).and_then(Option::as_ref) {
-                Some(test) => all
-                    .iter()
-                    .copied()
-                    .filter(|&i| {
-                        events
-                            .get(i as usize)
-                            .is_some_and(|e| test.holds(self.lead.prop(e, test.prop() as usize)))
-                    })
-                    .collect(),
-                None => all
-                    .iter()
-                    .copied()
-                    .filter(|&i| {
-                        let e = events.get(i as usize);
-                        e.is_some() && self.eval(filter, e).truthy()
-                    })
-                    .collect(),
+                Some(test) => {
+                    let prop = test.prop() as usize;
+                    for &i in all {
+                        if let Some(e) = lead.events.get(i as usize) {
+                            if test.holds(lead.prop(e, prop)) {
+                                list.push(i);
+                            }
+                        }
+                    }
+                }
+                None => {
+                    for &i in all {
+                        let e = lead.events.get(i as usize);
+                        if e.is_some() && self.eval(filter, e).truthy() {
+                            list.push(i);
+                        }
+                    }
+                }
             }
+            list
         });
         Some(list)
     }
 
+    #[inline(never)]
     pub fn count(&self, q: &Query) -> usize {
         if q.filter.is_none() || q.prefiltered {
             return self.candidates(q, true).map_or(0, <[u32]>::len);
@@ -305,6 +328,7 @@ impl<'a> Cx<'a> {
                 .get(*i as usize)
                 .map_or(Val::Missing, Val::Ref),
             C::Prop(i) => cur.map_or(Val::Missing, |e| Val::Ref(self.lead.prop(e, *i as usize))),
+            C::Count(q) => Val::Num(self.count(q) as f64),
             _ => self.eval(c, cur),
         }
     }
@@ -439,16 +463,16 @@ impl<'a> Cx<'a> {
                 Val::Bool(found != *negated)
             }
             C::Between(v, lo, hi) => {
-                let v = self.eval(v, cur);
+                let v = self.operand(v, cur);
                 Val::Bool(
-                    compare(BinOp::Ge, v, self.eval(lo, cur))
-                        && compare(BinOp::Le, v, self.eval(hi, cur)),
+                    compare(BinOp::Ge, v, self.operand(lo, cur))
+                        && compare(BinOp::Le, v, self.operand(hi, cur)),
                 )
             }
             C::Test(op, v, arg, re) => Val::Bool(test(
                 *op,
-                self.eval(v, cur),
-                self.eval(arg, cur),
+                self.operand(v, cur),
+                self.operand(arg, cur),
                 re.as_ref(),
             )),
             C::Exists(v) => Val::Bool(!matches!(self.eval(v, cur).norm(), Val::Missing)),
@@ -706,7 +730,10 @@ pub fn replay_traced(plan: &Plan, lead: &Lead, as_of: i64) -> (Outcome, Vec<Snap
 
 /// What replay reads of a lead besides its state: its events by type, and what is worked out
 /// at most once per lead, when first needed (many leads never reach the stage that needs it).
-#[derive(Clone, Debug, Default)]
+///
+/// One index serves the leads of a thread in turn (see [`Index::fill`]): its lists keep
+/// their room from lead to lead, instead of being allocated for each.
+#[derive(Default)]
 pub struct Index {
     /// Event indices grouped by event type, each group in replay order: type `k`'s are
     /// `grouped[starts[k]..starts[k + 1]]`. Only events at or before `as_of`. One counting
@@ -714,9 +741,12 @@ pub struct Index {
     grouped: Vec<u32>,
     starts: Vec<u32>,
     /// For each prefilter of the plan: the events of its type that pass it.
-    pub filtered: Vec<std::cell::OnceCell<Vec<u32>>>,
+    pub filtered: Vec<OnceCell<Vec<u32>>>,
     /// For each segment that reads only traits: its value.
-    pub segments: Vec<std::cell::OnceCell<bool>>,
+    pub segments: Vec<OnceCell<bool>>,
+    /// Emptied lists of earlier leads, for `filtered` to fill (they are made behind a shared
+    /// reference, on first use).
+    spare: Cell<Vec<Vec<u32>>>,
 }
 
 impl Index {
@@ -729,45 +759,84 @@ impl Index {
     fn types(&self) -> usize {
         self.starts.len().saturating_sub(1)
     }
+
+    /// Makes this the index of `lead`, keeping the room of whatever lead it indexed before;
+    /// returns how many of the lead's events are at or before `as_of`.
+    pub fn fill(&mut self, plan: &Plan, lead: &Lead, as_of: i64) -> usize {
+        let types = plan.events.len();
+        let seen = lead.events.partition_point(|e| e.at <= as_of);
+        let events = lead.events.get(..seen).unwrap_or(&[]);
+        // Count each type's events (undeclared types are not kept), then each type's first
+        // slot, then place the events in order.
+        let starts = &mut self.starts;
+        starts.clear();
+        starts.resize(types + 1, 0);
+        for e in events {
+            if let Some(c) = starts
+                .get_mut(e.ty as usize + 1)
+                .filter(|_| (e.ty as usize) < types)
+            {
+                *c += 1;
+            }
+        }
+        for k in 1..starts.len() {
+            starts[k] += starts[k - 1];
+        }
+        self.grouped.clear();
+        self.grouped.resize(starts[types] as usize, 0);
+        // Placing moves each type's first slot on to its end, which is the next type's
+        // start: shifting the list up by one gives the starts back.
+        for (i, e) in events.iter().enumerate() {
+            if let Some(slot) = starts
+                .get_mut(e.ty as usize)
+                .filter(|_| (e.ty as usize) < types)
+            {
+                if let Some(g) = self.grouped.get_mut(*slot as usize) {
+                    *g = i as u32;
+                }
+                *slot += 1;
+            }
+        }
+        starts.copy_within(..types, 1);
+        starts[0] = 0;
+        let mut spare = self.spare.take();
+        for cell in &mut self.filtered {
+            if let Some(mut list) = cell.take() {
+                list.clear();
+                spare.push(list);
+            }
+        }
+        self.spare.set(spare);
+        self.filtered
+            .resize_with(plan.prefilters.len(), OnceCell::new);
+        for cell in &mut self.segments {
+            cell.take();
+        }
+        self.segments
+            .resize_with(plan.segments.len(), OnceCell::new);
+        seen
+    }
+
+    /// An empty list, with room if an earlier lead left one.
+    fn spare_list(&self) -> Vec<u32> {
+        let mut spare = self.spare.take();
+        let list = spare.pop().unwrap_or_default();
+        self.spare.set(spare);
+        list
+    }
 }
 
 /// A lead's [`Index`], and how many of its events are at or before `as_of`.
 pub fn index_by_type(plan: &Plan, lead: &Lead, as_of: i64) -> (Index, usize) {
-    let types = plan.events.len();
-    let seen = lead.events.partition_point(|e| e.at <= as_of);
-    let events = &lead.events[..seen];
-    // Count each type's events (undeclared types are not kept), then each type's first slot,
-    // then place the events in order.
-    let mut starts = vec![0u32; types + 1];
-    for e in events {
-        if let Some(c) = starts
-            .get_mut(e.ty as usize + 1)
-            .filter(|_| (e.ty as usize) < types)
-        {
-            *c += 1;
-        }
-    }
-    for k in 1..starts.len() {
-        starts[k] += starts[k - 1];
-    }
-    let mut next = starts.clone();
-    let mut grouped = vec![0u32; starts[types] as usize];
-    for (i, e) in events.iter().enumerate() {
-        if let Some(slot) = next
-            .get_mut(e.ty as usize)
-            .filter(|_| (e.ty as usize) < types)
-        {
-            grouped[*slot as usize] = i as u32;
-            *slot += 1;
-        }
-    }
-    let index = Index {
-        grouped,
-        starts,
-        filtered: vec![std::cell::OnceCell::new(); plan.prefilters.len()],
-        segments: vec![std::cell::OnceCell::new(); plan.segments.len()],
-    };
+    let mut index = Index::default();
+    let seen = index.fill(plan, lead, as_of);
     (index, seen)
+}
+
+thread_local! {
+    /// The index of the thread's last replay, for the next to fill: a thread replays its
+    /// leads one after another, and the index's lists then keep their room.
+    static INDEX: Cell<Index> = Cell::new(Index::default());
 }
 
 fn replay_inner(
@@ -788,10 +857,12 @@ fn replay_with(
     trace: Option<&mut Vec<Snapshot>>,
     skip: bool,
 ) -> Outcome {
-    let (by_type, seen) = index_by_type(plan, lead, as_of);
+    let mut by_type = INDEX.with(Cell::take);
+    let seen = by_type.fill(plan, lead, as_of);
     let mut m = Machine {
         skip,
         quiet: false,
+        at_rest: None,
         rule_updates: Vec::new(),
         trace,
         plan,
@@ -801,10 +872,16 @@ fn replay_with(
         t: i64::MIN,
         n: 0,
     };
+    // Without timers or decay crossings, `timers_until` finds nothing to look at; nor when
+    // every look would be passed over (its first check, made here to save a call at every
+    // event).
+    let timed = !plan.timer_offsets.is_empty() || plan.decay_matters;
     let mut i = 0;
     while i < seen {
         let ev = &lead.events[i];
-        m.timers_until(ev.at, false);
+        if timed && !m.unmoved_by(None) {
+            m.timers_until(ev.at, false);
+        }
         // All events at this instant join the history one by one, in input order.
         m.n = i + 1;
         m.t = ev.at;
@@ -813,7 +890,9 @@ fn replay_with(
         }
         i += 1;
     }
-    m.timers_until(as_of, true);
+    if timed {
+        m.timers_until(as_of, true);
+    }
     if seen == 0 {
         // A lead with no events is looked at once, at `as_of`: traits alone may place it.
         m.t = as_of;
@@ -822,12 +901,14 @@ fn replay_with(
     m.t = as_of;
     let cx = m.cx(None);
     let scores = (0..plan.scores.len()).map(|s| cx.score(s)).collect();
-    Outcome {
+    let out = Outcome {
         state: m.state,
         as_of,
         seen,
         scores,
-    }
+    };
+    INDEX.with(|cell| cell.set(by_type));
+    out
 }
 
 struct Machine<'a> {
@@ -838,6 +919,10 @@ struct Machine<'a> {
     /// it holds the lead after a move; so this is mostly "a look has happened", kept explicit
     /// because the argument rests on it.
     quiet: bool,
+    /// What `unmoved_by` needs of the machine, worked out at the end of each look (only a
+    /// look changes it): when the last look was quiet and no hold is pending, the event types
+    /// the conditions of the lead's position read (`Plan::watch`), else `None`.
+    at_rest: Option<&'a [bool]>,
     trace: Option<&'a mut Vec<Snapshot>>,
     /// `track_rules`' list, reused.
     rule_updates: Vec<(usize, usize, bool)>,
@@ -949,6 +1034,7 @@ impl<'a> Machine<'a> {
             let mut probe = Machine {
                 skip: false,
                 quiet: false,
+                at_rest: None,
                 rule_updates: Vec::new(),
                 trace: None,
                 plan: m.plan,
@@ -995,18 +1081,20 @@ impl<'a> Machine<'a> {
     /// where it was (its condition is among them). Nothing is recorded at such a look: no
     /// entry, exit, trigger or snapshot.
     fn unmoved_by(&self, ty: Option<u16>) -> bool {
+        self.at_rest.is_some_and(|reads| {
+            ty.is_none_or(|ty| !reads.get(ty as usize).copied().unwrap_or(true))
+        })
+    }
+
+    /// `at_rest` for the machine as it is now.
+    fn rest(&self) -> Option<&'a [bool]> {
         if !(self.skip && self.quiet && self.state.held_at.is_none()) {
-            return false;
+            return None;
         }
         let pos = self
             .plan
             .position(self.state.stage, self.state.exit.is_some());
-        match self.plan.watch.get(pos) {
-            Some(Some(reads)) => {
-                ty.is_none_or(|ty| !reads.get(ty as usize).copied().unwrap_or(true))
-            }
-            _ => false,
-        }
+        self.plan.watch.get(pos).and_then(Option::as_deref)
     }
 
     fn settle(&mut self, trigger: Trigger) {
@@ -1077,6 +1165,7 @@ impl<'a> Machine<'a> {
         // An exit is quiet too: an exited lead's looks only track the decaying rules.
         self.quiet = quiet || self.state.exit.is_some();
         self.track_rules();
+        self.at_rest = self.rest();
     }
 
     fn snapshot(&mut self) {
@@ -1523,6 +1612,54 @@ exit gone from [B, D] when drop
         assert!(empty.of_type(0).is_none() && empty.types() == 0);
     }
 
+    /// One index filled by lead after lead, under different plans, with some of its lists
+    /// made before each refill, gives what a fresh index gives.
+    #[test]
+    fn a_refilled_index_is_a_fresh_one() {
+        let b2b = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/bench/b2b.funnel"))
+            .unwrap();
+        let plans = [compile_src(MIXED), compile_src(TIMED), compile_src(&b2b)];
+        let mut gens: Vec<Gen> = plans.iter().map(|p| Gen::new(p, 11)).collect();
+        let mut reused = Index::default();
+        let mut made = 0;
+        for round in 0..600 {
+            let k = round % 7 % plans.len();
+            let plan = &plans[k];
+            let lead = gens[k].lead(plan);
+            let as_of = lead
+                .events
+                .get(lead.events.len() * 2 / 3)
+                .map_or(0, |e| e.at);
+            let (fresh, seen) = index_by_type(plan, &lead, as_of);
+            assert_eq!(reused.fill(plan, &lead, as_of), seen);
+            let state = State::new(plan);
+            let cx = |by_type| Cx {
+                plan,
+                lead: &lead,
+                by_type,
+                state: &state,
+                t: as_of,
+                n: seen,
+                scope: None,
+            };
+            let (a, b) = (cx(&reused), cx(&fresh));
+            for ty in 0..=plan.events.len() {
+                assert_eq!(a.by_type.of_type(ty), b.by_type.of_type(ty));
+            }
+            // Some lists and segments only, so that the next lead finds some cells made.
+            for f in (0..plan.prefilters.len()).filter(|f| (f + round) % 3 != 0) {
+                let list = plan.events.len() + f;
+                assert_eq!(a.list(list), b.list(list));
+                made += 1;
+            }
+            for i in (0..plan.segments.len()).filter(|i| (i + round) % 2 == 0) {
+                let seg = C::Segment(i as u16);
+                assert_eq!(a.eval(&seg, None).truthy(), b.eval(&seg, None).truthy());
+            }
+        }
+        assert!(made > 1000);
+    }
+
     /// The next timer as it was first written: every base, every offset.
     fn next_timer_by_scan(m: &Machine<'_>) -> Option<i64> {
         let bases = m.lead.events[..m.n]
@@ -1563,6 +1700,7 @@ exit gone from [B, D] when drop
                         let m = Machine {
                             skip: true,
                             quiet: false,
+                            at_rest: None,
                             rule_updates: Vec::new(),
                             trace: None,
                             plan: &plan,
@@ -1636,6 +1774,100 @@ exit gone from [B, D] when drop
         }
     }
 
+    /// Every query of a plan, in its conditions, scores and filters.
+    fn queries(plan: &Plan) -> Vec<Query> {
+        fn walk(c: &C, out: &mut Vec<Query>) {
+            match c {
+                C::Present(q) | C::Count(q) | C::No(q) | C::DaysSince(_, q) => out.push(q.clone()),
+                C::Has { query, .. } | C::PropOf { query, .. } => out.push(query.clone()),
+                C::Rate(a, b) => out.extend([a.clone(), b.clone()]),
+                C::Then(v) => out.extend(v.iter().cloned()),
+                C::Not(x) | C::Neg(x) | C::Exists(x) => walk(x, out),
+                C::All(v) | C::Any(v) | C::AtLeast(_, v) => v.iter().for_each(|x| walk(x, out)),
+                C::Arith(_, a, b) | C::Cmp(_, a, b) | C::In(a, b, _) | C::Test(_, a, b, _) => {
+                    walk(a, out);
+                    walk(b, out);
+                }
+                C::Between(a, b, c) => [a, b, c].iter().for_each(|x| walk(x, out)),
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        plan.stages.iter().for_each(|s| walk(&s.enter, &mut out));
+        plan.leaves.iter().for_each(|l| walk(&l.when, &mut out));
+        for r in plan.scores.iter().flat_map(|m| &m.rules) {
+            match &r.kind {
+                RulePoints::When(c) => walk(c, &mut out),
+                RulePoints::Per { query, .. } => out.push(query.clone()),
+            }
+        }
+        out
+    }
+
+    /// The events a query's scopes leave, by binary search and its shortcuts, are those a
+    /// plain scan of its list finds.
+    #[test]
+    fn candidates_are_the_events_in_scope() {
+        let b2b = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/bench/b2b.funnel"))
+            .unwrap();
+        let mut checked = 0;
+        for src in [MIXED, TIMED, &b2b] {
+            let plan = compile_src(src);
+            let qs = queries(&plan);
+            assert!(qs.iter().any(|q| q.within.is_some()) || qs.iter().any(|q| q.since.is_some()));
+            let mut g = Gen::new(&plan, 21);
+            for _ in 0..200 {
+                let lead = g.lead(&plan);
+                let as_of = lead.events.last().map_or(0, |e| e.at);
+                let (index, seen) = index_by_type(&plan, &lead, as_of);
+                let mut state = State::new(&plan);
+                for (k, l) in state.latest.iter_mut().enumerate() {
+                    *l = lead.events.get(k * 3).map(|e| e.at);
+                }
+                for n in 0..=seen {
+                    let last = n.checked_sub(1).map_or(0, |i| lead.events[i].at);
+                    let scope = lead.events.get(n / 2).map(|e| e.at);
+                    for (t, scope) in [(last, None), (last, scope), (last + 86_400_000, scope)] {
+                        let cx = Cx {
+                            plan: &plan,
+                            lead: &lead,
+                            by_type: &index,
+                            state: &state,
+                            t,
+                            n,
+                            scope,
+                        };
+                        for q in &qs {
+                            let lo = [
+                                scope,
+                                q.since.and_then(|s| state.latest[s as usize]),
+                                q.within.map(|w| t - w),
+                            ];
+                            let want: Option<Vec<u32>> = (q.since.is_none()
+                                || state.latest[q.since.unwrap() as usize].is_some())
+                            .then(|| {
+                                cx.list(q.list as usize)
+                                    .unwrap()
+                                    .iter()
+                                    .copied()
+                                    .filter(|&i| {
+                                        let at = lead.events[i as usize].at;
+                                        (i as usize) < n
+                                            && at <= t
+                                            && lo.iter().flatten().all(|lo| at >= *lo)
+                                    })
+                                    .collect()
+                            });
+                            assert_eq!(cx.candidates(q, true).map(<[u32]>::to_vec), want);
+                            checked += 1;
+                        }
+                    }
+                }
+            }
+        }
+        assert!(checked > 10_000);
+    }
+
     #[test]
     fn whole_sum_is_repeated_addition() {
         let points = [
@@ -1681,7 +1913,30 @@ schema {
 stage A { enter when e where s == "x" or e where 2 == n or e where b == true }
 stage B { enter when e where s not in ["x", "y"] or e where n in [1, 2.5, 3] }
 stage C { enter when e where s in [] or e where n not in [] or e where l == ["x"] }
+stage D {
+  enter when e where s in ["", "ab", "abc", "abcd", "abcdefg", "abcdefgh", "abcdefghijklmnop"]
+    or e where s == "abcdefghijklmnopq-longer-than-a-key"
+    or e where s == "a-constant-of-more-than-sixty-three-bytes-all-sharing-the-last-bit"
+}
 "#;
+        // Texts near the constants above: each byte changed, one byte more or fewer.
+        let mut near = Vec::new();
+        for k in [
+            "ab",
+            "abcdefg",
+            "abcdefghijklmnop",
+            "abcdefghijklmnopq-longer-than-a-key",
+            "a-constant-of-more-than-sixty-three-bytes-all-sharing-the-last-bit",
+        ] {
+            for i in 0..k.len() {
+                let mut b = k.as_bytes().to_vec();
+                b[i] = b'_';
+                near.push(Value::Text(String::from_utf8(b).unwrap().into()));
+            }
+            near.push(Value::Text(k[1..].into()));
+            near.push(Value::Text(format!("{k}_").into()));
+            near.push(Value::Text(k.into()));
+        }
         let mut sources = vec![extra.to_string(), MIXED.to_string()];
         for f in [
             "rules/b2b-saas.funnel",
@@ -1726,7 +1981,11 @@ stage C { enter when e where s in [] or e where n not in [] or e where l == ["x"
                         Value::Num(f64::NAN),
                         Value::Num(-0.0),
                         Value::List(vec![]),
-                    ] {
+                        Value::Text("".into()),
+                    ]
+                    .iter()
+                    .chain(&near)
+                    {
                         let mut one = lead.clone();
                         one.props = vec![Value::Missing; 8];
                         one.props[test.prop() as usize] = v.clone();
@@ -1737,7 +1996,7 @@ stage C { enter when e where s in [] or e where n not in [] or e where l == ["x"
                         }];
                         let c1 = Cx { lead: &one, ..cx };
                         assert_eq!(
-                            test.holds(&v),
+                            test.holds(v),
                             c1.eval(filter, one.events.first()).truthy(),
                             "{test:?} on {v:?}"
                         );
@@ -1750,7 +2009,7 @@ stage C { enter when e where s in [] or e where n not in [] or e where l == ["x"
         // `l == ["x"]` compares lists: left to the interpreter.
         assert_eq!(
             plan.prefilter_tests.iter().filter(|t| t.is_some()).count(),
-            7
+            10
         );
     }
 

@@ -162,6 +162,67 @@ fn output_file_is_written_whole_or_not_at_all() {
 }
 
 #[test]
+fn output_through_a_link_or_into_a_pipe_keeps_the_link_and_the_pipe() {
+    let args = |out: &str| {
+        let v = [
+            "eval",
+            RULES,
+            "--leads",
+            "tests/fixtures/input/leads.jsonl",
+            "--as-of",
+            AS_OF,
+            "--format",
+            "jsonl",
+            "-o",
+        ];
+        let mut v: Vec<String> = v.iter().map(|s| s.to_string()).collect();
+        v.push(out.to_string());
+        v
+    };
+    let run = |out: &str| {
+        let a = args(out);
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        funnelc(&a)
+    };
+    // A symbolic link: the file it points to gets the output, the link stays a link.
+    let target = temp("linked-target.jsonl", "old\n");
+    let link = target.with_file_name("link-to-target.jsonl");
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let (code, _, err) = run(link.to_str().unwrap());
+    assert_eq!(code, 0, "{err}");
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(std::fs::read_to_string(&target).unwrap().lines().count(), 6);
+    // A named pipe: written into, not replaced by a file.
+    let fifo = target.with_file_name("out.fifo");
+    let _ = std::fs::remove_file(&fifo);
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    if !made.is_ok_and(|s| s.success()) {
+        eprintln!("no mkfifo here: the pipe half of this test is skipped");
+        return;
+    }
+    // The reader is a child, so that a pipe wrongly replaced fails the test, not hangs it.
+    let mut reader = std::process::Command::new("cat")
+        .arg(&fifo)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (code, _, err) = run(fifo.to_str().unwrap());
+    use std::os::unix::fs::FileTypeExt;
+    let still_a_pipe = std::fs::metadata(&fifo).unwrap().file_type().is_fifo();
+    if !still_a_pipe {
+        let _ = reader.kill();
+    }
+    let read = reader.wait_with_output().unwrap();
+    assert!(still_a_pipe, "the pipe was replaced by a file");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(String::from_utf8_lossy(&read.stdout).lines().count(), 6);
+}
+
+#[test]
 fn explain_the_example_lead() {
     let (code, out, err) = funnelc(&[
         "explain",

@@ -256,7 +256,8 @@ pub fn latest_event_time(path: &Path, _plan: &crate::eval::Plan) -> Result<i64, 
 }
 
 /// Where output goes: standard output, or a file written atomically (a temporary file in the
-/// same folder, renamed over the target only when everything succeeded).
+/// same folder, renamed over the target only when everything succeeded; through a symbolic
+/// link, over the file it points to), or a device or pipe, written to directly.
 pub struct Sink {
     out: Box<dyn std::io::Write>,
     target: Option<(std::path::PathBuf, std::path::PathBuf)>,
@@ -275,6 +276,39 @@ impl Sink {
                 failed: None,
             });
         };
+        let cannot = |e: std::io::Error| {
+            eprintln!(
+                "error: cannot write `{}`: {}",
+                path.display(),
+                io_reason(&e)
+            );
+            Exit::Usage
+        };
+        // Something other than a file (`/dev/null`, a named pipe, a terminal) is written to
+        // as it is: renaming a finished file over it would replace the device itself.
+        if let Ok(m) = std::fs::metadata(path) {
+            if !m.is_file() && !m.is_dir() {
+                let f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(path)
+                    .map_err(cannot)?;
+                return Ok(Sink {
+                    out: Box::new(std::io::BufWriter::with_capacity(1 << 20, f)),
+                    target: None,
+                    failed: None,
+                });
+            }
+        }
+        // Through a symbolic link, the file it points to is the one replaced, and the link
+        // stays.
+        let resolved;
+        let path = match std::fs::symlink_metadata(path) {
+            Ok(m) if m.file_type().is_symlink() => {
+                resolved = std::fs::canonicalize(path).map_err(cannot)?;
+                resolved.as_path()
+            }
+            _ => path,
+        };
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -286,14 +320,7 @@ impl Sink {
                 target: Some((tmp, path.to_path_buf())),
                 failed: None,
             }),
-            Err(e) => {
-                eprintln!(
-                    "error: cannot write `{}`: {}",
-                    path.display(),
-                    io_reason(&e)
-                );
-                Err(Exit::Usage)
-            }
+            Err(e) => Err(cannot(e)),
         }
     }
 

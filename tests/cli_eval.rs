@@ -118,39 +118,24 @@ fn skip_bad_accounts_for_every_lead() {
     insta::assert_snapshot!(format!("{rej}----- STDERR\n{err}"));
 }
 
+/// `funnelc eval RULES --leads LEADS --as-of AS_OF --format jsonl -o OUT`.
+fn eval_jsonl_to(leads: &str, out: &str) -> (i32, String, String) {
+    funnelc(&[
+        "eval", RULES, "--leads", leads, "--as-of", AS_OF, "--format", "jsonl", "-o", out,
+    ])
+}
+
 #[test]
 fn output_file_is_written_whole_or_not_at_all() {
     let target = temp("out.jsonl", "old contents\n");
     let t = target.to_str().unwrap();
-    let (code, _, _) = funnelc(&[
-        "eval",
-        RULES,
-        "--leads",
-        "tests/fixtures/input/leads.jsonl",
-        "--as-of",
-        AS_OF,
-        "--format",
-        "jsonl",
-        "-o",
-        t,
-    ]);
+    let (code, _, _) = eval_jsonl_to("tests/fixtures/input/leads.jsonl", t);
     assert_eq!(code, 0);
     let written = std::fs::read_to_string(&target).unwrap();
     assert_eq!(written.lines().count(), 6);
     // A failing run leaves the previous file untouched.
     let bad = temp("bad2.jsonl", "{\"id\": \"X\"}\n{oops\n");
-    let (code, _, _) = funnelc(&[
-        "eval",
-        RULES,
-        "--leads",
-        bad.to_str().unwrap(),
-        "--as-of",
-        AS_OF,
-        "--format",
-        "jsonl",
-        "-o",
-        t,
-    ]);
+    let (code, _, _) = eval_jsonl_to(bad.to_str().unwrap(), t);
     assert_eq!(code, 1);
     assert_eq!(std::fs::read_to_string(&target).unwrap(), written);
     let leftovers: Vec<_> = std::fs::read_dir(target.parent().unwrap())
@@ -163,27 +148,7 @@ fn output_file_is_written_whole_or_not_at_all() {
 
 #[test]
 fn output_through_a_link_or_into_a_pipe_keeps_the_link_and_the_pipe() {
-    let args = |out: &str| {
-        let v = [
-            "eval",
-            RULES,
-            "--leads",
-            "tests/fixtures/input/leads.jsonl",
-            "--as-of",
-            AS_OF,
-            "--format",
-            "jsonl",
-            "-o",
-        ];
-        let mut v: Vec<String> = v.iter().map(|s| s.to_string()).collect();
-        v.push(out.to_string());
-        v
-    };
-    let run = |out: &str| {
-        let a = args(out);
-        let a: Vec<&str> = a.iter().map(String::as_str).collect();
-        funnelc(&a)
-    };
+    let run = |out: &str| eval_jsonl_to("tests/fixtures/input/leads.jsonl", out);
     // A symbolic link: the file it points to gets the output, the link stays a link.
     let target = temp("linked-target.jsonl", "old\n");
     let link = target.with_file_name("link-to-target.jsonl");

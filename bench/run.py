@@ -6,7 +6,8 @@
     python3 bench/run.py --leads 1000000 --repeat 3 --build
 
 For each contender: wall time, events/s, MB/s of input and peak RSS of the child process
-(GNU time's %M), the median of --repeat runs (peak RSS: the largest). Contenders:
+(GNU time's %M), the median of --repeat runs (peak RSS: the largest); the contenders take
+turns, one run each per round. Contenders:
 
   serde_json x1 / x2   bench/serde_baseline: parse each line into serde_json::Value, count events
   funnelc x1 / x2      funnelc eval bench/b2b.funnel --format jsonl -o FILE --threads 1/2
@@ -84,20 +85,27 @@ def wait_idle(min_idle, timeout=600):
 IDLE = 0.0
 
 
-def measure(name, cmd, repeat, env=None, stdout=subprocess.DEVNULL, output=None):
-    walls, rss, text = [], [], ""
+def measure(contenders, repeat):
+    """Runs every contender `repeat` times, in turns (one run of each, then the next round),
+    so that a slow spell of this shared VM falls on all of them rather than on one block of
+    runs: the ratios between contenders are what the targets are about. Each contender is
+    (name, cmd, output file or None)."""
+    walls = {name: [] for name, _, _ in contenders}
+    rss = {name: [] for name, _, _ in contenders}
     for _ in range(repeat):
-        # Each run writes a new file: on ext4 a file renamed over an existing one (funnelc's
-        # atomic -o) is flushed to disk first (auto_da_alloc), which measures the disk.
-        if output and os.path.exists(output):
-            os.remove(output)
-        wait_idle(IDLE)
-        w, r, text = run(cmd, env=env, stdout=stdout)
-        walls.append(w)
-        rss.append(r)
-        print(f"  {name}: {w:.3f} s, {r:.0f} MB", file=sys.stderr)
-    return {"name": name, "walls": walls, "wall": statistics.median(walls), "rss_mb": max(rss),
-            "text": text}
+        for name, cmd, output in contenders:
+            # Each run writes a new file: on ext4 a file renamed over an existing one
+            # (funnelc's atomic -o) is flushed to disk first (auto_da_alloc), which measures
+            # the disk.
+            if output and os.path.exists(output):
+                os.remove(output)
+            wait_idle(IDLE)
+            w, r, _ = run(cmd)
+            walls[name].append(w)
+            rss[name].append(r)
+            print(f"  {name}: {w:.3f} s, {r:.0f} MB", file=sys.stderr)
+    return [{"name": name, "walls": walls[name], "wall": statistics.median(walls[name]),
+             "rss_mb": max(rss[name])} for name, _, _ in contenders]
 
 
 def main():
@@ -145,21 +153,23 @@ def main():
     print(f"{path}: {leads} leads, {events} events, {size_mb:.1f} MB", file=sys.stderr)
 
     threads = [2] if a.skip_single else [1, 2]
+    contenders = []
     for n in threads:
-        results.append(measure(f"serde_json x{n}", [a.baseline, path, "--threads", str(n)], a.repeat))
+        contenders.append((f"serde_json x{n}", [a.baseline, path, "--threads", str(n)], None))
     out = {}
     for n in threads:
         out[n] = os.path.join(data_dir, f"{stem}.funnelc-x{n}.jsonl")
         cmd = [a.funnelc, "eval", a.rules, "--leads", path, "--format", "jsonl", "--as-of", a.as_of,
                "-o", out[n], "--threads", str(n)]
-        results.append(measure(f"funnelc x{n}", cmd, a.repeat, output=out[n]))
+        contenders.append((f"funnelc x{n}", cmd, out[n]))
     duck_out = os.path.join(data_dir, f"{stem}.duckdb.csv")
     if not a.skip_duckdb:
         cmd = [sys.executable, os.path.join(HERE, "duckdb_b2b.py"), "--leads", path, "--as-of", a.as_of,
                "--out", duck_out]
         if a.duckdb_memory_limit:
             cmd += ["--memory-limit", a.duckdb_memory_limit]
-        results.append(measure("duckdb", cmd, a.repeat, output=duck_out))
+        contenders.append(("duckdb", cmd, duck_out))
+    results += measure(contenders, a.repeat)
 
     print()
     print(f"{os.path.basename(path)}: {leads:,} leads, {events:,} events, {size_mb:,.0f} MB; "
@@ -188,7 +198,7 @@ def main():
         mismatches += compare.compare(out[2], duck_out, show=5)
     summary = {"file": path, "leads": leads, "events": events, "mb": size_mb, "as_of": a.as_of,
                "repeat": a.repeat, "mismatches": mismatches,
-               "results": [{k: v for k, v in r.items() if k != "text"} for r in results]}
+               "results": results}
     with open(os.path.join(data_dir, f"results-{stem}.json"), "w") as f:
         json.dump(summary, f, indent=1)
     sys.exit(1 if mismatches else 0)

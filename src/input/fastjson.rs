@@ -544,73 +544,56 @@ impl<'a> P<'a> {
     /// An object of traits under `node` of the plan's trait tree.
     fn traits(&mut self, plan: &Plan, node: usize, out: &mut [Value]) -> Option<()> {
         let b = self.b;
-        self.open(b'{')?;
-        if self.eat(b'}') {
-            self.depth -= 1;
-            return Some(());
-        }
         let mut previous = None;
-        loop {
+        self.seq(b'{', b'}', |p| {
             // The declared key that followed the previous one last time is tried first,
             // whole: `"key":` against two words.
-            let at = follows(node, previous, self.memo.traits.len());
-            let guess = usize::from(*self.memo.traits.get(at)?)
+            let at = follows(node, previous, p.memo.traits.len());
+            let guess = usize::from(*p.memo.traits.get(at)?)
                 .checked_sub(1)
                 .and_then(|i| {
                     let k = plan.trait_tree.entry(node, i)?;
-                    let w = b.get(self.i..self.i + k.head.len())?;
+                    let w = b.get(p.i..p.i + k.head.len())?;
                     let hit = Key::of(w) == k.head_key && (k.head_key.exact() || w == &k.head[..]);
                     hit.then_some((i, k))
                 });
             let known = match guess {
                 Some((i, k)) => {
-                    self.i += k.head.len();
+                    p.i += k.head.len();
                     Some((i, k))
                 }
                 None => {
-                    let key = self.string()?;
-                    self.colon()?;
+                    let key = p.string()?;
+                    p.colon()?;
                     // A dotted or empty key names a path on its own: the serde reader's
                     // business.
                     if key.is_empty() || key.bytes().any(|c| c == b'.') {
                         return None;
                     }
                     let found = plan.trait_tree.position(node, &key);
-                    if let (Some((i, _)), Some(f)) = (found, self.memo.traits.get_mut(at)) {
+                    if let (Some((i, _)), Some(f)) = (found, p.memo.traits.get_mut(at)) {
                         *f = u8::try_from(i + 1).unwrap_or(0);
                     }
                     found
                 }
             };
-            match known {
-                None => self.skip()?,
-                Some((i, k)) => {
-                    previous = Some(i);
-                    if self.peek()? == b'{' {
-                        match (k.slot, k.child) {
-                            // An object where one value is declared: a type error.
-                            (Some(_), _) => return None,
-                            (None, Some(child)) => self.traits(plan, child, out)?,
-                            (None, None) => self.skip()?,
-                        }
-                    } else {
-                        match k.slot {
-                            Some(slot) => {
-                                let ty = &plan.traits.get(slot)?.1;
-                                self.typed(ty, out.get_mut(slot)?)?;
-                            }
-                            None => {
-                                self.raw()?;
-                            }
-                        }
-                    }
-                }
+            let Some((i, k)) = known else {
+                return p.skip();
+            };
+            previous = Some(i);
+            if p.peek()? == b'{' {
+                return match (k.slot, k.child) {
+                    // An object where one value is declared: a type error.
+                    (Some(_), _) => None,
+                    (None, Some(child)) => p.traits(plan, child, out),
+                    (None, None) => p.skip(),
+                };
             }
-            if !self.eat(b',') {
-                break;
+            match k.slot {
+                Some(slot) => p.typed(&plan.traits.get(slot)?.1, out.get_mut(slot)?),
+                None => p.raw().map(drop),
             }
-        }
-        self.close(b'}')
+        })
     }
 
     /// [`Self::event_at`] for an event in the compact shape of [`Self::compact_event`];

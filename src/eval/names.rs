@@ -71,6 +71,32 @@ impl Key {
     }
 }
 
+/// How a name starts a member of compact JSON, `"name":`, with its [`Key`]: the fast reader
+/// matches the name it expects whole, two words against the key, instead of reading it.
+#[derive(Clone, Debug)]
+pub struct Head {
+    key: Key,
+    text: Box<[u8]>,
+}
+
+impl Head {
+    pub fn of(name: &str) -> Head {
+        let text = format!("{}:", serde_json::Value::from(name)).into_bytes();
+        Head {
+            key: Key::of(&text),
+            text: text.into(),
+        }
+    }
+
+    /// Its length, when `b` has it at `i`.
+    #[inline(always)]
+    pub fn at(&self, b: &[u8], i: usize) -> Option<usize> {
+        let w = b.get(i..i + self.text.len())?;
+        let hit = Key::of(w) == self.key && (self.key.exact() || *w == *self.text);
+        hit.then_some(w.len())
+    }
+}
+
 /// Event type names → index, in an open-addressing table keyed by [`Key`].
 #[derive(Clone, Debug, Default)]
 pub struct NameTable {
@@ -141,10 +167,8 @@ pub struct TraitTree {
 pub struct TraitKey {
     pub key: Box<str>,
     k: Key,
-    /// How the key starts a member of compact JSON, `"key":`, and its [`Key`]: the fast
-    /// reader matches the key it expects whole.
-    pub head: Box<[u8]>,
-    pub head_key: Key,
+    /// How the key starts a member of compact JSON.
+    pub head: Head,
     /// The trait declared at exactly this path.
     pub slot: Option<usize>,
     /// The node of the traits declared below this path.
@@ -164,12 +188,10 @@ impl TraitTree {
                 let at = match t.nodes[node].iter().position(|k| &*k.key == part) {
                     Some(i) => i,
                     None => {
-                        let head = format!("{}:", serde_json::Value::from(part)).into_bytes();
                         t.nodes[node].push(TraitKey {
                             key: part.into(),
                             k: Key::of(part.as_bytes()),
-                            head_key: Key::of(&head),
-                            head: head.into(),
+                            head: Head::of(part),
                             slot: None,
                             child: None,
                         });

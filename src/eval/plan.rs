@@ -8,7 +8,7 @@ use crate::syntax::ast::{self, *};
 use crate::time;
 
 use super::lead::Value;
-use super::names::{Key, NameTable, TraitTree};
+use super::names::{Head, Key, NameTable, TraitTree};
 
 /// An event query with its event type, filter and scopes resolved.
 #[derive(Clone, Debug)]
@@ -237,9 +237,8 @@ pub struct Plan {
     pub event_names: NameTable,
     /// For each event type, its properties' names as [`Key`]s, in slot order.
     pub prop_keys: Vec<Vec<Key>>,
-    /// For each event type, each property (in slot order) as a compact member starts,
-    /// `,"name":`, with its key: the fast reader matches the property it expects next whole.
-    pub prop_heads: Vec<Vec<(Key, Box<[u8]>)>>,
+    /// For each event type, how each property (in slot order) starts a compact member.
+    pub prop_heads: Vec<Vec<Head>>,
     /// Declared trait paths as a tree of keys, for the readers.
     pub trait_tree: TraitTree,
     /// Declared trait paths → slot, for readers that meet whole dotted paths.
@@ -493,11 +492,7 @@ pub fn compile(file: &File, sym: &Symbols, source: &str, file_name: &str) -> Opt
         .collect();
     let prop_heads = events
         .iter()
-        .map(|e| {
-            let head = |p: &str| format!(",{}:", serde_json::Value::from(p)).into_bytes();
-            let heads = e.props.iter().map(|(p, _)| head(p));
-            heads.map(|h| (Key::of(&h), h.into())).collect()
-        })
+        .map(|e| e.props.iter().map(|(p, _)| Head::of(p)).collect())
         .collect();
     let trait_tree = TraitTree::new(traits.iter().map(|(p, _)| p.as_str()));
     let trait_names = NameTable::new(traits.iter().map(|(p, _)| p.as_str()));

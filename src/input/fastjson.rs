@@ -234,6 +234,20 @@ fn follows(of: usize, previous: Option<usize>, size: usize) -> usize {
     (of * 8 + previous.map_or(0, |s| s + 1)) & (size - 1)
 }
 
+/// The place a follows table holds at `at`, if any.
+#[inline(always)]
+fn guess(table: &[u8], at: usize) -> Option<usize> {
+    usize::from(*table.get(at)?).checked_sub(1)
+}
+
+/// Remembers place `i` at `at` of a follows table (a place too large for it is not kept).
+#[inline(always)]
+fn learn(table: &mut [u8], at: usize, i: usize) {
+    if let Some(f) = table.get_mut(at) {
+        *f = u8::try_from(i + 1).unwrap_or(0);
+    }
+}
+
 impl<'a> P<'a> {
     fn new(line: &'a str, memo: Memo) -> Self {
         P {
@@ -549,17 +563,13 @@ impl<'a> P<'a> {
             // The declared key that followed the previous one last time is tried first,
             // whole: `"key":` against two words.
             let at = follows(node, previous, p.memo.traits.len());
-            let guess = usize::from(*p.memo.traits.get(at)?)
-                .checked_sub(1)
-                .and_then(|i| {
-                    let k = plan.trait_tree.entry(node, i)?;
-                    let w = b.get(p.i..p.i + k.head.len())?;
-                    let hit = Key::of(w) == k.head_key && (k.head_key.exact() || w == &k.head[..]);
-                    hit.then_some((i, k))
-                });
-            let known = match guess {
-                Some((i, k)) => {
-                    p.i += k.head.len();
+            let guessed = guess(&p.memo.traits, at).and_then(|i| {
+                let k = plan.trait_tree.entry(node, i)?;
+                Some((i, k, k.head.at(b, p.i)?))
+            });
+            let known = match guessed {
+                Some((i, k, len)) => {
+                    p.i += len;
                     Some((i, k))
                 }
                 None => {
@@ -571,8 +581,8 @@ impl<'a> P<'a> {
                         return None;
                     }
                     let found = plan.trait_tree.position(node, &key);
-                    if let (Some((i, _)), Some(f)) = (found, p.memo.traits.get_mut(at)) {
-                        *f = u8::try_from(i + 1).unwrap_or(0);
+                    if let Some((i, _)) = found {
+                        learn(&mut p.memo.traits, at, i);
                     }
                     found
                 }
@@ -617,7 +627,10 @@ impl<'a> P<'a> {
         };
         self.depth += 1;
         // A second `at` is the general reader's business.
-        self.compact_members(|p, key| if key == b"at" { None } else { p.skip() })?;
+        self.compact_members(|p| match p.compact_key()? {
+            b"at" => None,
+            _ => p.skip(),
+        })?;
         Some(at)
     }
 
@@ -672,29 +685,36 @@ impl<'a> P<'a> {
     }
 
     /// The rest of a compact event after its head: `,"key":value` pairs (no blanks, plain
-    /// keys) up to the closing brace, `member(key)` reading each value.
+    /// keys) up to the closing brace, `member` reading each pair after its comma.
     #[inline(always)]
-    fn compact_members(
-        &mut self,
-        mut member: impl FnMut(&mut Self, &'a [u8]) -> Option<()>,
-    ) -> Option<()> {
+    fn compact_members(&mut self, mut member: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
         let b = self.b;
         loop {
             match *b.get(self.i)? {
                 b'}' => break,
-                b',' if b.get(self.i + 1) == Some(&b'"') => self.i += 2,
+                b',' => self.i += 1,
                 _ => return None,
             }
-            let key = self.plain_bytes()?;
-            if b.get(self.i) != Some(&b':') {
-                return None;
-            }
-            self.i += 1;
-            member(self, key)?;
+            member(self)?;
         }
         self.i += 1;
         self.depth -= 1;
         Some(())
+    }
+
+    /// A plain key and its colon, `"key":`, in a compact member.
+    #[inline(always)]
+    fn compact_key(&mut self) -> Option<&'a [u8]> {
+        if self.b.get(self.i) != Some(&b'"') {
+            return None;
+        }
+        self.i += 1;
+        let key = self.plain_bytes()?;
+        if self.b.get(self.i) != Some(&b':') {
+            return None;
+        }
+        self.i += 1;
+        Some(key)
     }
 
     /// `read`, or, when it gives up, the cursor back where it was.
@@ -758,37 +778,19 @@ impl<'a> P<'a> {
             lead.props.push(Value::Missing);
         }
         let b = self.b;
-        // The property that followed the previous one last time is tried first, whole:
-        // `,"name":` against two words.
         let mut previous = None;
-        loop {
-            match *b.get(self.i)? {
-                b'}' => break,
-                b',' => {}
-                _ => return None,
-            }
-            let at = follows(usize::from(id), previous, self.memo.props.len());
-            let guess = usize::from(*self.memo.props.get(at)?);
-            let expected = guess.checked_sub(1).and_then(|slot| {
-                let (k, head) = heads.get(slot)?;
-                let at = b.get(self.i..self.i + head.len())?;
-                (Key::of(at) == *k && (k.exact() || at == &head[..])).then_some((slot, head.len()))
-            });
-            let slot = match expected {
+        self.compact_members(|p| {
+            // The property that followed the previous one last time is tried first, whole.
+            let at = follows(usize::from(id), previous, p.memo.props.len());
+            let guessed = guess(&p.memo.props, at)
+                .and_then(|slot| Some((slot, heads.get(slot)?.at(b, p.i)?)));
+            let slot = match guessed {
                 Some((slot, len)) => {
-                    self.i += len;
+                    p.i += len;
                     slot
                 }
                 None => {
-                    if b.get(self.i + 1) != Some(&b'"') {
-                        return None;
-                    }
-                    self.i += 2;
-                    let key = self.plain_bytes()?;
-                    if b.get(self.i) != Some(&b':') {
-                        return None;
-                    }
-                    self.i += 1;
+                    let key = p.compact_key()?;
                     let k = Key::of(key);
                     let found = keys
                         .iter()
@@ -796,26 +798,20 @@ impl<'a> P<'a> {
                         .position(|(pk, (name, _))| k.same(key, pk, name.as_bytes()));
                     match found {
                         Some(slot) => {
-                            if let Some(f) = self.memo.props.get_mut(at) {
-                                *f = u8::try_from(slot + 1).unwrap_or(0);
-                            }
+                            learn(&mut p.memo.props, at, slot);
                             slot
                         }
                         // A second `type` or `at`: the general reader's (and serde's) business.
                         None if key == b"type" || key == b"at" => return None,
-                        None => {
-                            self.skip()?;
-                            continue;
-                        }
+                        None => return p.skip(),
                     }
                 }
             };
             let dst = lead.props.get_mut(start + slot)?;
-            self.typed(&decl.props.get(slot)?.1, dst)?;
+            p.typed(&decl.props.get(slot)?.1, dst)?;
             previous = Some(slot);
-        }
-        self.i += 1;
-        self.depth -= 1;
+            Some(())
+        })?;
         push_event(lead, id, at, start)
     }
 

@@ -1,5 +1,7 @@
 use std::process::ExitCode;
 
+mod cli;
+
 // Reading leads allocates many small strings on every core; mimalloc's per-thread heaps make
 // that markedly cheaper than the system allocator (measured in docs/performance.md).
 #[global_allocator]
@@ -12,7 +14,7 @@ const STACK: usize = 64 * 1024 * 1024;
 fn main() -> ExitCode {
     let worker = std::thread::Builder::new()
         .stack_size(STACK)
-        .spawn(funnelc::cli::main);
+        .spawn(cli::main);
     match worker.map(|h| h.join()) {
         Ok(Ok(code)) => code,
         _ => {

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use super::{color_stdout, read_source, Exit, Format, Read};
-use crate::diag;
+use funnelc::diag;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -32,12 +32,12 @@ pub fn run(args: Args) -> Exit {
             }
             Ok(Read::Bad(source, d)) => (source, vec![d]),
             Ok(Read::Ok(source)) => {
-                let (checked, tree) = crate::check::check_source_keeping_tree(&source.text);
+                let mut compiled = funnelc::compile(&source.text, &source.name);
+                let diagnostics = std::mem::take(&mut compiled.diagnostics);
                 // A large tree and its symbol tables take a while to free, and the process is
                 // about to end anyway.
-                std::mem::forget(tree);
-                std::mem::forget(checked.symbols);
-                (source, checked.diagnostics)
+                std::mem::forget(compiled);
+                (source, diagnostics)
             }
         };
         let (e, w) = diag::counts(&diags);

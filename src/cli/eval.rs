@@ -1,15 +1,12 @@
 //! `funnelc eval RULES --leads DATA`: classify every lead.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, Write};
-use std::path::PathBuf;
-
-use rayon::prelude::*;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
 use super::Exit;
-use crate::eval::{output, replay, Lead, Outcome, Plan};
-use crate::input::lines::{flow, Batch, LineReader, BATCH_LINES as BATCH};
-use crate::input::{jsonl, DataError};
+use funnelc::eval::{output, Plan};
+use funnelc::pipeline::{self, Data, Summary, Work};
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum, PartialEq, Eq)]
 pub enum OutFormat {
@@ -68,14 +65,73 @@ pub struct Args {
     pub explain: bool,
 }
 
-/// Counts for the summary line.
-#[derive(Default)]
-pub struct Summary {
-    pub read: u64,
-    pub skipped: u64,
-    pub reached: Vec<u64>,
-    pub exits: BTreeMap<String, u64>,
-    pub unknown: BTreeMap<String, u64>,
+impl From<InFormat> for pipeline::Format {
+    fn from(f: InFormat) -> Self {
+        match f {
+            InFormat::Jsonl => pipeline::Format::Jsonl,
+            InFormat::Segment => pipeline::Format::Segment,
+            InFormat::Csv => pipeline::Format::Csv,
+        }
+    }
+}
+
+/// Prints a pipeline error the way every command does, and gives its exit code.
+pub fn fail(e: pipeline::Error) -> Exit {
+    eprintln!("error: {e}");
+    match e {
+        pipeline::Error::Usage(_) => Exit::Usage,
+        pipeline::Error::Failed(_) => Exit::Failed,
+    }
+}
+
+/// The data flags of `eval` and `explain`, as the pipeline takes them. A rename table is
+/// read here, when the input is a Segment stream (the only format it applies to).
+pub fn data(
+    leads: &Path,
+    format: Option<InFormat>,
+    events: Option<&Path>,
+    rename: Option<&Path>,
+) -> Result<Data, Exit> {
+    let mut data = Data {
+        leads: leads.to_path_buf(),
+        format: format.map(Into::into),
+        events: events.map(Path::to_path_buf),
+        rename: BTreeMap::new(),
+    };
+    if let Some(p) = rename {
+        if data.format().map_err(fail)? == pipeline::Format::Segment {
+            data.rename = read_rename(p)?;
+        }
+    }
+    Ok(data)
+}
+
+/// `--as-of`: an instant or date, or `now`; `None` when not given (the latest event in the
+/// data).
+pub fn as_of(given: Option<&str>) -> Result<Option<i64>, Exit> {
+    match given {
+        None => Ok(None),
+        Some("now") => Ok(Some(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as i64),
+        )),
+        Some(s) => funnelc::time::parse_timestamp(s)
+            .map(|t| Some(t.millis))
+            .map_err(|m| {
+                eprintln!("error: --as-of: {m}");
+                Exit::Usage
+            }),
+    }
+}
+
+/// Opens the data and settles the moment; notes about the input go to standard error.
+pub fn open(plan: &Plan, data: &Data, given: Option<&str>) -> Result<pipeline::Opened, Exit> {
+    let opened = pipeline::open(plan, data, as_of(given)?).map_err(fail)?;
+    for n in &opened.notes {
+        eprintln!("note: {n}");
+    }
+    Ok(opened)
 }
 
 pub fn run(mut args: Args) -> Exit {
@@ -89,7 +145,16 @@ pub fn run(mut args: Args) -> Exit {
         );
         return Exit::Usage;
     }
-    let (as_of, input) = match open(&args, &plan) {
+    let data = match data(
+        &args.leads,
+        args.input_format,
+        args.events.as_deref(),
+        args.rename.as_deref(),
+    ) {
+        Ok(d) => d,
+        Err(e) => return e,
+    };
+    let opened = match open(&plan, &data, args.as_of.as_deref()) {
         Ok(x) => x,
         Err(e) => return e,
     };
@@ -104,17 +169,14 @@ pub fn run(mut args: Args) -> Exit {
                 eprintln!(
                     "error: cannot write `{}`: {}",
                     p.display(),
-                    super::io_reason(&e)
+                    pipeline::io_reason(&e)
                 );
                 return Exit::Usage;
             }
         },
         None => None,
     };
-    let mut summary = Summary {
-        reached: vec![0; plan.stages.len()],
-        ..Summary::default()
-    };
+    let mut summary = Summary::new(&plan);
     let mut table_rows = Vec::new();
     let mut first = true;
     if args.format == OutFormat::Csv {
@@ -123,34 +185,63 @@ pub fn run(mut args: Args) -> Exit {
     if args.format == OutFormat::Json {
         sink.write("[");
     }
+    let lines = output::JsonLines::new(&plan);
+    // Each lead is rendered on the worker that evaluated it: the thread that writes the
+    // output in order only counts and writes.
+    let render = |lead: &funnelc::eval::Lead,
+                  out: &funnelc::eval::Outcome,
+                  x: Option<&funnelc::eval::explain::Explanation>|
+     -> Rendered {
+        let explained = x.and_then(|x| serde_json::to_value(x).ok());
+        match (args.format, explained) {
+            (OutFormat::Table, _) => Rendered::Cells(output::table_row(&plan, lead, out)),
+            (OutFormat::Csv, _) => {
+                Rendered::Text(output::csv_line(&output::csv_row(&plan, lead, out)))
+            }
+            (OutFormat::Jsonl, None) => {
+                // About what a line takes, so it is not grown a doubling at a time.
+                let mut text = String::with_capacity(64 + 48 * plan.stages.len());
+                lines.write(&plan, lead, out, &mut text);
+                text.push('\n');
+                Rendered::Text(text)
+            }
+            (OutFormat::Jsonl, Some(x)) => Rendered::Text(format!(
+                "{}\n",
+                with_explanation(output::json(&plan, lead, out), Some(x))
+            )),
+            (OutFormat::Json, x) => {
+                Rendered::Text(with_explanation(output::json(&plan, lead, out), x).to_string())
+            }
+        }
+    };
+    let work = Work {
+        as_of: opened.as_of,
+        explain: args.explain,
+        finish: &render,
+    };
     let progress = super::Progress::new();
-    let result = for_each_batch(&args, &plan, input, as_of, |batch| {
+    let result = pipeline::evaluate(&plan, &data, opened.input, work, |batch| {
         for item in batch {
             match item {
                 Ok(done) => {
-                    summary.read += 1;
-                    done.tally.add_to(&mut summary);
-                    for (k, v) in done.unknown {
-                        *summary.unknown.entry(k).or_insert(0) += v;
-                    }
-                    match args.format {
-                        OutFormat::Table => table_rows.push(done.cells),
-                        OutFormat::Json => {
+                    summary.add(done.tally, done.unknown);
+                    match done.value {
+                        Rendered::Cells(cells) => table_rows.push(cells),
+                        Rendered::Text(text) if args.format == OutFormat::Json => {
                             sink.write(if first { "\n  " } else { ",\n  " });
                             first = false;
-                            sink.write(&done.text);
+                            sink.write(&text);
                         }
-                        OutFormat::Jsonl | OutFormat::Csv => sink.write(&done.text),
+                        Rendered::Text(text) => sink.write(&text),
                     }
                 }
                 Err(e) => {
-                    summary.read += 1;
                     if !args.skip_bad {
                         eprintln!("error: {e}");
                         eprintln!("  help: fix the data, or pass --skip-bad to report bad leads and go on");
                         return false;
                     }
-                    summary.skipped += 1;
+                    summary.add_skipped();
                     match rejects.as_mut() {
                         Some(w) => {
                             let _ = writeln!(w, "{e}");
@@ -168,7 +259,7 @@ pub fn run(mut args: Args) -> Exit {
         Ok(c) => c,
         Err(e) => {
             sink.abandon();
-            return e;
+            return fail(e);
         }
     };
     if !completed {
@@ -190,22 +281,19 @@ pub fn run(mut args: Args) -> Exit {
     if let Err(e) = sink.finish() {
         return e;
     }
-    eprintln!("{}", summary_line(&plan, &summary));
-    if !summary.unknown.is_empty() {
-        let total: u64 = summary.unknown.values().sum();
-        let list: Vec<String> = summary
-            .unknown
-            .iter()
-            .map(|(k, v)| format!("{k} ({})", thousands(*v)))
-            .collect();
-        eprintln!(
-            "warning: ignored {} {} of types the schema does not declare: {}",
-            thousands(total),
-            if total == 1 { "event" } else { "events" },
-            list.join(", ")
-        );
+    eprintln!("{}", summary.line(&plan));
+    if let Some(line) = summary.unknown_line() {
+        eprintln!("warning: {line}");
     }
     Exit::Ok
+}
+
+/// One lead as the chosen format shows it.
+enum Rendered {
+    /// A line of JSONL or CSV, or a JSON object.
+    Text(String),
+    /// A table row.
+    Cells(Vec<String>),
 }
 
 fn with_explanation(mut obj: serde_json::Value, x: Option<serde_json::Value>) -> serde_json::Value {
@@ -213,306 +301,6 @@ fn with_explanation(mut obj: serde_json::Value, x: Option<serde_json::Value>) ->
         map.insert("explain".into(), x);
     }
     obj
-}
-
-/// What a lead adds to the summary, taken on the worker so that the lead's outcome is freed
-/// there too, not one by one on the thread that writes the output.
-struct Tally {
-    /// Stages entered: bit `i` for stage `i` below 64, the rest listed.
-    reached: u64,
-    reached_more: Vec<usize>,
-    exit: Option<String>,
-}
-
-impl Tally {
-    fn of(plan: &Plan, out: &Outcome) -> Self {
-        let mut t = Tally {
-            reached: 0,
-            reached_more: Vec::new(),
-            exit: out.state.exit.as_ref().map(|_| output::position(plan, out)),
-        };
-        for (i, at) in out.state.latest.iter().enumerate() {
-            match (at, i) {
-                (None, _) => {}
-                (Some(_), 0..=63) => t.reached |= 1 << i,
-                (Some(_), _) => t.reached_more.push(i),
-            }
-        }
-        t
-    }
-
-    fn add_to(self, s: &mut Summary) {
-        for (i, n) in s.reached.iter_mut().enumerate().take(64) {
-            *n += (self.reached >> i) & 1;
-        }
-        for i in self.reached_more {
-            if let Some(n) = s.reached.get_mut(i) {
-                *n += 1;
-            }
-        }
-        if let Some(x) = self.exit {
-            *s.exits.entry(x).or_insert(0) += 1;
-        }
-    }
-}
-
-pub fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// `1,000 leads · MCL 1,000 · MEL 466 · … · disqualified 12 · 0 skipped`
-pub fn summary_line(plan: &Plan, s: &Summary) -> String {
-    let noun = if s.read == 1 { "lead" } else { "leads" };
-    let mut parts = vec![format!("{} {noun}", thousands(s.read))];
-    for (st, n) in plan.stages.iter().zip(&s.reached) {
-        parts.push(format!("{} {}", st.name, thousands(*n)));
-    }
-    for (x, n) in &s.exits {
-        parts.push(format!("{x} {}", thousands(*n)));
-    }
-    parts.push(format!("{} skipped", thousands(s.skipped)));
-    parts.join(" · ")
-}
-
-/// One evaluated lead, already rendered on a worker thread: the main thread only counts and
-/// writes, so it never holds the cores back.
-pub struct Done {
-    tally: Tally,
-    unknown: BTreeMap<String, u64>,
-    /// A line of JSONL or CSV, a JSON object, or (for tables) nothing.
-    text: String,
-    /// Table cells.
-    cells: Vec<String>,
-}
-
-type Item = Result<Done, DataError>;
-type Parsed = Result<(Lead, BTreeMap<String, u64>), DataError>;
-
-/// Reads the input in fixed-size batches of leads, parsed in parallel, handed to `f` in input
-/// order. Stops when `f` returns false; returns whether it ran to the end.
-///
-/// With `only`, lines of lead-per-line JSONL that cannot hold that lead are passed over
-/// unread: a line with no backslash (so no escape could spell the id) that does not contain
-/// the id's text anywhere cannot have it as its id. Every other line is read as usual.
-pub fn read_leads(
-    args: &Args,
-    plan: &Plan,
-    input: Input,
-    only: Option<&str>,
-    f: impl FnMut(Vec<Parsed>) -> bool,
-) -> Result<bool, Exit> {
-    let finder = only.map(|id| memchr::memmem::Finder::new(id.as_bytes()).into_owned());
-    let wanted = |line: &[u8]| match &finder {
-        Some(f) => memchr::memchr(b'\\', line).is_some() || f.find(line).is_some(),
-        None => true,
-    };
-    stream(args, plan, input, &wanted, &|p| p, f)
-}
-
-/// Reads and evaluates leads batch by batch, in parallel, in input order.
-pub fn for_each_batch(
-    args: &Args,
-    plan: &Plan,
-    input: Input,
-    as_of: i64,
-    f: impl FnMut(Vec<Item>) -> bool,
-) -> Result<bool, Exit> {
-    let lines = output::JsonLines::new(plan);
-    let work = |p: Parsed| -> Item {
-        let (lead, unknown) = p?;
-        let (out, explained) = if args.explain {
-            let (out, x) = crate::eval::explain::explain(plan, &lead, as_of);
-            (out, serde_json::to_value(&x).ok())
-        } else {
-            (replay(plan, &lead, as_of), None)
-        };
-        let mut text = String::new();
-        let mut cells = Vec::new();
-        match (args.format, explained) {
-            (OutFormat::Table, _) => cells = output::table_row(plan, &lead, &out),
-            (OutFormat::Csv, _) => text = output::csv_line(&output::csv_row(plan, &lead, &out)),
-            (OutFormat::Jsonl, None) => {
-                // About what a line takes, so it is not grown a doubling at a time.
-                text.reserve(64 + 48 * plan.stages.len());
-                lines.write(plan, &lead, &out, &mut text);
-                text.push('\n');
-            }
-            (OutFormat::Jsonl, Some(x)) => {
-                text = format!(
-                    "{}\n",
-                    with_explanation(output::json(plan, &lead, &out), Some(x))
-                );
-            }
-            (OutFormat::Json, x) => {
-                text = with_explanation(output::json(plan, &lead, &out), x).to_string()
-            }
-        }
-        Ok(Done {
-            tally: Tally::of(plan, &out),
-            unknown,
-            text,
-            cells,
-        })
-    };
-    stream(args, plan, input, &|_| true, &work, f)
-}
-
-/// The pipeline behind `eval` and `explain`: batches of leads are read, parsed and put
-/// through `work` on every core, and handed to `f` in input order. Lead-per-line JSONL
-/// streams through `lines::flow`, so memory holds a few batches whatever the input size.
-fn stream<T: Send>(
-    args: &Args,
-    plan: &Plan,
-    input: Input,
-    wanted: &(dyn Fn(&[u8]) -> bool + Sync),
-    work: &(dyn Fn(Parsed) -> T + Sync),
-    mut f: impl FnMut(Vec<T>) -> bool,
-) -> Result<bool, Exit> {
-    if let Some(leads) = input.loaded {
-        let mut it = leads.into_iter();
-        loop {
-            let batch: Vec<Parsed> = it.by_ref().take(BATCH).collect();
-            if batch.is_empty() {
-                return Ok(true);
-            }
-            if !f(batch.into_par_iter().map(work).collect()) {
-                return Ok(false);
-            }
-        }
-    }
-    let reader = LineReader::new(super::open_input(&args.leads)?);
-    let name = super::input_name(&args.leads);
-    let parse = |n: usize, line: &[u8]| -> Parsed {
-        // Checked with SIMD first; only a bad line is looked at again for where it breaks.
-        let text = simdutf8::basic::from_utf8(line).or_else(|_| std::str::from_utf8(line));
-        match text {
-            Ok(line) => jsonl::parse_line(plan, line, origin(&name, n)),
-            // A line that is not UTF-8 is one bad lead, not the end of the run.
-            Err(e) => Err(DataError {
-                origin: origin(&name, n),
-                lead: None,
-                field: None,
-                message: format!(
-                    "the line is not UTF-8 text (bad byte at column {})",
-                    e.valid_up_to() + 1
-                ),
-            }),
-        }
-    };
-    let work = |batch: Batch| -> Vec<T> {
-        batch
-            .lines
-            .iter()
-            .filter_map(|(n, r)| {
-                let line = batch.line(r);
-                wanted(line).then(|| work(parse(*n, line)))
-            })
-            .collect()
-    };
-    flow(reader, &work, f).map_err(|e| {
-        eprintln!("error: {name}:{}: {}", e.line, super::io_reason(&e.error));
-        Exit::Failed
-    })
-}
-
-/// `file:line`, made for every lead, so without the formatting machinery.
-fn origin(name: &str, line: usize) -> String {
-    let mut s = String::with_capacity(name.len() + 12);
-    s.push_str(name);
-    s.push(':');
-    output::push_whole(&mut s, line as u64);
-    s
-}
-
-/// The input format: as given, else `csv` for a `.csv` file, else `segment` when the first
-/// line is a Segment call, else lead-per-line JSONL.
-pub fn input_format(args: &Args) -> Result<InFormat, Exit> {
-    if let Some(f) = args.input_format {
-        return Ok(f);
-    }
-    let name = args.leads.to_string_lossy().to_ascii_lowercase();
-    if name.ends_with(".csv") {
-        return Ok(InFormat::Csv);
-    }
-    if args.leads.as_os_str() == "-" {
-        return Ok(InFormat::Jsonl);
-    }
-    let mut first = String::new();
-    if let Ok(mut r) = super::open_input(&args.leads) {
-        let _ = r.read_line(&mut first);
-    }
-    let call = |k: &str| {
-        first.contains(&format!("\"type\":\"{k}\""))
-            || first.contains(&format!("\"type\": \"{k}\""))
-    };
-    let segment = (first.contains("\"userId\"") || first.contains("\"anonymousId\""))
-        && (call("identify") || call("track") || call("page") || call("group"));
-    Ok(if segment {
-        InFormat::Segment
-    } else {
-        InFormat::Jsonl
-    })
-}
-
-/// Reads a whole Segment stream or CSV pair (these formats interleave leads, so they cannot be
-/// streamed lead by lead). Also returns the latest event instant.
-fn load_all(args: &Args, plan: &Plan) -> Result<(Vec<Parsed>, i64), Exit> {
-    let name = super::input_name(&args.leads);
-    let leads = match input_format(args)? {
-        InFormat::Segment => {
-            let rename = match &args.rename {
-                Some(p) => read_rename(p)?,
-                None => BTreeMap::new(),
-            };
-            let reader = super::open_input(&args.leads)?;
-            let read = crate::input::segment::read(plan, reader, &name, &rename).map_err(|e| {
-                eprintln!("error: {e}");
-                Exit::Failed
-            })?;
-            if !read.ignored_calls.is_empty() {
-                let list: Vec<String> = read
-                    .ignored_calls
-                    .iter()
-                    .map(|(k, v)| format!("{k} ({})", thousands(*v)))
-                    .collect();
-                eprintln!(
-                    "note: ignored Segment calls other than identify and track: {}",
-                    list.join(", ")
-                );
-            }
-            read.leads
-        }
-        InFormat::Csv => {
-            let Some(events) = &args.events else {
-                eprintln!("error: CSV input needs the events file too: --events FILE");
-                return Err(Exit::Usage);
-            };
-            let leads = super::open_input(&args.leads)?;
-            let evs = super::open_input(events)?;
-            crate::input::csv::read(plan, leads, &name, evs, &super::input_name(events)).map_err(
-                |e| {
-                    eprintln!("error: {e}");
-                    Exit::Failed
-                },
-            )?
-        }
-        InFormat::Jsonl => Vec::new(),
-    };
-    let latest = leads
-        .iter()
-        .filter_map(|l| l.as_ref().ok())
-        .filter_map(|(lead, _)| lead.events.last().map(|e| e.at))
-        .max()
-        .unwrap_or(0);
-    Ok((leads, latest))
 }
 
 #[derive(serde::Deserialize)]
@@ -523,12 +311,12 @@ struct RenameFile {
 }
 
 /// Reads a rename table: `[rename]` with `"name in the data" = "name in the schema"`.
-fn read_rename(path: &std::path::Path) -> Result<BTreeMap<String, String>, Exit> {
+fn read_rename(path: &Path) -> Result<BTreeMap<String, String>, Exit> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         eprintln!(
             "error: cannot read `{}`: {}",
             path.display(),
-            super::io_reason(&e)
+            pipeline::io_reason(&e)
         );
         Exit::Usage
     })?;
@@ -538,46 +326,4 @@ fn read_rename(path: &std::path::Path) -> Result<BTreeMap<String, String>, Exit>
             eprintln!("error: {}: {}", path.display(), e.message());
             Exit::Failed
         })
-}
-
-/// The leads to read: Segment streams and CSV pairs are loaded whole, once; lead-per-line
-/// JSONL is streamed.
-pub struct Input {
-    loaded: Option<Vec<Parsed>>,
-}
-
-/// Opens the input and settles the evaluation moment: `--as-of`, or the latest event in the
-/// data (a light first pass for JSONL; read off the loaded leads otherwise).
-pub fn open(args: &Args, plan: &Plan) -> Result<(i64, Input), Exit> {
-    let loaded = if input_format(args)? == InFormat::Jsonl {
-        None
-    } else {
-        Some(load_all(args, plan)?)
-    };
-    let latest = loaded.as_ref().map(|(_, latest)| *latest);
-    let as_of = resolve_as_of(args, plan, latest)?;
-    Ok((
-        as_of,
-        Input {
-            loaded: loaded.map(|(leads, _)| leads),
-        },
-    ))
-}
-
-fn resolve_as_of(args: &Args, plan: &Plan, latest: Option<i64>) -> Result<i64, Exit> {
-    match args.as_of.as_deref() {
-        Some("now") => Ok(std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64)),
-        Some(s) => crate::time::parse_timestamp(s)
-            .map(|t| t.millis)
-            .map_err(|m| {
-                eprintln!("error: --as-of: {m}");
-                Exit::Usage
-            }),
-        None => match latest {
-            Some(t) => Ok(t),
-            None => super::latest_event_time(&args.leads, plan),
-        },
-    }
 }

@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 
 use super::Exit;
-use crate::eval::explain;
+use funnelc::eval::explain;
+use funnelc::pipeline;
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum, PartialEq, Eq)]
 pub enum Format {
@@ -44,27 +45,23 @@ pub fn run(mut args: Args) -> Exit {
         Ok(p) => p,
         Err(e) => return e,
     };
-    let eval_args = super::eval::Args {
-        rules: args.rules.clone(),
-        leads: args.leads.clone(),
-        input_format: args.input_format,
-        events: args.events.clone(),
-        rename: args.rename.clone(),
-        as_of: args.as_of.clone(),
-        format: super::eval::OutFormat::Jsonl,
-        output: None,
-        skip_bad: true,
-        rejects: None,
-        explain: false,
+    let data = match super::eval::data(
+        &args.leads,
+        args.input_format,
+        args.events.as_deref(),
+        args.rename.as_deref(),
+    ) {
+        Ok(d) => d,
+        Err(e) => return e,
     };
-    let (as_of, input) = match super::eval::open(&eval_args, &plan) {
+    let opened = match super::eval::open(&plan, &data, args.as_of.as_deref()) {
         Ok(x) => x,
         Err(e) => return e,
     };
     let mut found = None;
     let mut bad = None;
     let only = Some(args.lead.as_str());
-    let result = super::eval::read_leads(&eval_args, &plan, input, only, |batch| {
+    let result = pipeline::read_leads(&plan, &data, opened.input, only, |batch| {
         for item in batch {
             match item {
                 Ok((lead, _)) if lead.id == args.lead => {
@@ -81,20 +78,17 @@ pub fn run(mut args: Args) -> Exit {
         true
     });
     if let Err(e) = result {
-        return e;
+        return super::eval::fail(e);
     }
     if let Some(e) = bad {
         eprintln!("error: {e}");
         return Exit::Failed;
     }
     let Some(lead) = found else {
-        eprintln!(
-            "error: no lead `{}` in {}",
-            args.lead,
-            super::input_name(&args.leads)
-        );
+        eprintln!("error: no lead `{}` in {}", args.lead, data.name());
         return Exit::Failed;
     };
+    let as_of = opened.as_of;
     let (_, x) = explain::explain(&plan, &lead, as_of);
     match args.format {
         Format::Text => print!("{}", explain::render(&plan, &x)),

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use super::{color_stderr, read_source, Exit, Read};
-use crate::diag;
+use funnelc::diag;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -35,7 +35,7 @@ pub fn run(args: Args) -> Exit {
             }
             Ok(Read::Ok(s)) => s,
         };
-        let formatted = match crate::syntax::fmt::format_source(&source.text) {
+        let formatted = match funnelc::syntax::fmt::format_source(&source.text) {
             Ok(f) => f,
             Err(diags) => {
                 // A file that does not parse cannot be formatted: say why, leave it alone.

@@ -13,8 +13,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::diag::Diagnostic;
-use crate::syntax::ast::Span;
+use funnelc::diag::{self, Diagnostic};
+use funnelc::eval::Plan;
+use funnelc::pipeline::io_reason;
+use funnelc::syntax::ast::Span;
 
 /// How a run ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -141,118 +143,51 @@ pub fn read_source(path: &Path) -> Result<Read, Exit> {
     }
 }
 
-pub fn io_reason(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file".into(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
-        _ => e.to_string(),
-    }
-}
-
 /// Colour only when a person is watching.
 pub fn color_stdout() -> bool {
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
-/// Reads, checks and compiles a rule file; diagnostics go to standard error.
-pub fn load_plan(path: &Path) -> Result<crate::eval::Plan, Exit> {
+/// Reads, checks and compiles a rule file; diagnostics go to standard error. Returns the
+/// compiled file with its plan taken out.
+pub fn load(path: &Path) -> Result<(funnelc::Compiled, Plan), Exit> {
     let source = match read_source(path)? {
         Read::Ok(s) => s,
         Read::Bad(s, d) => {
             eprint!(
                 "{}",
-                crate::diag::render_human(&[d], &s.name, &s.text, color_stderr())
+                diag::render_human(&[d], &s.name, &s.text, color_stderr())
             );
             return Err(Exit::Failed);
         }
     };
-    let parsed = crate::syntax::parse(&source.text);
-    let checked = crate::check::check_source(&source.text);
-    if checked.has_errors() {
-        let errors: Vec<_> = checked
-            .diagnostics
+    let mut compiled = funnelc::compile(&source.text, &source.name);
+    if compiled.has_errors() {
+        let errors: Vec<_> = std::mem::take(&mut compiled.diagnostics)
             .into_iter()
             .filter(|d| d.is_error())
             .collect();
         eprint!(
             "{}",
-            crate::diag::render_human(&errors, &source.name, &source.text, color_stderr())
+            diag::render_human(&errors, &source.name, &source.text, color_stderr())
         );
-        eprintln!("{}", crate::diag::summary_line(&source.name, &errors));
+        eprintln!("{}", diag::summary_line(&source.name, &errors));
         return Err(Exit::Failed);
     }
-    crate::eval::compile(&parsed.file, &checked.symbols, &source.text, &source.name).ok_or_else(
-        || {
+    match compiled.plan.take() {
+        Some(plan) => Ok((compiled, plan)),
+        None => {
             eprintln!(
                 "error: `{}` checks clean but could not be compiled; please report this",
                 source.name
             );
-            Exit::Failed
-        },
-    )
+            Err(Exit::Failed)
+        }
+    }
 }
 
 pub fn color_stderr() -> bool {
     std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
-}
-
-pub fn input_name(path: &Path) -> String {
-    let spooled = path
-        .file_name()
-        .is_some_and(|n| n.to_string_lossy().starts_with("funnelc-stdin-"));
-    if path.as_os_str() == "-" || spooled {
-        "<stdin>".to_string()
-    } else {
-        path.display().to_string()
-    }
-}
-
-/// Opens lead data for reading, with a large buffer.
-pub fn open_input(path: &Path) -> Result<Box<dyn std::io::BufRead + Send>, Exit> {
-    if path.as_os_str() == "-" {
-        return Ok(Box::new(std::io::BufReader::with_capacity(
-            1 << 20,
-            std::io::stdin(),
-        )));
-    }
-    match std::fs::File::open(path) {
-        Ok(f) => Ok(Box::new(std::io::BufReader::with_capacity(1 << 20, f))),
-        Err(e) => {
-            eprintln!("error: cannot read `{}`: {}", path.display(), io_reason(&e));
-            Err(Exit::Usage)
-        }
-    }
-}
-
-/// The latest event instant in a lead-per-line file: a first, light pass that reads only the
-/// `at` fields, in parallel.
-pub fn latest_event_time(path: &Path, _plan: &crate::eval::Plan) -> Result<i64, Exit> {
-    if path.as_os_str() == "-" {
-        eprintln!("error: standard input was not kept for a second pass; pass --as-of");
-        return Err(Exit::Usage);
-    }
-    let reader = crate::input::lines::LineReader::new(open_input(path)?);
-    // The latest instant found so far, by any worker: instants at or before it need not be
-    // read. Whatever the order batches are looked at in, the maximum is the same.
-    let so_far = std::sync::atomic::AtomicI64::new(i64::MIN);
-    // A line that is not text has no instant; the full read reports it, and a read error too,
-    // with its line number.
-    let latest_in = |batch: crate::input::lines::Batch| {
-        let mut latest = so_far.load(std::sync::atomic::Ordering::Relaxed);
-        for (_, r) in &batch.lines {
-            let Ok(line) = simdutf8::basic::from_utf8(batch.line(r)) else {
-                continue;
-            };
-            let floor = (latest > i64::MIN).then_some(latest);
-            if let Some(at) = crate::input::jsonl::latest_at(line, floor) {
-                latest = latest.max(at);
-            }
-        }
-        so_far.fetch_max(latest, std::sync::atomic::Ordering::Relaxed);
-    };
-    let _ = crate::input::lines::flow(reader, &latest_in, |()| true);
-    let latest = so_far.into_inner();
-    Ok(if latest == i64::MIN { 0 } else { latest })
 }
 
 /// Where output goes: standard output, or a file written atomically (a temporary file in the
@@ -377,7 +312,7 @@ impl Progress {
     }
     pub fn tick(&self, n: u64) {
         if self.on {
-            eprint!("\r{} leads…", eval::thousands(n));
+            eprint!("\r{} leads…", funnelc::pipeline::thousands(n));
         }
     }
     pub fn done(&self) {
@@ -399,8 +334,8 @@ pub fn prepare(
     rules: &Path,
     leads: &mut std::path::PathBuf,
     two_passes: bool,
-) -> Result<(crate::eval::Plan, Option<Spool>), Exit> {
-    let plan = load_plan(rules)?;
+) -> Result<(Plan, Option<Spool>), Exit> {
+    let (_, plan) = load(rules)?;
     let spool = Spool::stdin_if_needed(leads, two_passes)?;
     if let Some(s) = &spool {
         *leads = s.path().to_path_buf();

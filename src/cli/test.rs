@@ -2,9 +2,9 @@
 
 use std::path::PathBuf;
 
-use super::{load_plan, Exit};
-use crate::eval::rule_tests::run_test;
-use crate::syntax::ast::Item;
+use super::{load, Exit};
+use funnelc::eval::rule_tests::run_test;
+use funnelc::syntax::ast::Item;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -18,18 +18,17 @@ pub fn run(args: Args) -> Exit {
     let mut exit = Exit::Ok;
     let mut out = String::new();
     for path in &args.files {
-        let plan = match load_plan(path) {
+        let (compiled, plan) = match load(path) {
             Ok(p) => p,
             Err(e) => {
                 exit = e;
                 continue;
             }
         };
-        let parsed = crate::syntax::parse(&plan.source);
-        let index = crate::diag::LineIndex::new(&plan.source);
+        let index = funnelc::diag::LineIndex::new(&plan.source);
         out.push_str(&format!("{}\n", plan.file));
         let mut any = false;
-        for item in &parsed.file.items {
+        for item in &compiled.file.items {
             let Item::Test(t) = item else { continue };
             any = true;
             let line = index.line_col(&plan.source, t.span.start).0;

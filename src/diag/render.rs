@@ -49,6 +49,11 @@ impl LineIndex {
         LineIndex { starts }
     }
 
+    /// 1-based line of a byte offset.
+    pub fn line(&self, offset: usize) -> usize {
+        self.starts.partition_point(|&s| s <= offset)
+    }
+
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, source: &str, offset: usize) -> (usize, usize) {
         let offset = offset.min(source.len());
@@ -201,5 +206,15 @@ mod tests {
         assert_eq!(idx.line_col(src, 7), (2, 4));
         assert_eq!(idx.line_col(src, 8), (3, 1));
         assert_eq!(idx.line_col(src, 99), (3, 2));
+    }
+
+    #[test]
+    fn line_is_one_more_than_the_newlines_before() {
+        let src = "a\n\nbc\nd\n";
+        let idx = LineIndex::new(src);
+        for offset in 0..=src.len() {
+            let newlines = src[..offset].bytes().filter(|b| *b == b'\n').count();
+            assert_eq!(idx.line(offset), newlines + 1, "at {offset}");
+        }
     }
 }

@@ -296,6 +296,8 @@ impl Plan {
 struct Compiler<'a> {
     sym: &'a Symbols,
     src: &'a str,
+    /// Line starts, so that naming the line of each rule does not rescan the file.
+    lines: crate::diag::LineIndex,
     traits: BTreeMap<&'a str, u16>,
     events: BTreeMap<&'a str, u16>,
     segments: BTreeMap<&'a str, u16>,
@@ -329,6 +331,7 @@ pub fn compile(file: &File, sym: &Symbols, source: &str, file_name: &str) -> Opt
     let mut cx = Compiler {
         sym,
         src: source,
+        lines: crate::diag::LineIndex::new(source),
         traits: sym
             .traits
             .keys()
@@ -537,9 +540,7 @@ pub fn compile(file: &File, sym: &Symbols, source: &str, file_name: &str) -> Opt
 
 impl Compiler<'_> {
     fn line(&self, span: Span) -> usize {
-        self.src
-            .get(..span.start)
-            .map_or(1, |s| s.bytes().filter(|b| *b == b'\n').count() + 1)
+        self.lines.line(span.start)
     }
 
     fn text(&self, span: Span) -> String {

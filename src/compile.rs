@@ -1,0 +1,106 @@
+//! The one front end: source text → parsed file → checked symbols and diagnostics → `Plan`.
+//! Every command and every library user that needs a rule file goes through [`compile`], so
+//! the file is parsed once and diagnostics are filtered the same way everywhere.
+
+use crate::check::{self, Symbols};
+use crate::diag::{self, Diagnostic};
+use crate::eval::Plan;
+use crate::syntax::{self, ast::File, scan::Comment};
+
+/// A rule file after the front end: everything each later stage may need.
+pub struct Compiled {
+    /// The name diagnostics and plans carry (usually the path as given).
+    pub name: String,
+    /// Every declaration that could be read.
+    pub file: File,
+    /// Comments, for tools that keep them (the formatter re-attaches them by position).
+    pub comments: Vec<Comment>,
+    pub symbols: Symbols,
+    /// Syntax errors, check errors and warnings, sorted by position.
+    pub diagnostics: Vec<Diagnostic>,
+    /// The executable plan, when there are no errors and the planner accepted the file. With
+    /// no errors and no plan, the checker let through a construct the planner refuses: a bug
+    /// of funnelc, not of the file.
+    pub plan: Option<Plan>,
+}
+
+impl Compiled {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Parses, checks and plans a rule file. `name` is how the file is named in the plan (and so
+/// in explanations and rule-test output).
+pub fn compile(source: &str, name: &str) -> Compiled {
+    let parsed = syntax::parse(source);
+    let syntax_failed = !parsed.diagnostics.is_empty();
+    let checked = check::check(&parsed.file, source);
+    let mut diagnostics = checked.diagnostics;
+    if syntax_failed {
+        // Declarations that failed to parse are missing from the tree; "unused" and
+        // "unreachable" warnings about them, and unknown names that they declared, would be
+        // noise.
+        diagnostics.retain(|d| {
+            d.is_error()
+                && !matches!(
+                    d.code,
+                    "funnel::unknown_stage" | "funnel::unknown_name" | "funnel::no_stages"
+                )
+        });
+    }
+    diagnostics.extend(parsed.diagnostics);
+    diag::sort(&mut diagnostics);
+    let clean = !diagnostics.iter().any(Diagnostic::is_error);
+    let plan = if clean {
+        crate::eval::plan::compile(&parsed.file, &checked.symbols, source, name)
+    } else {
+        None
+    };
+    Compiled {
+        name: name.to_string(),
+        file: parsed.file,
+        comments: parsed.comments,
+        symbols: checked.symbols,
+        diagnostics,
+        plan,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn a_clean_file_has_a_plan_named_as_given() {
+        let c = compile(
+            "schema { event form.submitted }\nstage MCL { enter when form.submitted }\n",
+            "x.funnel",
+        );
+        assert!(c.diagnostics.is_empty(), "{:?}", c.diagnostics);
+        let plan = c.plan.unwrap();
+        assert_eq!(plan.file, "x.funnel");
+        assert_eq!(plan.stages.len(), 1);
+    }
+
+    #[test]
+    fn errors_mean_no_plan() {
+        let c = compile("stage MCL { enter when nothing.here }\n", "x.funnel");
+        assert!(c.has_errors());
+        assert!(c.plan.is_none());
+    }
+
+    #[test]
+    fn a_syntax_error_keeps_the_rest_and_drops_noise() {
+        let c = compile(
+            "schema { event a }\nstage A { enter when a }\nstage B { enter when ( }\n",
+            "x.funnel",
+        );
+        assert!(c.has_errors());
+        assert!(c.plan.is_none());
+        // The broken stage is missing from the tree, the good one is there.
+        assert_eq!(c.symbols.stages.len(), 1);
+        assert!(c.diagnostics.iter().all(Diagnostic::is_error));
+    }
+}

@@ -1,0 +1,560 @@
+//! The lead pipeline, as a library: where the leads come from, the moment they are evaluated
+//! at, and batches of leads read, parsed and evaluated on every core and handed on in input
+//! order. `eval`, `explain` and the features built on them (reports, diffs) all run leads
+//! through here; the command line only chooses what to do with each evaluated lead.
+//!
+//! Lead-per-line JSONL is streamed (memory holds a few batches whatever the input size);
+//! Segment streams and CSV pairs interleave leads, so they are read whole, once, by [`open`].
+
+use std::collections::BTreeMap;
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use crate::eval::explain::Explanation;
+use crate::eval::{output, replay, Lead, Outcome, Plan};
+use crate::input::lines::{flow, Batch, LineReader, BATCH_LINES};
+use crate::input::{jsonl, DataError};
+
+/// The shapes lead data comes in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// One lead per line: `{"id", "traits", "events"}`.
+    Jsonl,
+    /// Segment-spec `identify` and `track` calls, one per line, leads interleaved.
+    Segment,
+    /// A leads CSV (`id` and trait columns) plus an events CSV.
+    Csv,
+}
+
+/// Where the leads are and how to read them.
+#[derive(Clone, Debug)]
+pub struct Data {
+    /// A file, or `-` for standard input.
+    pub leads: PathBuf,
+    /// As given; `None` to tell from the file (see [`Data::format`]).
+    pub format: Option<Format>,
+    /// The events file of a CSV pair.
+    pub events: Option<PathBuf>,
+    /// Segment input: names in the data → names in the schema.
+    pub rename: BTreeMap<String, String>,
+}
+
+/// Why the pipeline could not run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Error {
+    /// The input could not be opened or is missing a part: the command was asked wrongly.
+    Usage(String),
+    /// The input was opened but could not be read through.
+    Failed(String),
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Error::Usage(m) | Error::Failed(m) => f.write_str(m),
+        }
+    }
+}
+
+/// One lead as read: the lead and the counts of event types the schema does not declare, or
+/// what is wrong with its data.
+pub type Read = Result<(Lead, BTreeMap<String, u64>), DataError>;
+
+impl Data {
+    /// How the input is named in messages and lead origins.
+    pub fn name(&self) -> String {
+        input_name(&self.leads)
+    }
+
+    /// The input format: as given, else `csv` for a `.csv` file, else `segment` when the
+    /// first line is a Segment call, else lead-per-line JSONL.
+    pub fn format(&self) -> Result<Format, Error> {
+        if let Some(f) = self.format {
+            return Ok(f);
+        }
+        let name = self.leads.to_string_lossy().to_ascii_lowercase();
+        if name.ends_with(".csv") {
+            return Ok(Format::Csv);
+        }
+        if self.leads.as_os_str() == "-" {
+            return Ok(Format::Jsonl);
+        }
+        let mut first = String::new();
+        // An unreadable file is reported when it is opened for the read itself.
+        if let Ok(mut r) = open_input(&self.leads) {
+            let _ = r.read_line(&mut first);
+        }
+        let call = |k: &str| {
+            first.contains(&format!("\"type\":\"{k}\""))
+                || first.contains(&format!("\"type\": \"{k}\""))
+        };
+        let segment = (first.contains("\"userId\"") || first.contains("\"anonymousId\""))
+            && (call("identify") || call("track") || call("page") || call("group"));
+        Ok(if segment {
+            Format::Segment
+        } else {
+            Format::Jsonl
+        })
+    }
+}
+
+/// `<stdin>` for standard input (or the scratch copy of it the command line keeps), else the
+/// path as given.
+pub fn input_name(path: &Path) -> String {
+    let spooled = path
+        .file_name()
+        .is_some_and(|n| n.to_string_lossy().starts_with("funnelc-stdin-"));
+    if path.as_os_str() == "-" || spooled {
+        "<stdin>".to_string()
+    } else {
+        path.display().to_string()
+    }
+}
+
+/// Why a file or device could not be used, in a few words.
+pub fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e.to_string(),
+    }
+}
+
+/// Opens lead data for reading, with a large buffer.
+pub fn open_input(path: &Path) -> Result<Box<dyn BufRead + Send>, Error> {
+    if path.as_os_str() == "-" {
+        return Ok(Box::new(std::io::BufReader::with_capacity(
+            1 << 20,
+            std::io::stdin(),
+        )));
+    }
+    match std::fs::File::open(path) {
+        Ok(f) => Ok(Box::new(std::io::BufReader::with_capacity(1 << 20, f))),
+        Err(e) => Err(Error::Usage(format!(
+            "cannot read `{}`: {}",
+            path.display(),
+            io_reason(&e)
+        ))),
+    }
+}
+
+/// The leads to read, once opened: Segment streams and CSV pairs are loaded whole; lead-per-
+/// line JSONL is streamed from `data.leads` when read.
+pub struct Input {
+    loaded: Option<Vec<Read>>,
+}
+
+/// An opened input and the moment its leads are evaluated at.
+pub struct Opened {
+    pub input: Input,
+    /// Milliseconds since 1970.
+    pub as_of: i64,
+    /// Things worth telling about the input that are not errors (Segment calls passed over).
+    pub notes: Vec<String>,
+}
+
+/// Opens the input and settles the evaluation moment: `as_of` as given, else the latest
+/// event instant in the data (a light first pass for JSONL; read off the loaded leads
+/// otherwise). Standard input cannot be read twice: without `as_of`, JSONL on standard input
+/// is an error (the command line keeps a scratch copy to avoid it).
+pub fn open(plan: &Plan, data: &Data, as_of: Option<i64>) -> Result<Opened, Error> {
+    let mut notes = Vec::new();
+    let loaded = if data.format()? == Format::Jsonl {
+        None
+    } else {
+        Some(load_all(plan, data, &mut notes)?)
+    };
+    let as_of = match (as_of, &loaded) {
+        (Some(t), _) => t,
+        (None, Some((_, latest))) => *latest,
+        (None, None) => latest_event_time(&data.leads)?,
+    };
+    Ok(Opened {
+        input: Input {
+            loaded: loaded.map(|(leads, _)| leads),
+        },
+        as_of,
+        notes,
+    })
+}
+
+/// Reads a whole Segment stream or CSV pair. Also returns the latest event instant.
+fn load_all(plan: &Plan, data: &Data, notes: &mut Vec<String>) -> Result<(Vec<Read>, i64), Error> {
+    let name = data.name();
+    let leads = match data.format()? {
+        Format::Segment => {
+            let reader = open_input(&data.leads)?;
+            let read = crate::input::segment::read(plan, reader, &name, &data.rename)
+                .map_err(|e| Error::Failed(e.to_string()))?;
+            if !read.ignored_calls.is_empty() {
+                let list: Vec<String> = read
+                    .ignored_calls
+                    .iter()
+                    .map(|(k, v)| format!("{k} ({})", thousands(*v)))
+                    .collect();
+                notes.push(format!(
+                    "ignored Segment calls other than identify and track: {}",
+                    list.join(", ")
+                ));
+            }
+            read.leads
+        }
+        Format::Csv => {
+            let Some(events) = &data.events else {
+                return Err(Error::Usage(
+                    "CSV input needs the events file too: --events FILE".into(),
+                ));
+            };
+            let leads = open_input(&data.leads)?;
+            let evs = open_input(events)?;
+            crate::input::csv::read(plan, leads, &name, evs, &input_name(events))
+                .map_err(|e| Error::Failed(e.to_string()))?
+        }
+        Format::Jsonl => Vec::new(),
+    };
+    let latest = leads
+        .iter()
+        .filter_map(|l| l.as_ref().ok())
+        .filter_map(|(lead, _)| lead.events.last().map(|e| e.at))
+        .max()
+        .unwrap_or(0);
+    Ok((leads, latest))
+}
+
+/// The latest event instant in a lead-per-line file: a first, light pass that reads only the
+/// `at` fields, in parallel. 0 when the file has no events.
+pub fn latest_event_time(path: &Path) -> Result<i64, Error> {
+    if path.as_os_str() == "-" {
+        return Err(Error::Usage(
+            "standard input was not kept for a second pass; pass --as-of".into(),
+        ));
+    }
+    let reader = LineReader::new(open_input(path)?);
+    // The latest instant found so far, by any worker: instants at or before it need not be
+    // read. Whatever the order batches are looked at in, the maximum is the same.
+    let so_far = std::sync::atomic::AtomicI64::new(i64::MIN);
+    // A line that is not text has no instant; the full read reports it, and a read error too,
+    // with its line number.
+    let latest_in = |batch: Batch| {
+        let mut latest = so_far.load(std::sync::atomic::Ordering::Relaxed);
+        for (_, r) in &batch.lines {
+            let Ok(line) = simdutf8::basic::from_utf8(batch.line(r)) else {
+                continue;
+            };
+            let floor = (latest > i64::MIN).then_some(latest);
+            if let Some(at) = jsonl::latest_at(line, floor) {
+                latest = latest.max(at);
+            }
+        }
+        so_far.fetch_max(latest, std::sync::atomic::Ordering::Relaxed);
+    };
+    let _ = flow(reader, &latest_in, |()| true);
+    let latest = so_far.into_inner();
+    Ok(if latest == i64::MIN { 0 } else { latest })
+}
+
+/// Reads leads batch by batch, parsed in parallel, handed to `take` in input order, without
+/// evaluating them. Stops when `take` returns false; returns whether it ran to the end.
+///
+/// With `only`, lines of lead-per-line JSONL that cannot hold that lead are passed over
+/// unread: a line with no backslash (so no escape could spell the id) that does not contain
+/// the id's text anywhere cannot have it as its id. Every other line is read as usual.
+pub fn read_leads(
+    plan: &Plan,
+    data: &Data,
+    input: Input,
+    only: Option<&str>,
+    take: impl FnMut(Vec<Read>) -> bool,
+) -> Result<bool, Error> {
+    let finder = only.map(|id| memchr::memmem::Finder::new(id.as_bytes()).into_owned());
+    let wanted = |line: &[u8]| match &finder {
+        Some(f) => memchr::memchr(b'\\', line).is_some() || f.find(line).is_some(),
+        None => true,
+    };
+    stream(plan, data, input, &wanted, &|p| p, take)
+}
+
+/// One lead evaluated on a worker thread: what it adds to the [`Summary`], and what the
+/// caller's `finish` made of it there (a rendered line, a row, a report's counts), so the
+/// thread that takes results in order never holds the cores back.
+pub struct Evaluated<T> {
+    pub tally: Tally,
+    /// Events of types the schema does not declare, by type.
+    pub unknown: BTreeMap<String, u64>,
+    pub value: T,
+}
+
+/// How each lead is evaluated and what is kept of it.
+pub struct Work<'a, T> {
+    /// The evaluation moment (milliseconds since 1970).
+    pub as_of: i64,
+    /// Also build each lead's explanation (slower: every decision is evaluated again).
+    pub explain: bool,
+    /// Runs on the worker, with the lead, its outcome and (with `explain`) its explanation.
+    pub finish: &'a (dyn Fn(&Lead, &Outcome, Option<&Explanation>) -> T + Sync),
+}
+
+/// Reads and evaluates leads batch by batch, in parallel, handed to `take` in input order:
+/// each lead's result, or what is wrong with its data. Stops when `take` returns false;
+/// returns whether it ran to the end.
+pub fn evaluate<T: Send>(
+    plan: &Plan,
+    data: &Data,
+    input: Input,
+    work: Work<'_, T>,
+    take: impl FnMut(Vec<Result<Evaluated<T>, DataError>>) -> bool,
+) -> Result<bool, Error> {
+    let each = |p: Read| -> Result<Evaluated<T>, DataError> {
+        let (lead, unknown) = p?;
+        let (out, explained) = if work.explain {
+            let (out, x) = crate::eval::explain::explain(plan, &lead, work.as_of);
+            (out, Some(x))
+        } else {
+            (replay(plan, &lead, work.as_of), None)
+        };
+        let value = (work.finish)(&lead, &out, explained.as_ref());
+        Ok(Evaluated {
+            tally: Tally::of(plan, &out),
+            unknown,
+            value,
+        })
+    };
+    stream(plan, data, input, &|_| true, &each, take)
+}
+
+/// Batches of leads are read, parsed and put through `work` on every core, and handed to
+/// `take` in input order. Lead-per-line JSONL streams through `lines::flow`, so memory holds
+/// a few batches whatever the input size.
+fn stream<T: Send>(
+    plan: &Plan,
+    data: &Data,
+    input: Input,
+    wanted: &(dyn Fn(&[u8]) -> bool + Sync),
+    work: &(dyn Fn(Read) -> T + Sync),
+    mut take: impl FnMut(Vec<T>) -> bool,
+) -> Result<bool, Error> {
+    if let Some(leads) = input.loaded {
+        let mut it = leads.into_iter();
+        loop {
+            let batch: Vec<Read> = it.by_ref().take(BATCH_LINES).collect();
+            if batch.is_empty() {
+                return Ok(true);
+            }
+            if !take(batch.into_par_iter().map(work).collect()) {
+                return Ok(false);
+            }
+        }
+    }
+    let reader = LineReader::new(open_input(&data.leads)?);
+    let name = data.name();
+    let parse = |n: usize, line: &[u8]| -> Read {
+        // Checked with SIMD first; only a bad line is looked at again for where it breaks.
+        let text = simdutf8::basic::from_utf8(line).or_else(|_| std::str::from_utf8(line));
+        match text {
+            Ok(line) => jsonl::parse_line(plan, line, origin(&name, n)),
+            // A line that is not UTF-8 is one bad lead, not the end of the run.
+            Err(e) => Err(DataError {
+                origin: origin(&name, n),
+                lead: None,
+                field: None,
+                message: format!(
+                    "the line is not UTF-8 text (bad byte at column {})",
+                    e.valid_up_to() + 1
+                ),
+            }),
+        }
+    };
+    let work = |batch: Batch| -> Vec<T> {
+        batch
+            .lines
+            .iter()
+            .filter_map(|(n, r)| {
+                let line = batch.line(r);
+                wanted(line).then(|| work(parse(*n, line)))
+            })
+            .collect()
+    };
+    flow(reader, &work, take)
+        .map_err(|e| Error::Failed(format!("{name}:{}: {}", e.line, io_reason(&e.error))))
+}
+
+/// `file:line`, made for every lead, so without the formatting machinery.
+fn origin(name: &str, line: usize) -> String {
+    let mut s = String::with_capacity(name.len() + 12);
+    s.push_str(name);
+    s.push(':');
+    output::push_whole(&mut s, line as u64);
+    s
+}
+
+/// What one lead adds to the [`Summary`], taken on the worker so that the lead's outcome is
+/// freed there too, not one by one on the thread that takes the results.
+pub struct Tally {
+    /// Stages entered: bit `i` for stage `i` below 64, the rest listed.
+    reached: u64,
+    reached_more: Vec<usize>,
+    exit: Option<String>,
+}
+
+impl Tally {
+    pub fn of(plan: &Plan, out: &Outcome) -> Self {
+        let mut t = Tally {
+            reached: 0,
+            reached_more: Vec::new(),
+            exit: out.state.exit.as_ref().map(|_| output::position(plan, out)),
+        };
+        for (i, at) in out.state.latest.iter().enumerate() {
+            match (at, i) {
+                (None, _) => {}
+                (Some(_), 0..=63) => t.reached |= 1 << i,
+                (Some(_), _) => t.reached_more.push(i),
+            }
+        }
+        t
+    }
+}
+
+/// The counts of a run: leads read and skipped, how many entered each stage, how many left
+/// by each exit, and the events of undeclared types.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub read: u64,
+    pub skipped: u64,
+    /// Per stage, in declaration order.
+    pub reached: Vec<u64>,
+    pub exits: BTreeMap<String, u64>,
+    pub unknown: BTreeMap<String, u64>,
+}
+
+impl Summary {
+    pub fn new(plan: &Plan) -> Self {
+        Summary {
+            reached: vec![0; plan.stages.len()],
+            ..Summary::default()
+        }
+    }
+
+    /// Counts one evaluated lead.
+    pub fn add(&mut self, tally: Tally, unknown: BTreeMap<String, u64>) {
+        self.read += 1;
+        for (i, n) in self.reached.iter_mut().enumerate().take(64) {
+            *n += (tally.reached >> i) & 1;
+        }
+        for i in tally.reached_more {
+            if let Some(n) = self.reached.get_mut(i) {
+                *n += 1;
+            }
+        }
+        if let Some(x) = tally.exit {
+            *self.exits.entry(x).or_insert(0) += 1;
+        }
+        for (k, v) in unknown {
+            *self.unknown.entry(k).or_insert(0) += v;
+        }
+    }
+
+    /// Counts a lead whose data could not be read and which was passed over.
+    pub fn add_skipped(&mut self) {
+        self.read += 1;
+        self.skipped += 1;
+    }
+
+    /// `1,000 leads · MCL 1,000 · MEL 466 · … · disqualified 12 · 0 skipped`
+    pub fn line(&self, plan: &Plan) -> String {
+        let noun = if self.read == 1 { "lead" } else { "leads" };
+        let mut parts = vec![format!("{} {noun}", thousands(self.read))];
+        for (st, n) in plan.stages.iter().zip(&self.reached) {
+            parts.push(format!("{} {}", st.name, thousands(*n)));
+        }
+        for (x, n) in &self.exits {
+            parts.push(format!("{x} {}", thousands(*n)));
+        }
+        parts.push(format!("{} skipped", thousands(self.skipped)));
+        parts.join(" · ")
+    }
+
+    /// `ignored 3 events of types the schema does not declare: x (2), y (1)`, when there were
+    /// any.
+    pub fn unknown_line(&self) -> Option<String> {
+        if self.unknown.is_empty() {
+            return None;
+        }
+        let total: u64 = self.unknown.values().sum();
+        let list: Vec<String> = self
+            .unknown
+            .iter()
+            .map(|(k, v)| format!("{k} ({})", thousands(*v)))
+            .collect();
+        Some(format!(
+            "ignored {} {} of types the schema does not declare: {}",
+            thousands(total),
+            if total == 1 { "event" } else { "events" },
+            list.join(", ")
+        ))
+    }
+}
+
+/// `1234567` → `1,234,567`.
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn thousands_groups_digits() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1234567), "1,234,567");
+    }
+
+    #[test]
+    fn format_is_told_from_the_name_and_the_first_line() {
+        let dir = std::env::temp_dir().join(format!("funnelc-pipeline-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let seg = dir.join("calls.jsonl");
+        std::fs::write(
+            &seg,
+            "{\"type\":\"identify\",\"userId\":\"u1\",\"traits\":{}}\n",
+        )
+        .unwrap();
+        let lead = dir.join("leads.jsonl");
+        std::fs::write(&lead, "{\"id\":\"L1\",\"events\":[]}\n").unwrap();
+        let data = |p: &Path| Data {
+            leads: p.to_path_buf(),
+            format: None,
+            events: None,
+            rename: BTreeMap::new(),
+        };
+        assert_eq!(data(&seg).format(), Ok(Format::Segment));
+        assert_eq!(data(&lead).format(), Ok(Format::Jsonl));
+        assert_eq!(data(Path::new("x.CSV")).format(), Ok(Format::Csv));
+        assert_eq!(data(Path::new("-")).format(), Ok(Format::Jsonl));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_missing_file_is_a_usage_error() {
+        let e = latest_event_time(Path::new("no/such/leads.jsonl"))
+            .err()
+            .unwrap();
+        assert_eq!(
+            e,
+            Error::Usage("cannot read `no/such/leads.jsonl`: no such file".into())
+        );
+    }
+}

@@ -12,5 +12,7 @@ pub mod cli;
 pub mod diag;
 pub mod eval;
 pub mod input;
+pub mod lead;
+pub mod plan;
 pub mod syntax;
 pub mod time;

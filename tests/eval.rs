@@ -2258,7 +2258,7 @@ fn entries_record_rule_and_trigger() {
         .plan
         .leaves
         .iter()
-        .position(|l| matches!(l.to, funnelc::eval::plan::LeaveTo::Stage(0)))
+        .position(|l| matches!(l.to, funnelc::plan::LeaveTo::Stage(0)))
         .unwrap();
     assert_eq!(by, vec![By::Enter, By::Enter, By::Leave(li)]);
     assert_eq!(r.out.state.entries[2].trigger, Trigger::Event(2));

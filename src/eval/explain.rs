@@ -2,9 +2,9 @@
 
 use serde::Serialize;
 
-use super::lead::{fmt_num, Lead, Value};
-use super::plan::{LeaveTo, Plan, C};
 use super::run::{self, By, Cx, Outcome, Snapshot, Trigger, Val};
+use crate::lead::{fmt_num, Lead, Value};
+use crate::plan::{LeaveTo, Plan, C};
 use crate::syntax::ast::{self, BinOp, ExprKind, Timestamp};
 use crate::time::format_timestamp;
 
@@ -194,8 +194,8 @@ pub fn explain(plan: &Plan, lead: &Lead, as_of: i64) -> (Outcome, Explanation) {
                 .and_then(|g| m.grades.get(g))
                 .map(|(l, _)| l.clone()),
             decay: match &m.decay {
-                Some(super::plan::DecayKind::HalfLife(h)) => format!("half-life {}", days(*h)),
-                Some(super::plan::DecayKind::Expire(d)) => format!("expire after {}", days(*d)),
+                Some(crate::plan::DecayKind::HalfLife(h)) => format!("half-life {}", days(*h)),
+                Some(crate::plan::DecayKind::Expire(d)) => format!("expire after {}", days(*d)),
                 None => String::new(),
             },
         })

@@ -1,9 +1,9 @@
 //! Rendering outcomes: JSON lines, CSV, and an aligned table. Pure functions of the plan and
 //! the outcomes, so output is the same bytes whatever thread computed it.
 
-use super::lead::{fmt_num, Lead};
-use super::plan::{LeaveTo, Plan};
 use super::run::Outcome;
+use crate::lead::{fmt_num, Lead};
+use crate::plan::{LeaveTo, Plan};
 use crate::syntax::ast::Timestamp;
 use crate::time::{format_date_of, format_timestamp};
 

@@ -4,10 +4,10 @@
 use std::borrow::Cow;
 
 use super::output::position;
-use super::plan::{LeaveTo, Plan};
 use super::run::{compare, replay, Val};
 use super::{Lead, Value};
 use crate::input::{DataError, LeadBuilder, Raw};
+use crate::plan::{LeaveTo, Plan};
 use crate::syntax::ast::{self, Expect, Literal, Object, Test};
 use crate::time::{format_date, format_timestamp};
 
@@ -181,8 +181,8 @@ pub fn run_test(plan: &Plan, test: &Test, line: usize) -> TestResult {
                             "expected score {} {} {}, got {}",
                             score.text,
                             op.symbol(),
-                            super::lead::fmt_num(value.value),
-                            super::lead::fmt_num(got)
+                            crate::lead::fmt_num(value.value),
+                            crate::lead::fmt_num(got)
                         ));
                     }
                 }

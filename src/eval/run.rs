@@ -2,8 +2,8 @@
 
 use std::cell::{Cell, OnceCell};
 
-use super::lead::{Event, Lead, Value};
-use super::plan::*;
+use crate::lead::{Event, Lead, Value};
+use crate::plan::*;
 use crate::syntax::ast::{BinOp, TestOp, Which};
 
 const DAY_MS: f64 = 86_400_000.0;

@@ -24,7 +24,7 @@ use std::io::Read;
 use super::segment::LeadResult;
 use super::{DataError, LeadBuilder, Raw};
 use crate::check::Ty;
-use crate::eval::Plan;
+use crate::plan::Plan;
 
 /// Reads a leads file and an events file into leads, in leads-file order.
 ///

@@ -12,8 +12,9 @@ use std::collections::BTreeMap;
 
 use super::{convert, Raw};
 use crate::check::Ty;
-use crate::eval::names::Key;
-use crate::eval::{Event, Lead, Plan, Value};
+use crate::lead::names::Key;
+use crate::lead::{Event, Lead, Value};
+use crate::plan::Plan;
 
 /// Deeper than this, the serde reader takes over (its own limit is 128).
 const MAX_DEPTH: u32 = 100;
@@ -205,7 +206,7 @@ fn latest_in(p: &mut P<'_>, floor: Option<&[u8; 20]>) -> Option<Option<i64>> {
 /// Writes a property into its slot of the event whose slots start at `start`; a property the
 /// schema does not declare is ignored. `None` when the value has the wrong type.
 fn put_prop(
-    decl: &crate::eval::plan::EventType,
+    decl: &crate::plan::EventType,
     lead: &mut Lead,
     start: usize,
     key: &str,
@@ -1014,7 +1015,7 @@ stage A { enter when ping }
     fn plan() -> Plan {
         let parsed = crate::syntax::parse(RULES);
         let checked = crate::check::check_source(RULES);
-        crate::eval::compile(&parsed.file, &checked.symbols, RULES, "t").unwrap()
+        crate::plan::compile(&parsed.file, &checked.symbols, RULES, "t").unwrap()
     }
 
     fn empty_lead() -> Lead {

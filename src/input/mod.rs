@@ -12,7 +12,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::check::Ty;
-use crate::eval::{Event, Lead, Plan, Value};
+use crate::lead::{Event, Lead, Value};
+use crate::plan::Plan;
 
 /// A problem with one lead's data: where it is, which lead, which field.
 #[derive(Clone, Debug, PartialEq)]

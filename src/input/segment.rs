@@ -19,7 +19,8 @@ use serde_json::{Map, Value as Json};
 
 use super::csv::refuse_unsplittable;
 use super::{DataError, LeadBuilder, Raw};
-use crate::eval::{Lead, Plan};
+use crate::lead::Lead;
+use crate::plan::Plan;
 
 /// One lead as a reader returns it: the lead and the unknown event types it had, with counts,
 /// or the first error in its data.

@@ -1,5 +1,7 @@
 //! A lead as the interpreter sees it: values in slots resolved by the plan, events sorted.
 
+pub mod names;
+
 use std::fmt;
 
 /// A value from the data or a rule file, in the interpreter's few shapes. Numbers of every

@@ -7,8 +7,8 @@ use crate::check::{Symbols, Ty};
 use crate::syntax::ast::{self, *};
 use crate::time;
 
-use super::lead::Value;
-use super::names::{Head, Key, NameTable, TraitTree};
+use crate::lead::names::{Head, Key, NameTable, TraitTree};
+use crate::lead::Value;
 
 /// An event query with its event type, filter and scopes resolved.
 #[derive(Clone, Debug)]

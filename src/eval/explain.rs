@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use super::run::{self, By, Cx, Outcome, Snapshot, Trigger, Val};
 use crate::lead::{fmt_num, Lead, Value};
-use crate::plan::{LeaveTo, Plan, C};
+use crate::plan::{Cond, LeaveTo, Plan};
 use crate::syntax::ast::{self, BinOp, ExprKind, Timestamp};
 use crate::time::format_timestamp;
 
@@ -330,35 +330,35 @@ fn op_symbol(op: BinOp) -> &'static str {
 }
 
 /// Evaluates a condition again, keeping every leaf's actual value.
-pub fn node(cx: &Cx<'_>, c: &C, e: &ast::Expr) -> Node {
+pub fn node(cx: &Cx<'_>, c: &Cond, e: &ast::Expr) -> Node {
     let ok = cx.eval(c, None).truthy();
     let text = source_text(cx.plan, e.span);
     match (c, &e.kind) {
-        (C::All(cs), ExprKind::All(es)) => Node {
+        (Cond::All(cs), ExprKind::All(es)) => Node {
             text: "all of".into(),
             value: String::new(),
             ok,
             children: cs.iter().zip(es).map(|(c, e)| node(cx, c, e)).collect(),
         },
-        (C::Any(cs), ExprKind::Any(es)) => Node {
+        (Cond::Any(cs), ExprKind::Any(es)) => Node {
             text: "any of".into(),
             value: String::new(),
             ok,
             children: cs.iter().zip(es).map(|(c, e)| node(cx, c, e)).collect(),
         },
-        (C::Not(c1), ExprKind::Not(e1)) => Node {
+        (Cond::Not(c1), ExprKind::Not(e1)) => Node {
             text: "not".into(),
             value: String::new(),
             ok,
             children: vec![node(cx, c1, e1)],
         },
-        (C::AtLeast(k, cs), ExprKind::AtLeast { items, .. }) => Node {
+        (Cond::AtLeast(k, cs), ExprKind::AtLeast { items, .. }) => Node {
             text: format!("at least {k} of"),
             value: String::new(),
             ok,
             children: cs.iter().zip(items).map(|(c, e)| node(cx, c, e)).collect(),
         },
-        (C::Segment(i), _) => {
+        (Cond::Segment(i), _) => {
             let (name, sc, se) = &cx.plan.segments[*i as usize];
             Node {
                 text: format!("{name} (segment)"),
@@ -376,10 +376,10 @@ pub fn node(cx: &Cx<'_>, c: &C, e: &ast::Expr) -> Node {
     }
 }
 
-fn scores_in(c: &C, out: &mut Vec<u16>) {
+fn scores_in(c: &Cond, out: &mut Vec<u16>) {
     match c {
-        C::Score(i) => out.push(*i),
-        C::Arith(_, a, b) => {
+        Cond::Score(i) => out.push(*i),
+        Cond::Arith(_, a, b) => {
             scores_in(a, out);
             scores_in(b, out);
         }
@@ -387,11 +387,11 @@ fn scores_in(c: &C, out: &mut Vec<u16>) {
     }
 }
 
-fn leaf_value(cx: &Cx<'_>, c: &C) -> String {
+fn leaf_value(cx: &Cx<'_>, c: &Cond) -> String {
     match c {
-        C::Cmp(op, a, b) => {
+        Cond::Cmp(op, a, b) => {
             let (va, vb) = (cx.eval(a, None), cx.eval(b, None));
-            if let C::Grade(s) = &**a {
+            if let Cond::Grade(s) = &**a {
                 let grades = &cx.plan.scores[*s as usize].grades;
                 let label = |v: Val<'_>| match v.to_value() {
                     Value::Num(n) => grades
@@ -404,7 +404,7 @@ fn leaf_value(cx: &Cx<'_>, c: &C) -> String {
             // Text equality reads best as just the value the lead has.
             let text_eq = matches!(op, BinOp::Eq | BinOp::Ne)
                 && matches!(vb.to_value(), Value::Text(_))
-                && matches!(**b, C::Const(_));
+                && matches!(**b, Cond::Const(_));
             let mut s = if text_eq {
                 show(va)
             } else {
@@ -424,11 +424,11 @@ fn leaf_value(cx: &Cx<'_>, c: &C) -> String {
             }
             s
         }
-        C::In(v, _, _) | C::Between(v, _, _) | C::Test(_, v, _, _) | C::Exists(v) => {
+        Cond::In(v, _, _) | Cond::Between(v, _, _) | Cond::Test(_, v, _, _) | Cond::Exists(v) => {
             show(cx.eval(v, None))
         }
-        C::Not(inner) => leaf_value(cx, inner),
-        C::Present(q) => match cx.pick(q, ast::Which::Last) {
+        Cond::Not(inner) => leaf_value(cx, inner),
+        Cond::Present(q) => match cx.pick(q, ast::Which::Last) {
             Some((_, e)) => {
                 let n = cx.count(q);
                 let times = if n == 1 {
@@ -440,7 +440,7 @@ fn leaf_value(cx: &Cx<'_>, c: &C) -> String {
             }
             None => "none".into(),
         },
-        C::No(q) => {
+        Cond::No(q) => {
             // The last one whatever the window, to show how long it has been.
             let mut last = None;
             cx.select_in(q, false, &mut |_, e| {
@@ -452,7 +452,7 @@ fn leaf_value(cx: &Cx<'_>, c: &C) -> String {
                 None => "none ever".into(),
             }
         }
-        C::Has {
+        Cond::Has {
             which,
             query,
             props,
@@ -472,7 +472,7 @@ fn leaf_value(cx: &Cx<'_>, c: &C) -> String {
             }
             None => "none recorded".into(),
         },
-        C::Then(_) => String::new(),
+        Cond::Then(_) => String::new(),
         other => {
             let v = cx.eval(other, None);
             match v.to_value() {

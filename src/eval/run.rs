@@ -319,30 +319,30 @@ impl<'a> Cx<'a> {
     /// [`eval`](Self::eval), with the leaves comparisons mostly have (a constant, a trait,
     /// a property) read here rather than through another call.
     #[inline]
-    fn operand<'c>(&'c self, c: &'c C, cur: Option<&'c Event>) -> Val<'c> {
+    fn operand<'c>(&'c self, c: &'c Cond, cur: Option<&'c Event>) -> Val<'c> {
         match c {
-            C::Const(v) => Val::Ref(v),
-            C::Trait(i) => self
+            Cond::Const(v) => Val::Ref(v),
+            Cond::Trait(i) => self
                 .lead
                 .traits
                 .get(*i as usize)
                 .map_or(Val::Missing, Val::Ref),
-            C::Prop(i) => cur.map_or(Val::Missing, |e| Val::Ref(self.lead.prop(e, *i as usize))),
-            C::Count(q) => Val::Num(self.count(q) as f64),
+            Cond::Prop(i) => cur.map_or(Val::Missing, |e| Val::Ref(self.lead.prop(e, *i as usize))),
+            Cond::Count(q) => Val::Num(self.count(q) as f64),
             _ => self.eval(c, cur),
         }
     }
 
-    pub fn eval<'c>(&'c self, c: &'c C, cur: Option<&'c Event>) -> Val<'c> {
+    pub fn eval<'c>(&'c self, c: &'c Cond, cur: Option<&'c Event>) -> Val<'c> {
         match c {
-            C::Const(v) => Val::Ref(v),
-            C::Trait(i) => self
+            Cond::Const(v) => Val::Ref(v),
+            Cond::Trait(i) => self
                 .lead
                 .traits
                 .get(*i as usize)
                 .map_or(Val::Missing, Val::Ref),
-            C::Prop(i) => cur.map_or(Val::Missing, |e| Val::Ref(self.lead.prop(e, *i as usize))),
-            C::Segment(i) => {
+            Cond::Prop(i) => cur.map_or(Val::Missing, |e| Val::Ref(self.lead.prop(e, *i as usize))),
+            Cond::Segment(i) => {
                 let i = *i as usize;
                 let Some((_, c, _)) = self.plan.segments.get(i) else {
                     return Val::Missing;
@@ -354,15 +354,15 @@ impl<'a> Cx<'a> {
                     _ => Val::Bool(self.eval(c, None).truthy()),
                 }
             }
-            C::Score(i) => Val::Num(self.score_into(*i as usize, None).0),
-            C::Grade(i) => match self.score_into(*i as usize, None).2 {
+            Cond::Score(i) => Val::Num(self.score_into(*i as usize, None).0),
+            Cond::Grade(i) => match self.score_into(*i as usize, None).2 {
                 Some(g) => Val::Num(g as f64),
                 None => Val::Missing,
             },
-            C::GradeLabel(i) => Val::Num(f64::from(*i)),
-            C::Present(q) => Val::Bool(self.pick(q, Which::First).is_some()),
-            C::Count(q) => Val::Num(self.count(q) as f64),
-            C::Rate(a, b) => {
+            Cond::GradeLabel(i) => Val::Num(f64::from(*i)),
+            Cond::Present(q) => Val::Bool(self.pick(q, Which::First).is_some()),
+            Cond::Count(q) => Val::Num(self.count(q) as f64),
+            Cond::Rate(a, b) => {
                 let d = self.count(b);
                 if d == 0 {
                     Val::Missing
@@ -370,7 +370,7 @@ impl<'a> Cx<'a> {
                     Val::Num(100.0 * self.count(a) as f64 / d as f64)
                 }
             }
-            C::No(q) => {
+            Cond::No(q) => {
                 let mut any = false;
                 self.select(q, &mut |_, _| {
                     any = true;
@@ -383,7 +383,7 @@ impl<'a> Cx<'a> {
                 };
                 Val::Bool(!any && covered)
             }
-            C::DaysSince(which, q) => {
+            Cond::DaysSince(which, q) => {
                 let from = self
                     .pick(q, *which)
                     .map(|(_, e)| e.at)
@@ -393,13 +393,13 @@ impl<'a> Cx<'a> {
                     None => Val::Missing,
                 }
             }
-            C::DaysSinceEntering(s) => {
+            Cond::DaysSinceEntering(s) => {
                 match self.state.latest.get(*s as usize).copied().flatten() {
                     Some(at) => Val::Num((self.t - at) as f64 / DAY_MS),
                     None => Val::Missing,
                 }
             }
-            C::Has {
+            Cond::Has {
                 which,
                 query,
                 props,
@@ -414,23 +414,23 @@ impl<'a> Cx<'a> {
                 }
                 None => Val::Bool(false),
             },
-            C::PropOf { prop, which, query } => match self.pick(query, *which) {
+            Cond::PropOf { prop, which, query } => match self.pick(query, *which) {
                 Some((_, e)) => Val::Ref(self.lead.prop(e, *prop as usize)),
                 None => Val::Missing,
             },
-            C::Then(steps) => Val::Bool(self.then(steps)),
-            C::AtLeast(k, items) => {
+            Cond::Then(steps) => Val::Bool(self.then(steps)),
+            Cond::AtLeast(k, items) => {
                 let yes = items.iter().filter(|i| self.eval(i, cur).truthy()).count();
                 Val::Bool(yes as u32 >= *k)
             }
-            C::Not(x) => Val::Bool(!self.eval(x, cur).truthy()),
-            C::Neg(x) => match self.eval(x, cur).norm() {
+            Cond::Not(x) => Val::Bool(!self.eval(x, cur).truthy()),
+            Cond::Neg(x) => match self.eval(x, cur).norm() {
                 Val::Num(n) => Val::Num(-n),
                 _ => Val::Missing,
             },
-            C::All(v) => Val::Bool(v.iter().all(|x| self.eval(x, cur).truthy())),
-            C::Any(v) => Val::Bool(v.iter().any(|x| self.eval(x, cur).truthy())),
-            C::Arith(op, a, b) => match (self.eval(a, cur).norm(), self.eval(b, cur).norm()) {
+            Cond::All(v) => Val::Bool(v.iter().all(|x| self.eval(x, cur).truthy())),
+            Cond::Any(v) => Val::Bool(v.iter().any(|x| self.eval(x, cur).truthy())),
+            Cond::Arith(op, a, b) => match (self.eval(a, cur).norm(), self.eval(b, cur).norm()) {
                 (Val::Num(x), Val::Num(y)) => match op {
                     BinOp::Add => Val::Num(x + y),
                     BinOp::Sub => Val::Num(x - y),
@@ -440,8 +440,10 @@ impl<'a> Cx<'a> {
                 },
                 _ => Val::Missing,
             },
-            C::Cmp(op, a, b) => Val::Bool(compare(*op, self.operand(a, cur), self.operand(b, cur))),
-            C::In(v, list, negated) => {
+            Cond::Cmp(op, a, b) => {
+                Val::Bool(compare(*op, self.operand(a, cur), self.operand(b, cur)))
+            }
+            Cond::In(v, list, negated) => {
                 let v = self.operand(v, cur);
                 if matches!(v.norm(), Val::Missing) {
                     return Val::Bool(false);
@@ -462,20 +464,20 @@ impl<'a> Cx<'a> {
                 };
                 Val::Bool(found != *negated)
             }
-            C::Between(v, lo, hi) => {
+            Cond::Between(v, lo, hi) => {
                 let v = self.operand(v, cur);
                 Val::Bool(
                     compare(BinOp::Ge, v, self.operand(lo, cur))
                         && compare(BinOp::Le, v, self.operand(hi, cur)),
                 )
             }
-            C::Test(op, v, arg, re) => Val::Bool(test(
+            Cond::Test(op, v, arg, re) => Val::Bool(test(
                 *op,
                 self.operand(v, cur),
                 self.operand(arg, cur),
                 re.as_ref(),
             )),
-            C::Exists(v) => Val::Bool(!matches!(self.eval(v, cur).norm(), Val::Missing)),
+            Cond::Exists(v) => Val::Bool(!matches!(self.eval(v, cur).norm(), Val::Missing)),
         }
     }
 
@@ -1322,32 +1324,37 @@ exit gone from [B, D] when drop
     }
 
     /// Every constant of a condition, so generated values often meet the rules.
-    fn constants(c: &C, out: &mut Vec<Value>) {
+    fn constants(c: &Cond, out: &mut Vec<Value>) {
         let q = |q: &Query, out: &mut Vec<Value>| {
             if let Some(f) = &q.filter {
                 constants(f, out);
             }
         };
         match c {
-            C::Const(Value::List(v)) => {
+            Cond::Const(Value::List(v)) => {
                 out.extend(v.iter().cloned());
                 out.push(Value::List(v.clone()));
             }
-            C::Const(v) => out.push(v.clone()),
-            C::Present(x) | C::Count(x) | C::No(x) | C::DaysSince(_, x) => q(x, out),
-            C::Has { query, .. } | C::PropOf { query, .. } => q(query, out),
-            C::Rate(a, b) => {
+            Cond::Const(v) => out.push(v.clone()),
+            Cond::Present(x) | Cond::Count(x) | Cond::No(x) | Cond::DaysSince(_, x) => q(x, out),
+            Cond::Has { query, .. } | Cond::PropOf { query, .. } => q(query, out),
+            Cond::Rate(a, b) => {
                 q(a, out);
                 q(b, out);
             }
-            C::Then(v) => v.iter().for_each(|x| q(x, out)),
-            C::Not(x) | C::Neg(x) | C::Exists(x) => constants(x, out),
-            C::All(v) | C::Any(v) | C::AtLeast(_, v) => v.iter().for_each(|x| constants(x, out)),
-            C::Arith(_, a, b) | C::Cmp(_, a, b) | C::In(a, b, _) | C::Test(_, a, b, _) => {
+            Cond::Then(v) => v.iter().for_each(|x| q(x, out)),
+            Cond::Not(x) | Cond::Neg(x) | Cond::Exists(x) => constants(x, out),
+            Cond::All(v) | Cond::Any(v) | Cond::AtLeast(_, v) => {
+                v.iter().for_each(|x| constants(x, out))
+            }
+            Cond::Arith(_, a, b)
+            | Cond::Cmp(_, a, b)
+            | Cond::In(a, b, _)
+            | Cond::Test(_, a, b, _) => {
                 constants(a, out);
                 constants(b, out);
             }
-            C::Between(a, b, c) => {
+            Cond::Between(a, b, c) => {
                 constants(a, out);
                 constants(b, out);
                 constants(c, out);
@@ -1381,7 +1388,7 @@ exit gone from [B, D] when drop
                     match &r.kind {
                         RulePoints::When(c) => constants(c, &mut all),
                         RulePoints::Per { query, .. } => {
-                            constants(&C::Count(query.clone()), &mut all)
+                            constants(&Cond::Count(query.clone()), &mut all)
                         }
                     }
                 }
@@ -1482,7 +1489,7 @@ exit gone from [B, D] when drop
                 };
                 let met = (0..plan.segments.len())
                     .filter(|i| plan.trait_segments[*i])
-                    .filter(|i| cx.eval(&C::Segment(*i as u16), None).truthy())
+                    .filter(|i| cx.eval(&Cond::Segment(*i as u16), None).truthy())
                     .count();
                 if k == 0 || met > best.0 {
                     best = (met, traits);
@@ -1653,7 +1660,7 @@ exit gone from [B, D] when drop
                 made += 1;
             }
             for i in (0..plan.segments.len()).filter(|i| (i + round) % 2 == 0) {
-                let seg = C::Segment(i as u16);
+                let seg = Cond::Segment(i as u16);
                 assert_eq!(a.eval(&seg, None).truthy(), b.eval(&seg, None).truthy());
             }
         }
@@ -1758,9 +1765,9 @@ exit gone from [B, D] when drop
         for v in &values {
             for items in &lists {
                 for negated in [false, true] {
-                    let c = C::In(
-                        Box::new(C::Const(v.clone())),
-                        Box::new(C::Const(Value::List(items.clone()))),
+                    let c = Cond::In(
+                        Box::new(Cond::Const(v.clone())),
+                        Box::new(Cond::Const(Value::List(items.clone()))),
                         negated,
                     );
                     let want = !v.is_missing()
@@ -1776,19 +1783,26 @@ exit gone from [B, D] when drop
 
     /// Every query of a plan, in its conditions, scores and filters.
     fn queries(plan: &Plan) -> Vec<Query> {
-        fn walk(c: &C, out: &mut Vec<Query>) {
+        fn walk(c: &Cond, out: &mut Vec<Query>) {
             match c {
-                C::Present(q) | C::Count(q) | C::No(q) | C::DaysSince(_, q) => out.push(q.clone()),
-                C::Has { query, .. } | C::PropOf { query, .. } => out.push(query.clone()),
-                C::Rate(a, b) => out.extend([a.clone(), b.clone()]),
-                C::Then(v) => out.extend(v.iter().cloned()),
-                C::Not(x) | C::Neg(x) | C::Exists(x) => walk(x, out),
-                C::All(v) | C::Any(v) | C::AtLeast(_, v) => v.iter().for_each(|x| walk(x, out)),
-                C::Arith(_, a, b) | C::Cmp(_, a, b) | C::In(a, b, _) | C::Test(_, a, b, _) => {
+                Cond::Present(q) | Cond::Count(q) | Cond::No(q) | Cond::DaysSince(_, q) => {
+                    out.push(q.clone())
+                }
+                Cond::Has { query, .. } | Cond::PropOf { query, .. } => out.push(query.clone()),
+                Cond::Rate(a, b) => out.extend([a.clone(), b.clone()]),
+                Cond::Then(v) => out.extend(v.iter().cloned()),
+                Cond::Not(x) | Cond::Neg(x) | Cond::Exists(x) => walk(x, out),
+                Cond::All(v) | Cond::Any(v) | Cond::AtLeast(_, v) => {
+                    v.iter().for_each(|x| walk(x, out))
+                }
+                Cond::Arith(_, a, b)
+                | Cond::Cmp(_, a, b)
+                | Cond::In(a, b, _)
+                | Cond::Test(_, a, b, _) => {
                     walk(a, out);
                     walk(b, out);
                 }
-                C::Between(a, b, c) => [a, b, c].iter().for_each(|x| walk(x, out)),
+                Cond::Between(a, b, c) => [a, b, c].iter().for_each(|x| walk(x, out)),
                 _ => {}
             }
         }

@@ -3,8 +3,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use funnelc::eval::run::{By, Trigger};
 use funnelc::eval::{compile, output, replay, Outcome, Plan};
+use funnelc::eval::{By, Trigger};
 use funnelc::syntax::ast::Timestamp;
 use serde_json::{json, Value as J};
 

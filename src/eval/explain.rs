@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::run::{self, By, Cx, Outcome, Snapshot, Trigger, Val};
+use super::{index_by_type, replay_traced, By, Cx, Index, Outcome, Snapshot, Trigger, Val};
 use crate::lead::{fmt_num, Lead, Value};
 use crate::plan::{Cond, LeaveTo, Plan};
 use crate::syntax::ast::{self, BinOp, ExprKind, Timestamp};
@@ -101,8 +101,8 @@ fn source_text(plan: &Plan, span: ast::Span) -> String {
 
 /// Explains a lead: replays it with a trace and evaluates every decision again at its moment.
 pub fn explain(plan: &Plan, lead: &Lead, as_of: i64) -> (Outcome, Explanation) {
-    let (out, trace) = run::replay_traced(plan, lead, as_of);
-    let (by_type, seen) = run::index_by_type(plan, lead, as_of);
+    let (out, trace) = replay_traced(plan, lead, as_of);
+    let (by_type, seen) = index_by_type(plan, lead, as_of);
     let mut timeline = Vec::new();
     let mut snaps = trace.iter();
     for entry in &out.state.entries {
@@ -277,7 +277,7 @@ fn days(ms: i64) -> String {
 fn cx_at<'a>(
     plan: &'a Plan,
     lead: &'a Lead,
-    by_type: &'a run::Index,
+    by_type: &'a Index,
     snap: &'a Snapshot,
     scope: Option<i64>,
 ) -> Cx<'a> {

@@ -1,10 +1,24 @@
-//! Evaluation: a checked rule file compiled into a plan, and leads replayed through it.
+//! Evaluation: leads replayed through a compiled plan, and their decisions explained.
+//!
+//! [`machine`] replays a lead, step by step; [`condition`] evaluates a compiled condition
+//! against a lead's history at a moment, reading the per-lead [`index`]; [`outcome`] holds what
+//! a replay produces; [`explain`] evaluates every decision again, for `funnelc explain`.
 
+pub mod condition;
 pub mod explain;
+pub mod index;
+pub mod machine;
+pub mod operand;
+pub mod outcome;
 pub mod output;
 pub mod rule_tests;
-pub mod run;
+#[cfg(test)]
+mod testgen;
 
 pub use crate::lead::{Event, Lead, Value};
 pub use crate::plan::{compile, Plan};
-pub use run::{replay, Outcome};
+pub use condition::{compare, Cx};
+pub use index::{index_by_type, Index};
+pub use machine::{replay, replay_traced};
+pub use operand::Val;
+pub use outcome::{By, Entry, ExitRecord, Outcome, ScoreValue, Snapshot, State, Trigger};

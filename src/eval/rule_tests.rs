@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 
 use super::output::position;
-use super::run::{compare, replay, Val};
+use super::{compare, replay, Val};
 use super::{Lead, Value};
 use crate::input::{DataError, LeadBuilder, Raw};
 use crate::plan::{LeaveTo, Plan};

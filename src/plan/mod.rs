@@ -9,6 +9,8 @@ mod compile;
 mod literal;
 mod prop_test;
 mod reads;
+#[cfg(test)]
+pub(crate) mod samples;
 
 pub use compile::compile;
 pub use literal::literal;

@@ -202,3 +202,52 @@ pub(super) fn trait_only_segments(segments: &[(String, Cond, ast::Expr)]) -> Vec
         known = next;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use crate::plan::samples::{compile_src, MIXED, TIMED};
+
+    #[test]
+    fn watch_lists_follow_what_conditions_read() {
+        let plan = compile_src(TIMED);
+        // Decaying `when` rules read time here (`within 2d`): no position can pass over looks.
+        assert!(plan.watch.iter().all(Option::is_none));
+        let plan = compile_src(MIXED);
+        let some: Vec<bool> = plan.watch.iter().map(Option::is_some).collect();
+        // outside, A (waiting for B), B (C has a window), C (D reads a decaying score), D (E
+        // reads an expiring one),
+        // E (F reads how long since entering E), F, exited
+        assert_eq!(some, [true, true, false, false, false, false, true, true]);
+        let b2b = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/bench/b2b.funnel"))
+            .unwrap();
+        let plan = compile_src(&b2b);
+        let ev = |n: &str| plan.event_id(n).unwrap() as usize;
+        let outside = plan.watch[plan.position(None, false)].as_ref().unwrap();
+        let read: Vec<usize> = (0..outside.len()).filter(|i| outside[*i]).collect();
+        assert_eq!(read, vec![ev("form.submitted")]);
+        // In MCL: the exit (`sales.rejected`) and MEL's condition.
+        let mcl = plan.watch[plan.position(Some(0), false)].as_ref().unwrap();
+        let mut want = vec![ev("sales.rejected"), ev("email.opened"), ev("page.viewed")];
+        want.sort_unstable();
+        let read: Vec<usize> = (0..mcl.len()).filter(|i| mcl[*i]).collect();
+        assert_eq!(read, want);
+        // In SAL, SQL's condition reads the scores, which read their rules' events.
+        let sal = plan.watch[plan.position(Some(3), false)].as_ref().unwrap();
+        assert!(sal[ev("demo.requested")] && sal[ev("email.opened")] && !sal[ev("form.submitted")]);
+        // Exited: nothing (no decaying score).
+        let gone = plan.watch[plan.position(None, true)].as_ref().unwrap();
+        assert!(gone.iter().all(|r| !r));
+        // The production funnel's engagement decays: SQL's condition reads the moment.
+        let saas = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/rules/b2b-saas.funnel"
+        ))
+        .unwrap();
+        let plan = compile_src(&saas);
+        assert!(plan.watch[plan.position(Some(3), false)].is_none());
+        let gone = plan.watch[plan.position(None, true)].as_ref().unwrap();
+        assert!(gone[plan.event_id("demo.requested").unwrap() as usize]);
+    }
+}

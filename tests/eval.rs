@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use funnelc::eval::{compile, output, replay, Outcome, Plan};
-use funnelc::eval::{By, Trigger};
+use funnelc::eval::{EnteredBy, Trigger};
 use funnelc::syntax::ast::Timestamp;
 use serde_json::{json, Value as J};
 
@@ -1920,7 +1920,7 @@ fn a_move_is_a_new_entry_and_blocks_forward_steps_at_its_instant() {
     assert_eq!(r.position(), "A");
     assert_eq!(r.entered("A"), Some(at(2 * DAY)));
     assert_eq!(r.entered("B"), Some(at(DAY)));
-    assert!(matches!(r.out.state.entries[2].by, By::Leave(_)));
+    assert!(matches!(r.out.state.entries[2].by, EnteredBy::Leave(_)));
     // The next event moves it forward again, through B to... B only (no c).
     let r = run(
         MACHINE,
@@ -2252,7 +2252,7 @@ fn entries_record_rule_and_trigger() {
         &[e("a", T0), e("b", &at(DAY)), e("r", &at(2 * DAY))],
         &at(3 * DAY),
     );
-    let by: Vec<By> = r.out.state.entries.iter().map(|en| en.by).collect();
+    let by: Vec<EnteredBy> = r.out.state.entries.iter().map(|en| en.by).collect();
     // The move `B -> A` is the first move in the plan's leaves, after the two exits.
     let li = r
         .plan
@@ -2260,7 +2260,10 @@ fn entries_record_rule_and_trigger() {
         .iter()
         .position(|l| matches!(l.to, funnelc::plan::LeaveTo::Stage(0)))
         .unwrap();
-    assert_eq!(by, vec![By::Enter, By::Enter, By::Leave(li)]);
+    assert_eq!(
+        by,
+        vec![EnteredBy::Enter, EnteredBy::Enter, EnteredBy::Leave(li)]
+    );
     assert_eq!(r.out.state.entries[2].trigger, Trigger::Event(2));
 }
 

@@ -2,7 +2,7 @@
 //! queries over its events, comparisons and tests of values, and the scores' arithmetic.
 
 use super::index::Index;
-use super::operand::Val;
+use super::operand::Operand;
 use super::outcome::{ScoreValue, State};
 use crate::lead::{Event, Lead, Value};
 use crate::plan::{Cond, DecayKind, Plan, Query, RulePoints, ScoreModel};
@@ -10,8 +10,9 @@ use crate::syntax::ast::{BinOp, TestOp, Which};
 
 const DAY_MS: f64 = 86_400_000.0;
 
-/// Evaluation context: the lead's history at a moment.
-pub struct Cx<'a> {
+/// What a condition is evaluated against: the lead's history at a moment, and where the lead
+/// stands then.
+pub struct Moment<'a> {
     pub plan: &'a Plan,
     pub lead: &'a Lead,
     /// The lead's event lists and per-lead constants.
@@ -26,7 +27,7 @@ pub struct Cx<'a> {
 }
 
 /// `points` added `n` times to `0.0`, when that can be had by one multiplication (see
-/// `Cx::whole_points`).
+/// `Moment::whole_points`).
 fn whole_sum(points: f64, n: usize) -> Option<f64> {
     if points.fract() != 0.0 || n as f64 * points.abs() >= 9.0e15 {
         return None;
@@ -43,7 +44,7 @@ fn round2(v: f64) -> f64 {
     (v * 100.0).round() / 100.0
 }
 
-impl<'a> Cx<'a> {
+impl<'a> Moment<'a> {
     fn history_start(&self) -> Option<i64> {
         self.scope
             .or_else(|| self.lead.events.first().map(|e| e.at))
@@ -147,55 +148,59 @@ impl<'a> Cx<'a> {
     /// [`eval`](Self::eval), with the leaves comparisons mostly have (a constant, a trait,
     /// a property) read here rather than through another call.
     #[inline]
-    fn operand<'c>(&'c self, c: &'c Cond, cur: Option<&'c Event>) -> Val<'c> {
+    fn operand<'c>(&'c self, c: &'c Cond, cur: Option<&'c Event>) -> Operand<'c> {
         match c {
-            Cond::Const(v) => Val::Ref(v),
+            Cond::Const(v) => Operand::Ref(v),
             Cond::Trait(i) => self
                 .lead
                 .traits
                 .get(*i as usize)
-                .map_or(Val::Missing, Val::Ref),
-            Cond::Prop(i) => cur.map_or(Val::Missing, |e| Val::Ref(self.lead.prop(e, *i as usize))),
-            Cond::Count(q) => Val::Num(self.count(q) as f64),
+                .map_or(Operand::Missing, Operand::Ref),
+            Cond::Prop(i) => cur.map_or(Operand::Missing, |e| {
+                Operand::Ref(self.lead.prop(e, *i as usize))
+            }),
+            Cond::Count(q) => Operand::Num(self.count(q) as f64),
             _ => self.eval(c, cur),
         }
     }
 
-    pub fn eval<'c>(&'c self, c: &'c Cond, cur: Option<&'c Event>) -> Val<'c> {
+    pub fn eval<'c>(&'c self, c: &'c Cond, cur: Option<&'c Event>) -> Operand<'c> {
         match c {
-            Cond::Const(v) => Val::Ref(v),
+            Cond::Const(v) => Operand::Ref(v),
             Cond::Trait(i) => self
                 .lead
                 .traits
                 .get(*i as usize)
-                .map_or(Val::Missing, Val::Ref),
-            Cond::Prop(i) => cur.map_or(Val::Missing, |e| Val::Ref(self.lead.prop(e, *i as usize))),
+                .map_or(Operand::Missing, Operand::Ref),
+            Cond::Prop(i) => cur.map_or(Operand::Missing, |e| {
+                Operand::Ref(self.lead.prop(e, *i as usize))
+            }),
             Cond::Segment(i) => {
                 let i = *i as usize;
                 let Some((_, c, _)) = self.plan.segments.get(i) else {
-                    return Val::Missing;
+                    return Operand::Missing;
                 };
                 match self.by_type.segments.get(i) {
                     Some(cell) if self.plan.trait_segments.get(i) == Some(&true) => {
-                        Val::Bool(*cell.get_or_init(|| self.eval(c, None).truthy()))
+                        Operand::Bool(*cell.get_or_init(|| self.eval(c, None).truthy()))
                     }
-                    _ => Val::Bool(self.eval(c, None).truthy()),
+                    _ => Operand::Bool(self.eval(c, None).truthy()),
                 }
             }
-            Cond::Score(i) => Val::Num(self.score_into(*i as usize, None).0),
+            Cond::Score(i) => Operand::Num(self.score_into(*i as usize, None).0),
             Cond::Grade(i) => match self.score_into(*i as usize, None).2 {
-                Some(g) => Val::Num(g as f64),
-                None => Val::Missing,
+                Some(g) => Operand::Num(g as f64),
+                None => Operand::Missing,
             },
-            Cond::GradeLabel(i) => Val::Num(f64::from(*i)),
-            Cond::Present(q) => Val::Bool(self.pick(q, Which::First).is_some()),
-            Cond::Count(q) => Val::Num(self.count(q) as f64),
+            Cond::GradeLabel(i) => Operand::Num(f64::from(*i)),
+            Cond::Present(q) => Operand::Bool(self.pick(q, Which::First).is_some()),
+            Cond::Count(q) => Operand::Num(self.count(q) as f64),
             Cond::Rate(a, b) => {
                 let d = self.count(b);
                 if d == 0 {
-                    Val::Missing
+                    Operand::Missing
                 } else {
-                    Val::Num(100.0 * self.count(a) as f64 / d as f64)
+                    Operand::Num(100.0 * self.count(a) as f64 / d as f64)
                 }
             }
             Cond::No(q) => {
@@ -209,7 +214,7 @@ impl<'a> Cx<'a> {
                     (Some(_), None) => false,
                     (None, _) => true,
                 };
-                Val::Bool(!any && covered)
+                Operand::Bool(!any && covered)
             }
             Cond::DaysSince(which, q) => {
                 let from = self
@@ -217,14 +222,14 @@ impl<'a> Cx<'a> {
                     .map(|(_, e)| e.at)
                     .or_else(|| self.history_start());
                 match from {
-                    Some(at) => Val::Num((self.t - at) as f64 / DAY_MS),
-                    None => Val::Missing,
+                    Some(at) => Operand::Num((self.t - at) as f64 / DAY_MS),
+                    None => Operand::Missing,
                 }
             }
             Cond::DaysSinceEntering(s) => {
                 match self.state.latest.get(*s as usize).copied().flatten() {
-                    Some(at) => Val::Num((self.t - at) as f64 / DAY_MS),
-                    None => Val::Missing,
+                    Some(at) => Operand::Num((self.t - at) as f64 / DAY_MS),
+                    None => Operand::Missing,
                 }
             }
             Cond::Has {
@@ -238,81 +243,81 @@ impl<'a> Cx<'a> {
                         .iter()
                         .filter(|p| matches!(self.lead.prop(e, **p as usize), Value::Bool(true)))
                         .count();
-                    Val::Bool(yes as u32 >= *k)
+                    Operand::Bool(yes as u32 >= *k)
                 }
-                None => Val::Bool(false),
+                None => Operand::Bool(false),
             },
             Cond::PropOf { prop, which, query } => match self.pick(query, *which) {
-                Some((_, e)) => Val::Ref(self.lead.prop(e, *prop as usize)),
-                None => Val::Missing,
+                Some((_, e)) => Operand::Ref(self.lead.prop(e, *prop as usize)),
+                None => Operand::Missing,
             },
-            Cond::Then(steps) => Val::Bool(self.then(steps)),
+            Cond::Then(steps) => Operand::Bool(self.then(steps)),
             Cond::AtLeast(k, items) => {
                 let yes = items.iter().filter(|i| self.eval(i, cur).truthy()).count();
-                Val::Bool(yes as u32 >= *k)
+                Operand::Bool(yes as u32 >= *k)
             }
-            Cond::Not(x) => Val::Bool(!self.eval(x, cur).truthy()),
+            Cond::Not(x) => Operand::Bool(!self.eval(x, cur).truthy()),
             Cond::Neg(x) => match self.eval(x, cur).norm() {
-                Val::Num(n) => Val::Num(-n),
-                _ => Val::Missing,
+                Operand::Num(n) => Operand::Num(-n),
+                _ => Operand::Missing,
             },
-            Cond::All(v) => Val::Bool(v.iter().all(|x| self.eval(x, cur).truthy())),
-            Cond::Any(v) => Val::Bool(v.iter().any(|x| self.eval(x, cur).truthy())),
+            Cond::All(v) => Operand::Bool(v.iter().all(|x| self.eval(x, cur).truthy())),
+            Cond::Any(v) => Operand::Bool(v.iter().any(|x| self.eval(x, cur).truthy())),
             Cond::Arith(op, a, b) => match (self.eval(a, cur).norm(), self.eval(b, cur).norm()) {
-                (Val::Num(x), Val::Num(y)) => match op {
-                    BinOp::Add => Val::Num(x + y),
-                    BinOp::Sub => Val::Num(x - y),
-                    BinOp::Mul => Val::Num(x * y),
-                    _ if y == 0.0 => Val::Missing,
-                    _ => Val::Num(x / y),
+                (Operand::Num(x), Operand::Num(y)) => match op {
+                    BinOp::Add => Operand::Num(x + y),
+                    BinOp::Sub => Operand::Num(x - y),
+                    BinOp::Mul => Operand::Num(x * y),
+                    _ if y == 0.0 => Operand::Missing,
+                    _ => Operand::Num(x / y),
                 },
-                _ => Val::Missing,
+                _ => Operand::Missing,
             },
             Cond::Cmp(op, a, b) => {
-                Val::Bool(compare(*op, self.operand(a, cur), self.operand(b, cur)))
+                Operand::Bool(compare(*op, self.operand(a, cur), self.operand(b, cur)))
             }
             Cond::In(v, list, negated) => {
                 let v = self.operand(v, cur);
-                if matches!(v.norm(), Val::Missing) {
-                    return Val::Bool(false);
+                if matches!(v.norm(), Operand::Missing) {
+                    return Operand::Bool(false);
                 }
                 let found = match (v.norm(), self.operand(list, cur).norm()) {
                     // What `compare(Eq, v, item)` decides for a text or a number, directly:
                     // only an item of the same kind can be equal.
-                    (Val::Ref(Value::Text(s)), Val::Ref(Value::List(items))) => {
+                    (Operand::Ref(Value::Text(s)), Operand::Ref(Value::List(items))) => {
                         items.iter().any(|i| matches!(i, Value::Text(t) if t == s))
                     }
-                    (Val::Num(x), Val::Ref(Value::List(items))) => {
+                    (Operand::Num(x), Operand::Ref(Value::List(items))) => {
                         items.iter().any(|i| matches!(i, Value::Num(y) if *y == x))
                     }
-                    (_, Val::Ref(Value::List(items))) => {
-                        items.iter().any(|i| compare(BinOp::Eq, v, Val::Ref(i)))
+                    (_, Operand::Ref(Value::List(items))) => {
+                        items.iter().any(|i| compare(BinOp::Eq, v, Operand::Ref(i)))
                     }
-                    _ => return Val::Bool(false),
+                    _ => return Operand::Bool(false),
                 };
-                Val::Bool(found != *negated)
+                Operand::Bool(found != *negated)
             }
             Cond::Between(v, lo, hi) => {
                 let v = self.operand(v, cur);
-                Val::Bool(
+                Operand::Bool(
                     compare(BinOp::Ge, v, self.operand(lo, cur))
                         && compare(BinOp::Le, v, self.operand(hi, cur)),
                 )
             }
-            Cond::Test(op, v, arg, re) => Val::Bool(test(
+            Cond::Test(op, v, arg, re) => Operand::Bool(test(
                 *op,
                 self.operand(v, cur),
                 self.operand(arg, cur),
                 re.as_ref(),
             )),
-            Cond::Exists(v) => Val::Bool(!matches!(self.eval(v, cur).norm(), Val::Missing)),
+            Cond::Exists(v) => Operand::Bool(!matches!(self.eval(v, cur).norm(), Operand::Missing)),
         }
     }
 
     fn then(&self, steps: &[Query]) -> bool {
         // Greedy earliest matching: the earliest first step leaves the most room for the rest,
         // except that a `within` on a later step bounds the gap, so every start is tried.
-        fn rest(cx: &Cx<'_>, steps: &[Query], after: usize, prev_at: i64) -> bool {
+        fn rest(cx: &Moment<'_>, steps: &[Query], after: usize, prev_at: i64) -> bool {
             let Some((q, tail)) = steps.split_first() else {
                 return true;
             };
@@ -384,7 +389,7 @@ impl<'a> Cx<'a> {
             return (0.0, 0.0, None);
         };
         // Scores belong to the lead, not the stint: computed over the whole history.
-        let full = Cx {
+        let full = Moment {
             scope: None,
             ..*self
         };
@@ -462,11 +467,11 @@ impl<'a> Cx<'a> {
     }
 }
 
-pub fn compare(op: BinOp, a: Val<'_>, b: Val<'_>) -> bool {
+pub fn compare(op: BinOp, a: Operand<'_>, b: Operand<'_>) -> bool {
     use std::cmp::Ordering;
     // Text equality is the commonest test (`page == "pricing"`, `role in [...]`): equal
     // exactly when the ordering below says `Equal`, and cheaper to decide.
-    if let (Val::Ref(Value::Text(x)), Val::Ref(Value::Text(y))) = (a, b) {
+    if let (Operand::Ref(Value::Text(x)), Operand::Ref(Value::Text(y))) = (a, b) {
         match op {
             BinOp::Eq => return x == y,
             BinOp::Ne => return x != y,
@@ -474,11 +479,11 @@ pub fn compare(op: BinOp, a: Val<'_>, b: Val<'_>) -> bool {
         }
     }
     let ord: Option<Ordering> = match (a.norm(), b.norm()) {
-        (Val::Num(x), Val::Num(y)) => x.partial_cmp(&y),
-        (Val::Time(x), Val::Time(y)) => Some(x.cmp(&y)),
-        (Val::Bool(x), Val::Bool(y)) => Some(x.cmp(&y)),
-        (Val::Ref(Value::Text(x)), Val::Ref(Value::Text(y))) => Some(x.cmp(y)),
-        (Val::Ref(x @ Value::List(_)), Val::Ref(y @ Value::List(_))) => {
+        (Operand::Num(x), Operand::Num(y)) => x.partial_cmp(&y),
+        (Operand::Time(x), Operand::Time(y)) => Some(x.cmp(&y)),
+        (Operand::Bool(x), Operand::Bool(y)) => Some(x.cmp(&y)),
+        (Operand::Ref(Value::Text(x)), Operand::Ref(Value::Text(y))) => Some(x.cmp(y)),
+        (Operand::Ref(x @ Value::List(_)), Operand::Ref(y @ Value::List(_))) => {
             return match op {
                 BinOp::Eq => x == y,
                 BinOp::Ne => x != y,
@@ -499,23 +504,26 @@ pub fn compare(op: BinOp, a: Val<'_>, b: Val<'_>) -> bool {
     }
 }
 
-fn test(op: TestOp, v: Val<'_>, arg: Val<'_>, re: Option<&regex::Regex>) -> bool {
+fn test(op: TestOp, v: Operand<'_>, arg: Operand<'_>, re: Option<&regex::Regex>) -> bool {
     let (v, arg) = (v.norm(), arg.norm());
     match op {
         TestOp::Contains => match v {
-            Val::Ref(Value::List(items)) => {
-                items.iter().any(|i| compare(BinOp::Eq, Val::Ref(i), arg))
+            Operand::Ref(Value::List(items)) => items
+                .iter()
+                .any(|i| compare(BinOp::Eq, Operand::Ref(i), arg)),
+            Operand::Ref(Value::Text(s)) => {
+                matches!(arg, Operand::Ref(Value::Text(a)) if s.contains(&**a))
             }
-            Val::Ref(Value::Text(s)) => matches!(arg, Val::Ref(Value::Text(a)) if s.contains(&**a)),
             _ => false,
         },
         TestOp::ContainsAll | TestOp::ContainsAny => {
-            let (Val::Ref(Value::List(have)), Val::Ref(Value::List(want))) = (v, arg) else {
+            let (Operand::Ref(Value::List(have)), Operand::Ref(Value::List(want))) = (v, arg)
+            else {
                 return false;
             };
             let has = |w: &Value| {
                 have.iter()
-                    .any(|h| compare(BinOp::Eq, Val::Ref(h), Val::Ref(w)))
+                    .any(|h| compare(BinOp::Eq, Operand::Ref(h), Operand::Ref(w)))
             };
             if op == TestOp::ContainsAll {
                 want.iter().all(has)
@@ -524,13 +532,13 @@ fn test(op: TestOp, v: Val<'_>, arg: Val<'_>, re: Option<&regex::Regex>) -> bool
             }
         }
         TestOp::StartsWith | TestOp::EndsWith | TestOp::Matches => {
-            let Val::Ref(Value::Text(s)) = v else {
+            let Operand::Ref(Value::Text(s)) = v else {
                 return false;
             };
             match (op, arg) {
                 (TestOp::Matches, _) => re.is_some_and(|r| r.is_match(s)),
-                (TestOp::StartsWith, Val::Ref(Value::Text(a))) => s.starts_with(&**a),
-                (TestOp::EndsWith, Val::Ref(Value::Text(a))) => s.ends_with(&**a),
+                (TestOp::StartsWith, Operand::Ref(Value::Text(a))) => s.starts_with(&**a),
+                (TestOp::EndsWith, Operand::Ref(Value::Text(a))) => s.ends_with(&**a),
                 _ => false,
             }
         }
@@ -558,7 +566,7 @@ mod tests {
         };
         let (index, _) = index_by_type(&plan, &lead, 0);
         let state = State::new(&plan);
-        let cx = Cx {
+        let cx = Moment {
             plan: &plan,
             lead: &lead,
             by_type: &index,
@@ -595,7 +603,7 @@ mod tests {
                     let want = !v.is_missing()
                         && (items
                             .iter()
-                            .any(|i| compare(BinOp::Eq, Val::Ref(v), Val::Ref(i)))
+                            .any(|i| compare(BinOp::Eq, Operand::Ref(v), Operand::Ref(i)))
                             != negated);
                     assert_eq!(cx.eval(&c, None).truthy(), want, "{v:?} in {items:?}");
                 }
@@ -664,7 +672,7 @@ mod tests {
                     let last = n.checked_sub(1).map_or(0, |i| lead.events[i].at);
                     let scope = lead.events.get(n / 2).map(|e| e.at);
                     for (t, scope) in [(last, None), (last, scope), (last + 86_400_000, scope)] {
-                        let cx = Cx {
+                        let cx = Moment {
                             plan: &plan,
                             lead: &lead,
                             by_type: &index,
@@ -737,14 +745,14 @@ mod tests {
     }
 
     /// `compare` as it was before text equality got its shortcut: by ordering alone.
-    fn compare_by_order(op: BinOp, a: Val<'_>, b: Val<'_>) -> bool {
+    fn compare_by_order(op: BinOp, a: Operand<'_>, b: Operand<'_>) -> bool {
         use std::cmp::Ordering;
         let ord = match (a.norm(), b.norm()) {
-            (Val::Num(x), Val::Num(y)) => x.partial_cmp(&y),
-            (Val::Time(x), Val::Time(y)) => Some(x.cmp(&y)),
-            (Val::Bool(x), Val::Bool(y)) => Some(x.cmp(&y)),
-            (Val::Ref(Value::Text(x)), Val::Ref(Value::Text(y))) => Some(x.cmp(y)),
-            (Val::Ref(x @ Value::List(_)), Val::Ref(y @ Value::List(_))) => {
+            (Operand::Num(x), Operand::Num(y)) => x.partial_cmp(&y),
+            (Operand::Time(x), Operand::Time(y)) => Some(x.cmp(&y)),
+            (Operand::Bool(x), Operand::Bool(y)) => Some(x.cmp(&y)),
+            (Operand::Ref(Value::Text(x)), Operand::Ref(Value::Text(y))) => Some(x.cmp(y)),
+            (Operand::Ref(x @ Value::List(_)), Operand::Ref(y @ Value::List(_))) => {
                 return match op {
                     BinOp::Eq => x == y,
                     BinOp::Ne => x != y,
@@ -793,7 +801,7 @@ mod tests {
         for a in &values {
             for b in &values {
                 for op in ops {
-                    let (x, y) = (Val::Ref(a), Val::Ref(b));
+                    let (x, y) = (Operand::Ref(a), Operand::Ref(b));
                     assert_eq!(
                         compare(op, x, y),
                         compare_by_order(op, x, y),
@@ -808,6 +816,6 @@ mod tests {
                 }
             }
         }
-        assert!(!compare(BinOp::Eq, Val::Missing, Val::Missing));
+        assert!(!compare(BinOp::Eq, Operand::Missing, Operand::Missing));
     }
 }

@@ -2,7 +2,9 @@
 
 use serde::Serialize;
 
-use super::{index_by_type, replay_traced, By, Cx, Index, Outcome, Snapshot, Trigger, Val};
+use super::{
+    index_by_type, replay_traced, EnteredBy, Index, Moment, Operand, Outcome, Snapshot, Trigger,
+};
 use crate::lead::{fmt_num, Lead, Value};
 use crate::plan::{Cond, LeaveTo, Plan};
 use crate::syntax::ast::{self, BinOp, ExprKind, Timestamp};
@@ -109,13 +111,13 @@ pub fn explain(plan: &Plan, lead: &Lead, as_of: i64) -> (Outcome, Explanation) {
         let Some(snap) = snaps.next() else { break };
         let stage = &plan.stages[entry.stage as usize];
         let (rule, c, expr, scope) = match entry.by {
-            By::Enter => (
+            EnteredBy::Enter => (
                 format!("stage {} ({}:{})", stage.name, plan.file, stage.line),
                 &stage.enter,
                 &stage.enter_expr,
                 None,
             ),
-            By::Leave(li) => {
+            EnteredBy::Leave(li) => {
                 let l = &plan.leaves[li];
                 let from = snap
                     .before
@@ -137,7 +139,7 @@ pub fn explain(plan: &Plan, lead: &Lead, as_of: i64) -> (Outcome, Explanation) {
                 )
             }
         };
-        let cx = cx_at(plan, lead, &by_type, snap, scope);
+        let cx = moment_at(plan, lead, &by_type, snap, scope);
         timeline.push(Step {
             at: ts(entry.at),
             to: stage.name.clone(),
@@ -153,7 +155,7 @@ pub fn explain(plan: &Plan, lead: &Lead, as_of: i64) -> (Outcome, Explanation) {
             LeaveTo::Stage(s) => plan.stages[*s as usize].name.clone(),
         };
         let scope = snap.before.latest[x.from as usize];
-        let cx = cx_at(plan, lead, &by_type, snap, scope);
+        let cx = moment_at(plan, lead, &by_type, snap, scope);
         timeline.push(Step {
             at: ts(x.at),
             to: name.clone(),
@@ -162,7 +164,7 @@ pub fn explain(plan: &Plan, lead: &Lead, as_of: i64) -> (Outcome, Explanation) {
             condition: node(&cx, &l.when, &l.when_expr),
         });
     }
-    let now = Cx {
+    let now = Moment {
         plan,
         lead,
         by_type: &by_type,
@@ -274,14 +276,14 @@ fn days(ms: i64) -> String {
     format!("{}d", fmt_num(d))
 }
 
-fn cx_at<'a>(
+fn moment_at<'a>(
     plan: &'a Plan,
     lead: &'a Lead,
     by_type: &'a Index,
     snap: &'a Snapshot,
     scope: Option<i64>,
-) -> Cx<'a> {
-    Cx {
+) -> Moment<'a> {
+    Moment {
         plan,
         lead,
         by_type,
@@ -312,7 +314,7 @@ fn trigger_text(plan: &Plan, lead: &Lead, t: Trigger) -> String {
     }
 }
 
-fn show(v: Val<'_>) -> String {
+fn show(v: Operand<'_>) -> String {
     match v.to_value() {
         Value::Missing => "missing".into(),
         other => other.to_string(),
@@ -330,7 +332,7 @@ fn op_symbol(op: BinOp) -> &'static str {
 }
 
 /// Evaluates a condition again, keeping every leaf's actual value.
-pub fn node(cx: &Cx<'_>, c: &Cond, e: &ast::Expr) -> Node {
+pub fn node(cx: &Moment<'_>, c: &Cond, e: &ast::Expr) -> Node {
     let ok = cx.eval(c, None).truthy();
     let text = source_text(cx.plan, e.span);
     match (c, &e.kind) {
@@ -387,13 +389,13 @@ fn scores_in(c: &Cond, out: &mut Vec<u16>) {
     }
 }
 
-fn leaf_value(cx: &Cx<'_>, c: &Cond) -> String {
+fn leaf_value(cx: &Moment<'_>, c: &Cond) -> String {
     match c {
         Cond::Cmp(op, a, b) => {
             let (va, vb) = (cx.eval(a, None), cx.eval(b, None));
             if let Cond::Grade(s) = &**a {
                 let grades = &cx.plan.scores[*s as usize].grades;
-                let label = |v: Val<'_>| match v.to_value() {
+                let label = |v: Operand<'_>| match v.to_value() {
                     Value::Num(n) => grades
                         .get(n as usize)
                         .map_or("none".into(), |g| g.0.clone()),

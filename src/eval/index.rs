@@ -3,7 +3,7 @@
 
 use std::cell::{Cell, OnceCell};
 
-use super::condition::Cx;
+use super::condition::Moment;
 use crate::lead::Lead;
 use crate::plan::Plan;
 
@@ -111,7 +111,7 @@ pub fn index_by_type(plan: &Plan, lead: &Lead, as_of: i64) -> (Index, usize) {
     let seen = index.fill(plan, lead, as_of);
     (index, seen)
 }
-impl<'a> Cx<'a> {
+impl<'a> Moment<'a> {
     /// Event list `k`: by type, then by prefilter (worked out on first use).
     pub(super) fn list(&self, k: usize) -> Option<&'a [u32]> {
         let index: &'a Index = self.by_type;
@@ -209,7 +209,7 @@ mod tests {
             let (fresh, seen) = index_by_type(plan, &lead, as_of);
             assert_eq!(reused.fill(plan, &lead, as_of), seen);
             let state = State::new(plan);
-            let cx = |by_type| Cx {
+            let cx = |by_type| Moment {
                 plan,
                 lead: &lead,
                 by_type,
@@ -289,7 +289,7 @@ stage D {
                 let lead = g.lead(&plan);
                 let (index, _) = index_by_type(&plan, &lead, i64::MAX);
                 let state = State::new(&plan);
-                let cx = Cx {
+                let cx = Moment {
                     plan: &plan,
                     lead: &lead,
                     by_type: &index,
@@ -330,7 +330,7 @@ stage D {
                             at: 0,
                             props_start: 0,
                         }];
-                        let c1 = Cx { lead: &one, ..cx };
+                        let c1 = Moment { lead: &one, ..cx };
                         assert_eq!(
                             test.holds(v),
                             c1.eval(filter, one.events.first()).truthy(),

@@ -3,9 +3,9 @@
 
 use std::cell::Cell;
 
-use super::condition::Cx;
+use super::condition::Moment;
 use super::index::Index;
-use super::outcome::{By, Entry, ExitRecord, Outcome, Snapshot, State, Trigger};
+use super::outcome::{EnteredBy, Entry, ExitRecord, Outcome, Snapshot, State, Trigger};
 use crate::lead::Lead;
 use crate::plan::{LeaveTo, Plan, RulePoints};
 
@@ -86,7 +86,7 @@ fn replay_with(
         m.settle(Trigger::Timer);
     }
     m.t = as_of;
-    let cx = m.cx(None);
+    let cx = m.moment(None);
     let scores = (0..plan.scores.len()).map(|s| cx.score(s)).collect();
     let out = Outcome {
         state: m.state,
@@ -122,8 +122,8 @@ struct Machine<'a> {
 }
 
 impl<'a> Machine<'a> {
-    fn cx(&self, scope: Option<i64>) -> Cx<'_> {
-        Cx {
+    fn moment(&self, scope: Option<i64>) -> Moment<'_> {
+        Moment {
             plan: self.plan,
             lead: self.lead,
             by_type: self.by_type,
@@ -298,7 +298,7 @@ impl<'a> Machine<'a> {
             if let Some(s) = self.state.stage {
                 let scope = self.state.latest[s as usize];
                 let fired = {
-                    let cx = self.cx(scope);
+                    let cx = self.moment(scope);
                     self.plan.leaves.iter().enumerate().find(|(_, l)| {
                         l.from.as_ref().is_none_or(|f| f.contains(&s))
                             && cx.eval(&l.when, None).truthy()
@@ -316,7 +316,7 @@ impl<'a> Machine<'a> {
                                 trigger,
                             });
                         }
-                        LeaveTo::Stage(to) => self.enter(*to, By::Leave(li), trigger),
+                        LeaveTo::Stage(to) => self.enter(*to, EnteredBy::Leave(li), trigger),
                     }
                     let next = self.state.stage.map_or(0, |s| s as usize + 1);
                     self.state.held_ready = self.state.exit.is_none()
@@ -324,7 +324,7 @@ impl<'a> Machine<'a> {
                             .plan
                             .stages
                             .get(next)
-                            .is_some_and(|st| self.cx(None).eval(&st.enter, None).truthy());
+                            .is_some_and(|st| self.moment(None).eval(&st.enter, None).truthy());
                     break; // no forward step at the instant of a move or exit
                 }
             }
@@ -342,8 +342,8 @@ impl<'a> Machine<'a> {
                 quiet = true;
                 break;
             };
-            if self.cx(None).eval(&stage.enter, None).truthy() {
-                self.enter(next as u16, By::Enter, trigger);
+            if self.moment(None).eval(&stage.enter, None).truthy() {
+                self.enter(next as u16, EnteredBy::Enter, trigger);
             } else {
                 quiet = true;
                 break;
@@ -365,8 +365,8 @@ impl<'a> Machine<'a> {
         }
     }
 
-    fn enter(&mut self, stage: u16, by: By, trigger: Trigger) {
-        if !matches!(by, By::Leave(_)) {
+    fn enter(&mut self, stage: u16, by: EnteredBy, trigger: Trigger) {
+        if !matches!(by, EnteredBy::Leave(_)) {
             self.snapshot();
         }
         self.state.stage = Some(stage);
@@ -389,7 +389,7 @@ impl<'a> Machine<'a> {
         let mut updates = std::mem::take(&mut self.rule_updates);
         updates.clear();
         {
-            let cx = self.cx(None);
+            let cx = self.moment(None);
             for (si, model) in self.plan.scores.iter().enumerate() {
                 if model.decay.is_none() {
                     continue;

@@ -17,8 +17,8 @@ mod testgen;
 
 pub use crate::lead::{Event, Lead, Value};
 pub use crate::plan::{compile, Plan};
-pub use condition::{compare, Cx};
+pub use condition::{compare, Moment};
 pub use index::{index_by_type, Index};
 pub use machine::{replay, replay_traced};
-pub use operand::Val;
-pub use outcome::{By, Entry, ExitRecord, Outcome, ScoreValue, Snapshot, State, Trigger};
+pub use operand::Operand;
+pub use outcome::{EnteredBy, Entry, ExitRecord, Outcome, ScoreValue, Snapshot, State, Trigger};

@@ -2,9 +2,10 @@
 
 use crate::lead::Value;
 
-/// A value during evaluation: computed, or borrowed from the lead or the plan.
+/// A value during evaluation (an operand of a comparison, a test or arithmetic): computed, or
+/// borrowed from the lead or the plan.
 #[derive(Clone, Copy, Debug)]
-pub enum Val<'a> {
+pub enum Operand<'a> {
     Missing,
     Bool(bool),
     Num(f64),
@@ -12,27 +13,27 @@ pub enum Val<'a> {
     Ref(&'a Value),
 }
 
-impl<'a> Val<'a> {
+impl<'a> Operand<'a> {
     /// Scalars held by the lead or the plan as computed values, so that one match sees both.
-    pub(super) fn norm(self) -> Val<'a> {
+    pub(super) fn norm(self) -> Operand<'a> {
         match self {
-            Val::Ref(Value::Missing) => Val::Missing,
-            Val::Ref(Value::Bool(b)) => Val::Bool(*b),
-            Val::Ref(Value::Num(n)) => Val::Num(*n),
-            Val::Ref(Value::Time(t)) => Val::Time(*t),
+            Operand::Ref(Value::Missing) => Operand::Missing,
+            Operand::Ref(Value::Bool(b)) => Operand::Bool(*b),
+            Operand::Ref(Value::Num(n)) => Operand::Num(*n),
+            Operand::Ref(Value::Time(t)) => Operand::Time(*t),
             other => other,
         }
     }
     pub fn truthy(self) -> bool {
-        matches!(self.norm(), Val::Bool(true))
+        matches!(self.norm(), Operand::Bool(true))
     }
     pub fn to_value(self) -> Value {
         match self.norm() {
-            Val::Missing => Value::Missing,
-            Val::Bool(b) => Value::Bool(b),
-            Val::Num(n) => Value::Num(n),
-            Val::Time(t) => Value::Time(t),
-            Val::Ref(v) => v.clone(),
+            Operand::Missing => Value::Missing,
+            Operand::Bool(b) => Value::Bool(b),
+            Operand::Num(n) => Value::Num(n),
+            Operand::Time(t) => Value::Time(t),
+            Operand::Ref(v) => v.clone(),
         }
     }
 }

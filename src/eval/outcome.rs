@@ -12,9 +12,9 @@ pub enum Trigger {
     Timer,
 }
 
-/// How a lead got somewhere.
+/// How a lead got into a stage.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum By {
+pub enum EnteredBy {
     /// The stage's own `enter when`.
     Enter,
     /// A move or exit: index into `plan.leaves`.
@@ -25,7 +25,7 @@ pub enum By {
 pub struct Entry {
     pub stage: u16,
     pub at: i64,
-    pub by: By,
+    pub by: EnteredBy,
     pub trigger: Trigger,
 }
 

@@ -241,7 +241,7 @@ pub fn moves(plan: &Plan, out: &Outcome) -> Vec<serde_json::Value> {
     let mut v = Vec::new();
     let mut prev: Option<u16> = None;
     for e in &out.state.entries {
-        if let crate::eval::By::Leave(_) = e.by {
+        if let crate::eval::EnteredBy::Leave(_) = e.by {
             v.push(serde_json::json!({
                 "from": prev.and_then(|p| plan.stages.get(p as usize)).map(|s| s.name.clone()),
                 "to": plan.stages.get(e.stage as usize).map(|s| s.name.clone()),

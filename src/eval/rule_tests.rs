@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 
 use super::output::position;
-use super::{compare, replay, Val};
+use super::{compare, replay, Operand};
 use super::{Lead, Value};
 use crate::input::{DataError, LeadBuilder, Raw};
 use crate::plan::{LeaveTo, Plan};
@@ -175,7 +175,11 @@ pub fn run_test(plan: &Plan, test: &Test, line: usize) -> TestResult {
             } => {
                 if let Some(i) = plan.scores.iter().position(|s| s.name == score.text) {
                     let got = out.scores[i].total;
-                    let ok = compare(*op, Val::Num(got), Val::Ref(&Value::Num(value.value)));
+                    let ok = compare(
+                        *op,
+                        Operand::Num(got),
+                        Operand::Ref(&Value::Num(value.value)),
+                    );
                     if !ok {
                         failures.push(format!(
                             "expected score {} {} {}, got {}",

@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use super::condition::Cx;
+use super::condition::Moment;
 use super::index::index_by_type;
 use super::outcome::State;
 use crate::check::Ty;
@@ -162,7 +162,7 @@ impl Gen {
             };
             let (index, _) = index_by_type(plan, &lead, 0);
             let state = State::new(plan);
-            let cx = Cx {
+            let cx = Moment {
                 plan,
                 lead: &lead,
                 by_type: &index,

@@ -13,6 +13,7 @@ pub mod diag;
 pub mod eval;
 pub mod input;
 pub mod lead;
+pub mod output;
 pub mod plan;
 pub mod syntax;
 pub mod time;

@@ -3,8 +3,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use funnelc::eval::{compile, output, replay, Outcome, Plan};
-use funnelc::eval::{EnteredBy, Trigger};
+use funnelc::eval::{replay, EnteredBy, Outcome, Trigger};
+use funnelc::output;
+use funnelc::plan::{compile, Plan};
 use funnelc::syntax::ast::Timestamp;
 use serde_json::{json, Value as J};
 
@@ -75,7 +76,7 @@ struct Res {
 impl Res {
     /// The stage, the exit name, or "" (outside).
     fn position(&self) -> String {
-        output::position(&self.plan, &self.out)
+        funnelc::eval::position(&self.plan, &self.out)
     }
     fn entered(&self, stage: &str) -> Option<String> {
         let v = &self.json["entered"][stage];

@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use funnelc::eval::{compile, output, replay, Plan};
+use funnelc::eval::replay;
+use funnelc::output;
+use funnelc::plan::{compile, Plan};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::TestRunner;

@@ -14,7 +14,9 @@
 use std::path::Path;
 use std::process::Command;
 
-use funnelc::eval::{compile, explain, output, replay, Plan};
+use funnelc::eval::{explain, replay};
+use funnelc::output;
+use funnelc::plan::{compile, Plan};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 

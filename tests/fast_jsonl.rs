@@ -4,8 +4,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use funnelc::eval::{compile, Plan};
 use funnelc::input::{fastjson, jsonl};
+use funnelc::plan::{compile, Plan};
 use proptest::prelude::*;
 
 const RULES: &str = r#"

@@ -7,9 +7,12 @@ use std::path::PathBuf;
 use rayon::prelude::*;
 
 use super::Exit;
-use crate::eval::{output, replay, Lead, Outcome, Plan};
+use crate::eval::{position, replay, Outcome};
 use crate::input::lines::{flow, Batch, LineReader, BATCH_LINES as BATCH};
 use crate::input::{jsonl, DataError};
+use crate::lead::Lead;
+use crate::output;
+use crate::plan::Plan;
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum, PartialEq, Eq)]
 pub enum OutFormat {
@@ -229,7 +232,7 @@ impl Tally {
         let mut t = Tally {
             reached: 0,
             reached_more: Vec::new(),
-            exit: out.state.exit.as_ref().map(|_| output::position(plan, out)),
+            exit: out.state.exit.as_ref().map(|_| position(plan, out)),
         };
         for (i, at) in out.state.latest.iter().enumerate() {
             match (at, i) {

@@ -155,7 +155,7 @@ pub fn color_stdout() -> bool {
 }
 
 /// Reads, checks and compiles a rule file; diagnostics go to standard error.
-pub fn load_plan(path: &Path) -> Result<crate::eval::Plan, Exit> {
+pub fn load_plan(path: &Path) -> Result<crate::plan::Plan, Exit> {
     let source = match read_source(path)? {
         Read::Ok(s) => s,
         Read::Bad(s, d) => {
@@ -181,7 +181,7 @@ pub fn load_plan(path: &Path) -> Result<crate::eval::Plan, Exit> {
         eprintln!("{}", crate::diag::summary_line(&source.name, &errors));
         return Err(Exit::Failed);
     }
-    crate::eval::compile(&parsed.file, &checked.symbols, &source.text, &source.name).ok_or_else(
+    crate::plan::compile(&parsed.file, &checked.symbols, &source.text, &source.name).ok_or_else(
         || {
             eprintln!(
                 "error: `{}` checks clean but could not be compiled; please report this",
@@ -226,7 +226,7 @@ pub fn open_input(path: &Path) -> Result<Box<dyn std::io::BufRead + Send>, Exit>
 
 /// The latest event instant in a lead-per-line file: a first, light pass that reads only the
 /// `at` fields, in parallel.
-pub fn latest_event_time(path: &Path, _plan: &crate::eval::Plan) -> Result<i64, Exit> {
+pub fn latest_event_time(path: &Path, _plan: &crate::plan::Plan) -> Result<i64, Exit> {
     if path.as_os_str() == "-" {
         eprintln!("error: standard input was not kept for a second pass; pass --as-of");
         return Err(Exit::Usage);
@@ -399,7 +399,7 @@ pub fn prepare(
     rules: &Path,
     leads: &mut std::path::PathBuf,
     two_passes: bool,
-) -> Result<(crate::eval::Plan, Option<Spool>), Exit> {
+) -> Result<(crate::plan::Plan, Option<Spool>), Exit> {
     let plan = load_plan(rules)?;
     let spool = Spool::stdin_if_needed(leads, two_passes)?;
     if let Some(s) = &spool {

@@ -3,7 +3,8 @@
 use serde::Serialize;
 
 use super::{
-    index_by_type, replay_traced, EnteredBy, Index, Moment, Operand, Outcome, Snapshot, Trigger,
+    index_by_type, replay_traced, Breach, EnteredBy, Index, Moment, Operand, Outcome, Snapshot,
+    Trigger,
 };
 use crate::lead::{fmt_num, Lead, Value};
 use crate::plan::{Cond, LeaveTo, Plan};
@@ -80,7 +81,7 @@ pub struct Explanation {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next: Option<NextStage>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub sla_breaches: Vec<super::output::Breach>,
+    pub sla_breaches: Vec<Breach>,
 }
 
 fn ts(ms: i64) -> String {
@@ -228,7 +229,7 @@ pub fn explain(plan: &Plan, lead: &Lead, as_of: i64) -> (Outcome, Explanation) {
         }
         n
     });
-    let position = super::output::position(plan, &out);
+    let position = super::position(plan, &out);
     let since = out
         .state
         .exit
@@ -266,7 +267,7 @@ pub fn explain(plan: &Plan, lead: &Lead, as_of: i64) -> (Outcome, Explanation) {
         timeline,
         scores,
         next,
-        sla_breaches: super::output::sla_breaches(plan, &out),
+        sla_breaches: super::sla_breaches(plan, &out),
     };
     (out, explanation)
 }

@@ -10,15 +10,15 @@ pub mod index;
 pub mod machine;
 pub mod operand;
 pub mod outcome;
-pub mod output;
 pub mod rule_tests;
 #[cfg(test)]
 mod testgen;
 
-pub use crate::lead::{Event, Lead, Value};
-pub use crate::plan::{compile, Plan};
 pub use condition::{compare, Moment};
 pub use index::{index_by_type, Index};
 pub use machine::{replay, replay_traced};
 pub use operand::Operand;
-pub use outcome::{EnteredBy, Entry, ExitRecord, Outcome, ScoreValue, Snapshot, State, Trigger};
+pub use outcome::{
+    position, sla_breaches, Breach, EnteredBy, Entry, ExitRecord, Outcome, ScoreValue, Snapshot,
+    State, Trigger,
+};

@@ -1,7 +1,9 @@
 //! What a replay produces: the machine's state (entries, exit, holds), the scores, and, for
 //! explanations, snapshots of the state before each step.
 
-use crate::plan::Plan;
+use crate::plan::{LeaveTo, Plan};
+use crate::syntax::ast::Timestamp;
+use crate::time::format_timestamp;
 
 /// What caused a stage entry or an exit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -110,4 +112,59 @@ pub struct Snapshot {
     /// Events in the history at that moment.
     pub n: usize,
     pub before: State,
+}
+
+fn ts(ms: i64) -> String {
+    format_timestamp(Timestamp { millis: ms })
+}
+
+/// A stay in a stage that lasted longer than the stage's SLA.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Breach {
+    pub stage: String,
+    pub entered: String,
+    /// Days in the stage (until it left, or until `as_of` if it is still there).
+    pub days: f64,
+    pub sla_days: f64,
+    pub ongoing: bool,
+}
+
+/// Every stay longer than its stage's SLA, in order.
+pub fn sla_breaches(plan: &Plan, out: &Outcome) -> Vec<Breach> {
+    let entries = &out.state.entries;
+    let mut breaches = Vec::new();
+    for (k, e) in entries.iter().enumerate() {
+        let Some(sla) = plan.stages.get(e.stage as usize).and_then(|s| s.sla) else {
+            continue;
+        };
+        let left = entries
+            .get(k + 1)
+            .map(|n| n.at)
+            .or_else(|| out.state.exit.as_ref().map(|x| x.at));
+        let end = left.unwrap_or(out.as_of);
+        if end - e.at > sla {
+            breaches.push(Breach {
+                stage: plan.stages[e.stage as usize].name.clone(),
+                entered: ts(e.at),
+                days: ((end - e.at) as f64 / 86_400_000.0 * 100.0).round() / 100.0,
+                sla_days: sla as f64 / 86_400_000.0,
+                ongoing: left.is_none(),
+            });
+        }
+    }
+    breaches
+}
+
+/// The current position as one word: a stage name, an exit name, or empty (outside).
+pub fn position(plan: &Plan, out: &Outcome) -> String {
+    if let Some(x) = &out.state.exit {
+        if let Some(LeaveTo::Exit(name)) = plan.leaves.get(x.leave).map(|l| &l.to) {
+            return name.clone();
+        }
+    }
+    out.state
+        .stage
+        .and_then(|s| plan.stages.get(s as usize))
+        .map(|s| s.name.clone())
+        .unwrap_or_default()
 }

@@ -3,10 +3,10 @@
 
 use std::borrow::Cow;
 
-use super::output::position;
+use super::position;
 use super::{compare, replay, Operand};
-use super::{Lead, Value};
 use crate::input::{DataError, LeadBuilder, Raw};
+use crate::lead::{Lead, Value};
 use crate::plan::{LeaveTo, Plan};
 use crate::syntax::ast::{self, Expect, Literal, Object, Test};
 use crate::time::{format_date, format_timestamp};

@@ -1,7 +1,7 @@
 //! Rendering outcomes: JSON lines, CSV, and an aligned table. Pure functions of the plan and
 //! the outcomes, so output is the same bytes whatever thread computed it.
 
-use super::Outcome;
+use crate::eval::{position, sla_breaches, Outcome};
 use crate::lead::{fmt_num, Lead};
 use crate::plan::{LeaveTo, Plan};
 use crate::syntax::ast::Timestamp;
@@ -9,57 +9,6 @@ use crate::time::{format_date_of, format_timestamp};
 
 fn ts(ms: i64) -> String {
     format_timestamp(Timestamp { millis: ms })
-}
-
-/// A stay in a stage that lasted longer than the stage's SLA.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
-pub struct Breach {
-    pub stage: String,
-    pub entered: String,
-    /// Days in the stage (until it left, or until `as_of` if it is still there).
-    pub days: f64,
-    pub sla_days: f64,
-    pub ongoing: bool,
-}
-
-/// Every stay longer than its stage's SLA, in order.
-pub fn sla_breaches(plan: &Plan, out: &Outcome) -> Vec<Breach> {
-    let entries = &out.state.entries;
-    let mut breaches = Vec::new();
-    for (k, e) in entries.iter().enumerate() {
-        let Some(sla) = plan.stages.get(e.stage as usize).and_then(|s| s.sla) else {
-            continue;
-        };
-        let left = entries
-            .get(k + 1)
-            .map(|n| n.at)
-            .or_else(|| out.state.exit.as_ref().map(|x| x.at));
-        let end = left.unwrap_or(out.as_of);
-        if end - e.at > sla {
-            breaches.push(Breach {
-                stage: plan.stages[e.stage as usize].name.clone(),
-                entered: ts(e.at),
-                days: ((end - e.at) as f64 / 86_400_000.0 * 100.0).round() / 100.0,
-                sla_days: sla as f64 / 86_400_000.0,
-                ongoing: left.is_none(),
-            });
-        }
-    }
-    breaches
-}
-
-/// The current position as one word: a stage name, an exit name, or empty (outside).
-pub fn position(plan: &Plan, out: &Outcome) -> String {
-    if let Some(x) = &out.state.exit {
-        if let Some(LeaveTo::Exit(name)) = plan.leaves.get(x.leave).map(|l| &l.to) {
-            return name.clone();
-        }
-    }
-    out.state
-        .stage
-        .and_then(|s| plan.stages.get(s as usize))
-        .map(|s| s.name.clone())
-        .unwrap_or_default()
 }
 
 /// JSON string quoting (RFC 8259): quotes, backslashes and control characters escaped.
@@ -475,7 +424,7 @@ mod tests {
         let src = "schema {\n  event e\n}\nstage A {\n  enter when e\n}\n";
         let parsed = crate::syntax::parse(src);
         let checked = crate::check::check_source(src);
-        let plan = crate::eval::compile(&parsed.file, &checked.symbols, src, "t").unwrap();
+        let plan = crate::plan::compile(&parsed.file, &checked.symbols, src, "t").unwrap();
         let rows = vec![vec!["L1".to_string(), "A".into(), "2025-01-01".into()]];
         let plain = table(&plan, &rows, false);
         let coloured = table(&plan, &rows, true);

@@ -115,7 +115,7 @@ fn explain_fixture(path: &Path) -> String {
         output::json(&plan, lead, &replay(&plan, lead, as_of)),
         "{name}: explain and eval disagree"
     );
-    let rendered = explain::render(&plan, &x);
+    let rendered = output::explain::render(&plan, &x);
     // The command line shows the same explanation.
     let cli = cli_explain(&name, &h.rules, &lead_lines.join("\n"), &h.lead, &ts(as_of));
     assert_eq!(

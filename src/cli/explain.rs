@@ -97,7 +97,7 @@ pub fn run(mut args: Args) -> Exit {
     };
     let (_, x) = explain::explain(&plan, &lead, as_of);
     match args.format {
-        Format::Text => print!("{}", explain::render(&plan, &x)),
+        Format::Text => print!("{}", crate::output::explain::render(&plan, &x)),
         Format::Json => match serde_json::to_string_pretty(&x) {
             Ok(s) => println!("{s}"),
             Err(_) => return Exit::Failed,

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use super::{load_plan, Exit};
-use crate::eval::rule_tests::run_test;
+use crate::rule_tests::run_test;
 use crate::syntax::ast::Item;
 
 #[derive(clap::Args)]

@@ -10,7 +10,6 @@ pub mod index;
 pub mod machine;
 pub mod operand;
 pub mod outcome;
-pub mod rule_tests;
 #[cfg(test)]
 mod testgen;
 

@@ -1,10 +1,10 @@
 //! Running the `test` blocks of a rule file: each is a lead written in the file, replayed
-//! through the plan, and its expectations compared with the outcome.
+//! through the plan, and its expectations compared with the outcome. It sits above both the
+//! readers (a test's lead is built as read data is) and the interpreter.
 
 use std::borrow::Cow;
 
-use super::position;
-use super::{compare, replay, Operand};
+use crate::eval::{compare, position, replay, Operand};
 use crate::input::{DataError, LeadBuilder, Raw};
 use crate::lead::{Lead, Value};
 use crate::plan::{LeaveTo, Plan};

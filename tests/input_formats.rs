@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use funnelc::eval::replay;
-use funnelc::input::segment::{LeadResult, SegmentRead};
-use funnelc::input::{csv as csv_in, jsonl, segment, DataError};
+use funnelc::input::segment::SegmentRead;
+use funnelc::input::{csv as csv_in, jsonl, segment, DataError, LeadResult};
 use funnelc::lead::{Lead, Value};
 use funnelc::output;
 use funnelc::plan::Plan;

@@ -1,12 +1,13 @@
 //! Condition evaluation: a compiled condition against a lead's history at a moment, with the
-//! queries over its events, comparisons and tests of values, and the scores' arithmetic.
+//! queries over its events (and the prefilters' event lists, made on first use), and the
+//! scores' arithmetic.
 
 use super::index::Index;
-use super::operand::Operand;
+use super::operand::{compare, test, Operand};
 use super::outcome::{ScoreValue, State};
 use crate::lead::{Event, Lead, Value};
 use crate::plan::{Cond, DecayKind, Plan, Query, RulePoints, ScoreModel};
-use crate::syntax::ast::{BinOp, TestOp, Which};
+use crate::syntax::ast::{BinOp, Which};
 
 const DAY_MS: f64 = 86_400_000.0;
 
@@ -114,6 +115,45 @@ impl<'a> Moment<'a> {
         }
         let start = idx.partition_point(|&i| events.get(i as usize).is_some_and(|e| e.at < lo));
         idx.get(start..)
+    }
+
+    /// Event list `k`: by type, then by prefilter (worked out on first use).
+    fn list(&self, k: usize) -> Option<&'a [u32]> {
+        let index: &'a Index = self.by_type;
+        if k < index.types() {
+            return index.of_type(k);
+        }
+        let f = k - index.types();
+        let (ev, filter) = self.plan.prefilters.get(f)?;
+        let cell = index.filtered.get(f)?;
+        let list = cell.get_or_init(|| {
+            // The filter reads only the event and traits: this moment is as good as any.
+            let all = index.of_type(*ev as usize).unwrap_or(&[]);
+            let lead = self.lead;
+            let mut list = index.spare_list();
+            match self.plan.prefilter_tests.get(f).and_then(Option::as_ref) {
+                Some(test) => {
+                    let prop = test.prop() as usize;
+                    for &i in all {
+                        if let Some(e) = lead.events.get(i as usize) {
+                            if test.holds(lead.prop(e, prop)) {
+                                list.push(i);
+                            }
+                        }
+                    }
+                }
+                None => {
+                    for &i in all {
+                        let e = lead.events.get(i as usize);
+                        if e.is_some() && self.eval(filter, e).truthy() {
+                            list.push(i);
+                        }
+                    }
+                }
+            }
+            list
+        });
+        Some(list)
     }
 
     pub fn count(&self, q: &Query) -> usize {
@@ -467,84 +507,6 @@ impl<'a> Moment<'a> {
     }
 }
 
-pub fn compare(op: BinOp, a: Operand<'_>, b: Operand<'_>) -> bool {
-    use std::cmp::Ordering;
-    // Text equality is the commonest test (`page == "pricing"`, `role in [...]`): equal
-    // exactly when the ordering below says `Equal`, and cheaper to decide.
-    if let (Operand::Ref(Value::Text(x)), Operand::Ref(Value::Text(y))) = (a, b) {
-        match op {
-            BinOp::Eq => return x == y,
-            BinOp::Ne => return x != y,
-            _ => {}
-        }
-    }
-    let ord: Option<Ordering> = match (a.norm(), b.norm()) {
-        (Operand::Num(x), Operand::Num(y)) => x.partial_cmp(&y),
-        (Operand::Time(x), Operand::Time(y)) => Some(x.cmp(&y)),
-        (Operand::Bool(x), Operand::Bool(y)) => Some(x.cmp(&y)),
-        (Operand::Ref(Value::Text(x)), Operand::Ref(Value::Text(y))) => Some(x.cmp(y)),
-        (Operand::Ref(x @ Value::List(_)), Operand::Ref(y @ Value::List(_))) => {
-            return match op {
-                BinOp::Eq => x == y,
-                BinOp::Ne => x != y,
-                _ => false,
-            }
-        }
-        _ => None,
-    };
-    let Some(o) = ord else { return false };
-    match op {
-        BinOp::Eq => o == Ordering::Equal,
-        BinOp::Ne => o != Ordering::Equal,
-        BinOp::Lt => o == Ordering::Less,
-        BinOp::Le => o != Ordering::Greater,
-        BinOp::Gt => o == Ordering::Greater,
-        BinOp::Ge => o != Ordering::Less,
-        _ => false,
-    }
-}
-
-fn test(op: TestOp, v: Operand<'_>, arg: Operand<'_>, re: Option<&regex::Regex>) -> bool {
-    let (v, arg) = (v.norm(), arg.norm());
-    match op {
-        TestOp::Contains => match v {
-            Operand::Ref(Value::List(items)) => items
-                .iter()
-                .any(|i| compare(BinOp::Eq, Operand::Ref(i), arg)),
-            Operand::Ref(Value::Text(s)) => {
-                matches!(arg, Operand::Ref(Value::Text(a)) if s.contains(&**a))
-            }
-            _ => false,
-        },
-        TestOp::ContainsAll | TestOp::ContainsAny => {
-            let (Operand::Ref(Value::List(have)), Operand::Ref(Value::List(want))) = (v, arg)
-            else {
-                return false;
-            };
-            let has = |w: &Value| {
-                have.iter()
-                    .any(|h| compare(BinOp::Eq, Operand::Ref(h), Operand::Ref(w)))
-            };
-            if op == TestOp::ContainsAll {
-                want.iter().all(has)
-            } else {
-                want.iter().any(has)
-            }
-        }
-        TestOp::StartsWith | TestOp::EndsWith | TestOp::Matches => {
-            let Operand::Ref(Value::Text(s)) = v else {
-                return false;
-            };
-            match (op, arg) {
-                (TestOp::Matches, _) => re.is_some_and(|r| r.is_match(s)),
-                (TestOp::StartsWith, Operand::Ref(Value::Text(a))) => s.starts_with(&**a),
-                (TestOp::EndsWith, Operand::Ref(Value::Text(a))) => s.ends_with(&**a),
-                _ => false,
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -744,78 +706,164 @@ mod tests {
         assert_eq!(whole_sum(0.5, 3), None);
     }
 
-    /// `compare` as it was before text equality got its shortcut: by ordering alone.
-    fn compare_by_order(op: BinOp, a: Operand<'_>, b: Operand<'_>) -> bool {
-        use std::cmp::Ordering;
-        let ord = match (a.norm(), b.norm()) {
-            (Operand::Num(x), Operand::Num(y)) => x.partial_cmp(&y),
-            (Operand::Time(x), Operand::Time(y)) => Some(x.cmp(&y)),
-            (Operand::Bool(x), Operand::Bool(y)) => Some(x.cmp(&y)),
-            (Operand::Ref(Value::Text(x)), Operand::Ref(Value::Text(y))) => Some(x.cmp(y)),
-            (Operand::Ref(x @ Value::List(_)), Operand::Ref(y @ Value::List(_))) => {
-                return match op {
-                    BinOp::Eq => x == y,
-                    BinOp::Ne => x != y,
-                    _ => false,
-                }
+    /// One index filled by lead after lead, under different plans, with some of its lists
+    /// made before each refill, gives what a fresh index gives.
+    #[test]
+    fn a_refilled_index_is_a_fresh_one() {
+        let b2b = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/bench/b2b.funnel"))
+            .unwrap();
+        let plans = [compile_src(MIXED), compile_src(TIMED), compile_src(&b2b)];
+        let mut gens: Vec<Gen> = plans.iter().map(|p| Gen::new(p, 11)).collect();
+        let mut reused = Index::default();
+        let mut made = 0;
+        for round in 0..600 {
+            let k = round % 7 % plans.len();
+            let plan = &plans[k];
+            let lead = gens[k].lead(plan);
+            let as_of = lead
+                .events
+                .get(lead.events.len() * 2 / 3)
+                .map_or(0, |e| e.at);
+            let (fresh, seen) = index_by_type(plan, &lead, as_of);
+            assert_eq!(reused.fill(plan, &lead, as_of), seen);
+            let state = State::new(plan);
+            let cx = |by_type| Moment {
+                plan,
+                lead: &lead,
+                by_type,
+                state: &state,
+                t: as_of,
+                n: seen,
+                scope: None,
+            };
+            let (a, b) = (cx(&reused), cx(&fresh));
+            for ty in 0..=plan.events.len() {
+                assert_eq!(a.by_type.of_type(ty), b.by_type.of_type(ty));
             }
-            _ => None,
-        };
-        ord.is_some_and(|o| match op {
-            BinOp::Eq => o == Ordering::Equal,
-            BinOp::Ne => o != Ordering::Equal,
-            BinOp::Lt => o == Ordering::Less,
-            BinOp::Le => o != Ordering::Greater,
-            BinOp::Gt => o == Ordering::Greater,
-            BinOp::Ge => o != Ordering::Less,
-            _ => false,
-        })
+            // Some lists and segments only, so that the next lead finds some cells made.
+            for f in (0..plan.prefilters.len()).filter(|f| (f + round) % 3 != 0) {
+                let list = plan.events.len() + f;
+                assert_eq!(a.list(list), b.list(list));
+                made += 1;
+            }
+            for i in (0..plan.segments.len()).filter(|i| (i + round) % 2 == 0) {
+                let seg = Cond::Segment(i as u16);
+                assert_eq!(a.eval(&seg, None).truthy(), b.eval(&seg, None).truthy());
+            }
+        }
+        assert!(made > 1000);
     }
 
+    /// A prefilter decided by its `PropTest` passes the same events as the interpreter's.
     #[test]
-    fn compare_agrees_with_ordering() {
-        let values = [
-            Value::Missing,
-            Value::Bool(true),
-            Value::Num(0.0),
-            Value::Num(-0.0),
-            Value::Num(2.5),
-            Value::Time(7),
-            Value::Text("".into()),
-            Value::Text("pricing".into()),
-            Value::Text("pricinG".into()),
-            Value::Text("pricing ".into()),
-            Value::Text("é".into()),
-            Value::List(vec![]),
-            Value::List(vec![Value::Text("pricing".into())]),
-        ];
-        let ops = [
-            BinOp::Eq,
-            BinOp::Ne,
-            BinOp::Lt,
-            BinOp::Le,
-            BinOp::Gt,
-            BinOp::Ge,
-            BinOp::Add,
-        ];
-        for a in &values {
-            for b in &values {
-                for op in ops {
-                    let (x, y) = (Operand::Ref(a), Operand::Ref(b));
-                    assert_eq!(
-                        compare(op, x, y),
-                        compare_by_order(op, x, y),
-                        "{a:?} {op:?} {b:?}"
-                    );
-                    let (x, y) = (x.norm(), y.norm());
-                    assert_eq!(
-                        compare(op, x, y),
-                        compare_by_order(op, x, y),
-                        "{a:?} {op:?} {b:?}"
-                    );
+    fn prop_tests_agree_with_the_interpreter() {
+        let root = env!("CARGO_MANIFEST_DIR");
+        let extra = r#"
+funnel "props"
+schema {
+  trait t: text
+  event e { s: text, n: int, b: bool, l: list<text> }
+}
+stage A { enter when e where s == "x" or e where 2 == n or e where b == true }
+stage B { enter when e where s not in ["x", "y"] or e where n in [1, 2.5, 3] }
+stage C { enter when e where s in [] or e where n not in [] or e where l == ["x"] }
+stage D {
+  enter when e where s in ["", "ab", "abc", "abcd", "abcdefg", "abcdefgh", "abcdefghijklmnop"]
+    or e where s == "abcdefghijklmnopq-longer-than-a-key"
+    or e where s == "a-constant-of-more-than-sixty-three-bytes-all-sharing-the-last-bit"
+}
+"#;
+        // Texts near the constants above: each byte changed, one byte more or fewer.
+        let mut near = Vec::new();
+        for k in [
+            "ab",
+            "abcdefg",
+            "abcdefghijklmnop",
+            "abcdefghijklmnopq-longer-than-a-key",
+            "a-constant-of-more-than-sixty-three-bytes-all-sharing-the-last-bit",
+        ] {
+            for i in 0..k.len() {
+                let mut b = k.as_bytes().to_vec();
+                b[i] = b'_';
+                near.push(Value::Text(String::from_utf8(b).unwrap().into()));
+            }
+            near.push(Value::Text(k[1..].into()));
+            near.push(Value::Text(format!("{k}_").into()));
+            near.push(Value::Text(k.into()));
+        }
+        let mut sources = vec![extra.to_string(), MIXED.to_string()];
+        for f in [
+            "rules/b2b-saas.funnel",
+            "rules/lifecycle.funnel",
+            "rules/aida.funnel",
+        ] {
+            sources.push(std::fs::read_to_string(format!("{root}/{f}")).unwrap());
+        }
+        let mut tested = 0;
+        for src in &sources {
+            let plan = compile_src(src);
+            let mut g = Gen::new(&plan, 3);
+            for _ in 0..300 {
+                let lead = g.lead(&plan);
+                let (index, _) = index_by_type(&plan, &lead, i64::MAX);
+                let state = State::new(&plan);
+                let cx = Moment {
+                    plan: &plan,
+                    lead: &lead,
+                    by_type: &index,
+                    state: &state,
+                    t: i64::MAX,
+                    n: lead.events.len(),
+                    scope: None,
+                };
+                for (k, (ev, filter)) in plan.prefilters.iter().enumerate() {
+                    let Some(test) = &plan.prefilter_tests[k] else {
+                        continue;
+                    };
+                    for e in lead.events.iter().filter(|e| e.ty == *ev) {
+                        let v = lead.prop(e, test.prop() as usize);
+                        assert_eq!(
+                            test.holds(v),
+                            cx.eval(filter, Some(e)).truthy(),
+                            "{test:?} on {v:?}"
+                        );
+                        tested += 1;
+                    }
+                    // Values the generator may not make.
+                    for v in [
+                        Value::Missing,
+                        Value::Num(f64::NAN),
+                        Value::Num(-0.0),
+                        Value::List(vec![]),
+                        Value::Text("".into()),
+                    ]
+                    .iter()
+                    .chain(&near)
+                    {
+                        let mut one = lead.clone();
+                        one.props = vec![Value::Missing; 8];
+                        one.props[test.prop() as usize] = v.clone();
+                        one.events = vec![Event {
+                            ty: *ev,
+                            at: 0,
+                            props_start: 0,
+                        }];
+                        let c1 = Moment { lead: &one, ..cx };
+                        assert_eq!(
+                            test.holds(v),
+                            c1.eval(filter, one.events.first()).truthy(),
+                            "{test:?} on {v:?}"
+                        );
+                    }
                 }
             }
         }
-        assert!(!compare(BinOp::Eq, Operand::Missing, Operand::Missing));
+        assert!(tested > 1000);
+        let plan = compile_src(extra);
+        // `l == ["x"]` compares lists: left to the interpreter.
+        assert_eq!(
+            plan.prefilter_tests.iter().filter(|t| t.is_some()).count(),
+            10
+        );
     }
 }

@@ -1,9 +1,10 @@
-//! The per-lead index: a lead's events grouped by type, the event lists of the plan's
-//! prefilters, and the segments that read only traits, each worked out once per lead.
+//! The per-lead index: a lead's events grouped by type, and room for what is worked out at
+//! most once per lead: the event lists of the plan's prefilters and the values of segments
+//! that read only traits (both filled on first use by condition evaluation, which needs the
+//! interpreter for them).
 
 use std::cell::{Cell, OnceCell};
 
-use super::condition::Moment;
 use crate::lead::Lead;
 use crate::plan::Plan;
 
@@ -35,7 +36,7 @@ impl Index {
         self.grouped.get(a as usize..b as usize)
     }
 
-    fn types(&self) -> usize {
+    pub(super) fn types(&self) -> usize {
         self.starts.len().saturating_sub(1)
     }
 
@@ -97,7 +98,7 @@ impl Index {
     }
 
     /// An empty list, with room if an earlier lead left one.
-    fn spare_list(&self) -> Vec<u32> {
+    pub(super) fn spare_list(&self) -> Vec<u32> {
         let mut spare = self.spare.take();
         let list = spare.pop().unwrap_or_default();
         self.spare.set(spare);
@@ -111,57 +112,13 @@ pub fn index_by_type(plan: &Plan, lead: &Lead, as_of: i64) -> (Index, usize) {
     let seen = index.fill(plan, lead, as_of);
     (index, seen)
 }
-impl<'a> Moment<'a> {
-    /// Event list `k`: by type, then by prefilter (worked out on first use).
-    pub(super) fn list(&self, k: usize) -> Option<&'a [u32]> {
-        let index: &'a Index = self.by_type;
-        if k < index.types() {
-            return index.of_type(k);
-        }
-        let f = k - index.types();
-        let (ev, filter) = self.plan.prefilters.get(f)?;
-        let cell = index.filtered.get(f)?;
-        let list = cell.get_or_init(|| {
-            // The filter reads only the event and traits: this moment is as good as any.
-            let all = index.of_type(*ev as usize).unwrap_or(&[]);
-            let lead = self.lead;
-            let mut list = index.spare_list();
-            match self.plan.prefilter_tests.get(f).and_then(Option::as_ref) {
-                Some(test) => {
-                    let prop = test.prop() as usize;
-                    for &i in all {
-                        if let Some(e) = lead.events.get(i as usize) {
-                            if test.holds(lead.prop(e, prop)) {
-                                list.push(i);
-                            }
-                        }
-                    }
-                }
-                None => {
-                    for &i in all {
-                        let e = lead.events.get(i as usize);
-                        if e.is_some() && self.eval(filter, e).truthy() {
-                            list.push(i);
-                        }
-                    }
-                }
-            }
-            list
-        });
-        Some(list)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
     use super::*;
-    use crate::eval::outcome::State;
     use crate::eval::testgen::Gen;
-    use crate::lead::{Event, Value};
-    use crate::plan::samples::{compile_src, MIXED, TIMED};
-    use crate::plan::Cond;
+    use crate::plan::samples::{compile_src, MIXED};
 
     #[test]
     fn index_groups_events_by_type_in_order() {
@@ -186,166 +143,5 @@ mod tests {
         }
         let empty = Index::default();
         assert!(empty.of_type(0).is_none() && empty.types() == 0);
-    }
-
-    /// One index filled by lead after lead, under different plans, with some of its lists
-    /// made before each refill, gives what a fresh index gives.
-    #[test]
-    fn a_refilled_index_is_a_fresh_one() {
-        let b2b = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/bench/b2b.funnel"))
-            .unwrap();
-        let plans = [compile_src(MIXED), compile_src(TIMED), compile_src(&b2b)];
-        let mut gens: Vec<Gen> = plans.iter().map(|p| Gen::new(p, 11)).collect();
-        let mut reused = Index::default();
-        let mut made = 0;
-        for round in 0..600 {
-            let k = round % 7 % plans.len();
-            let plan = &plans[k];
-            let lead = gens[k].lead(plan);
-            let as_of = lead
-                .events
-                .get(lead.events.len() * 2 / 3)
-                .map_or(0, |e| e.at);
-            let (fresh, seen) = index_by_type(plan, &lead, as_of);
-            assert_eq!(reused.fill(plan, &lead, as_of), seen);
-            let state = State::new(plan);
-            let cx = |by_type| Moment {
-                plan,
-                lead: &lead,
-                by_type,
-                state: &state,
-                t: as_of,
-                n: seen,
-                scope: None,
-            };
-            let (a, b) = (cx(&reused), cx(&fresh));
-            for ty in 0..=plan.events.len() {
-                assert_eq!(a.by_type.of_type(ty), b.by_type.of_type(ty));
-            }
-            // Some lists and segments only, so that the next lead finds some cells made.
-            for f in (0..plan.prefilters.len()).filter(|f| (f + round) % 3 != 0) {
-                let list = plan.events.len() + f;
-                assert_eq!(a.list(list), b.list(list));
-                made += 1;
-            }
-            for i in (0..plan.segments.len()).filter(|i| (i + round) % 2 == 0) {
-                let seg = Cond::Segment(i as u16);
-                assert_eq!(a.eval(&seg, None).truthy(), b.eval(&seg, None).truthy());
-            }
-        }
-        assert!(made > 1000);
-    }
-
-    /// A prefilter decided by its `PropTest` passes the same events as the interpreter's.
-    #[test]
-    fn prop_tests_agree_with_the_interpreter() {
-        let root = env!("CARGO_MANIFEST_DIR");
-        let extra = r#"
-funnel "props"
-schema {
-  trait t: text
-  event e { s: text, n: int, b: bool, l: list<text> }
-}
-stage A { enter when e where s == "x" or e where 2 == n or e where b == true }
-stage B { enter when e where s not in ["x", "y"] or e where n in [1, 2.5, 3] }
-stage C { enter when e where s in [] or e where n not in [] or e where l == ["x"] }
-stage D {
-  enter when e where s in ["", "ab", "abc", "abcd", "abcdefg", "abcdefgh", "abcdefghijklmnop"]
-    or e where s == "abcdefghijklmnopq-longer-than-a-key"
-    or e where s == "a-constant-of-more-than-sixty-three-bytes-all-sharing-the-last-bit"
-}
-"#;
-        // Texts near the constants above: each byte changed, one byte more or fewer.
-        let mut near = Vec::new();
-        for k in [
-            "ab",
-            "abcdefg",
-            "abcdefghijklmnop",
-            "abcdefghijklmnopq-longer-than-a-key",
-            "a-constant-of-more-than-sixty-three-bytes-all-sharing-the-last-bit",
-        ] {
-            for i in 0..k.len() {
-                let mut b = k.as_bytes().to_vec();
-                b[i] = b'_';
-                near.push(Value::Text(String::from_utf8(b).unwrap().into()));
-            }
-            near.push(Value::Text(k[1..].into()));
-            near.push(Value::Text(format!("{k}_").into()));
-            near.push(Value::Text(k.into()));
-        }
-        let mut sources = vec![extra.to_string(), MIXED.to_string()];
-        for f in [
-            "rules/b2b-saas.funnel",
-            "rules/lifecycle.funnel",
-            "rules/aida.funnel",
-        ] {
-            sources.push(std::fs::read_to_string(format!("{root}/{f}")).unwrap());
-        }
-        let mut tested = 0;
-        for src in &sources {
-            let plan = compile_src(src);
-            let mut g = Gen::new(&plan, 3);
-            for _ in 0..300 {
-                let lead = g.lead(&plan);
-                let (index, _) = index_by_type(&plan, &lead, i64::MAX);
-                let state = State::new(&plan);
-                let cx = Moment {
-                    plan: &plan,
-                    lead: &lead,
-                    by_type: &index,
-                    state: &state,
-                    t: i64::MAX,
-                    n: lead.events.len(),
-                    scope: None,
-                };
-                for (k, (ev, filter)) in plan.prefilters.iter().enumerate() {
-                    let Some(test) = &plan.prefilter_tests[k] else {
-                        continue;
-                    };
-                    for e in lead.events.iter().filter(|e| e.ty == *ev) {
-                        let v = lead.prop(e, test.prop() as usize);
-                        assert_eq!(
-                            test.holds(v),
-                            cx.eval(filter, Some(e)).truthy(),
-                            "{test:?} on {v:?}"
-                        );
-                        tested += 1;
-                    }
-                    // Values the generator may not make.
-                    for v in [
-                        Value::Missing,
-                        Value::Num(f64::NAN),
-                        Value::Num(-0.0),
-                        Value::List(vec![]),
-                        Value::Text("".into()),
-                    ]
-                    .iter()
-                    .chain(&near)
-                    {
-                        let mut one = lead.clone();
-                        one.props = vec![Value::Missing; 8];
-                        one.props[test.prop() as usize] = v.clone();
-                        one.events = vec![Event {
-                            ty: *ev,
-                            at: 0,
-                            props_start: 0,
-                        }];
-                        let c1 = Moment { lead: &one, ..cx };
-                        assert_eq!(
-                            test.holds(v),
-                            c1.eval(filter, one.events.first()).truthy(),
-                            "{test:?} on {v:?}"
-                        );
-                    }
-                }
-            }
-        }
-        assert!(tested > 1000);
-        let plan = compile_src(extra);
-        // `l == ["x"]` compares lists: left to the interpreter.
-        assert_eq!(
-            plan.prefilter_tests.iter().filter(|t| t.is_some()).count(),
-            10
-        );
     }
 }

@@ -1,8 +1,9 @@
 //! Evaluation: leads replayed through a compiled plan, and their decisions explained.
 //!
 //! [`machine`] replays a lead, step by step; [`condition`] evaluates a compiled condition
-//! against a lead's history at a moment, reading the per-lead [`index`]; [`outcome`] holds what
-//! a replay produces; [`explain`] evaluates every decision again, for `funnelc explain`.
+//! against a lead's history at a moment, reading the per-lead [`index`], with [`operand`]'s
+//! values and comparisons; [`outcome`] holds what a replay produces; [`explain`] evaluates
+//! every decision again, for `funnelc explain`.
 
 pub mod condition;
 pub mod explain;
@@ -13,10 +14,10 @@ pub mod outcome;
 #[cfg(test)]
 mod testgen;
 
-pub use condition::{compare, Moment};
+pub use condition::Moment;
 pub use index::{index_by_type, Index};
 pub use machine::{replay, replay_traced};
-pub use operand::Operand;
+pub use operand::{compare, Operand};
 pub use outcome::{
     position, sla_breaches, Breach, EnteredBy, Entry, ExitRecord, Outcome, ScoreValue, Snapshot,
     State, Trigger,

@@ -1,9 +1,10 @@
 //! The evaluation plan: a checked rule file compiled for replay. Every name is resolved to a
 //! slot once, here; the interpreter never looks a name up.
 //!
-//! The plan's types are here; [`compile`] builds a plan from a checked file, `reads` works out
-//! what each condition can read (for [`Plan::watch`] and trait-only segments), [`PropTest`]
-//! decides simple filters without the interpreter, and [`literal`] turns a literal into a value.
+//! The plan's types are here; [`compile`](fn@compile) builds a plan from a checked file,
+//! `reads` works out what each condition can read (for [`Plan::watch`] and trait-only
+//! segments), [`PropTest`] decides simple filters without the interpreter, and
+//! [`literal`](fn@literal) turns a literal into a value.
 
 mod compile;
 mod literal;

@@ -1,6 +1,6 @@
 //! What conditions read: whether one reads only what a replay never changes (for prefilters
 //! and trait-only segments), and, for each position of a lead, which event types the
-//! conditions a look evaluates there can read ([`Plan::watch`]).
+//! conditions a look evaluates there can read ([`Plan::watch`](super::Plan::watch)).
 
 use super::{Cond, Leave, Query, RulePoints, ScoreModel, StagePlan};
 use crate::syntax::ast;
@@ -139,10 +139,10 @@ impl Reads<'_> {
     }
 }
 
-/// [`Plan::watch`]: for each position, what the conditions a look evaluates there can read.
-/// A look evaluates the exits and moves from the current stage, the next stage's entry
-/// condition, and, wherever the lead is, the `when` rules of decaying scores (to note since
-/// when each has held).
+/// [`Plan::watch`](super::Plan::watch): for each position, what the conditions a look
+/// evaluates there can read. A look evaluates the exits and moves from the current stage, the
+/// next stage's entry condition, and, wherever the lead is, the `when` rules of decaying
+/// scores (to note since when each has held).
 pub(super) fn watch_lists(
     events: usize,
     segments: &[(String, Cond, ast::Expr)],

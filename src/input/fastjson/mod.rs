@@ -7,7 +7,7 @@
 //! line again. That reader decides what every unusual line means and words every error, so
 //! the two can only differ by speed; `tests/fast_jsonl.rs` checks that they agree.
 //!
-//! Events in the compact shape nearly every producer writes are read by [`compact`].
+//! Events in the compact shape nearly every producer writes are read in `compact.rs`.
 
 mod compact;
 

@@ -4,7 +4,7 @@
 
 use crate::check::{self, Symbols};
 use crate::diag::{self, Diagnostic};
-use crate::eval::Plan;
+use crate::plan::Plan;
 use crate::syntax::{self, ast::File, scan::Comment};
 
 /// A rule file after the front end: everything each later stage may need.
@@ -53,7 +53,7 @@ pub fn compile(source: &str, name: &str) -> Compiled {
     diag::sort(&mut diagnostics);
     let clean = !diagnostics.iter().any(Diagnostic::is_error);
     let plan = if clean {
-        crate::eval::plan::compile(&parsed.file, &checked.symbols, source, name)
+        crate::plan::compile(&parsed.file, &checked.symbols, source, name)
     } else {
         None
     };

@@ -13,9 +13,12 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use crate::eval::explain::Explanation;
-use crate::eval::{output, replay, Lead, Outcome, Plan};
+use crate::eval::{position, replay, Outcome};
 use crate::input::lines::{flow, Batch, LineReader, BATCH_LINES};
 use crate::input::{jsonl, DataError};
+use crate::lead::Lead;
+use crate::output;
+use crate::plan::Plan;
 
 /// The shapes lead data comes in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -403,7 +406,7 @@ impl Tally {
         let mut t = Tally {
             reached: 0,
             reached_more: Vec::new(),
-            exit: out.state.exit.as_ref().map(|_| output::position(plan, out)),
+            exit: out.state.exit.as_ref().map(|_| position(plan, out)),
         };
         for (i, at) in out.state.latest.iter().enumerate() {
             match (at, i) {

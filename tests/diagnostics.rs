@@ -9,7 +9,6 @@
 
 use std::path::{Path, PathBuf};
 
-use funnelc::check::check_source;
 use funnelc::diag::{render_human, summary_line, Diagnostic};
 use funnelc::syntax::ast::Span;
 
@@ -48,7 +47,7 @@ fn check() {
     insta::glob!("fixtures/check/*.funnel", |path| {
         let name = file_name(path);
         let source = read_fixture(path);
-        let diags = check_source(&source).diagnostics;
+        let diags = funnelc::compile(&source, "fixture.funnel").diagnostics;
         for d in &diags {
             assert_span_sane(&name, &source, d, d.span, "primary");
             for (span, _) in &d.secondary {
@@ -104,7 +103,7 @@ fn clean_fixtures_pass_and_every_mistake_is_caught() {
             wrong.push(format!("{name}: fixtures must be UTF-8"));
             continue;
         };
-        let diags = check_source(&source).diagnostics;
+        let diags = funnelc::compile(&source, "fixture.funnel").diagnostics;
         let clean = expected_clean(&source);
         if clean && !diags.is_empty() {
             wrong.push(format!(

@@ -17,11 +17,11 @@ fn readme_tour_checks_clean() {
         .filter(|b| b.starts_with("funnel \""))
         .collect();
     assert_eq!(tours.len(), 1);
-    let checked = funnelc::check::check_source(&tours[0]);
+    let compiled = funnelc::compile(&tours[0], "README.md");
     assert!(
-        checked.diagnostics.is_empty(),
+        compiled.diagnostics.is_empty(),
         "{}",
-        funnelc::diag::render_human(&checked.diagnostics, "README.md", &tours[0], false)
+        funnelc::diag::render_human(&compiled.diagnostics, "README.md", &tours[0], false)
     );
 }
 

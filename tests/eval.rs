@@ -9,8 +9,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use funnelc::eval::run::{By, Trigger};
-use funnelc::eval::{compile, output, replay, Outcome, Plan};
+use funnelc::eval::{replay, EnteredBy, Outcome, Trigger};
+use funnelc::plan::Plan;
 use funnelc::syntax::ast::Timestamp;
 use serde_json::{json, Value as J};
 
@@ -21,24 +21,14 @@ const T0: &str = "2025-01-01T00:00:00Z";
 // Harness
 
 fn plan(src: &str) -> Plan {
-    let parsed = funnelc::syntax::parse(src);
-    let msgs = |d: &[funnelc::diag::Diagnostic]| {
-        d.iter()
-            .map(|d| format!("{}: {}", d.code, d.message))
-            .collect::<Vec<_>>()
-    };
-    assert!(
-        parsed.diagnostics.is_empty(),
-        "syntax: {:?}\n{src}",
-        msgs(&parsed.diagnostics)
-    );
-    let checked = funnelc::check::check_source(src);
-    assert!(
-        !checked.has_errors(),
-        "check: {:?}\n{src}",
-        msgs(&checked.diagnostics)
-    );
-    compile(&parsed.file, &checked.symbols, src, "test.funnel").expect("the plan compiles")
+    let compiled = funnelc::compile(src, "test.funnel");
+    let msgs: Vec<_> = compiled
+        .diagnostics
+        .iter()
+        .map(|d| format!("{}: {}", d.code, d.message))
+        .collect();
+    assert!(!compiled.has_errors(), "{msgs:?}\n{src}");
+    compiled.plan.expect("the plan compiles")
 }
 
 fn ms(s: &str) -> i64 {
@@ -81,7 +71,7 @@ struct Res {
 impl Res {
     /// The stage, the exit name, or "" (outside).
     fn position(&self) -> String {
-        output::position(&self.plan, &self.out)
+        funnelc::eval::position(&self.plan, &self.out)
     }
     fn entered(&self, stage: &str) -> Option<String> {
         let v = &self.json["entered"][stage];
@@ -136,7 +126,7 @@ fn run_line(src: &str, lead: &str, as_of: &str) -> Res {
     let plan = plan(src);
     let (lead, _) = funnelc::input::jsonl::parse_line(&plan, lead, "test:1".into()).unwrap();
     let out = replay(&plan, &lead, ms(as_of));
-    let json = output::json(&plan, &lead, &out);
+    let json = funnelc::output::json(&plan, &lead, &out);
     Res { plan, out, json }
 }
 
@@ -1238,15 +1228,18 @@ fn entries_record_rule_and_trigger() {
         &[e("a", T0), e("b", &at(DAY)), e("r", &at(2 * DAY))],
         &at(3 * DAY),
     );
-    let by: Vec<By> = r.out.state.entries.iter().map(|en| en.by).collect();
+    let by: Vec<EnteredBy> = r.out.state.entries.iter().map(|en| en.by).collect();
     // The move `B -> A` is the first move in the plan's leaves, after the two exits.
     let li = r
         .plan
         .leaves
         .iter()
-        .position(|l| matches!(l.to, funnelc::eval::plan::LeaveTo::Stage(0)))
+        .position(|l| matches!(l.to, funnelc::plan::LeaveTo::Stage(0)))
         .unwrap();
-    assert_eq!(by, vec![By::Enter, By::Enter, By::Leave(li)]);
+    assert_eq!(
+        by,
+        vec![EnteredBy::Enter, EnteredBy::Enter, EnteredBy::Leave(li)]
+    );
     assert_eq!(r.out.state.entries[2].trigger, Trigger::Event(2));
 }
 

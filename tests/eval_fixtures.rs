@@ -32,7 +32,9 @@
 
 use std::path::Path;
 
-use funnelc::eval::{compile, explain, output, replay, Plan};
+use funnelc::eval::{explain, replay};
+use funnelc::output;
+use funnelc::plan::Plan;
 
 /// A case read from its file.
 struct Case {
@@ -151,21 +153,22 @@ fn parse_case(name: &str, text: &str) -> Result<Case, String> {
 /// line each). Errors are the rendered diagnostics. Kept in one place on purpose: the whole
 /// pipeline is one call away from being a single library function.
 fn compile_rules(source: &str, name: &str) -> Result<(Plan, Vec<String>), String> {
-    let (checked, file) = funnelc::check::check_source_keeping_tree(source);
-    if checked.has_errors() {
+    let compiled = funnelc::compile(source, name);
+    if compiled.has_errors() {
         return Err(funnelc::diag::render_human(
-            &checked.diagnostics,
+            &compiled.diagnostics,
             name,
             source,
             false,
         ));
     }
-    let warnings = checked
+    let warnings = compiled
         .diagnostics
         .iter()
         .map(|d| format!("warning {}: {}", d.code, d.message))
         .collect();
-    let plan = compile(&file, &checked.symbols, source, name)
+    let plan = compiled
+        .plan
         .ok_or_else(|| format!("{name}: the rules check but do not compile"))?;
     Ok((plan, warnings))
 }
@@ -221,7 +224,7 @@ fn run_case(path: &Path) -> String {
             snap.push_str(&format!(
                 "\n--- as of {}: eval --format jsonl\n{line}\n--- explain\n{}",
                 ts(as_of),
-                explain::render(&plan, &x)
+                output::explain::render(&plan, &x)
             ));
         }
     }

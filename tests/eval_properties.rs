@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use funnelc::eval::{compile, output, replay, Plan};
+use funnelc::eval::replay;
+use funnelc::output;
+use funnelc::plan::Plan;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::TestRunner;
@@ -23,10 +25,7 @@ fn plan() -> &'static Plan {
     static PLAN: OnceLock<Plan> = OnceLock::new();
     PLAN.get_or_init(|| {
         let src = std::fs::read_to_string(Path::new(ROOT).join(RULES)).unwrap();
-        let parsed = funnelc::syntax::parse(&src);
-        let checked = funnelc::check::check_source(&src);
-        assert!(!checked.has_errors());
-        compile(&parsed.file, &checked.symbols, &src, RULES).unwrap()
+        funnelc::compile(&src, RULES).plan.unwrap()
     })
 }
 

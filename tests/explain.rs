@@ -14,7 +14,9 @@
 use std::path::Path;
 use std::process::Command;
 
-use funnelc::eval::{compile, explain, output, replay, Plan};
+use funnelc::eval::{explain, replay};
+use funnelc::output;
+use funnelc::plan::Plan;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -40,11 +42,9 @@ fn header(line: &str) -> Header {
 
 fn load_plan(rules: &str) -> Plan {
     let source = std::fs::read_to_string(Path::new(ROOT).join(rules)).unwrap();
-    let parsed = funnelc::syntax::parse(&source);
-    assert!(parsed.diagnostics.is_empty(), "{rules} does not parse");
-    let checked = funnelc::check::check_source(&source);
-    assert!(!checked.has_errors(), "{rules} does not check");
-    compile(&parsed.file, &checked.symbols, &source, rules).expect("the plan compiles")
+    let compiled = funnelc::compile(&source, rules);
+    assert!(!compiled.has_errors(), "{rules} does not check");
+    compiled.plan.expect("the plan compiles")
 }
 
 fn ms(s: &str) -> i64 {
@@ -113,7 +113,7 @@ fn explain_fixture(path: &Path) -> String {
         output::json(&plan, lead, &replay(&plan, lead, as_of)),
         "{name}: explain and eval disagree"
     );
-    let rendered = explain::render(&plan, &x);
+    let rendered = output::explain::render(&plan, &x);
     // The command line shows the same explanation.
     let cli = cli_explain(&name, &h.rules, &lead_lines.join("\n"), &h.lead, &ts(as_of));
     assert_eq!(

@@ -4,8 +4,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use funnelc::eval::{compile, Plan};
 use funnelc::input::{fastjson, jsonl};
+use funnelc::plan::Plan;
 use proptest::prelude::*;
 
 const RULES: &str = r#"
@@ -41,11 +41,9 @@ fn plan() -> &'static Plan {
 }
 
 fn build_plan() -> Plan {
-    let parsed = funnelc::syntax::parse(RULES);
-    assert!(parsed.diagnostics.is_empty());
-    let checked = funnelc::check::check_source(RULES);
-    assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
-    compile(&parsed.file, &checked.symbols, RULES, "t.funnel").unwrap()
+    let compiled = funnelc::compile(RULES, "t.funnel");
+    assert!(!compiled.has_errors(), "{:?}", compiled.diagnostics);
+    compiled.plan.unwrap()
 }
 
 /// Both readers on one line: the fast one must agree with serde whenever it answers.
@@ -189,9 +187,7 @@ fn unusual_and_bad_lines_are_left_to_serde() {
 fn every_shipped_line_takes_the_fast_path() {
     let root = env!("CARGO_MANIFEST_DIR");
     let b2b = std::fs::read_to_string(format!("{root}/rules/b2b-saas.funnel")).unwrap();
-    let parsed = funnelc::syntax::parse(&b2b);
-    let checked = funnelc::check::check_source(&b2b);
-    let p = compile(&parsed.file, &checked.symbols, &b2b, "b2b").unwrap();
+    let p = funnelc::compile(&b2b, "b2b").plan.unwrap();
     for file in ["examples/leads.jsonl", "tests/fixtures/input/leads.jsonl"] {
         let text = std::fs::read_to_string(format!("{root}/{file}")).unwrap();
         for (i, line) in text.lines().enumerate() {

@@ -5,9 +5,12 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use funnelc::eval::{output, replay, Lead, Plan, Value};
-use funnelc::input::segment::{LeadResult, SegmentRead};
-use funnelc::input::{csv as csv_in, jsonl, segment, DataError};
+use funnelc::eval::replay;
+use funnelc::input::segment::SegmentRead;
+use funnelc::input::{csv as csv_in, jsonl, segment, DataError, LeadResult};
+use funnelc::lead::{Lead, Value};
+use funnelc::output;
+use funnelc::plan::Plan;
 
 fn fixture(name: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -17,11 +20,9 @@ fn fixture(name: &str) -> String {
 }
 
 fn plan_of(src: &str, name: &str) -> Plan {
-    let parsed = funnelc::syntax::parse(src);
-    assert!(parsed.diagnostics.is_empty(), "{name} does not parse");
-    let checked = funnelc::check::check_source(src);
-    assert!(!checked.has_errors(), "{name} does not check");
-    funnelc::eval::compile(&parsed.file, &checked.symbols, src, name).expect("compiles")
+    let compiled = funnelc::compile(src, name);
+    assert!(!compiled.has_errors(), "{name} does not check");
+    compiled.plan.expect("compiles")
 }
 
 fn b2b() -> Plan {

@@ -5,8 +5,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::Exit;
-use funnelc::eval::{output, Plan};
+use funnelc::output;
 use funnelc::pipeline::{self, Data, Summary, Work};
+use funnelc::plan::Plan;
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum, PartialEq, Eq)]
 pub enum OutFormat {
@@ -188,7 +189,7 @@ pub fn run(mut args: Args) -> Exit {
     let lines = output::JsonLines::new(&plan);
     // Each lead is rendered on the worker that evaluated it: the thread that writes the
     // output in order only counts and writes.
-    let render = |lead: &funnelc::eval::Lead,
+    let render = |lead: &funnelc::lead::Lead,
                   out: &funnelc::eval::Outcome,
                   x: Option<&funnelc::eval::explain::Explanation>|
      -> Rendered {

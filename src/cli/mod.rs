@@ -14,8 +14,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use funnelc::diag::{self, Diagnostic};
-use funnelc::eval::Plan;
 use funnelc::pipeline::io_reason;
+use funnelc::plan::Plan;
 use funnelc::syntax::ast::Span;
 
 /// How a run ended.

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use super::{load, Exit};
-use funnelc::eval::rule_tests::run_test;
+use funnelc::rule_tests::run_test;
 use funnelc::syntax::ast::Item;
 
 #[derive(clap::Args)]

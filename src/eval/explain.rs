@@ -1,10 +1,14 @@
 //! Explanations: why a lead is where it is, with the actual values behind every decision.
+//! Building one evaluates every decision again; `output::explain` renders it as text.
 
 use serde::Serialize;
 
-use super::lead::{fmt_num, Lead, Value};
-use super::plan::{LeaveTo, Plan, C};
-use super::run::{self, By, Cx, Outcome, Snapshot, Trigger, Val};
+use super::{
+    index_by_type, replay_traced, Breach, EnteredBy, Index, Moment, Operand, Outcome, Snapshot,
+    Trigger,
+};
+use crate::lead::{fmt_num, Lead, Value};
+use crate::plan::{Cond, LeaveTo, Plan};
 use crate::syntax::ast::{self, BinOp, ExprKind, Timestamp};
 use crate::time::format_timestamp;
 
@@ -78,14 +82,15 @@ pub struct Explanation {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next: Option<NextStage>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub sla_breaches: Vec<super::output::Breach>,
+    pub sla_breaches: Vec<Breach>,
 }
 
 fn ts(ms: i64) -> String {
     format_timestamp(Timestamp { millis: ms })
 }
 
-fn short_ts(ms: i64) -> String {
+/// An instant as explanations show it, in their notes and in `output::explain`.
+pub fn short_ts(ms: i64) -> String {
     // `2025-01-04 09:12`, seconds only when not zero.
     let full = ts(ms);
     let (date, time) = full.split_once('T').unwrap_or((&full, ""));
@@ -101,21 +106,21 @@ fn source_text(plan: &Plan, span: ast::Span) -> String {
 
 /// Explains a lead: replays it with a trace and evaluates every decision again at its moment.
 pub fn explain(plan: &Plan, lead: &Lead, as_of: i64) -> (Outcome, Explanation) {
-    let (out, trace) = run::replay_traced(plan, lead, as_of);
-    let (by_type, seen) = run::index_by_type(plan, lead, as_of);
+    let (out, trace) = replay_traced(plan, lead, as_of);
+    let (by_type, seen) = index_by_type(plan, lead, as_of);
     let mut timeline = Vec::new();
     let mut snaps = trace.iter();
     for entry in &out.state.entries {
         let Some(snap) = snaps.next() else { break };
         let stage = &plan.stages[entry.stage as usize];
         let (rule, c, expr, scope) = match entry.by {
-            By::Enter => (
+            EnteredBy::Enter => (
                 format!("stage {} ({}:{})", stage.name, plan.file, stage.line),
                 &stage.enter,
                 &stage.enter_expr,
                 None,
             ),
-            By::Leave(li) => {
+            EnteredBy::Leave(li) => {
                 let l = &plan.leaves[li];
                 let from = snap
                     .before
@@ -137,7 +142,7 @@ pub fn explain(plan: &Plan, lead: &Lead, as_of: i64) -> (Outcome, Explanation) {
                 )
             }
         };
-        let cx = cx_at(plan, lead, &by_type, snap, scope);
+        let cx = moment_at(plan, lead, &by_type, snap, scope);
         timeline.push(Step {
             at: ts(entry.at),
             to: stage.name.clone(),
@@ -153,7 +158,7 @@ pub fn explain(plan: &Plan, lead: &Lead, as_of: i64) -> (Outcome, Explanation) {
             LeaveTo::Stage(s) => plan.stages[*s as usize].name.clone(),
         };
         let scope = snap.before.latest[x.from as usize];
-        let cx = cx_at(plan, lead, &by_type, snap, scope);
+        let cx = moment_at(plan, lead, &by_type, snap, scope);
         timeline.push(Step {
             at: ts(x.at),
             to: name.clone(),
@@ -162,7 +167,7 @@ pub fn explain(plan: &Plan, lead: &Lead, as_of: i64) -> (Outcome, Explanation) {
             condition: node(&cx, &l.when, &l.when_expr),
         });
     }
-    let now = Cx {
+    let now = Moment {
         plan,
         lead,
         by_type: &by_type,
@@ -194,8 +199,8 @@ pub fn explain(plan: &Plan, lead: &Lead, as_of: i64) -> (Outcome, Explanation) {
                 .and_then(|g| m.grades.get(g))
                 .map(|(l, _)| l.clone()),
             decay: match &m.decay {
-                Some(super::plan::DecayKind::HalfLife(h)) => format!("half-life {}", days(*h)),
-                Some(super::plan::DecayKind::Expire(d)) => format!("expire after {}", days(*d)),
+                Some(crate::plan::DecayKind::HalfLife(h)) => format!("half-life {}", days(*h)),
+                Some(crate::plan::DecayKind::Expire(d)) => format!("expire after {}", days(*d)),
                 None => String::new(),
             },
         })
@@ -226,7 +231,7 @@ pub fn explain(plan: &Plan, lead: &Lead, as_of: i64) -> (Outcome, Explanation) {
         }
         n
     });
-    let position = super::output::position(plan, &out);
+    let position = super::position(plan, &out);
     let since = out
         .state
         .exit
@@ -264,7 +269,7 @@ pub fn explain(plan: &Plan, lead: &Lead, as_of: i64) -> (Outcome, Explanation) {
         timeline,
         scores,
         next,
-        sla_breaches: super::output::sla_breaches(plan, &out),
+        sla_breaches: super::sla_breaches(plan, &out),
     };
     (out, explanation)
 }
@@ -274,14 +279,14 @@ fn days(ms: i64) -> String {
     format!("{}d", fmt_num(d))
 }
 
-fn cx_at<'a>(
+fn moment_at<'a>(
     plan: &'a Plan,
     lead: &'a Lead,
-    by_type: &'a run::Index,
+    by_type: &'a Index,
     snap: &'a Snapshot,
     scope: Option<i64>,
-) -> Cx<'a> {
-    Cx {
+) -> Moment<'a> {
+    Moment {
         plan,
         lead,
         by_type,
@@ -312,7 +317,7 @@ fn trigger_text(plan: &Plan, lead: &Lead, t: Trigger) -> String {
     }
 }
 
-fn show(v: Val<'_>) -> String {
+fn show(v: Operand<'_>) -> String {
     match v.to_value() {
         Value::Missing => "missing".into(),
         other => other.to_string(),
@@ -330,35 +335,35 @@ fn op_symbol(op: BinOp) -> &'static str {
 }
 
 /// Evaluates a condition again, keeping every leaf's actual value.
-pub fn node(cx: &Cx<'_>, c: &C, e: &ast::Expr) -> Node {
+pub fn node(cx: &Moment<'_>, c: &Cond, e: &ast::Expr) -> Node {
     let ok = cx.eval(c, None).truthy();
     let text = source_text(cx.plan, e.span);
     match (c, &e.kind) {
-        (C::All(cs), ExprKind::All(es)) => Node {
+        (Cond::All(cs), ExprKind::All(es)) => Node {
             text: "all of".into(),
             value: String::new(),
             ok,
             children: cs.iter().zip(es).map(|(c, e)| node(cx, c, e)).collect(),
         },
-        (C::Any(cs), ExprKind::Any(es)) => Node {
+        (Cond::Any(cs), ExprKind::Any(es)) => Node {
             text: "any of".into(),
             value: String::new(),
             ok,
             children: cs.iter().zip(es).map(|(c, e)| node(cx, c, e)).collect(),
         },
-        (C::Not(c1), ExprKind::Not(e1)) => Node {
+        (Cond::Not(c1), ExprKind::Not(e1)) => Node {
             text: "not".into(),
             value: String::new(),
             ok,
             children: vec![node(cx, c1, e1)],
         },
-        (C::AtLeast(k, cs), ExprKind::AtLeast { items, .. }) => Node {
+        (Cond::AtLeast(k, cs), ExprKind::AtLeast { items, .. }) => Node {
             text: format!("at least {k} of"),
             value: String::new(),
             ok,
             children: cs.iter().zip(items).map(|(c, e)| node(cx, c, e)).collect(),
         },
-        (C::Segment(i), _) => {
+        (Cond::Segment(i), _) => {
             let (name, sc, se) = &cx.plan.segments[*i as usize];
             Node {
                 text: format!("{name} (segment)"),
@@ -376,10 +381,10 @@ pub fn node(cx: &Cx<'_>, c: &C, e: &ast::Expr) -> Node {
     }
 }
 
-fn scores_in(c: &C, out: &mut Vec<u16>) {
+fn scores_in(c: &Cond, out: &mut Vec<u16>) {
     match c {
-        C::Score(i) => out.push(*i),
-        C::Arith(_, a, b) => {
+        Cond::Score(i) => out.push(*i),
+        Cond::Arith(_, a, b) => {
             scores_in(a, out);
             scores_in(b, out);
         }
@@ -387,13 +392,13 @@ fn scores_in(c: &C, out: &mut Vec<u16>) {
     }
 }
 
-fn leaf_value(cx: &Cx<'_>, c: &C) -> String {
+fn leaf_value(cx: &Moment<'_>, c: &Cond) -> String {
     match c {
-        C::Cmp(op, a, b) => {
+        Cond::Cmp(op, a, b) => {
             let (va, vb) = (cx.eval(a, None), cx.eval(b, None));
-            if let C::Grade(s) = &**a {
+            if let Cond::Grade(s) = &**a {
                 let grades = &cx.plan.scores[*s as usize].grades;
-                let label = |v: Val<'_>| match v.to_value() {
+                let label = |v: Operand<'_>| match v.to_value() {
                     Value::Num(n) => grades
                         .get(n as usize)
                         .map_or("none".into(), |g| g.0.clone()),
@@ -404,7 +409,7 @@ fn leaf_value(cx: &Cx<'_>, c: &C) -> String {
             // Text equality reads best as just the value the lead has.
             let text_eq = matches!(op, BinOp::Eq | BinOp::Ne)
                 && matches!(vb.to_value(), Value::Text(_))
-                && matches!(**b, C::Const(_));
+                && matches!(**b, Cond::Const(_));
             let mut s = if text_eq {
                 show(va)
             } else {
@@ -424,11 +429,11 @@ fn leaf_value(cx: &Cx<'_>, c: &C) -> String {
             }
             s
         }
-        C::In(v, _, _) | C::Between(v, _, _) | C::Test(_, v, _, _) | C::Exists(v) => {
+        Cond::In(v, _, _) | Cond::Between(v, _, _) | Cond::Test(_, v, _, _) | Cond::Exists(v) => {
             show(cx.eval(v, None))
         }
-        C::Not(inner) => leaf_value(cx, inner),
-        C::Present(q) => match cx.pick(q, ast::Which::Last) {
+        Cond::Not(inner) => leaf_value(cx, inner),
+        Cond::Present(q) => match cx.pick(q, ast::Which::Last) {
             Some((_, e)) => {
                 let n = cx.count(q);
                 let times = if n == 1 {
@@ -440,7 +445,7 @@ fn leaf_value(cx: &Cx<'_>, c: &C) -> String {
             }
             None => "none".into(),
         },
-        C::No(q) => {
+        Cond::No(q) => {
             // The last one whatever the window, to show how long it has been.
             let mut last = None;
             cx.select_in(q, false, &mut |_, e| {
@@ -452,7 +457,7 @@ fn leaf_value(cx: &Cx<'_>, c: &C) -> String {
                 None => "none ever".into(),
             }
         }
-        C::Has {
+        Cond::Has {
             which,
             query,
             props,
@@ -472,7 +477,7 @@ fn leaf_value(cx: &Cx<'_>, c: &C) -> String {
             }
             None => "none recorded".into(),
         },
-        C::Then(_) => String::new(),
+        Cond::Then(_) => String::new(),
         other => {
             let v = cx.eval(other, None);
             match v.to_value() {
@@ -480,162 +485,5 @@ fn leaf_value(cx: &Cx<'_>, c: &C) -> String {
                 _ => show(v),
             }
         }
-    }
-}
-
-/// The explanation as text for a terminal.
-pub fn render(plan: &Plan, x: &Explanation) -> String {
-    let mut out = String::new();
-    let day = |s: &str| s.get(..10).unwrap_or(s).to_string();
-    let mut head = vec![x.id.clone()];
-    head.extend(x.about.iter().map(|(k, v)| {
-        if k == "name" || k.ends_with(".name") {
-            v.clone()
-        } else {
-            format!("{} {v}", k.rsplit('.').next().unwrap_or(k))
-        }
-    }));
-    head.push(format!("as of {}", day(&x.as_of)));
-    out.push_str(&head.join(" · "));
-    out.push('\n');
-    let display = plan
-        .stages
-        .iter()
-        .find(|s| s.name == x.position)
-        .and_then(|s| s.display.clone());
-    match (&x.since, x.position.is_empty()) {
-        (_, true) => out.push_str("stage: none yet (outside the funnel)\n"),
-        (Some(since), false) => {
-            let name = match display {
-                Some(d) => format!("{} ({d})", x.position),
-                None => x.position.clone(),
-            };
-            let days = match (
-                crate::time::parse_timestamp(since),
-                crate::time::parse_timestamp(&x.as_of),
-            ) {
-                (Ok(a), Ok(b)) => {
-                    let d = (b.millis - a.millis) / 86_400_000;
-                    if d == 1 {
-                        " (1 day)".to_string()
-                    } else {
-                        format!(" ({d} days)")
-                    }
-                }
-                _ => String::new(),
-            };
-            out.push_str(&format!(
-                "stage: {name}, since {}{days}\n",
-                short_ts_str(since)
-            ));
-        }
-        (None, false) => out.push_str(&format!("stage: {}\n", x.position)),
-    }
-    if !x.timeline.is_empty() {
-        out.push_str("\ntimeline\n");
-        for step in &x.timeline {
-            out.push_str(&format!(
-                "  {}  {}  by {}, triggered by {}\n",
-                short_ts_str(&step.at),
-                step.to,
-                step.rule,
-                step.trigger
-            ));
-            tree(&mut out, &step.condition, 6);
-        }
-    }
-    if !x.scores.is_empty() {
-        out.push_str(&format!("\nscores as of {}\n", day(&x.as_of)));
-        let width = x.scores.iter().map(|s| s.name.len()).max().unwrap_or(0);
-        for s in &x.scores {
-            let grade = s
-                .grade
-                .as_ref()
-                .map(|g| format!(" (grade {g})"))
-                .unwrap_or_default();
-            out.push_str(&format!(
-                "  {:<width$}  {}{grade}",
-                s.name,
-                fmt_num(s.total)
-            ));
-            if s.parts.is_empty() {
-                out.push_str(" (no rule applies)");
-            }
-            out.push('\n');
-            for p in &s.parts {
-                let times = if p.events > 1 {
-                    format!(" × {} events", p.events)
-                } else {
-                    String::new()
-                };
-                out.push_str(&format!(
-                    "  {:<width$}    {:>7}  {}{times} (line {})\n",
-                    "",
-                    signed(p.points),
-                    p.rule,
-                    p.line
-                ));
-            }
-            let mut notes = Vec::new();
-            if let Some(raw) = s.capped_from {
-                notes.push(format!("{} before the cap", fmt_num(raw)));
-            }
-            if !s.decay.is_empty() {
-                notes.push(s.decay.clone());
-            }
-            if !notes.is_empty() {
-                out.push_str(&format!("  {:<width$}    {}\n", "", notes.join(" · ")));
-            }
-        }
-    }
-    if !x.sla_breaches.is_empty() {
-        out.push_str("\nSLA breaches\n");
-        for b in &x.sla_breaches {
-            let how = if b.ongoing {
-                "so far"
-            } else {
-                "before leaving"
-            };
-            out.push_str(&format!(
-                "  {}  entered {}, {} days in the stage {how}; the SLA is {} days\n",
-                b.stage,
-                short_ts_str(&b.entered),
-                fmt_num(b.days),
-                fmt_num(b.sla_days)
-            ));
-        }
-    }
-    if let Some(n) = &x.next {
-        out.push_str(&format!("\nto reach {}\n", n.stage));
-        tree(&mut out, &n.condition, 2);
-        if let Some(note) = &n.note {
-            out.push_str(&format!("  ({note})\n"));
-        }
-    }
-    out
-}
-
-fn signed(v: f64) -> String {
-    if v >= 0.0 {
-        format!("+{}", fmt_num(v))
-    } else {
-        fmt_num(v)
-    }
-}
-
-fn short_ts_str(s: &str) -> String {
-    crate::time::parse_timestamp(s).map_or_else(|_| s.to_string(), |t| short_ts(t.millis))
-}
-
-fn tree(out: &mut String, n: &Node, indent: usize) {
-    let mark = if n.ok { "✓" } else { "✗" };
-    let pad = " ".repeat(indent);
-    if n.value.is_empty() {
-        out.push_str(&format!("{pad}{mark} {}\n", n.text));
-    } else {
-        out.push_str(&format!("{pad}{mark} {}  =  {}\n", n.text, n.value));
-    }
-    for c in &n.children {
-        tree(out, c, indent + 2);
     }
 }

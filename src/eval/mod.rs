@@ -1,13 +1,24 @@
-//! Evaluation: a checked rule file compiled into a plan, and leads replayed through it.
+//! Evaluation: leads replayed through a compiled plan, and their decisions explained.
+//!
+//! [`machine`] replays a lead, step by step; [`condition`] evaluates a compiled condition
+//! against a lead's history at a moment, reading the per-lead [`index`], with [`operand`]'s
+//! values and comparisons; [`outcome`] holds what a replay produces; [`explain`] evaluates
+//! every decision again, for `funnelc explain`.
 
+pub mod condition;
 pub mod explain;
-pub mod lead;
-pub mod names;
-pub mod output;
-pub mod plan;
-pub mod rule_tests;
-pub mod run;
+pub mod index;
+pub mod machine;
+pub mod operand;
+pub mod outcome;
+#[cfg(test)]
+mod testgen;
 
-pub use lead::{Event, Lead, Value};
-pub use plan::{compile, Plan};
-pub use run::{replay, Outcome};
+pub use condition::Moment;
+pub use index::{index_by_type, Index};
+pub use machine::{replay, replay_traced};
+pub use operand::{compare, Operand};
+pub use outcome::{
+    position, sla_breaches, Breach, EnteredBy, Entry, ExitRecord, Outcome, ScoreValue, Snapshot,
+    State, Trigger,
+};

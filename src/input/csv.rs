@@ -21,10 +21,9 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::Read;
 
-use super::segment::LeadResult;
-use super::{DataError, LeadBuilder, Raw};
+use super::{refuse_unsplittable, DataError, LeadBuilder, LeadResult, Raw};
 use crate::check::Ty;
-use crate::eval::Plan;
+use crate::plan::Plan;
 
 /// Reads a leads file and an events file into leads, in leads-file order.
 ///
@@ -296,22 +295,6 @@ fn cell_raw<'a>(cell: &'a str, ty: &Ty) -> Raw<'a> {
         Ty::Text => Raw::Str(Cow::Borrowed(cell)),
         // Money (`$4,500`), durations, dates and timestamps are parsed from text by `convert`.
         _ => text(),
-    }
-}
-
-/// `convert` splits a duration's unit off by byte, which panics when the text ends in a
-/// multi-byte character. Such text is no duration anyway: it is refused here, in the words
-/// `convert` would use, before it gets there.
-pub(super) fn refuse_unsplittable(raw: &Raw<'_>, ty: &Ty) -> Option<String> {
-    match (ty, raw) {
-        (Ty::Duration, Raw::Str(s)) if s.chars().next_back().is_some_and(|c| !c.is_ascii()) => {
-            let shown: String = s.chars().take(40).collect();
-            Some(format!("expected {}, found \"{shown}\"", ty.describe()))
-        }
-        (Ty::List(inner), Raw::List(items)) => {
-            items.iter().find_map(|i| refuse_unsplittable(i, inner))
-        }
-        _ => None,
     }
 }
 

@@ -10,7 +10,8 @@ use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
 use super::{DataError, LeadBuilder, Raw};
-use crate::eval::{Lead, Plan};
+use crate::lead::Lead;
+use crate::plan::Plan;
 
 /// A JSON value as a [`Raw`], borrowing strings where the text has no escapes.
 struct JsonRaw<'a>(Raw<'a>);

@@ -12,7 +12,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::check::Ty;
-use crate::eval::{Event, Lead, Plan, Value};
+use crate::lead::{Event, Lead, Value};
+use crate::plan::Plan;
 
 /// A problem with one lead's data: where it is, which lead, which field.
 #[derive(Clone, Debug, PartialEq)]
@@ -36,6 +37,10 @@ impl fmt::Display for DataError {
         write!(f, ": {}", self.message)
     }
 }
+
+/// One lead as a reader returns it: the lead and the unknown event types it had, with counts,
+/// or the first error in its data.
+pub type LeadResult = Result<(Lead, BTreeMap<String, u64>), DataError>;
 
 /// A JSON-like scalar as read from any input format.
 #[derive(Clone, Debug)]
@@ -111,6 +116,22 @@ fn parse_duration_ms(s: &str) -> Option<i64> {
         _ => return None,
     };
     n.checked_mul(unit)
+}
+
+/// `convert` splits a duration's unit off by byte, which panics when the text ends in a
+/// multi-byte character. Such text is no duration anyway: it is refused here, in the words
+/// `convert` would use, before it gets there.
+fn refuse_unsplittable(raw: &Raw<'_>, ty: &Ty) -> Option<String> {
+    match (ty, raw) {
+        (Ty::Duration, Raw::Str(s)) if s.chars().next_back().is_some_and(|c| !c.is_ascii()) => {
+            let shown: String = s.chars().take(40).collect();
+            Some(format!("expected {}, found \"{shown}\"", ty.describe()))
+        }
+        (Ty::List(inner), Raw::List(items)) => {
+            items.iter().find_map(|i| refuse_unsplittable(i, inner))
+        }
+        _ => None,
+    }
 }
 
 /// Assembles one lead from any input format.

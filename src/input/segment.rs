@@ -17,13 +17,8 @@ use std::io::BufRead;
 
 use serde_json::{Map, Value as Json};
 
-use super::csv::refuse_unsplittable;
-use super::{DataError, LeadBuilder, Raw};
-use crate::eval::{Lead, Plan};
-
-/// One lead as a reader returns it: the lead and the unknown event types it had, with counts,
-/// or the first error in its data.
-pub type LeadResult = Result<(Lead, BTreeMap<String, u64>), DataError>;
+use super::{refuse_unsplittable, DataError, LeadBuilder, LeadResult, Raw};
+use crate::plan::Plan;
 
 /// What a Segment stream held.
 #[derive(Debug)]

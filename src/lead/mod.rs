@@ -1,4 +1,8 @@
-//! A lead as the interpreter sees it: values in slots resolved by the plan, events sorted.
+//! A lead as the readers build it and the interpreter replays it: values in slots resolved by
+//! the plan, events sorted. With [`names`], the tables the readers look names up in, this is
+//! the data model both sides share, so neither depends on the other for it.
+
+pub mod names;
 
 use std::fmt;
 

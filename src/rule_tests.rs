@@ -1,13 +1,13 @@
 //! Running the `test` blocks of a rule file: each is a lead written in the file, replayed
-//! through the plan, and its expectations compared with the outcome.
+//! through the plan, and its expectations compared with the outcome. It sits above both the
+//! readers (a test's lead is built as read data is) and the interpreter.
 
 use std::borrow::Cow;
 
-use super::output::position;
-use super::plan::{LeaveTo, Plan};
-use super::run::{compare, replay, Val};
-use super::{Lead, Value};
+use crate::eval::{compare, position, replay, Operand};
 use crate::input::{DataError, LeadBuilder, Raw};
+use crate::lead::{Lead, Value};
+use crate::plan::{LeaveTo, Plan};
 use crate::syntax::ast::{self, Expect, Literal, Object, Test};
 use crate::time::{format_date, format_timestamp};
 
@@ -175,14 +175,18 @@ pub fn run_test(plan: &Plan, test: &Test, line: usize) -> TestResult {
             } => {
                 if let Some(i) = plan.scores.iter().position(|s| s.name == score.text) {
                     let got = out.scores[i].total;
-                    let ok = compare(*op, Val::Num(got), Val::Ref(&Value::Num(value.value)));
+                    let ok = compare(
+                        *op,
+                        Operand::Num(got),
+                        Operand::Ref(&Value::Num(value.value)),
+                    );
                     if !ok {
                         failures.push(format!(
                             "expected score {} {} {}, got {}",
                             score.text,
                             op.symbol(),
-                            super::lead::fmt_num(value.value),
-                            super::lead::fmt_num(got)
+                            crate::lead::fmt_num(value.value),
+                            crate::lead::fmt_num(got)
                         ));
                     }
                 }

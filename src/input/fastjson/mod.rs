@@ -6,14 +6,18 @@
 //! range…) it gives up and returns `None`, and the serde reader in [`super::jsonl`] reads the
 //! line again. That reader decides what every unusual line means and words every error, so
 //! the two can only differ by speed; `tests/fast_jsonl.rs` checks that they agree.
+//!
+//! Events in the compact shape nearly every producer writes are read in `compact.rs`.
+
+mod compact;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use super::{convert, Raw};
 use crate::check::Ty;
-use crate::eval::names::Key;
-use crate::eval::{Event, Lead, Plan, Value};
+use crate::lead::{Event, Lead, Value};
+use crate::plan::Plan;
 
 /// Deeper than this, the serde reader takes over (its own limit is 128).
 const MAX_DEPTH: u32 = 100;
@@ -52,13 +56,13 @@ thread_local! {
 
 /// Reads one line, or `None` when the serde reader must.
 pub fn parse_line(plan: &Plan, line: &str) -> Option<(Lead, BTreeMap<String, u64>)> {
-    let mut p = P::new(line, MEMO.get());
+    let mut p = Cursor::new(line, MEMO.get());
     let read = read_line(plan, &mut p);
     MEMO.set(p.memo);
     read
 }
 
-fn read_line(plan: &Plan, p: &mut P<'_>) -> Option<(Lead, BTreeMap<String, u64>)> {
+fn read_line(plan: &Plan, p: &mut Cursor<'_>) -> Option<(Lead, BTreeMap<String, u64>)> {
     let line = p.s;
     let mut lead = Lead {
         id: String::new(),
@@ -167,7 +171,7 @@ fn special(w: u64) -> u64 {
 /// or before `floor`): the caller, looking for the latest instant of many lines, passes the
 /// latest it has so far, and most events are then not read.
 pub fn latest_at(line: &str, floor: Option<i64>) -> Option<Option<i64>> {
-    let mut p = P::new(line, MEMO.get());
+    let mut p = Cursor::new(line, MEMO.get());
     if let Some(f) = floor.filter(|&f| f != p.memo.floor.0) {
         p.memo.floor = (f, canonical_floor(f));
     }
@@ -177,7 +181,7 @@ pub fn latest_at(line: &str, floor: Option<i64>) -> Option<Option<i64>> {
     latest
 }
 
-fn latest_in(p: &mut P<'_>, floor: Option<&[u8; 20]>) -> Option<Option<i64>> {
+fn latest_in(p: &mut Cursor<'_>, floor: Option<&[u8; 20]>) -> Option<Option<i64>> {
     let mut latest: Option<i64> = None;
     let mut events = false;
     p.object(|p, key| match key.as_ref() {
@@ -205,7 +209,7 @@ fn latest_in(p: &mut P<'_>, floor: Option<&[u8; 20]>) -> Option<Option<i64>> {
 /// Writes a property into its slot of the event whose slots start at `start`; a property the
 /// schema does not declare is ignored. `None` when the value has the wrong type.
 fn put_prop(
-    decl: &crate::eval::plan::EventType,
+    decl: &crate::plan::EventType,
     lead: &mut Lead,
     start: usize,
     key: &str,
@@ -218,7 +222,8 @@ fn put_prop(
     Some(())
 }
 
-struct P<'a> {
+/// A position in one line, with what the thread has learnt of the data so far.
+struct Cursor<'a> {
     s: &'a str,
     b: &'a [u8],
     i: usize,
@@ -248,9 +253,9 @@ fn learn(table: &mut [u8], at: usize, i: usize) {
     }
 }
 
-impl<'a> P<'a> {
+impl<'a> Cursor<'a> {
     fn new(line: &'a str, memo: Memo) -> Self {
-        P {
+        Cursor {
             s: line,
             b: line.as_bytes(),
             i: 0,
@@ -606,117 +611,6 @@ impl<'a> P<'a> {
         })
     }
 
-    /// [`Self::event_at`] for an event in the compact shape of [`Self::compact_event`];
-    /// `None` for anything else, and the caller rewinds. An instant written
-    /// `YYYY-MM-DDTHH:MM:SSZ` that is not after `floor` (the same form, whose byte order is
-    /// time order) is passed over unread: `Some(None)`.
-    #[inline]
-    fn compact_event_at(&mut self, floor: Option<&[u8; 20]>) -> Option<Option<i64>> {
-        self.compact_type()?;
-        let b = self.b;
-        let raw = b.get(self.i..self.i + 20);
-        let passed = match (floor, raw, b.get(self.i + 20)) {
-            (Some(floor), Some(raw), Some(b'"')) => canonical(raw) && raw <= &floor[..],
-            _ => false,
-        };
-        let at = if passed {
-            self.i += 21;
-            None
-        } else {
-            Some(self.compact_instant()?)
-        };
-        self.depth += 1;
-        // A second `at` is the general reader's business.
-        self.compact_members(|p| match p.compact_key()? {
-            b"at" => None,
-            _ => p.skip(),
-        })?;
-        Some(at)
-    }
-
-    /// The fixed start of an event in the compact shape, `{"type":"…","at":"…"`: its type's
-    /// name and its instant, with the cursor after them, one level deeper. `None` for
-    /// anything else, and the caller rewinds.
-    #[inline(always)]
-    fn compact_head(&mut self) -> Option<(&'a [u8], i64)> {
-        let ty = self.compact_type()?;
-        let at = self.compact_instant()?;
-        self.depth += 1;
-        Some((ty, at))
-    }
-
-    /// `{"type":"…","at":"`: the type's name, with the cursor at the instant's first byte.
-    #[inline(always)]
-    fn compact_type(&mut self) -> Option<&'a [u8]> {
-        let b = self.b;
-        if b.get(self.i..self.i + 9)? != b"{\"type\":\"" || self.depth >= MAX_DEPTH {
-            return None;
-        }
-        self.i += 9;
-        let ty = self.plain_bytes()?;
-        if b.get(self.i..self.i + 7)? != b",\"at\":\"" {
-            return None;
-        }
-        self.i += 7;
-        Some(ty)
-    }
-
-    /// The instant, the cursor at its first byte; after its closing quote.
-    #[inline(always)]
-    fn compact_instant(&mut self) -> Option<i64> {
-        let b = self.b;
-        // Nearly always `YYYY-MM-DDTHH:MM:SSZ`: twenty bytes, read without scanning for the
-        // closing quote first.
-        let at = match b.get(self.i + 20) {
-            Some(b'"') => self.memo.months.parse(b.get(self.i..self.i + 20)?),
-            _ => None,
-        };
-        Some(match at {
-            Some(t) => {
-                self.i += 21;
-                t.millis
-            }
-            None => {
-                crate::time::parse_timestamp(self.plain_string()?)
-                    .ok()?
-                    .millis
-            }
-        })
-    }
-
-    /// The rest of a compact event after its head: `,"key":value` pairs (no blanks, plain
-    /// keys) up to the closing brace, `member` reading each pair after its comma.
-    #[inline(always)]
-    fn compact_members(&mut self, mut member: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
-        let b = self.b;
-        loop {
-            match *b.get(self.i)? {
-                b'}' => break,
-                b',' => self.i += 1,
-                _ => return None,
-            }
-            member(self)?;
-        }
-        self.i += 1;
-        self.depth -= 1;
-        Some(())
-    }
-
-    /// A plain key and its colon, `"key":`, in a compact member.
-    #[inline(always)]
-    fn compact_key(&mut self) -> Option<&'a [u8]> {
-        if self.b.get(self.i) != Some(&b'"') {
-            return None;
-        }
-        self.i += 1;
-        let key = self.plain_bytes()?;
-        if self.b.get(self.i) != Some(&b':') {
-            return None;
-        }
-        self.i += 1;
-        Some(key)
-    }
-
     /// `read`, or, when it gives up, the cursor back where it was.
     #[inline(always)]
     fn attempt<T>(&mut self, read: impl FnOnce(&mut Self) -> Option<T>) -> Option<T> {
@@ -758,61 +652,6 @@ impl<'a> P<'a> {
         }
         lead.props.truncate(props);
         self.any_event(plan, lead, unknown, scratch)
-    }
-
-    /// An event as nearly every producer writes it: no blanks, `type` first, `at` second, a
-    /// declared type, then the properties, each read straight into its slot by its declared
-    /// type. `None` at the first thing that is not so; the caller then reads the event again
-    /// the general way (which gives the same result, only slower).
-    #[inline(always)]
-    fn compact_event(&mut self, plan: &Plan, lead: &mut Lead) -> Option<()> {
-        let (ty, at) = self.compact_head()?;
-        let id = plan.event_names.get(ty)? as u16;
-        let decl = plan.events.get(id as usize)?;
-        let keys = plan.prop_keys.get(id as usize)?;
-        let heads = plan.prop_heads.get(id as usize)?;
-        let start = lead.props.len();
-        // A plain loop: `resize_with` stayed a call of its own, 45 instructions an event.
-        lead.props.reserve(keys.len());
-        for _ in 0..keys.len() {
-            lead.props.push(Value::Missing);
-        }
-        let b = self.b;
-        let mut previous = None;
-        self.compact_members(|p| {
-            // The property that followed the previous one last time is tried first, whole.
-            let at = follows(usize::from(id), previous, p.memo.props.len());
-            let guessed = guess(&p.memo.props, at)
-                .and_then(|slot| Some((slot, heads.get(slot)?.at(b, p.i)?)));
-            let slot = match guessed {
-                Some((slot, len)) => {
-                    p.i += len;
-                    slot
-                }
-                None => {
-                    let key = p.compact_key()?;
-                    let k = Key::of(key);
-                    let found = keys
-                        .iter()
-                        .zip(&decl.props)
-                        .position(|(pk, (name, _))| k.same(key, pk, name.as_bytes()));
-                    match found {
-                        Some(slot) => {
-                            learn(&mut p.memo.props, at, slot);
-                            slot
-                        }
-                        // A second `type` or `at`: the general reader's (and serde's) business.
-                        None if key == b"type" || key == b"at" => return None,
-                        None => return p.skip(),
-                    }
-                }
-            };
-            let dst = lead.props.get_mut(start + slot)?;
-            p.typed(&decl.props.get(slot)?.1, dst)?;
-            previous = Some(slot);
-            Some(())
-        })?;
-        push_event(lead, id, at, start)
     }
 
     /// The rest of a string without escapes, the cursor just past its opening quote.
@@ -1000,166 +839,4 @@ fn push_event(lead: &mut Lead, ty: u16, at: i64, start: usize) -> Option<()> {
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-mod tests {
-    use super::*;
-
-    const RULES: &str = "schema {
-  event page.viewed { page: text, channel: text }
-  event deal.won { amount: money, share: percent, seats: int, won: bool, on: date }
-  event ping
-}
-stage A { enter when ping }
-";
-
-    fn plan() -> Plan {
-        let parsed = crate::syntax::parse(RULES);
-        let checked = crate::check::check_source(RULES);
-        crate::eval::compile(&parsed.file, &checked.symbols, RULES, "t").unwrap()
-    }
-
-    fn empty_lead() -> Lead {
-        Lead {
-            id: String::new(),
-            origin: String::new(),
-            traits: Vec::new(),
-            events: Vec::new(),
-            props: Vec::new(),
-        }
-    }
-
-    fn parser(text: &str) -> P<'_> {
-        P::new(text, Memo::default())
-    }
-
-    /// The compact reading of an event (`None` when it declines) and the general one, each
-    /// with where it stopped.
-    fn both(plan: &Plan, text: &str) -> (Option<String>, Option<String>) {
-        let read = |compact: bool| {
-            let mut p = parser(text);
-            let mut lead = empty_lead();
-            let ok = if compact {
-                p.compact_event(plan, &mut lead)
-            } else {
-                p.any_event(plan, &mut lead, &mut BTreeMap::new(), &mut Vec::new())
-            };
-            ok.map(|()| {
-                format!(
-                    "{:?} {:?} at {} depth {}",
-                    lead.events, lead.props, p.i, p.depth
-                )
-            })
-        };
-        (read(true), read(false))
-    }
-
-    #[test]
-    fn compact_events_read_as_the_general_reader_reads_them() {
-        let plan = plan();
-        let taken = [
-            r#"{"type":"page.viewed","at":"2025-01-14T20:09:20Z","page":"blog","channel":"organic"}"#,
-            r#"{"type":"page.viewed","at":"2025-01-14T20:09:20Z"}"#,
-            r#"{"type":"page.viewed","at":"2025-01-14","page":"a\"b\\c"}"#,
-            r#"{"type":"page.viewed","at":"2025-01-14T20:09:20.5+02:00","page":null}"#,
-            r#"{"type":"page.viewed","at":"2025-01-14T20:09:20Z","page":"x","page":"y"}"#,
-            r#"{"type":"page.viewed","at":"2025-01-14T20:09:20Z","extra":{"a":[1,{"b":null}]},"page":"p"}"#,
-            r#"{"type":"page.viewed","at":"2025-01-14T20:09:20Z","page": "spaced"}"#,
-            r#"{"type":"deal.won","at":"2025-01-14T20:09:20Z","amount":12800,"share":-5,"seats":0}"#,
-            r#"{"type":"deal.won","at":"2025-01-14T20:09:20Z","amount":12.5,"share":"5%","won":false}"#,
-            r#"{"type":"deal.won","at":"2025-01-14T20:09:20Z","seats":999999999999999999}"#,
-            r#"{"type":"deal.won","at":"2025-01-14T20:09:20Z","seats":1e3,"amount":-2.5e-1}"#,
-            r#"{"type":"deal.won","at":"2025-01-14T20:09:20Z","amount":"$4,500","on":"2025-02-01"}"#,
-            r#"{"type":"ping","at":"2025-01-14T20:09:20Z","page":"not a ping property"}"#,
-        ];
-        for text in taken {
-            let (compact, general) = both(&plan, text);
-            assert!(compact.is_some(), "the compact reader declined {text}");
-            assert_eq!(compact, general, "{text}");
-        }
-        // Declined by the compact reader, read (or refused) by the general one.
-        let declined = [
-            r#"{"at":"2025-01-14T20:09:20Z","type":"page.viewed"}"#,
-            r#"{ "type":"page.viewed","at":"2025-01-14T20:09:20Z"}"#,
-            r#"{"type":"page\u002eviewed","at":"2025-01-14T20:09:20Z"}"#,
-            r#"{"type":"unknown","at":"2025-01-14T20:09:20Z"}"#,
-            r#"{"type":"page.viewed","at":"2025-01-14T20:09:20Z","type":"ping"}"#,
-            r#"{"type":"page.viewed","at":"2025-01-14T20:09:20Z","at":"2025-01-15"}"#,
-            r#"{"type":"page.viewed","at":"2025-01-14T20:09:20Z" ,"page":"x"}"#,
-            r#"{"type":"deal.won","at":"2025-01-14T20:09:20Z","seats":1234567890123456789}"#,
-            r#"{"type":"deal.won","at":"2025-01-14T20:09:20Z","seats":-0}"#,
-            r#"{"type":"deal.won","at":"2025-01-14T20:09:20Z","seats":007}"#,
-            r#"{"type":"deal.won","at":"2025-01-14T20:09:20Z","seats":"3"}"#,
-            r#"{"type":"deal.won","at":"2025-01-14T20:09:20Z","won":"yes"}"#,
-            r#"{"type":"page.viewed","at":"2025-02-30T00:00:00Z"}"#,
-            r#"{"type":"page.viewed","at":"2025-01-14T20:09:20Z","page":"x""#,
-        ];
-        for text in declined {
-            let (compact, general) = both(&plan, text);
-            assert_eq!(compact, None, "the compact reader read {text}");
-            let _ = general;
-        }
-        // Those the general reader does read, it reads as the whole line reader would.
-        let (_, g) = both(&plan, declined[0]);
-        assert!(g.is_some());
-    }
-
-    #[test]
-    fn the_property_expected_next_is_only_a_guess() {
-        // One parser for all the events of a line, as in a lead: what it learns of the order
-        // of properties from one event must not change how it reads the next.
-        let plan = plan();
-        let events = [
-            r#"{"type":"page.viewed","at":"2025-01-14T20:09:20Z","page":"a","channel":"b"}"#,
-            r#"{"type":"page.viewed","at":"2025-01-14T20:09:21Z","page":"c","channel":"d"}"#,
-            r#"{"type":"page.viewed","at":"2025-01-14T20:09:22Z","channel":"e","page":"f"}"#,
-            r#"{"type":"page.viewed","at":"2025-01-14T20:09:23Z","page":"g"}"#,
-            r#"{"type":"page.viewed","at":"2025-01-14T20:09:24Z","channel":"h"}"#,
-            r#"{"type":"page.viewed","at":"2025-01-14T20:09:25Z","channel":"i","x":1,"page":"j"}"#,
-            r#"{"type":"page.viewed","at":"2025-01-14T20:09:26Z","page":"k","page":"l"}"#,
-            r#"{"type":"page.viewed","at":"2025-01-14T20:09:27Z","channel":"m","channel":"n"}"#,
-            r#"{"type":"deal.won","at":"2025-01-14T20:09:28Z","seats":3,"amount":4,"won":true}"#,
-            r#"{"type":"deal.won","at":"2025-01-14T20:09:29Z","won":false,"seats":5,"amount":6}"#,
-            r#"{"type":"page.viewed","at":"2025-01-14T20:09:30Z","pagex":"o","channel":"p"}"#,
-            r#"{"type":"page.viewed","at":"2025-01-14T20:09:31Z","page":"q","channel":"r"}"#,
-        ];
-        let line = events.join(",");
-        let read = |compact: bool| {
-            let mut p = parser(&line);
-            let mut lead = empty_lead();
-            for (n, text) in events.iter().enumerate() {
-                if n > 0 {
-                    assert!(p.eat(b','));
-                }
-                let ok = if compact {
-                    p.compact_event(&plan, &mut lead)
-                } else {
-                    p.any_event(&plan, &mut lead, &mut BTreeMap::new(), &mut Vec::new())
-                };
-                assert!(ok.is_some(), "compact {compact}: {text}");
-            }
-            assert_eq!(p.i, line.len());
-            format!("{:?} {:?}", lead.events, lead.props)
-        };
-        assert_eq!(read(true), read(false));
-    }
-
-    #[test]
-    fn whole_numbers_leave_the_cursor_alone_when_they_decline() {
-        for (text, want) in [
-            ("0", Some(0)),
-            ("-12,", Some(-12)),
-            ("999999999999999999", Some(999_999_999_999_999_999)),
-            ("9999999999999999999", None),
-            ("-0", None),
-            ("01", None),
-            ("1.5", None),
-            ("2e3", None),
-            ("-", None),
-        ] {
-            let mut p = parser(text);
-            assert_eq!(p.whole(), want, "{text}");
-            if want.is_none() {
-                assert_eq!(p.i, 0, "{text}");
-            }
-        }
-    }
-}
+mod tests;

@@ -1,0 +1,147 @@
+//! The per-lead index: a lead's events grouped by type, and room for what is worked out at
+//! most once per lead: the event lists of the plan's prefilters and the values of segments
+//! that read only traits (both filled on first use by condition evaluation, which needs the
+//! interpreter for them).
+
+use std::cell::{Cell, OnceCell};
+
+use crate::lead::Lead;
+use crate::plan::Plan;
+
+/// What replay reads of a lead besides its state: its events by type, and what is worked out
+/// at most once per lead, when first needed (many leads never reach the stage that needs it).
+///
+/// One index serves the leads of a thread in turn (see [`Index::fill`]): its lists keep
+/// their room from lead to lead, instead of being allocated for each.
+#[derive(Default)]
+pub struct Index {
+    /// Event indices grouped by event type, each group in replay order: type `k`'s are
+    /// `grouped[starts[k]..starts[k + 1]]`. Only events at or before `as_of`. One counting
+    /// sort, instead of a list per type.
+    grouped: Vec<u32>,
+    starts: Vec<u32>,
+    /// For each prefilter of the plan: the events of its type that pass it.
+    pub filtered: Vec<OnceCell<Vec<u32>>>,
+    /// For each segment that reads only traits: its value.
+    pub segments: Vec<OnceCell<bool>>,
+    /// Emptied lists of earlier leads, for `filtered` to fill (they are made behind a shared
+    /// reference, on first use).
+    spare: Cell<Vec<Vec<u32>>>,
+}
+
+impl Index {
+    /// The lead's events of type `ty`, in replay order.
+    pub fn of_type(&self, ty: usize) -> Option<&[u32]> {
+        let (a, b) = (*self.starts.get(ty)?, *self.starts.get(ty + 1)?);
+        self.grouped.get(a as usize..b as usize)
+    }
+
+    pub(super) fn types(&self) -> usize {
+        self.starts.len().saturating_sub(1)
+    }
+
+    /// Makes this the index of `lead`, keeping the room of whatever lead it indexed before;
+    /// returns how many of the lead's events are at or before `as_of`.
+    pub fn fill(&mut self, plan: &Plan, lead: &Lead, as_of: i64) -> usize {
+        let types = plan.events.len();
+        let seen = lead.events.partition_point(|e| e.at <= as_of);
+        let events = lead.events.get(..seen).unwrap_or(&[]);
+        // Count each type's events (undeclared types are not kept), then each type's first
+        // slot, then place the events in order.
+        let starts = &mut self.starts;
+        starts.clear();
+        starts.resize(types + 1, 0);
+        for e in events {
+            if let Some(c) = starts
+                .get_mut(e.ty as usize + 1)
+                .filter(|_| (e.ty as usize) < types)
+            {
+                *c += 1;
+            }
+        }
+        for k in 1..starts.len() {
+            starts[k] += starts[k - 1];
+        }
+        self.grouped.clear();
+        self.grouped.resize(starts[types] as usize, 0);
+        // Placing moves each type's first slot on to its end, which is the next type's
+        // start: shifting the list up by one gives the starts back.
+        for (i, e) in events.iter().enumerate() {
+            if let Some(slot) = starts
+                .get_mut(e.ty as usize)
+                .filter(|_| (e.ty as usize) < types)
+            {
+                if let Some(g) = self.grouped.get_mut(*slot as usize) {
+                    *g = i as u32;
+                }
+                *slot += 1;
+            }
+        }
+        starts.copy_within(..types, 1);
+        starts[0] = 0;
+        let mut spare = self.spare.take();
+        for cell in &mut self.filtered {
+            if let Some(mut list) = cell.take() {
+                list.clear();
+                spare.push(list);
+            }
+        }
+        self.spare.set(spare);
+        self.filtered
+            .resize_with(plan.prefilters.len(), OnceCell::new);
+        for cell in &mut self.segments {
+            cell.take();
+        }
+        self.segments
+            .resize_with(plan.segments.len(), OnceCell::new);
+        seen
+    }
+
+    /// An empty list, with room if an earlier lead left one.
+    pub(super) fn spare_list(&self) -> Vec<u32> {
+        let mut spare = self.spare.take();
+        let list = spare.pop().unwrap_or_default();
+        self.spare.set(spare);
+        list
+    }
+}
+
+/// A lead's [`Index`], and how many of its events are at or before `as_of`.
+pub fn index_by_type(plan: &Plan, lead: &Lead, as_of: i64) -> (Index, usize) {
+    let mut index = Index::default();
+    let seen = index.fill(plan, lead, as_of);
+    (index, seen)
+}
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+    use crate::eval::testgen::Gen;
+    use crate::plan::samples::{compile_src, MIXED};
+
+    #[test]
+    fn index_groups_events_by_type_in_order() {
+        let plan = compile_src(MIXED);
+        let mut g = Gen::new(&plan, 9);
+        for _ in 0..300 {
+            let mut lead = g.lead(&plan);
+            // An undeclared type (as a reader never makes it) is left out, not misplaced.
+            if let Some(e) = lead.events.get_mut(1) {
+                e.ty = plan.events.len() as u16;
+            }
+            let as_of = lead.events.get(lead.events.len() / 2).map_or(0, |e| e.at);
+            let (index, seen) = index_by_type(&plan, &lead, as_of);
+            assert_eq!(seen, lead.events.iter().filter(|e| e.at <= as_of).count());
+            for ty in 0..plan.events.len() {
+                let want: Vec<u32> = (0..seen as u32)
+                    .filter(|i| lead.events[*i as usize].ty as usize == ty)
+                    .collect();
+                assert_eq!(index.of_type(ty).unwrap(), &want[..]);
+            }
+            assert!(index.of_type(plan.events.len()).is_none());
+        }
+        let empty = Index::default();
+        assert!(empty.of_type(0).is_none() && empty.types() == 0);
+    }
+}

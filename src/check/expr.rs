@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::symbols::*;
 use crate::diag::suggest::did_you_mean;
-use crate::diag::Diagnostic;
+use crate::diag::{Code, Diagnostic};
 use crate::syntax::ast::*;
 
 /// What the declarations use, for the "unused" lints and the segment cycle check.
@@ -97,7 +97,7 @@ impl<'a> Cx<'a> {
                 match s.enter.as_slice() {
                     [] => self.err(
                         Diagnostic::error(
-                            "funnel::missing_condition",
+                            Code::MissingCondition,
                             s.name.span,
                             format!("stage `{}` has no entry condition", s.name.text),
                         )
@@ -113,7 +113,7 @@ impl<'a> Cx<'a> {
                             self.condition(r, TOP);
                             self.err(
                                 Diagnostic::error(
-                                    "funnel::duplicate_condition",
+                                    Code::DuplicateCondition,
                                     r.span,
                                     format!(
                                         "stage `{}` has more than one entry condition",
@@ -168,7 +168,7 @@ impl<'a> Cx<'a> {
                     if t != Ty::Text {
                         self.err(
                             Diagnostic::error(
-                                "funnel::type_mismatch",
+                                Code::TypeMismatch,
                                 c.by.span,
                                 format!(
                                     "costs are given per value of a text trait, and `{}` is {}",
@@ -191,7 +191,7 @@ impl<'a> Cx<'a> {
                                 r.prop.text,
                                 t.describe()
                             );
-                            self.err(Diagnostic::error("funnel::type_mismatch", r.prop.span, msg));
+                            self.err(Diagnostic::error(Code::TypeMismatch, r.prop.span, msg));
                         }
                         None => {
                             let d = self.unknown_prop(&r.prop, &r.event.text, ev);
@@ -207,7 +207,7 @@ impl<'a> Cx<'a> {
     fn positive_duration(&mut self, d: &DurationLit, what: &str) {
         if d.value.value == 0 {
             self.err(
-                Diagnostic::error("funnel::bad_number", d.span, format!("{what} of zero"))
+                Diagnostic::error(Code::BadNumber, d.span, format!("{what} of zero"))
                     .help("use a duration longer than zero, e.g. `7d`"),
             );
         }
@@ -217,19 +217,15 @@ impl<'a> Cx<'a> {
         if let Some(max) = s.max {
             if max.value <= 0.0 {
                 self.err(
-                    Diagnostic::error(
-                        "funnel::bad_number",
-                        max.span,
-                        "a score cap must be above zero",
-                    )
-                    .help("drop `max` for an uncapped score"),
+                    Diagnostic::error(Code::BadNumber, max.span, "a score cap must be above zero")
+                        .help("drop `max` for an uncapped score"),
                 );
             }
             if let Some(min) = s.min {
                 if min.value >= max.value {
                     self.err(
                         Diagnostic::error(
-                            "funnel::bad_number",
+                            Code::BadNumber,
                             min.span,
                             format!("the floor {} is not below the cap {}", min.value, max.value),
                         )
@@ -246,7 +242,7 @@ impl<'a> Cx<'a> {
             if r.points.value == 0.0 {
                 self.err(
                     Diagnostic::warning(
-                        "funnel::zero_points",
+                        Code::ZeroPoints,
                         r.points.span,
                         "this rule gives no points",
                     )
@@ -260,7 +256,7 @@ impl<'a> Cx<'a> {
                     if let Some(c) = cap {
                         if c.value <= 0.0 {
                             self.err(Diagnostic::error(
-                                "funnel::bad_number",
+                                Code::BadNumber,
                                 c.span,
                                 "a rule's cap must be above zero",
                             ));
@@ -280,7 +276,7 @@ impl<'a> Cx<'a> {
                 if g.from.value >= p.from.value {
                     self.err(
                         Diagnostic::error(
-                            "funnel::grades_out_of_order",
+                            Code::GradesOutOfOrder,
                             g.from.span,
                             format!(
                                 "grade `{}` starts at {}, not below grade `{}` at {}",
@@ -343,7 +339,7 @@ impl<'a> Cx<'a> {
                             });
                         self.err(
                             Diagnostic::error(
-                                "funnel::unknown_exit",
+                                Code::UnknownExit,
                                 exit.span,
                                 format!("unknown exit `{}`", exit.text),
                             )
@@ -398,7 +394,7 @@ impl<'a> Cx<'a> {
             },
             Value::Object(_) => {
                 self.err(Diagnostic::error(
-                    "funnel::type_mismatch",
+                    Code::TypeMismatch,
                     v.span(),
                     format!("`{what}` is {}, not a group of fields", ty.describe()),
                 ));
@@ -430,7 +426,7 @@ impl<'a> Cx<'a> {
             };
             self.err(
                 Diagnostic::error(
-                    "funnel::type_mismatch",
+                    Code::TypeMismatch,
                     v.span(),
                     format!(
                         "`{what}` is {}, but this is {}",
@@ -452,7 +448,7 @@ impl<'a> Cx<'a> {
             .unwrap_or_else(|| format!("declare it with `stage {} {{ enter when ... }}`", n.text));
         self.err(
             Diagnostic::error(
-                "funnel::unknown_stage",
+                Code::UnknownStage,
                 n.span,
                 format!("unknown stage `{}`", n.text),
             )
@@ -482,7 +478,7 @@ impl<'a> Cx<'a> {
             .unwrap_or_else(|| format!("declare it in the schema: `trait {}: text`", n.text));
         self.err(
             Diagnostic::error(
-                "funnel::unknown_trait",
+                Code::UnknownTrait,
                 n.span,
                 format!("unknown trait `{}`", n.text),
             )
@@ -500,7 +496,7 @@ impl<'a> Cx<'a> {
                     .unwrap_or_else(|| format!("declare it in the schema: `event {}`", n.text));
                 self.err(
                     Diagnostic::error(
-                        "funnel::unknown_event",
+                        Code::UnknownEvent,
                         n.span,
                         format!("unknown event type `{}`", n.text),
                     )
@@ -523,7 +519,7 @@ impl<'a> Cx<'a> {
                 }
             });
         Diagnostic::error(
-            "funnel::unknown_property",
+            Code::UnknownProperty,
             p.span,
             format!("event `{event}` has no property `{}`", p.text),
         )
@@ -540,7 +536,7 @@ impl<'a> Cx<'a> {
             .unwrap_or_else(|| format!("declare it with `score {} {{ ... }}`", n.text));
         self.err(
             Diagnostic::error(
-                "funnel::unknown_score",
+                Code::UnknownScore,
                 n.span,
                 format!("unknown score `{}`", n.text),
             )
@@ -562,7 +558,7 @@ impl<'a> Cx<'a> {
             .unwrap_or_else(|| format!("the grades of `{score}` are {}", labels.join(", ")));
         self.err(
             Diagnostic::error(
-                "funnel::unknown_grade",
+                Code::UnknownGrade,
                 label.span,
                 format!("score `{score}` has no grade `{}`", label.text),
             )
@@ -592,7 +588,7 @@ impl<'a> Cx<'a> {
         };
         self.err(
             Diagnostic::error(
-                "funnel::not_a_condition",
+                Code::NotACondition,
                 e.span,
                 format!("`{shown}` is {}, not a condition", t.describe()),
             )
@@ -630,7 +626,7 @@ impl<'a> Cx<'a> {
     }
 
     fn mismatch(&mut self, span: Span, msg: String, help: Option<String>) -> Ty {
-        self.err(Diagnostic::error("funnel::type_mismatch", span, msg).maybe_help(help));
+        self.err(Diagnostic::error(Code::TypeMismatch, span, msg).maybe_help(help));
         Ty::Error
     }
 
@@ -677,7 +673,7 @@ impl<'a> Cx<'a> {
                                     props.len()
                                 );
                                 self.err(
-                                    Diagnostic::error("funnel::impossible_count", e.span, msg)
+                                    Diagnostic::error(Code::ImpossibleCount, e.span, msg)
                                         .help("lower the number or list more properties"),
                                 );
                             }
@@ -715,7 +711,7 @@ impl<'a> Cx<'a> {
                         items.len()
                     );
                     self.err(
-                        Diagnostic::error("funnel::impossible_count", e.span, msg)
+                        Diagnostic::error(Code::ImpossibleCount, e.span, msg)
                             .help("lower the number or list more conditions"),
                     );
                 }
@@ -740,7 +736,7 @@ impl<'a> Cx<'a> {
                 {
                     self.err(
                         Diagnostic::error(
-                            "funnel::no_grades",
+                            Code::NoGrades,
                             n.span,
                             format!("score `{}` has no grades", n.text),
                         )
@@ -937,7 +933,7 @@ impl<'a> Cx<'a> {
         if sym.is_trait_group(&n.text) {
             self.err(
                 Diagnostic::error(
-                    "funnel::not_a_value",
+                    Code::NotAValue,
                     n.span,
                     format!("`{}` is a group of traits, not one value", n.text),
                 )
@@ -948,7 +944,7 @@ impl<'a> Cx<'a> {
         if sym.stage_index(&n.text).is_some() {
             self.err(
                 Diagnostic::error(
-                    "funnel::not_a_value",
+                    Code::NotAValue,
                     n.span,
                     format!("`{}` is a stage, not a condition", n.text),
                 )
@@ -1010,7 +1006,7 @@ impl<'a> Cx<'a> {
         });
         self.err(
             Diagnostic::error(
-                "funnel::unknown_name",
+                Code::UnknownName,
                 n.span,
                 format!("unknown name `{}`", n.text),
             )
@@ -1040,7 +1036,7 @@ impl<'a> Cx<'a> {
                 let help = compare_help(self.src, lhs, &lt, rhs, &rt);
                 let msg = format!("cannot compare {} with {}", lt.describe(), rt.describe());
                 self.err(
-                    Diagnostic::error("funnel::type_mismatch", rhs.span, msg)
+                    Diagnostic::error(Code::TypeMismatch, rhs.span, msg)
                         .label(format!("this is {}", rt.describe()))
                         .with(lhs.span, format!("this is {}", lt.describe()))
                         .maybe_help(help),
@@ -1149,7 +1145,7 @@ impl<'a> Cx<'a> {
                         let last = detail.lines().last().unwrap_or("").trim().to_string();
                         self.err(
                             Diagnostic::error(
-                                "funnel::bad_pattern",
+                                Code::BadPattern,
                                 arg.span,
                                 "this pattern is not a valid regular expression",
                             )
@@ -1197,7 +1193,7 @@ impl<'a> Cx<'a> {
                                 let path = on_path.join(" → ");
                                 found.push(
                                     Diagnostic::error(
-                                        "funnel::segment_cycle",
+                                        Code::SegmentCycle,
                                         *span,
                                         format!(
                                             "segment `{}` is defined in terms of itself",
@@ -1222,7 +1218,7 @@ impl<'a> Cx<'a> {
 
 fn duplicate_grade(g: &GradeDecl, first: Span) -> Diagnostic {
     Diagnostic::error(
-        "funnel::duplicate_name",
+        Code::DuplicateName,
         g.label.span,
         format!("grade `{}` is declared twice", g.label.text),
     )

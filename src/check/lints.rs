@@ -6,7 +6,7 @@
 
 use super::expr::Usage;
 use super::symbols::*;
-use crate::diag::Diagnostic;
+use crate::diag::{Code, Diagnostic};
 use crate::syntax::ast::*;
 
 /// Every lint but "unused", which needs what the expression pass saw: these need only the
@@ -218,7 +218,7 @@ fn thresholds(items: &[Item], src: &str, sym: &Symbols, diags: &mut Vec<Diagnost
         if let Some((shown, label)) = threshold_never(src, e, sym) {
             diags.push(
                 Diagnostic::warning(
-                    "funnel::unreachable_threshold",
+                    Code::UnreachableThreshold,
                     e.span,
                     format!("no lead can reach `{shown}`"),
                 )
@@ -404,7 +404,7 @@ fn score_caps(file: &File, sym: &Symbols, diags: &mut Vec<Diagnostic>) {
             if let (Some(m), true) = (max, p.abs() > s.max.map_or(f64::INFINITY, |x| x.value)) {
                 diags.push(
                     Diagnostic::warning(
-                        "funnel::points_exceed_cap",
+                        Code::PointsExceedCap,
                         r.points.span,
                         format!(
                             "this rule gives {} points but `{}` is capped at {}",
@@ -422,7 +422,7 @@ fn score_caps(file: &File, sym: &Symbols, diags: &mut Vec<Diagnostic>) {
                 if p.abs() > c.value {
                     diags.push(
                         Diagnostic::warning(
-                            "funnel::points_exceed_cap",
+                            Code::PointsExceedCap,
                             r.points.span,
                             format!(
                                 "one event gives {} points but this rule is capped at {}",
@@ -436,7 +436,7 @@ fn score_caps(file: &File, sym: &Symbols, diags: &mut Vec<Diagnostic>) {
                 } else if let Some(m) = max.filter(|m| c.value > *m) {
                     diags.push(
                         Diagnostic::warning(
-                            "funnel::points_exceed_cap",
+                            Code::PointsExceedCap,
                             c.span,
                             format!(
                                 "this rule's cap {} is above the cap {} of `{}`",
@@ -456,7 +456,7 @@ fn score_caps(file: &File, sym: &Symbols, diags: &mut Vec<Diagnostic>) {
                 if let Some(u) = info.upper().filter(|u| g.from.value > *u) {
                     diags.push(
                         Diagnostic::warning(
-                            "funnel::unreachable_grade",
+                            Code::UnreachableGrade,
                             g.from.span,
                             format!(
                                 "grade `{}` needs {} but `{}` reaches at most {}",
@@ -485,7 +485,7 @@ fn reachability(file: &File, src: &str, sym: &Symbols, diags: &mut Vec<Diagnosti
                     unreachable.insert(&s.name.text);
                     diags.push(
                         Diagnostic::warning(
-                            "funnel::unreachable_stage",
+                            Code::UnreachableStage,
                             s.name.span,
                             format!("no lead can reach stage `{}`", s.name.text),
                         )
@@ -504,7 +504,7 @@ fn reachability(file: &File, src: &str, sym: &Symbols, diags: &mut Vec<Diagnosti
                     if !n.threshold {
                         diags.push(
                             Diagnostic::warning(
-                                "funnel::unreachable_stage",
+                                Code::UnreachableStage,
                                 n.span,
                                 format!("no lead can reach stage `{}`", s.name.text),
                             )
@@ -543,19 +543,15 @@ fn reachability(file: &File, src: &str, sym: &Symbols, diags: &mut Vec<Diagnosti
         }
         if !from.is_empty() && from.iter().all(|f| unreachable.contains(&f.text.as_str())) {
             diags.push(
-                Diagnostic::warning(
-                    "funnel::never_fires",
-                    item.span(),
-                    "this rule can never fire",
-                )
-                .label(format!("no lead can reach `{}`", from[0].text)),
+                Diagnostic::warning(Code::NeverFires, item.span(), "this rule can never fire")
+                    .label(format!("no lead can reach `{}`", from[0].text)),
             );
         }
     }
 }
 
 fn never_fires(n: Never, msg: &str) -> Diagnostic {
-    Diagnostic::warning("funnel::never_fires", n.span, msg)
+    Diagnostic::warning(Code::NeverFires, n.span, msg)
         .label(n.reason)
         .help(n.help)
 }
@@ -579,7 +575,7 @@ fn unused(file: &File, sym: &Symbols, usage: &Usage, diags: &mut Vec<Diagnostic>
             {
                 diags.push(
                     Diagnostic::warning(
-                        "funnel::unused_segment",
+                        Code::UnusedSegment,
                         s.name.span,
                         format!("segment `{}` is never used", s.name.text),
                     )
@@ -589,7 +585,7 @@ fn unused(file: &File, sym: &Symbols, usage: &Usage, diags: &mut Vec<Diagnostic>
             Item::Score(s) if collected_score(&s.name) && !usage.scores.contains(&s.name.text) => {
                 diags.push(
                     Diagnostic::warning(
-                        "funnel::unused_score",
+                        Code::UnusedScore,
                         s.name.span,
                         format!("score `{}` is never used", s.name.text),
                     )
@@ -615,7 +611,7 @@ fn stage_order(items: &[Item], sym: &Symbols, diags: &mut Vec<Diagnostic>) {
                 if f == t {
                     diags.push(
                         Diagnostic::warning(
-                            "funnel::stage_order",
+                            Code::StageOrder,
                             m.to.span,
                             format!(
                                 "`move {} -> {}` leaves a stage for itself",
@@ -627,7 +623,7 @@ fn stage_order(items: &[Item], sym: &Symbols, diags: &mut Vec<Diagnostic>) {
                 } else if t > f {
                     diags.push(
                         Diagnostic::warning(
-                            "funnel::stage_order",
+                            Code::StageOrder,
                             m.to.span,
                             format!("`move {} -> {}` goes forward", m.from.text, m.to.text),
                         )
@@ -646,7 +642,7 @@ fn stage_order(items: &[Item], sym: &Symbols, diags: &mut Vec<Diagnostic>) {
                     if t <= f {
                         diags.push(
                             Diagnostic::warning(
-                                "funnel::stage_order",
+                                Code::StageOrder,
                                 to.span,
                                 format!(
                                     "{what} from `{}` to `{}` runs backwards",
@@ -679,7 +675,7 @@ fn stage_order(items: &[Item], sym: &Symbols, diags: &mut Vec<Diagnostic>) {
                                     format!("`{}` comes after `{}`: a lead entering `{}` has not entered it yet", n.text, s.name.text, s.name.text)
                                 };
                                 diags.push(
-                                    Diagnostic::warning("funnel::stage_order", n.span, msg)
+                                    Diagnostic::warning(Code::StageOrder, n.span, msg)
                                         .help("refer to an earlier stage, e.g. `since entering` the stage before"),
                                 );
                             }
@@ -725,7 +721,7 @@ fn kpi_bands(file: &File, diags: &mut Vec<Diagnostic>) {
             if labels.contains(&b.label.text.as_str()) {
                 diags.push(
                     Diagnostic::warning(
-                        "funnel::kpi_bands",
+                        Code::KpiBands,
                         b.label.span,
                         format!("band `{}` is named twice", b.label.text),
                     )
@@ -741,7 +737,7 @@ fn kpi_bands(file: &File, diags: &mut Vec<Diagnostic>) {
                 if n.value > 100.0 {
                     diags.push(
                         Diagnostic::warning(
-                            "funnel::kpi_bands",
+                            Code::KpiBands,
                             n.span,
                             format!("a conversion rate of {}% is above 100%", fmt_num(n.value)),
                         )
@@ -764,7 +760,7 @@ fn kpi_bands(file: &File, diags: &mut Vec<Diagnostic>) {
                     if a.value > c.value {
                         diags.push(
                             Diagnostic::warning(
-                                "funnel::kpi_bands",
+                                Code::KpiBands,
                                 b.span,
                                 format!(
                                     "band `{}` runs from {}% down to {}%",
@@ -787,7 +783,7 @@ fn kpi_bands(file: &File, diags: &mut Vec<Diagnostic>) {
             if lo_b < lo_a {
                 diags.push(
                     Diagnostic::warning(
-                        "funnel::kpi_bands",
+                        Code::KpiBands,
                         b.span,
                         format!(
                             "band `{}` starts at {}%, below band `{}` before it at {}%",
@@ -809,7 +805,7 @@ fn kpi_bands(file: &File, diags: &mut Vec<Diagnostic>) {
                 if overlap {
                     diags.push(
                         Diagnostic::warning(
-                            "funnel::kpi_bands",
+                            Code::KpiBands,
                             b.span,
                             format!("bands `{}` and `{}` overlap", a.label.text, b.label.text),
                         )
@@ -872,7 +868,7 @@ fn priorities(file: &File, diags: &mut Vec<Diagnostic>) {
             }
             diags.push(
                 Diagnostic::warning(
-                    "funnel::ambiguous_priority",
+                    Code::AmbiguousPriority,
                     b.span,
                     format!("`{}` and `{}` can both fire from {shared} at the same moment", a.what, b.what),
                 )

@@ -7,7 +7,7 @@ mod expr;
 mod lints;
 pub mod symbols;
 
-use crate::diag::{self, Diagnostic};
+use crate::diag::{self, Code, Diagnostic};
 use crate::syntax::ast::File;
 pub use symbols::{Symbols, Ty};
 
@@ -44,12 +44,7 @@ pub fn check(file: &File, source: &str) -> Checked {
             "the file declares no stages"
         };
         diagnostics.push(
-            Diagnostic::error(
-                "funnel::no_stages",
-                crate::syntax::ast::Span::new(0, 0),
-                what,
-            )
-            .help(
+            Diagnostic::error(Code::NoStages, crate::syntax::ast::Span::new(0, 0), what).help(
                 "a funnel needs at least one stage, e.g. `stage MCL { enter when form.submitted }`",
             ),
         );
@@ -79,7 +74,7 @@ pub fn check_source_keeping_tree(source: &str) -> (Checked, File) {
             d.is_error()
                 && !matches!(
                     d.code,
-                    "funnel::unknown_stage" | "funnel::unknown_name" | "funnel::no_stages"
+                    Code::UnknownStage | Code::UnknownName | Code::NoStages
                 )
         });
     }

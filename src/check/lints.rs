@@ -4,7 +4,7 @@
 //! Each lint is a function of the file and its symbols; none of them reports an error, so a
 //! file with only warnings still checks (unless `--deny-warnings`).
 
-use super::expr::Usage;
+use super::decls::Usage;
 use super::symbols::*;
 use crate::diag::{Code, Diagnostic};
 use crate::syntax::ast::*;
@@ -210,7 +210,7 @@ fn threshold_never(src: &str, e: &Expr, sym: &Symbols) -> Option<(String, String
             why.join(", ")
         ),
     };
-    Some((crate::check::expr::short(src, e), label))
+    Some((crate::check::types::short(src, e), label))
 }
 
 fn thresholds(items: &[Item], src: &str, sym: &Symbols, diags: &mut Vec<Diagnostic>) {
@@ -264,7 +264,7 @@ fn never(src: &str, e: &Expr, sym: &Symbols) -> Option<Never> {
                 return Some(Never {
                     threshold: true,
                     ..plain(
-                        format!("no lead can reach `{}`", crate::check::expr::short(src, e)),
+                        format!("no lead can reach `{}`", crate::check::types::short(src, e)),
                         "lower the threshold or raise a cap",
                     )
                 });

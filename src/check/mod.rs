@@ -3,9 +3,13 @@
 //! and a name or type already reported is typed [`Ty::Error`] so it causes no follow-on errors.
 
 mod collect;
-mod expr;
+mod cycles;
+mod decls;
 mod lints;
+mod resolve;
 pub mod symbols;
+mod test_blocks;
+mod types;
 
 use crate::diag::{self, Code, Diagnostic};
 use crate::syntax::ast::File;
@@ -30,7 +34,7 @@ pub fn check(file: &File, source: &str) -> Checked {
     let ((usage, typed), linted) = rayon::join(
         || {
             let mut d = Vec::new();
-            (expr::check_items(file, source, &symbols, &mut d), d)
+            (decls::check_items(file, source, &symbols, &mut d), d)
         },
         || lints::run(file, source, &symbols),
     );

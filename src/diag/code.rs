@@ -683,8 +683,9 @@ move MEL -> MCL when sales.returned
     }
     KpiBands = "funnel::kpi_bands", Warning {
         summary: "conversion bands out of order, overlapping, or above 100%",
-        explanation: "The bands of a conversion KPI are written from the lowest rate to the \
-            highest, each rate falls in at most one band, and a conversion is at most 100%.",
+        explanation: "The bands of a conversion KPI each have their own name and are written \
+            from the lowest rate to the highest (and `between` with the lower bound first); \
+            each rate falls in at most one band, and a conversion is at most 100%.",
         mistake: r#"schema {
   event form.submitted
   event sales.accepted
@@ -705,9 +706,9 @@ kpi conversion MQL -> SAL { failing below 50%, good from 70% }
     AmbiguousPriority = "funnel::ambiguous_priority", Warning {
         summary: "two exits or two moves from one stage with no priority between them",
         explanation: "When two exits (or two moves) can fire from the same stage at the same \
-            moment, `priority N` says which wins, 1 first. Without different priorities the \
-            outcome depends on the order of the file; give them priorities, or make their \
-            conditions exclude each other.",
+            moment, `priority N` says which wins, 1 first. Without different priorities the one \
+            declared first wins, which nothing in the file shows and reordering it changes. Give \
+            them priorities, or make their conditions exclude each other.",
         mistake: r#"schema {
   event form.submitted
   event sales.rejected
@@ -804,11 +805,26 @@ impl serde::Serialize for Code {
     }
 }
 
-/// Words joined into lines of at most `width` characters (a longer word stands alone).
+/// Words joined into lines of at most `width` characters. A span of code in backticks is
+/// kept on one line, and a longer one stands alone.
 fn wrap(text: &str, width: usize) -> String {
+    let mut units: Vec<String> = Vec::new();
+    let mut in_code = false;
+    for word in text.split_whitespace() {
+        match units.last_mut() {
+            Some(last) if in_code => {
+                last.push(' ');
+                last.push_str(word);
+            }
+            _ => units.push(word.to_string()),
+        }
+        if word.matches('`').count() % 2 == 1 {
+            in_code = !in_code;
+        }
+    }
     let mut out = String::new();
     let mut line_len = 0;
-    for word in text.split_whitespace() {
+    for word in &units {
         let len = word.chars().count();
         if line_len > 0 && line_len + 1 + len > width {
             out.push('\n');
@@ -910,10 +926,16 @@ mod tests {
             let text = c.explain();
             assert!(text.starts_with(&format!("{} (", c.as_str())), "{text}");
             let prose = wrap(c.explanation(), 80);
+            assert_eq!(
+                prose.split_whitespace().collect::<Vec<_>>(),
+                c.explanation().split_whitespace().collect::<Vec<_>>()
+            );
             assert!(prose.lines().all(|l| l.chars().count() <= 80), "{prose}");
             assert!(text.contains(&indent(c.fix())), "{text}");
         }
         assert_eq!(wrap("a bb ccc", 4), "a bb\nccc\n");
+        assert_eq!(wrap("a `b c` d", 4), "a\n`b c`\nd\n");
+        assert_eq!(wrap("x `y z` w", 9), "x `y z` w\n");
         assert_eq!(indent("a\n\nb\n"), "    a\n\n    b\n");
     }
 }

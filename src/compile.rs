@@ -3,7 +3,7 @@
 //! the file is parsed once and diagnostics are filtered the same way everywhere.
 
 use crate::check::{self, Symbols};
-use crate::diag::{self, Diagnostic};
+use crate::diag::{self, Code, Diagnostic};
 use crate::plan::Plan;
 use crate::syntax::{self, ast::File, scan::Comment};
 
@@ -45,7 +45,7 @@ pub fn compile(source: &str, name: &str) -> Compiled {
             d.is_error()
                 && !matches!(
                     d.code,
-                    "funnel::unknown_stage" | "funnel::unknown_name" | "funnel::no_stages"
+                    Code::UnknownStage | Code::UnknownName | Code::NoStages
                 )
         });
     }

@@ -254,3 +254,59 @@ fn a_failing_rule_file_test_says_what_differs() {
     assert_eq!(code, 1);
     insta::assert_snapshot!(stdout.replace(p, "failing-test.funnel"));
 }
+
+#[test]
+fn explain_a_diagnostic_code() {
+    let (code, stdout, stderr) = funnelc(&["check", "--explain", "unknown_event"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+    let (_, prefixed, _) = funnelc(&["check", "--explain", "funnel::unknown_event"]);
+    assert_eq!(prefixed, stdout);
+    insta::assert_snapshot!(stdout);
+}
+
+#[test]
+fn explain_without_a_code_lists_every_code() {
+    let (code, stdout, stderr) = funnelc(&["check", "--explain"]);
+    assert_eq!(code, 0, "{stderr}");
+    for c in funnelc::diag::Code::ALL {
+        let line = format!("\n{c} ");
+        assert!(format!("\n{stdout}").contains(&line), "{c} is not listed");
+    }
+    insta::assert_snapshot!(stdout);
+}
+
+#[test]
+fn explain_an_unknown_code_is_a_usage_error() {
+    let (code, stdout, stderr) = funnelc(&["check", "--explain", "funnel::unknown_evnt"]);
+    assert_eq!(code, 2);
+    assert!(stdout.is_empty(), "{stdout}");
+    insta::assert_snapshot!(stderr);
+    let (code, _, stderr) = funnelc(&["check", "--explain", "frobnicated"]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("`funnelc check --explain` lists every code"),
+        "{stderr}"
+    );
+    // Explaining is its own mode: rule files with it are a mistake, not ignored.
+    let (code, _, _) = funnelc(&["check", "--explain", "syntax", "rules/aida.funnel"]);
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn the_not_utf8_explanation_example_is_real() {
+    use funnelc::diag::Code;
+    // The example is shown as UTF-8 text; its mistake is the same text saved as Windows-1252.
+    let latin1: Vec<u8> = Code::NotUtf8
+        .mistake()
+        .chars()
+        .map(|c| u8::try_from(u32::from(c)).unwrap())
+        .collect();
+    let path = temp_file("cafe-1252.funnel", &latin1);
+    let (code, stdout, _) = funnelc(&["check", path.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(stdout.contains("funnel::not_utf8"), "{stdout}");
+    let path = temp_file("cafe-utf8.funnel", Code::NotUtf8.fix().as_bytes());
+    let (code, stdout, _) = funnelc(&["check", path.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stdout}");
+}

@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
-use funnelc::diag::{render_human, summary_line, Diagnostic};
+use funnelc::diag::{render_human, summary_line, Code, Diagnostic};
 use funnelc::syntax::ast::Span;
 
 /// Reads a fixture as text. Fixtures are kept UTF-8; a stray invalid byte is shown, not fatal.
@@ -117,4 +117,61 @@ fn clean_fixtures_pass_and_every_mistake_is_caught() {
         }
     }
     assert!(wrong.is_empty(), "\n{}", wrong.join("\n"));
+}
+
+/// Every code's example in `funnelc check --explain` is real: the mistake is reported with that
+/// code, and the fix checks without a single diagnostic.
+#[test]
+fn every_code_example_shows_its_mistake_and_its_fix() {
+    let mut wrong = Vec::new();
+    for &code in Code::ALL {
+        let fixed = funnelc::compile(code.fix(), "fix.funnel").diagnostics;
+        if !fixed.is_empty() {
+            wrong.push(format!(
+                "{code}: the fix is not clean:\n{}",
+                render_human(&fixed, "fix", code.fix(), false)
+            ));
+        }
+        // Three mistakes cannot be shown as they are: bytes that are not UTF-8, and
+        // conditions too long to print. `limits_the_explanations_state` covers the last two.
+        if matches!(code, Code::NotUtf8 | Code::TooDeep | Code::TooComplex) {
+            continue;
+        }
+        let found = funnelc::compile(code.mistake(), "mistake.funnel").diagnostics;
+        if !found.iter().any(|d| d.code == code) {
+            wrong.push(format!(
+                "{code}: the mistake is not reported as such:\n{}",
+                render_human(&found, "mistake", code.mistake(), false)
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "\n{}", wrong.join("\n"));
+}
+
+/// The limits `funnel::too_deep` and `funnel::too_complex` explain: 64 brackets deep (the
+/// stage's braces count), 64 operators in one condition.
+#[test]
+fn limits_the_explanations_state() {
+    let codes = |src: &str| -> Vec<Code> {
+        funnelc::compile(src, "limit.funnel")
+            .diagnostics
+            .iter()
+            .map(|d| d.code)
+            .collect()
+    };
+    let nested = |depth: usize| {
+        format!(
+            "schema {{ event form.submitted }}\nstage MCL {{ enter when {}form.submitted{} }}\n",
+            "(".repeat(depth),
+            ")".repeat(depth)
+        )
+    };
+    assert_eq!(codes(&nested(63)), vec![]);
+    assert_eq!(codes(&nested(64)), vec![Code::TooDeep]);
+    let summed = |terms: usize| {
+        let sum = vec!["count email.opened"; terms].join(" + ");
+        format!("schema {{ event email.opened }}\nstage MEL {{ enter when {sum} >= 100 }}\n")
+    };
+    assert_eq!(codes(&summed(64)), vec![]);
+    assert_eq!(codes(&summed(65)), vec![Code::TooComplex]);
 }

@@ -4,12 +4,12 @@ use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 
 use super::symbols::*;
-use crate::diag::Diagnostic;
+use crate::diag::{Code, Diagnostic};
 use crate::syntax::ast::*;
 
 fn duplicate(kind: &str, name: &Name, first: Span) -> Diagnostic {
     Diagnostic::error(
-        "funnel::duplicate_name",
+        Code::DuplicateName,
         name.span,
         format!("{kind} `{}` is declared twice", name.text),
     )
@@ -26,13 +26,9 @@ pub fn collect(file: &File, diags: &mut Vec<Diagnostic>) -> Symbols {
             Item::Funnel(f) => {
                 if let Some(first) = funnel_seen {
                     diags.push(
-                        Diagnostic::error(
-                            "funnel::duplicate_name",
-                            f.span,
-                            "the funnel is named twice",
-                        )
-                        .with(first, "first named here")
-                        .help("a file describes one funnel: keep one `funnel \"...\"` line"),
+                        Diagnostic::error(Code::DuplicateName, f.span, "the funnel is named twice")
+                            .with(first, "first named here")
+                            .help("a file describes one funnel: keep one `funnel \"...\"` line"),
                     );
                 }
                 funnel_seen = Some(f.span);
@@ -64,7 +60,7 @@ pub fn collect(file: &File, diags: &mut Vec<Diagnostic>) -> Symbols {
                         duplicate("segment", &s.name, first)
                     } else {
                         Diagnostic::error(
-                            "funnel::duplicate_name",
+                            Code::DuplicateName,
                             s.name.span,
                             format!(
                                 "segment `{}` has the same name as {kind} `{}`",
@@ -89,7 +85,7 @@ pub fn collect(file: &File, diags: &mut Vec<Diagnostic>) -> Symbols {
                         duplicate("score", &s.name, first)
                     } else {
                         Diagnostic::error(
-                            "funnel::duplicate_name",
+                            Code::DuplicateName,
                             s.name.span,
                             format!(
                                 "score `{}` has the same name as {kind} `{}`",

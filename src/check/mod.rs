@@ -3,11 +3,15 @@
 //! and a name or type already reported is typed [`Ty::Error`] so it causes no follow-on errors.
 
 mod collect;
-mod expr;
+mod cycles;
+mod decls;
 mod lints;
+mod resolve;
 pub mod symbols;
+mod test_blocks;
+mod types;
 
-use crate::diag::{self, Diagnostic};
+use crate::diag::{self, Code, Diagnostic};
 use crate::syntax::ast::File;
 pub use symbols::{Symbols, Ty};
 
@@ -30,7 +34,7 @@ pub fn check(file: &File, source: &str) -> Checked {
     let ((usage, typed), linted) = rayon::join(
         || {
             let mut d = Vec::new();
-            (expr::check_items(file, source, &symbols, &mut d), d)
+            (decls::check_items(file, source, &symbols, &mut d), d)
         },
         || lints::run(file, source, &symbols),
     );
@@ -44,12 +48,7 @@ pub fn check(file: &File, source: &str) -> Checked {
             "the file declares no stages"
         };
         diagnostics.push(
-            Diagnostic::error(
-                "funnel::no_stages",
-                crate::syntax::ast::Span::new(0, 0),
-                what,
-            )
-            .help(
+            Diagnostic::error(Code::NoStages, crate::syntax::ast::Span::new(0, 0), what).help(
                 "a funnel needs at least one stage, e.g. `stage MCL { enter when form.submitted }`",
             ),
         );
@@ -59,31 +58,4 @@ pub fn check(file: &File, source: &str) -> Checked {
         symbols,
         diagnostics,
     }
-}
-
-/// Parses and checks a source text: syntax errors first, then everything the checker finds in
-/// the declarations that could be read.
-pub fn check_source(source: &str) -> Checked {
-    check_source_keeping_tree(source).0
-}
-
-/// [`check_source`], also handing back the syntax tree it checked.
-pub fn check_source_keeping_tree(source: &str) -> (Checked, File) {
-    let parsed = crate::syntax::parse(source);
-    let syntax_failed = !parsed.diagnostics.is_empty();
-    let mut checked = check(&parsed.file, source);
-    if syntax_failed {
-        // Declarations that failed to parse are missing from the tree; "unused" and
-        // "unreachable" warnings about them would be noise.
-        checked.diagnostics.retain(|d| {
-            d.is_error()
-                && !matches!(
-                    d.code,
-                    "funnel::unknown_stage" | "funnel::unknown_name" | "funnel::no_stages"
-                )
-        });
-    }
-    checked.diagnostics.extend(parsed.diagnostics);
-    diag::sort(&mut checked.diagnostics);
-    (checked, parsed.file)
 }

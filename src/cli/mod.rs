@@ -13,7 +13,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use funnelc::diag::{self, Diagnostic};
+use funnelc::diag::{self, Code, Diagnostic};
 use funnelc::pipeline::io_reason;
 use funnelc::plan::Plan;
 use funnelc::syntax::ast::Span;
@@ -132,7 +132,7 @@ pub fn read_source(path: &Path) -> Result<Read, Exit> {
             let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
             // The lossy copy is the same up to the first bad byte, so the offset holds.
             let d = Diagnostic::error(
-                "funnel::not_utf8",
+                Code::NotUtf8,
                 Span::new(at, at + 1),
                 "the file is not UTF-8 text",
             )

@@ -4,9 +4,11 @@
 //! house style (lowercase, no final period, user input in backticks), a primary span with an
 //! optional label, secondary labels and a help line.
 
+pub mod code;
 mod render;
 pub mod suggest;
 
+pub use code::Code;
 pub use render::{render_human, render_json, summary_line, LineIndex};
 
 use crate::syntax::ast::Span;
@@ -20,7 +22,7 @@ pub enum Severity {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Diagnostic {
-    pub code: &'static str,
+    pub code: Code,
     pub severity: Severity,
     pub message: String,
     pub span: Span,
@@ -30,7 +32,8 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn error(code: &'static str, span: Span, message: impl Into<String>) -> Self {
+    pub fn error(code: Code, span: Span, message: impl Into<String>) -> Self {
+        debug_assert_eq!(code.severity(), Severity::Error, "{code} is not an error");
         Diagnostic {
             code,
             severity: Severity::Error,
@@ -41,10 +44,20 @@ impl Diagnostic {
             help: None,
         }
     }
-    pub fn warning(code: &'static str, span: Span, message: impl Into<String>) -> Self {
+    pub fn warning(code: Code, span: Span, message: impl Into<String>) -> Self {
+        debug_assert_eq!(
+            code.severity(),
+            Severity::Warning,
+            "{code} is not a warning"
+        );
         Diagnostic {
+            code,
             severity: Severity::Warning,
-            ..Diagnostic::error(code, span, message)
+            message: message.into(),
+            span,
+            label: None,
+            secondary: Vec::new(),
+            help: None,
         }
     }
     pub fn label(mut self, text: impl Into<String>) -> Self {
@@ -70,17 +83,24 @@ impl Diagnostic {
     }
 }
 
-/// Sorts diagnostics by position, then code, so output is stable whatever order the checker
+/// Sorts diagnostics by position, then code (by its string), so output is stable whatever order the checker
 /// found them in; drops exact repeats.
 pub fn sort(diags: &mut Vec<Diagnostic>) {
     diags.sort_by(|a, b| {
-        (a.span.start, a.span.end, a.severity, a.code, &a.message).cmp(&(
-            b.span.start,
-            b.span.end,
-            b.severity,
-            b.code,
-            &b.message,
-        ))
+        (
+            a.span.start,
+            a.span.end,
+            a.severity,
+            a.code.as_str(),
+            &a.message,
+        )
+            .cmp(&(
+                b.span.start,
+                b.span.end,
+                b.severity,
+                b.code.as_str(),
+                &b.message,
+            ))
     });
     diags.dedup_by(|a, b| {
         a.span.start == b.span.start && a.code == b.code && a.message == b.message

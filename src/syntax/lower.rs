@@ -10,7 +10,7 @@ use pest::pratt_parser::{Assoc, Op, PrattParser};
 
 use super::ast::*;
 use super::Rule;
-use crate::diag::Diagnostic;
+use crate::diag::{Code, Diagnostic};
 use crate::time;
 
 /// Operators (prefix, infix and postfix) allowed in one expression, not counting `and` and
@@ -158,7 +158,7 @@ impl Lower {
 
     fn shape(&self, pair: &Pair<'_, Rule>, what: &str) -> Diagnostic {
         Diagnostic::error(
-            "funnel::syntax",
+            Code::Syntax,
             self.span(pair),
             format!("could not read {what} here"),
         )
@@ -398,7 +398,7 @@ impl Lower {
     fn priority(&self, pair: &Pair<'_, Rule>) -> R<Priority> {
         let v = self.only(pair.clone(), "a number")?;
         let value = v.as_str().parse::<u32>().map_err(|_| {
-            Diagnostic::error("funnel::bad_number", self.span(&v), "priority is too large")
+            Diagnostic::error(Code::BadNumber, self.span(&v), "priority is too large")
                 .help("use a small whole number: 1 runs first")
         })?;
         Ok(Priority {
@@ -525,11 +525,7 @@ impl Lower {
         let from = self.month(&m)?;
         let b = self.next(&mut it, &pair, "a number")?;
         let base = b.as_str().parse::<u64>().map_err(|_| {
-            Diagnostic::error(
-                "funnel::bad_number",
-                self.span(&b),
-                "the target is too large",
-            )
+            Diagnostic::error(Code::BadNumber, self.span(&b), "the target is too large")
         })?;
         let growth = match it.next() {
             Some(g) => Some(self.percent(&g)?),
@@ -549,7 +545,7 @@ impl Lower {
         let s = pair.as_str();
         let bad = || {
             Diagnostic::error(
-                "funnel::bad_date",
+                Code::BadDate,
                 self.span(pair),
                 format!("`{s}` is not a month"),
             )
@@ -760,7 +756,7 @@ impl Lower {
             .filter(|v| v.is_finite())
             .ok_or_else(|| {
                 Diagnostic::error(
-                    "funnel::bad_number",
+                    Code::BadNumber,
                     span,
                     format!("`{}` is not {what}", pair.as_str()),
                 )
@@ -799,7 +795,7 @@ impl Lower {
                 other => {
                     let shown = other.map(String::from).unwrap_or_default();
                     return Err(Diagnostic::error(
-                        "funnel::bad_escape",
+                        Code::BadEscape,
                         self.span(pair),
                         format!("unknown escape `\\{shown}` in text"),
                     )
@@ -814,7 +810,7 @@ impl Lower {
         let span = self.span(pair);
         let date_only = pair.as_rule() == Rule::date;
         let at = time::parse_timestamp(pair.as_str()).map_err(|msg| {
-            Diagnostic::error("funnel::bad_date", span, msg).help(date_help(pair.as_str()))
+            Diagnostic::error(Code::BadDate, span, msg).help(date_help(pair.as_str()))
         })?;
         Ok(TimeLit {
             at,
@@ -828,7 +824,7 @@ impl Lower {
         let span = self.span(pair);
         let bad_number = || {
             Diagnostic::error(
-                "funnel::bad_number",
+                Code::BadNumber,
                 span,
                 format!("`{s}` is not a number funnelc can hold"),
             )
@@ -870,7 +866,7 @@ impl Lower {
                     .filter(|v| *v <= 1_000_000)
                     .ok_or_else(|| {
                         Diagnostic::error(
-                            "funnel::bad_number",
+                            Code::BadNumber,
                             span,
                             format!("`{s}` is longer than funnelc can measure"),
                         )
@@ -878,9 +874,11 @@ impl Lower {
                     })?;
                 Literal::Duration(Duration { value, unit })
             }
-            Rule::date => Literal::Date(time::parse_date(s).map_err(|msg| {
-                Diagnostic::error("funnel::bad_date", span, msg).help(date_help(s))
-            })?),
+            Rule::date => {
+                Literal::Date(time::parse_date(s).map_err(|msg| {
+                    Diagnostic::error(Code::BadDate, span, msg).help(date_help(s))
+                })?)
+            }
             Rule::timestamp => Literal::Timestamp(self.time_lit(pair)?.at),
             Rule::string => Literal::Text(self.string(pair)?),
             Rule::boolean => Literal::Bool(s == "true"),
@@ -937,7 +935,7 @@ impl Lower {
             .count();
         if operators > MAX_OPERATORS {
             return Err(Diagnostic::error(
-                "funnel::too_complex",
+                Code::TooComplex,
                 self.span(&pair),
                 format!("this condition chains {operators} operators"),
             )
@@ -1140,7 +1138,7 @@ impl Lower {
     fn small_int(&self, pair: &Pair<'_, Rule>) -> R<u32> {
         pair.as_str().parse::<u32>().map_err(|_| {
             Diagnostic::error(
-                "funnel::bad_number",
+                Code::BadNumber,
                 self.span(pair),
                 format!("`{}` is too large here", pair.as_str()),
             )

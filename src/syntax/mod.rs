@@ -11,7 +11,7 @@ use pest::error::{ErrorVariant, InputLocation};
 use pest::Parser as _;
 use rayon::prelude::*;
 
-use crate::diag::{suggest, Diagnostic};
+use crate::diag::{suggest, Code, Diagnostic};
 use ast::{File, Span};
 
 #[derive(pest_derive::Parser)]
@@ -114,7 +114,7 @@ fn parse_chunk(
     if let Some(deep) = too_deep.filter(|d| (start..end).contains(d)) {
         diagnostics.push(
             Diagnostic::error(
-                "funnel::too_deep",
+                Code::TooDeep,
                 Span::new(deep, deep + 1),
                 format!("brackets nest more than {} deep", scan::MAX_DEPTH),
             )
@@ -217,7 +217,7 @@ fn parse_schema_in_pieces(chunk: &str, offset: usize, fast: bool) -> Option<ast:
 pub fn parse_expr(source: &str) -> Result<ast::Expr, Diagnostic> {
     if let Some(deep) = scan::scan(source).too_deep {
         return Err(Diagnostic::error(
-            "funnel::too_deep",
+            Code::TooDeep,
             Span::new(deep, deep + 1),
             "brackets nest too deep",
         ));
@@ -227,11 +227,11 @@ pub fn parse_expr(source: &str) -> Result<ast::Expr, Diagnostic> {
     let lower = lower::Lower { offset: 0 };
     let pair = pairs
         .next()
-        .ok_or_else(|| Diagnostic::error("funnel::syntax", Span::new(0, 0), "empty expression"))?;
+        .ok_or_else(|| Diagnostic::error(Code::Syntax, Span::new(0, 0), "empty expression"))?;
     if pair.as_span().end() != source.trim_end().len() {
         let at = pair.as_span().end();
         return Err(Diagnostic::error(
-            "funnel::syntax",
+            Code::Syntax,
             Span::new(at, source.len()),
             "unexpected text after the expression",
         ));
@@ -403,21 +403,17 @@ fn syntax_error(e: &pest::error::Error<Rule>, chunk: &str, offset: usize) -> Dia
                 scan::TOP_LEVEL.join(", ")
             )
         });
-        return Diagnostic::error(
-            "funnel::syntax",
-            span,
-            format!("unknown declaration `{word}`"),
-        )
-        .label("not a declaration")
-        .help(help);
+        return Diagnostic::error(Code::Syntax, span, format!("unknown declaration `{word}`"))
+            .label("not a declaration")
+            .help(help);
     }
     if rest.starts_with(['“', '”', '‘', '’']) {
-        return Diagnostic::error("funnel::syntax", span, format!("unexpected curly quote {found}"))
+        return Diagnostic::error(Code::Syntax, span, format!("unexpected curly quote {found}"))
             .label("here")
             .help("write text in straight double quotes, e.g. \"us-east\" (word processors turn them curly)");
     }
     if word == "a NUL byte" {
-        return Diagnostic::error("funnel::syntax", span, "the file contains a NUL byte")
+        return Diagnostic::error(Code::Syntax, span, "the file contains a NUL byte")
             .label("here")
             .help("rule files are text: is this a binary file, or was it saved in UTF-16?");
     }
@@ -440,7 +436,7 @@ fn syntax_error(e: &pest::error::Error<Rule>, chunk: &str, offset: usize) -> Dia
     } else {
         format!("expected {}, found {found}", join_or(&expected))
     };
-    let mut d = Diagnostic::error("funnel::syntax", span, message).label("here");
+    let mut d = Diagnostic::error(Code::Syntax, span, message).label("here");
     let before = chunk[..at].split_whitespace().last().unwrap_or("");
     let declares = matches!(
         before,
@@ -622,6 +618,6 @@ mod tests {
             ")".repeat(10_000)
         );
         let p = parse(&src);
-        assert_eq!(p.diagnostics[0].code, "funnel::too_deep");
+        assert_eq!(p.diagnostics[0].code, Code::TooDeep);
     }
 }

@@ -127,7 +127,7 @@ pub fn scan(src: &str) -> Scan {
 /// The first bracket problem in a piece of source: an opening bracket never closed, or a
 /// closing one with nothing to close.
 pub fn unbalanced(chunk: &str, offset: usize) -> Option<crate::diag::Diagnostic> {
-    use crate::diag::Diagnostic;
+    use crate::diag::{Code, Diagnostic};
     let b = chunk.as_bytes();
     let mut open: Vec<(usize, u8)> = Vec::new();
     let mut i = 0;
@@ -165,7 +165,7 @@ pub fn unbalanced(chunk: &str, offset: usize) -> Option<crate::diag::Diagnostic>
                     // `(x }`: the inner bracket was never closed.
                     return Some(
                         Diagnostic::error(
-                            "funnel::unbalanced",
+                            Code::Unbalanced,
                             Span::new(offset + at, offset + at + 1),
                             format!("this `{}` is never closed", o as char),
                         )
@@ -180,7 +180,7 @@ pub fn unbalanced(chunk: &str, offset: usize) -> Option<crate::diag::Diagnostic>
                 None => {
                     return Some(
                         Diagnostic::error(
-                            "funnel::unbalanced",
+                            Code::Unbalanced,
                             Span::new(offset + i, offset + i + 1),
                             format!("this `{}` closes nothing", c as char),
                         )
@@ -195,7 +195,7 @@ pub fn unbalanced(chunk: &str, offset: usize) -> Option<crate::diag::Diagnostic>
     }
     open.first().map(|&(at, o)| {
         Diagnostic::error(
-            "funnel::unbalanced",
+            Code::Unbalanced,
             Span::new(offset + at, offset + at + 1),
             format!("this `{}` is never closed", o as char),
         )

@@ -364,12 +364,16 @@ pub enum Period {
 }
 
 impl Period {
+    pub const ALL: [Period; 3] = [Period::Weekly, Period::Monthly, Period::Quarterly];
     pub fn keyword(self) -> &'static str {
         match self {
             Period::Weekly => "weekly",
             Period::Monthly => "monthly",
             Period::Quarterly => "quarterly",
         }
+    }
+    pub fn from_keyword(s: &str) -> Option<Period> {
+        Period::ALL.into_iter().find(|p| p.keyword() == s)
     }
 }
 
@@ -516,6 +520,10 @@ pub enum Literal {
     Bool(bool),
 }
 
+/// The escapes of text literals: the character written after a backslash, and the one it
+/// stands for. The parser reads them and the formatter writes them from this table.
+pub const TEXT_ESCAPES: [(char, char); 4] = [('"', '"'), ('\\', '\\'), ('n', '\n'), ('t', '\t')];
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Money {
     pub amount: f64,
@@ -552,6 +560,15 @@ pub enum DurationUnit {
 }
 
 impl DurationUnit {
+    pub const ALL: [DurationUnit; 4] = [
+        DurationUnit::Minutes,
+        DurationUnit::Hours,
+        DurationUnit::Days,
+        DurationUnit::Weeks,
+    ];
+    pub fn from_suffix(s: &str) -> Option<DurationUnit> {
+        DurationUnit::ALL.into_iter().find(|u| u.suffix() == s)
+    }
     pub fn suffix(self) -> &'static str {
         match self {
             DurationUnit::Minutes => "m",

@@ -659,12 +659,12 @@ fn text(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            c => out.push(c),
+        match TEXT_ESCAPES.iter().find(|(_, meant)| *meant == c) {
+            Some(&(written, _)) => {
+                out.push('\\');
+                out.push(written);
+            }
+            None => out.push(c),
         }
     }
     out.push('"');

@@ -539,12 +539,7 @@ impl Lower {
     }
 
     fn period(&self, pair: &Pair<'_, Rule>) -> R<Period> {
-        match pair.as_str() {
-            "weekly" => Ok(Period::Weekly),
-            "monthly" => Ok(Period::Monthly),
-            "quarterly" => Ok(Period::Quarterly),
-            _ => Err(self.shape(pair, "a period")),
-        }
+        Period::from_keyword(pair.as_str()).ok_or_else(|| self.shape(pair, "a period"))
     }
 
     fn target(&self, pair: Pair<'_, Rule>) -> R<Target> {
@@ -782,7 +777,8 @@ impl Lower {
         self.finite(pair, pair.as_str().trim_end_matches('%'), "a percentage")
     }
 
-    /// `text` (a piece of the pair) as a finite number, or why not.
+    /// `text` (a piece of the pair) as a finite number, or why not: the one reading of every
+    /// number, percentage and amount.
     fn finite(&self, pair: &Pair<'_, Rule>, text: &str, what: &str) -> R<Number> {
         let span = self.span(pair);
         let value = text
@@ -822,13 +818,14 @@ impl Lower {
                 out.push(c);
                 continue;
             }
-            match chars.next() {
-                Some('n') => out.push('\n'),
-                Some('t') => out.push('\t'),
-                Some('"') => out.push('"'),
-                Some('\\') => out.push('\\'),
-                other => {
-                    let shown = other.map(String::from).unwrap_or_default();
+            let after = chars.next();
+            let escaped = TEXT_ESCAPES
+                .iter()
+                .find(|(written, _)| Some(*written) == after);
+            match escaped {
+                Some(&(_, meant)) => out.push(meant),
+                None => {
+                    let shown = after.map(String::from).unwrap_or_default();
                     return Err(Diagnostic::error(
                         "funnel::bad_escape",
                         self.span(pair),
@@ -880,21 +877,15 @@ impl Lower {
                     let (num, cur) = s.rsplit_once(' ').ok_or_else(bad_number)?;
                     (num.trim().to_string(), cur.to_string())
                 };
-                let amount = amount_text
-                    .parse::<f64>()
-                    .ok()
-                    .filter(|v| v.is_finite())
-                    .ok_or_else(bad_number)?;
+                let amount = self
+                    .finite(pair, &amount_text, "a number funnelc can hold")?
+                    .value;
                 Literal::Money(Money { amount, currency })
             }
             Rule::duration => {
                 let (num, unit) = s.split_at(s.len() - 1);
-                let unit = match unit {
-                    "m" => DurationUnit::Minutes,
-                    "h" => DurationUnit::Hours,
-                    "d" => DurationUnit::Days,
-                    _ => DurationUnit::Weeks,
-                };
+                let unit = DurationUnit::from_suffix(unit)
+                    .ok_or_else(|| self.shape(pair, "a duration"))?;
                 let value = num
                     .parse::<u64>()
                     .ok()

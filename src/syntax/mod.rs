@@ -434,24 +434,12 @@ fn syntax_error(e: &pest::error::Error<Rule>, chunk: &str, offset: usize) -> Dia
     d
 }
 
+/// Whether `r` is the keyword of a top-level declaration (`kw_stage`, ...). The rule's name
+/// spells the word, so `scan::TOP_LEVEL` stays the one list of them.
 fn is_top_level_keyword(r: Rule) -> bool {
-    use Rule::*;
-    matches!(
-        r,
-        kw_funnel
-            | kw_schema
-            | kw_segment
-            | kw_score
-            | kw_stage
-            | kw_move
-            | kw_exit
-            | kw_kpi
-            | kw_target
-            | kw_dimensions
-            | kw_cost
-            | kw_revenue
-            | kw_test
-    )
+    format!("{r:?}")
+        .strip_prefix("kw_")
+        .is_some_and(|w| scan::TOP_LEVEL.contains(&w))
 }
 
 /// Words that cannot name a trait, segment, score, stage or property: they start or join

@@ -598,12 +598,14 @@ mod tests {
             );
         }
         let grammar = include_str!("../../grammar/funnel.pest");
+        // Every `"word"` of the grammar: a quote, lowercase letters or hyphens, a quote.
         let mut words: Vec<String> = grammar
-            .split('"')
-            .skip(1)
-            .step_by(2)
-            .filter(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_lowercase() || c == '-'))
-            .map(String::from)
+            .match_indices('"')
+            .filter_map(|(at, _)| {
+                let rest = &grammar[at + 1..];
+                let end = rest.find(|c: char| !(c.is_ascii_lowercase() || c == '-'))?;
+                (end > 0 && rest[end..].starts_with('"')).then(|| rest[..end].to_string())
+            })
             .collect();
         assert!(words.len() > 100, "{words:?}");
         for w in RESERVED {

@@ -581,9 +581,7 @@ impl Lower {
             )
             .help("write a month as YYYY-MM, e.g. 2025-01")
         };
-        let (y, m) = s.split_once('-').ok_or_else(bad)?;
-        let year = y.parse::<i32>().map_err(|_| bad())?;
-        let month = m.parse::<u32>().map_err(|_| bad())?;
+        let (year, month) = year_month(s).ok_or_else(bad)?;
         if !(1..=12).contains(&month) {
             return Err(bad());
         }
@@ -1246,16 +1244,22 @@ fn date_help(s: &str) -> String {
         "November",
         "December",
     ];
-    let year = s.get(0..4).and_then(|y| y.parse::<i32>().ok());
-    let month = s.get(5..7).and_then(|m| m.parse::<u32>().ok());
-    match (year, month) {
-        (Some(y), Some(m)) if (1..=12).contains(&m) => {
+    match year_month(s) {
+        Some((y, m)) if (1..=12).contains(&m) => {
             let name = MONTHS[(m - 1) as usize];
             format!("{name} {y} has {} days", time::days_in_month(y, m))
         }
-        (Some(_), Some(_)) => "months run from 01 to 12".into(),
-        _ => "write dates as YYYY-MM-DD and instants as 2025-01-03T10:00:00Z".into(),
+        Some(_) => "months run from 01 to 12".into(),
+        None => "write dates as YYYY-MM-DD and instants as 2025-01-03T10:00:00Z".into(),
     }
+}
+
+/// The year and month a month, date or timestamp literal starts with (`2025-01...`).
+fn year_month(s: &str) -> Option<(i32, u32)> {
+    let mut parts = s.splitn(3, '-');
+    let year = parts.next()?.parse::<i32>().ok()?;
+    let month = parts.next()?.parse::<u32>().ok()?;
+    Some((year, month))
 }
 
 pub(super) fn binary(op: BinOp, lhs: Expr, rhs: Expr) -> ExprKind {

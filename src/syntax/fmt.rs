@@ -659,12 +659,12 @@ fn text(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            c => out.push(c),
+        match TEXT_ESCAPES.iter().find(|(_, meant)| *meant == c) {
+            Some(&(written, _)) => {
+                out.push('\\');
+                out.push(written);
+            }
+            None => out.push(c),
         }
     }
     out.push('"');
@@ -726,26 +726,14 @@ fn lit(l: &Literal) -> String {
 
 // ------------------------------------------------------------------ expressions
 
-/// Binding strength, loosest first, as in the Pratt table of `lower.rs`; terms are 8.
-fn prec(e: &Expr) -> u8 {
-    match &e.kind {
-        ExprKind::Any(_) => 1,
-        ExprKind::All(_) => 2,
-        ExprKind::Not(_) => 3,
-        ExprKind::Binary { op, .. } if op.is_comparison() => 4,
-        ExprKind::In { .. }
-        | ExprKind::Between { .. }
-        | ExprKind::Test { .. }
-        | ExprKind::Exists(_)
-        | ExprKind::Missing(_) => 4,
-        ExprKind::Binary {
-            op: BinOp::Add | BinOp::Sub,
-            ..
-        } => 5,
-        ExprKind::Binary { .. } => 6,
-        ExprKind::Neg(_) => 7,
-        _ => 8,
-    }
+/// An operand of an `and` or `or` chain: a nested chain of either kind is put in parentheses
+/// (`a or (b and c)`), so a reader need not know that `and` binds tighter.
+const CHAIN_ITEM: Prec = Prec::Not;
+
+/// The least precedence of the value a postfix test applies to: tighter than the test, so
+/// `(x in a) in b` keeps its parentheses, although the parser would read it the same without.
+fn postfix_value(test: &Expr) -> Prec {
+    test.kind.prec().tighter()
 }
 
 fn is_chain(e: &Expr) -> bool {
@@ -753,8 +741,8 @@ fn is_chain(e: &Expr) -> bool {
 }
 
 /// `e` where the context needs at least precedence `min`: in parentheses if it binds looser.
-fn sub(e: &Expr, min: u8, exposed: bool) -> String {
-    if prec(e) < min {
+fn sub(e: &Expr, min: Prec, exposed: bool) -> String {
+    if e.kind.prec() < min {
         format!("({})", expr(e, false))
     } else {
         expr(e, exposed)
@@ -841,17 +829,18 @@ fn expr(e: &Expr, exposed: bool) -> String {
         }
         ExprKind::Score(n) => format!("score {n}"),
         ExprKind::Grade(n) => format!("grade {n}"),
-        ExprKind::Not(x) => format!("not {}", sub(x, 3, exposed)),
-        ExprKind::Neg(x) => format!("-{}", sub(x, 7, exposed)),
+        ExprKind::Not(x) => format!("not {}", sub(x, Prec::Not, exposed)),
+        ExprKind::Neg(x) => format!("-{}", sub(x, Prec::Neg, exposed)),
         ExprKind::All(v) => chain(v, " and ", exposed),
         ExprKind::Any(v) => chain(v, " or ", exposed),
         ExprKind::Binary { op, lhs, rhs } => {
-            // Comparisons do not chain; arithmetic is left-associative, so an equal-precedence
-            // right operand needs parentheses and a left one does not.
-            let (l, r) = match op {
-                _ if op.is_comparison() => (5, 5),
-                BinOp::Add | BinOp::Sub => (5, 6),
-                _ => (6, 7),
+            // Comparisons are printed as if they did not chain; arithmetic is left-associative,
+            // so an equal-precedence right operand needs parentheses and a left one does not.
+            let level = Operator::Binary(*op).prec();
+            let (l, r) = if op.is_comparison() {
+                (level.tighter(), level.tighter())
+            } else {
+                (level, level.tighter())
             };
             format!(
                 "{} {} {}",
@@ -866,19 +855,28 @@ fn expr(e: &Expr, exposed: bool) -> String {
             negated,
         } => {
             let word = if *negated { "not in" } else { "in" };
-            format!("{} {word} {}", sub(value, 5, true), arg(list))
+            format!(
+                "{} {word} {}",
+                sub(value, postfix_value(e), true),
+                arg(list)
+            )
         }
         ExprKind::Between { value, lo, hi } => format!(
             "{} between {} and {}",
-            sub(value, 5, true),
+            sub(value, postfix_value(e), true),
             bound(lo),
             bound(hi)
         ),
         ExprKind::Test { value, op, arg: a } => {
-            format!("{} {} {}", sub(value, 5, true), op.words(), arg(a))
+            format!(
+                "{} {} {}",
+                sub(value, postfix_value(e), true),
+                op.words(),
+                arg(a)
+            )
         }
-        ExprKind::Exists(v) => format!("{} exists", sub(v, 5, true)),
-        ExprKind::Missing(v) => format!("{} is missing", sub(v, 5, true)),
+        ExprKind::Exists(v) => format!("{} exists", sub(v, postfix_value(e), true)),
+        ExprKind::Missing(v) => format!("{} is missing", sub(v, postfix_value(e), true)),
     }
 }
 
@@ -887,7 +885,7 @@ fn chain(v: &[Expr], word: &str, exposed: bool) -> String {
     let parts: Vec<String> = v
         .iter()
         .enumerate()
-        .map(|(i, c)| sub(c, 3, exposed && i == last))
+        .map(|(i, c)| sub(c, CHAIN_ITEM, exposed && i == last))
         .collect();
     parts.join(word)
 }
@@ -1001,7 +999,7 @@ fn chain_lines(e: &Expr, depth: usize, rel: usize, lines: &mut Vec<String>) {
     let pad = "  ".repeat(rel);
     for (i, c) in items.iter().enumerate() {
         let prefix = if i == 0 { "" } else { word };
-        let one = format!("{pad}{prefix}{}", sub(c, 3, false));
+        let one = format!("{pad}{prefix}{}", sub(c, CHAIN_ITEM, false));
         if depth * 2 + width(&one) > WIDTH && is_chain(c) {
             lines.push(format!("{pad}{prefix}("));
             chain_lines(c, depth, rel + 1, lines);
@@ -1025,7 +1023,11 @@ mod tests {
         let again = format_source(&out).unwrap_or_else(|d| panic!("{out}\n{d:?}"));
         assert_eq!(again, out, "not idempotent; first pass:\n{out}");
         let (before, after) = (parse(src), parse(&out));
-        assert_eq!(after.file, before.file, "tree changed; output:\n{out}");
+        assert_eq!(
+            after.file.without_spans(),
+            before.file.without_spans(),
+            "tree changed; output:\n{out}"
+        );
         let texts = |p: &crate::syntax::Parsed| -> Vec<String> {
             p.comments.iter().map(|c| c.text.clone()).collect()
         };
@@ -1207,6 +1209,119 @@ test "empty" {}
         assert_eq!(usd(0.07), "$0.07");
         assert_eq!(usd(123_456_789.0), "$123,456,789");
         assert_eq!(usd(1.0e20), "$100000000000000000000");
+    }
+
+    fn node(kind: ExprKind) -> Expr {
+        Expr {
+            kind,
+            span: Span::default(),
+        }
+    }
+
+    fn leaf(text: &str) -> Expr {
+        node(ExprKind::Name(Name {
+            text: text.into(),
+            span: Span::default(),
+        }))
+    }
+
+    /// `op` applied to plain operands, with `fill` in operand `slot` (every child expression
+    /// is a slot, a test's argument included); `None` past the last slot.
+    fn apply(op: Operator, slot: usize, fill: &Expr) -> Option<Expr> {
+        let mut operands: Vec<Expr> = match op {
+            Operator::Or | Operator::And | Operator::Binary(_) => vec![leaf("x"), leaf("y")],
+            Operator::Not | Operator::Neg | Operator::Exists | Operator::Missing => {
+                vec![leaf("x")]
+            }
+            Operator::In { .. } | Operator::Test(TestOp::ContainsAll | TestOp::ContainsAny) => {
+                vec![leaf("x"), node(ExprKind::List(vec![leaf("y")]))]
+            }
+            Operator::Test(_) => vec![leaf("x"), node(ExprKind::Lit(Literal::Text("y".into())))],
+            Operator::Between => vec![leaf("x"), leaf("lo"), leaf("hi")],
+        };
+        *operands.get_mut(slot)? = fill.clone();
+        let mut it = operands.into_iter().map(Box::new);
+        let mut next = || it.next().unwrap();
+        let kind = match op {
+            Operator::Or => ExprKind::Any(vec![*next(), *next()]),
+            Operator::And => ExprKind::All(vec![*next(), *next()]),
+            Operator::Not => ExprKind::Not(next()),
+            Operator::Neg => ExprKind::Neg(next()),
+            Operator::Binary(op) => ExprKind::Binary {
+                op,
+                lhs: next(),
+                rhs: next(),
+            },
+            Operator::In { negated } => ExprKind::In {
+                value: next(),
+                list: next(),
+                negated,
+            },
+            Operator::Between => ExprKind::Between {
+                value: next(),
+                lo: next(),
+                hi: next(),
+            },
+            Operator::Test(op) => ExprKind::Test {
+                value: next(),
+                op,
+                arg: next(),
+            },
+            Operator::Exists => ExprKind::Exists(next()),
+            Operator::Missing => ExprKind::Missing(next()),
+        };
+        Some(node(kind))
+    }
+
+    /// The formatter and the parser read the one precedence table the same way: every
+    /// operator, with every operator (or a name) in each of its operand places, prints to text
+    /// that parses back to the same tree.
+    #[test]
+    fn every_operator_pair_reads_back() {
+        let inner: Vec<Expr> = std::iter::once(leaf("z"))
+            .chain(
+                Operator::ALL
+                    .iter()
+                    .filter_map(|&op| apply(op, 0, &leaf("z"))),
+            )
+            .collect();
+        let mut cases = 0;
+        for outer in Operator::ALL {
+            for slot in 0.. {
+                let Some(_) = apply(outer, slot, &leaf("z")) else {
+                    break;
+                };
+                for fill in &inner {
+                    // `(a and b) and c` reads as one flat chain: the parser never builds a
+                    // chain whose first item is a chain of the same kind.
+                    if slot == 0
+                        && matches!(outer, Operator::And | Operator::Or)
+                        && fill.kind.operator() == Some(outer)
+                    {
+                        continue;
+                    }
+                    let Some(e) = apply(outer, slot, fill) else {
+                        continue;
+                    };
+                    let file = File {
+                        items: vec![Item::Segment(Segment {
+                            name: Name {
+                                text: "s".into(),
+                                span: Span::default(),
+                            },
+                            expr: e,
+                            span: Span::default(),
+                        })],
+                    };
+                    let out = format_file(&file, &[], "");
+                    let back = parse(&out);
+                    assert!(back.diagnostics.is_empty(), "{out}{:?}", back.diagnostics);
+                    assert_eq!(back.file.without_spans(), file, "{out}");
+                    cases += 1;
+                }
+            }
+        }
+        assert!(cases > 1000, "{cases}");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use pest::iterators::{Pair, Pairs};
 use pest::pratt_parser::{Assoc, Op, PrattParser};
 
 use super::ast::*;
-use super::Rule;
+use super::{scan, Rule};
 use crate::diag::{Code, Diagnostic};
 use crate::time;
 
@@ -18,31 +18,62 @@ use crate::time;
 /// over; together with the bracket-depth limit this keeps every file far from the stack limit.
 pub const MAX_OPERATORS: usize = 64;
 
+/// The grammar rule of each operator. With the precedence table ([`Operator::prec`]) and
+/// fixity, it is all the Pratt parser is built from.
+const OPERATOR_RULES: [(Operator, Rule); 25] = [
+    (Operator::Or, Rule::kw_or),
+    (Operator::And, Rule::kw_and),
+    (Operator::Not, Rule::kw_not),
+    (Operator::Neg, Rule::op_neg),
+    (Operator::Binary(BinOp::Add), Rule::op_add),
+    (Operator::Binary(BinOp::Sub), Rule::op_sub),
+    (Operator::Binary(BinOp::Mul), Rule::op_mul),
+    (Operator::Binary(BinOp::Div), Rule::op_div),
+    (Operator::Binary(BinOp::Eq), Rule::op_eq),
+    (Operator::Binary(BinOp::Ne), Rule::op_ne),
+    (Operator::Binary(BinOp::Lt), Rule::op_lt),
+    (Operator::Binary(BinOp::Le), Rule::op_le),
+    (Operator::Binary(BinOp::Gt), Rule::op_gt),
+    (Operator::Binary(BinOp::Ge), Rule::op_ge),
+    (Operator::In { negated: false }, Rule::pf_in),
+    (Operator::In { negated: true }, Rule::pf_not_in),
+    (Operator::Between, Rule::pf_between),
+    (Operator::Test(TestOp::Contains), Rule::pf_contains),
+    (Operator::Test(TestOp::ContainsAll), Rule::pf_contains_all),
+    (Operator::Test(TestOp::ContainsAny), Rule::pf_contains_any),
+    (Operator::Test(TestOp::StartsWith), Rule::pf_starts),
+    (Operator::Test(TestOp::EndsWith), Rule::pf_ends),
+    (Operator::Test(TestOp::Matches), Rule::pf_matches),
+    (Operator::Exists, Rule::pf_exists),
+    (Operator::Missing, Rule::pf_missing),
+];
+
+/// The operator a grammar rule stands for, if any.
+fn operator(rule: Rule) -> Option<Operator> {
+    OPERATOR_RULES
+        .iter()
+        .find(|(_, r)| *r == rule)
+        .map(|(op, _)| *op)
+}
+
+/// One level of operators per [`Prec`], loosest first.
 static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
-    PrattParser::new()
-        .op(Op::infix(Rule::kw_or, Assoc::Left))
-        .op(Op::infix(Rule::kw_and, Assoc::Left))
-        .op(Op::prefix(Rule::kw_not))
-        .op(Op::infix(Rule::op_eq, Assoc::Left)
-            | Op::infix(Rule::op_ne, Assoc::Left)
-            | Op::infix(Rule::op_lt, Assoc::Left)
-            | Op::infix(Rule::op_le, Assoc::Left)
-            | Op::infix(Rule::op_gt, Assoc::Left)
-            | Op::infix(Rule::op_ge, Assoc::Left)
-            | Op::postfix(Rule::pf_in)
-            | Op::postfix(Rule::pf_not_in)
-            | Op::postfix(Rule::pf_between)
-            | Op::postfix(Rule::pf_contains_all)
-            | Op::postfix(Rule::pf_contains_any)
-            | Op::postfix(Rule::pf_contains)
-            | Op::postfix(Rule::pf_exists)
-            | Op::postfix(Rule::pf_missing)
-            | Op::postfix(Rule::pf_starts)
-            | Op::postfix(Rule::pf_ends)
-            | Op::postfix(Rule::pf_matches))
-        .op(Op::infix(Rule::op_add, Assoc::Left) | Op::infix(Rule::op_sub, Assoc::Left))
-        .op(Op::infix(Rule::op_mul, Assoc::Left) | Op::infix(Rule::op_div, Assoc::Left))
-        .op(Op::prefix(Rule::op_neg))
+    Prec::OPERATORS
+        .into_iter()
+        .fold(PrattParser::new(), |pratt, level| {
+            let ops = OPERATOR_RULES
+                .iter()
+                .filter(|(op, _)| op.prec() == level)
+                .map(|&(op, rule)| match op.fixity() {
+                    Fixity::Prefix => Op::prefix(rule),
+                    Fixity::Infix => Op::infix(rule, Assoc::Left),
+                    Fixity::Postfix => Op::postfix(rule),
+                });
+            match ops.reduce(|a, b| a | b) {
+                Some(ops) => pratt.op(ops),
+                None => pratt,
+            }
+        })
 });
 
 type R<T> = Result<T, Diagnostic>;
@@ -508,12 +539,7 @@ impl Lower {
     }
 
     fn period(&self, pair: &Pair<'_, Rule>) -> R<Period> {
-        match pair.as_str() {
-            "weekly" => Ok(Period::Weekly),
-            "monthly" => Ok(Period::Monthly),
-            "quarterly" => Ok(Period::Quarterly),
-            _ => Err(self.shape(pair, "a period")),
-        }
+        Period::from_keyword(pair.as_str()).ok_or_else(|| self.shape(pair, "a period"))
     }
 
     fn target(&self, pair: Pair<'_, Rule>) -> R<Target> {
@@ -551,9 +577,7 @@ impl Lower {
             )
             .help("write a month as YYYY-MM, e.g. 2025-01")
         };
-        let (y, m) = s.split_once('-').ok_or_else(bad)?;
-        let year = y.parse::<i32>().map_err(|_| bad())?;
-        let month = m.parse::<u32>().map_err(|_| bad())?;
+        let (year, month) = year_month(s).ok_or_else(bad)?;
         if !(1..=12).contains(&month) {
             return Err(bad());
         }
@@ -747,7 +771,8 @@ impl Lower {
         self.finite(pair, pair.as_str().trim_end_matches('%'), "a percentage")
     }
 
-    /// `text` (a piece of the pair) as a finite number, or why not.
+    /// `text` (a piece of the pair) as a finite number, or why not: the one reading of every
+    /// number, percentage and amount.
     fn finite(&self, pair: &Pair<'_, Rule>, text: &str, what: &str) -> R<Number> {
         let span = self.span(pair);
         let value = text
@@ -787,13 +812,14 @@ impl Lower {
                 out.push(c);
                 continue;
             }
-            match chars.next() {
-                Some('n') => out.push('\n'),
-                Some('t') => out.push('\t'),
-                Some('"') => out.push('"'),
-                Some('\\') => out.push('\\'),
-                other => {
-                    let shown = other.map(String::from).unwrap_or_default();
+            let after = chars.next();
+            let escaped = TEXT_ESCAPES
+                .iter()
+                .find(|(written, _)| Some(*written) == after);
+            match escaped {
+                Some(&(_, meant)) => out.push(meant),
+                None => {
+                    let shown = after.map(String::from).unwrap_or_default();
                     return Err(Diagnostic::error(
                         Code::BadEscape,
                         self.span(pair),
@@ -845,21 +871,15 @@ impl Lower {
                     let (num, cur) = s.rsplit_once(' ').ok_or_else(bad_number)?;
                     (num.trim().to_string(), cur.to_string())
                 };
-                let amount = amount_text
-                    .parse::<f64>()
-                    .ok()
-                    .filter(|v| v.is_finite())
-                    .ok_or_else(bad_number)?;
+                let amount = self
+                    .finite(pair, &amount_text, "a number funnelc can hold")?
+                    .value;
                 Literal::Money(Money { amount, currency })
             }
             Rule::duration => {
                 let (num, unit) = s.split_at(s.len() - 1);
-                let unit = match unit {
-                    "m" => DurationUnit::Minutes,
-                    "h" => DurationUnit::Hours,
-                    "d" => DurationUnit::Days,
-                    _ => DurationUnit::Weeks,
-                };
+                let unit = DurationUnit::from_suffix(unit)
+                    .ok_or_else(|| self.shape(pair, "a duration"))?;
                 let value = num
                     .parse::<u64>()
                     .ok()
@@ -887,50 +907,21 @@ impl Lower {
     }
 
     fn cmp_op(&self, pair: &Pair<'_, Rule>) -> R<BinOp> {
-        Ok(match pair.as_rule() {
-            Rule::op_eq => BinOp::Eq,
-            Rule::op_ne => BinOp::Ne,
-            Rule::op_lt => BinOp::Lt,
-            Rule::op_le => BinOp::Le,
-            Rule::op_gt => BinOp::Gt,
-            Rule::op_ge => BinOp::Ge,
-            _ => return Err(self.shape(pair, "a comparison")),
-        })
+        match operator(pair.as_rule()) {
+            Some(Operator::Binary(op)) if op.is_comparison() => Ok(op),
+            _ => Err(self.shape(pair, "a comparison")),
+        }
     }
 
     // -------------------------------------------------------------- expressions
 
     pub fn expr(&self, pair: Pair<'_, Rule>) -> R<Expr> {
+        // `and` and `or` do not count: their chains are flat lists.
         let operators = pair
             .clone()
             .into_inner()
             .filter(|p| {
-                !matches!(
-                    p.as_rule(),
-                    Rule::kw_and
-                        | Rule::kw_or
-                        | Rule::number
-                        | Rule::percent
-                        | Rule::money
-                        | Rule::duration
-                        | Rule::date
-                        | Rule::timestamp
-                        | Rule::string
-                        | Rule::boolean
-                        | Rule::paren
-                        | Rule::list
-                        | Rule::count_q
-                        | Rule::rate_q
-                        | Rule::no_q
-                        | Rule::days_since
-                        | Rule::days_entering
-                        | Rule::latest_q
-                        | Rule::prop_of
-                        | Rule::at_least
-                        | Rule::score_ref
-                        | Rule::grade_ref
-                        | Rule::sequence
-                )
+                operator(p.as_rule()).is_some_and(|op| !matches!(op, Operator::And | Operator::Or))
             })
             .count();
         if operators > MAX_OPERATORS {
@@ -959,14 +950,11 @@ impl Lower {
             .map_infix(|lhs, op, rhs| {
                 let (lhs, rhs) = (lhs?, rhs?);
                 let span = lhs.span.to(rhs.span);
-                let kind = match op.as_rule() {
-                    Rule::kw_and => flatten(lhs, rhs, true),
-                    Rule::kw_or => flatten(lhs, rhs, false),
-                    Rule::op_add => binary(BinOp::Add, lhs, rhs),
-                    Rule::op_sub => binary(BinOp::Sub, lhs, rhs),
-                    Rule::op_mul => binary(BinOp::Mul, lhs, rhs),
-                    Rule::op_div => binary(BinOp::Div, lhs, rhs),
-                    _ => binary(self.cmp_op(&op)?, lhs, rhs),
+                let kind = match operator(op.as_rule()) {
+                    Some(Operator::And) => flatten(lhs, rhs, true),
+                    Some(Operator::Or) => flatten(lhs, rhs, false),
+                    Some(Operator::Binary(b)) => binary(b, lhs, rhs),
+                    _ => return Err(self.shape(&op, "an operator")),
                 };
                 Ok(Expr { kind, span })
             })
@@ -975,7 +963,6 @@ impl Lower {
 
     fn postfix(&self, lhs: Expr, op: Pair<'_, Rule>) -> R<Expr> {
         let span = lhs.span.to(self.span(&op));
-        let rule = op.as_rule();
         let value = Box::new(lhs);
         let mut args = parts(op.clone()).filter(|p| p.as_rule() != Rule::kw_not);
         let mut arg = |what: &str| -> R<Box<Expr>> {
@@ -986,31 +973,32 @@ impl Lower {
                 self.term(p)?
             }))
         };
-        let test = |op: TestOp, arg: Box<Expr>, value: Box<Expr>| ExprKind::Test { value, op, arg };
-        let kind = match rule {
-            Rule::pf_in => ExprKind::In {
+        let kind = match operator(op.as_rule()) {
+            Some(Operator::In { negated }) => ExprKind::In {
                 value,
                 list: arg("a list")?,
-                negated: false,
+                negated,
             },
-            Rule::pf_not_in => ExprKind::In {
-                value,
-                list: arg("a list")?,
-                negated: true,
-            },
-            Rule::pf_between => {
+            Some(Operator::Between) => {
                 let lo = arg("a lower bound")?;
                 let hi = arg("an upper bound")?;
                 ExprKind::Between { value, lo, hi }
             }
-            Rule::pf_contains => test(TestOp::Contains, arg("a value")?, value),
-            Rule::pf_contains_all => test(TestOp::ContainsAll, arg("a list")?, value),
-            Rule::pf_contains_any => test(TestOp::ContainsAny, arg("a list")?, value),
-            Rule::pf_starts => test(TestOp::StartsWith, arg("text")?, value),
-            Rule::pf_ends => test(TestOp::EndsWith, arg("text")?, value),
-            Rule::pf_matches => test(TestOp::Matches, arg("a pattern")?, value),
-            Rule::pf_exists => ExprKind::Exists(value),
-            Rule::pf_missing => ExprKind::Missing(value),
+            Some(Operator::Test(test)) => {
+                let what = match test {
+                    TestOp::Contains => "a value",
+                    TestOp::ContainsAll | TestOp::ContainsAny => "a list",
+                    TestOp::StartsWith | TestOp::EndsWith => "text",
+                    TestOp::Matches => "a pattern",
+                };
+                ExprKind::Test {
+                    value,
+                    op: test,
+                    arg: arg(what)?,
+                }
+            }
+            Some(Operator::Exists) => ExprKind::Exists(value),
+            Some(Operator::Missing) => ExprKind::Missing(value),
             _ => return Err(self.shape(&op, "a test")),
         };
         Ok(Expr { kind, span })
@@ -1186,7 +1174,9 @@ impl Lower {
         let lhs = self.term(self.next(&mut it, &pair, "a property")?)?;
         let expr = match it.next() {
             None => lhs,
-            Some(op) if op.as_rule().is_postfix() => self.postfix(lhs, op)?,
+            Some(op) if operator(op.as_rule()).is_some_and(|o| o.fixity() == Fixity::Postfix) => {
+                self.postfix(lhs, op)?
+            }
             Some(op) => {
                 let bop = self.cmp_op(&op)?;
                 let mut rhs_pair = self.next(&mut it, &pair, "a value")?;
@@ -1218,49 +1208,19 @@ impl Lower {
     }
 }
 
-impl Rule {
-    fn is_postfix(self) -> bool {
-        matches!(
-            self,
-            Rule::pf_in
-                | Rule::pf_not_in
-                | Rule::pf_between
-                | Rule::pf_contains
-                | Rule::pf_contains_all
-                | Rule::pf_contains_any
-                | Rule::pf_exists
-                | Rule::pf_missing
-                | Rule::pf_starts
-                | Rule::pf_ends
-                | Rule::pf_matches
-        )
-    }
-}
-
 /// The length of `gap` up to the end of its last character that is not whitespace or part
 /// of a comment.
 fn content_len(gap: &str) -> usize {
     let b = gap.as_bytes();
     let (mut i, mut end) = (0, 0);
     while i < b.len() {
-        match b[i] {
-            b' ' | b'\t' | b'\r' | b'\n' => i += 1,
-            b'/' if b.get(i + 1) == Some(&b'/') => {
-                while i < b.len() && b[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b'/' if b.get(i + 1) == Some(&b'*') => {
-                i += 2;
-                while i < b.len() && !(b[i] == b'*' && b.get(i + 1) == Some(&b'/')) {
-                    i += 1;
-                }
-                i = (i + 2).min(b.len());
-            }
-            _ => {
-                i += 1;
-                end = i;
-            }
+        if let Some(after) = scan::comment_end(b, i) {
+            i = after;
+        } else if matches!(b[i], b' ' | b'\t' | b'\r' | b'\n') {
+            i += 1;
+        } else {
+            i += 1;
+            end = i;
         }
     }
     end
@@ -1282,16 +1242,22 @@ fn date_help(s: &str) -> String {
         "November",
         "December",
     ];
-    let year = s.get(0..4).and_then(|y| y.parse::<i32>().ok());
-    let month = s.get(5..7).and_then(|m| m.parse::<u32>().ok());
-    match (year, month) {
-        (Some(y), Some(m)) if (1..=12).contains(&m) => {
+    match year_month(s) {
+        Some((y, m)) if (1..=12).contains(&m) => {
             let name = MONTHS[(m - 1) as usize];
             format!("{name} {y} has {} days", time::days_in_month(y, m))
         }
-        (Some(_), Some(_)) => "months run from 01 to 12".into(),
-        _ => "write dates as YYYY-MM-DD and instants as 2025-01-03T10:00:00Z".into(),
+        Some(_) => "months run from 01 to 12".into(),
+        None => "write dates as YYYY-MM-DD and instants as 2025-01-03T10:00:00Z".into(),
     }
+}
+
+/// The year and month a month, date or timestamp literal starts with (`2025-01...`).
+fn year_month(s: &str) -> Option<(i32, u32)> {
+    let mut parts = s.splitn(3, '-');
+    let year = parts.next()?.parse::<i32>().ok()?;
+    let month = parts.next()?.parse::<u32>().ok()?;
+    Some((year, month))
 }
 
 pub(super) fn binary(op: BinOp, lhs: Expr, rhs: Expr) -> ExprKind {
@@ -1324,6 +1290,27 @@ pub(super) fn flatten(lhs: Expr, rhs: Expr, and: bool) -> ExprKind {
             } else {
                 ExprKind::Any(vec![lhs, rhs])
             }
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_operator_has_one_rule() {
+        assert_eq!(OPERATOR_RULES.len(), Operator::ALL.len());
+        for op in Operator::ALL {
+            assert_eq!(
+                OPERATOR_RULES.iter().filter(|(o, _)| *o == op).count(),
+                1,
+                "{op:?}"
+            );
+        }
+        for (op, rule) in OPERATOR_RULES {
+            assert_eq!(operator(rule), Some(op), "{rule:?}");
         }
     }
 }

@@ -1,8 +1,6 @@
 //! Source text → AST. pest stays behind this module: nothing outside `syntax` sees a pest type.
 
 pub mod ast;
-#[doc(hidden)]
-pub mod fast;
 pub mod fmt;
 mod lower;
 pub mod scan;
@@ -32,17 +30,6 @@ pub struct Parsed {
 /// its own, so a broken declaration costs only itself: a file with two broken stages reports
 /// both, and the declarations around them are still checked.
 pub fn parse(source: &str) -> Parsed {
-    parse_with(source, true)
-}
-
-/// [`parse`] with pest alone, without the fast path: the reference the fast path is tested
-/// against.
-#[doc(hidden)]
-pub fn parse_pest_only(source: &str) -> Parsed {
-    parse_with(source, false)
-}
-
-fn parse_with(source: &str, fast: bool) -> Parsed {
     let scanned = scan::scan(source);
     let mut bounds: Vec<usize> = scanned.chunk_starts.clone();
     if bounds.first() != Some(&0) {
@@ -67,7 +54,7 @@ fn parse_with(source: &str, fast: bool) -> Parsed {
     let pieces: Vec<(Vec<ast::Item>, Vec<Diagnostic>)> = groups
         .par_iter()
         .map(|&(start, end)| {
-            let whole = parse_chunk(source, start, end, scanned.too_deep, fast);
+            let whole = parse_chunk(source, start, end, scanned.too_deep);
             let single =
                 bounds.binary_search(&end).ok() == bounds.binary_search(&start).ok().map(|i| i + 1);
             if whole.1.is_empty() || single {
@@ -80,7 +67,7 @@ fn parse_with(source: &str, fast: bool) -> Parsed {
             let mut items = Vec::new();
             let mut diags = Vec::new();
             for w in bounds[lo..=hi].windows(2) {
-                let (i, d) = parse_chunk(source, w[0], w[1], scanned.too_deep, fast);
+                let (i, d) = parse_chunk(source, w[0], w[1], scanned.too_deep);
                 items.extend(i);
                 diags.extend(d);
             }
@@ -106,7 +93,6 @@ fn parse_chunk(
     start: usize,
     end: usize,
     too_deep: Option<usize>,
-    fast: bool,
 ) -> (Vec<ast::Item>, Vec<Diagnostic>) {
     let mut items = Vec::new();
     let mut diagnostics = Vec::new();
@@ -124,15 +110,8 @@ fn parse_chunk(
         return (items, diagnostics);
     }
     if chunk.len() > SPLIT_SCHEMA_ABOVE && chunk.starts_with("schema") {
-        if let Some(schema) = parse_schema_in_pieces(chunk, start, fast) {
+        if let Some(schema) = parse_schema_in_pieces(chunk, start) {
             items.push(ast::Item::Schema(schema));
-            return (items, diagnostics);
-        }
-    }
-    // The hand-written parser reads the common shapes of the language several times faster
-    // than pest; anything it is unsure of goes to pest, which also explains syntax errors.
-    if fast {
-        if let Some(items) = fast::parse_items(chunk, start) {
             return (items, diagnostics);
         }
     }
@@ -153,21 +132,16 @@ const SPLIT_SCHEMA_ABOVE: usize = 256 << 10;
 /// Parses `schema { ... }` as pieces of its body cut at lines that start a trait or an event.
 /// `None` when the block is not that simple shape, or a piece does not parse: the caller then
 /// parses the block whole, which also gives the usual syntax errors.
-fn parse_schema_in_pieces(chunk: &str, offset: usize, fast: bool) -> Option<ast::Schema> {
+fn parse_schema_in_pieces(chunk: &str, offset: usize) -> Option<ast::Schema> {
     let open = chunk.find('{')?;
-    if !chunk["schema".len()..open].trim().is_empty() {
-        return None;
-    }
     let close = chunk.rfind('}')?;
-    let tail = &chunk[close + 1..];
-    if !tail
-        .lines()
-        .all(|l| l.trim().is_empty() || l.trim_start().starts_with("//"))
+    if !scan::only_blanks(chunk.get("schema".len()..open)?)
+        || !scan::only_blanks(&chunk[close + 1..])
     {
         return None;
     }
     let body_start = open + 1;
-    let body = &chunk[body_start..close];
+    let body = chunk.get(body_start..close)?;
     let mut cuts = vec![0];
     let mut at = 0;
     for line in body.split_inclusive('\n') {
@@ -186,11 +160,6 @@ fn parse_schema_in_pieces(chunk: &str, offset: usize, fast: bool) -> Option<ast:
         .map(|w| {
             let piece = &body[w[0]..w[1]];
             let piece_offset = offset + body_start + w[0];
-            if fast {
-                if let Some(entries) = fast::parse_schema_entries(piece, piece_offset) {
-                    return Some(entries);
-                }
-            }
             let top = FunnelParser::parse(Rule::schema_entries, piece)
                 .ok()?
                 .next()?;
@@ -340,6 +309,14 @@ fn join_or(items: &[&str]) -> String {
     }
 }
 
+/// The dotted word `rest` starts with, as errors quote it.
+fn word_at(rest: &str) -> &str {
+    let end = rest
+        .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
+        .unwrap_or(rest.len());
+    &rest[..end]
+}
+
 /// The token at `at`, as the user would point at it.
 fn found(chunk: &str, at: usize) -> String {
     let rest = &chunk[at.min(chunk.len())..];
@@ -353,11 +330,7 @@ fn found(chunk: &str, at: usize) -> String {
         return "the end of the line".to_string();
     }
     if c.is_alphanumeric() || c == '_' {
-        let word: String = rest
-            .chars()
-            .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '.')
-            .take(40)
-            .collect();
+        let word: String = word_at(rest).chars().take(40).collect();
         return format!("`{word}`");
     }
     format!("`{}`", c.escape_debug())
@@ -378,10 +351,7 @@ fn syntax_error(e: &pest::error::Error<Rule>, chunk: &str, offset: usize) -> Dia
     let rest = &chunk[at..];
     let tok_len = rest.chars().next().map_or(0, |c| {
         if c.is_alphanumeric() {
-            rest.chars()
-                .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '.')
-                .map(char::len_utf8)
-                .sum()
+            word_at(rest).len()
         } else {
             c.len_utf8()
         }
@@ -460,28 +430,25 @@ fn syntax_error(e: &pest::error::Error<Rule>, chunk: &str, offset: usize) -> Dia
     d
 }
 
+/// Whether `r` is the keyword of a top-level declaration (`kw_stage`, ...). The rule's name
+/// spells the word, so `scan::TOP_LEVEL` stays the one list of them.
 fn is_top_level_keyword(r: Rule) -> bool {
-    use Rule::*;
-    matches!(
-        r,
-        kw_funnel
-            | kw_schema
-            | kw_segment
-            | kw_score
-            | kw_stage
-            | kw_move
-            | kw_exit
-            | kw_kpi
-            | kw_target
-            | kw_dimensions
-            | kw_cost
-            | kw_revenue
-            | kw_test
-    )
+    format!("{r:?}")
+        .strip_prefix("kw_")
+        .is_some_and(|w| scan::TOP_LEVEL.contains(&w))
 }
 
-fn is_reserved(word: &str) -> bool {
-    FunnelParser::parse(Rule::reserved, word).is_ok_and(|p| p.as_str() == word)
+/// Words that cannot name a trait, segment, score, stage or property: they start or join
+/// expressions. Sorted. The grammar's `reserved` rule spells the same words (a unit test
+/// holds the two together).
+pub const RESERVED: [&str; 33] = [
+    "and", "at", "between", "contains", "count", "days", "ends", "exists", "false", "first",
+    "from", "grade", "has", "in", "is", "latest", "matches", "max", "min", "no", "not", "of", "or",
+    "per", "rate", "score", "since", "starts", "then", "true", "when", "where", "within",
+];
+
+pub fn is_reserved(word: &str) -> bool {
+    RESERVED.binary_search(&word).is_ok()
 }
 
 #[cfg(test)]
@@ -608,6 +575,131 @@ mod tests {
         let p = parse(src);
         assert_eq!(p.diagnostics.len(), 2, "{:?}", p.diagnostics);
         assert_eq!(p.file.items.len(), 1);
+    }
+
+    /// `RESERVED` and the grammar's `reserved` rule name the same words: every word of the
+    /// table matches the rule whole, and of every word the grammar spells out (its keywords,
+    /// types, periods, ...) and of near misses, the rule matches exactly those in the table.
+    #[test]
+    fn reserved_table_is_the_grammars_reserved_rule() {
+        let rule = |w: &str| FunnelParser::parse(Rule::reserved, w).is_ok_and(|p| p.as_str() == w);
+        assert!(
+            RESERVED.windows(2).all(|w| w[0] < w[1]),
+            "keep RESERVED sorted"
+        );
+        for w in RESERVED {
+            assert!(
+                rule(w),
+                "`{w}` is in RESERVED but not in the grammar's `reserved`"
+            );
+        }
+        let grammar = include_str!("../../grammar/funnel.pest");
+        // Every `"word"` of the grammar: a quote, lowercase letters or hyphens, a quote.
+        let mut words: Vec<String> = grammar
+            .match_indices('"')
+            .filter_map(|(at, _)| {
+                let rest = &grammar[at + 1..];
+                let end = rest.find(|c: char| !(c.is_ascii_lowercase() || c == '-'))?;
+                (end > 0 && rest[end..].starts_with('"')).then(|| rest[..end].to_string())
+            })
+            .collect();
+        assert!(words.len() > 100, "{words:?}");
+        for w in RESERVED {
+            words.push(format!("{w}s"));
+            words.push(format!("{w}_"));
+            words.push(format!("{w}1"));
+            words.push(w[..w.len() - 1].to_string());
+            words.push(w.to_uppercase());
+        }
+        for w in [
+            "any", "all", "last", "least", "missing", "with", "entering", "stage", "notes",
+        ] {
+            words.push(w.to_string());
+        }
+        for w in &words {
+            assert_eq!(
+                rule(w),
+                is_reserved(w),
+                "`{w}`: the grammar and RESERVED disagree"
+            );
+        }
+    }
+
+    fn big_schema(header: &str, tail: &str) -> String {
+        let mut src = format!("schema{header}{{\n");
+        for i in 0..3_000 {
+            src.push_str(&format!(
+                "  trait t{i}.x: int // trait {i}\n\n  /* event */ event e{i} {{ a: text, b: list<int>, }}\n  event f{i}\n"
+            ));
+        }
+        src.push('}');
+        src.push_str(tail);
+        assert!(src.len() > SPLIT_SCHEMA_ABOVE);
+        src
+    }
+
+    /// The block read whole by pest, as `parse` would without the cut.
+    fn schema_whole(src: &str) -> Item {
+        let pairs = FunnelParser::parse(Rule::file, src).unwrap();
+        let (mut items, mut diags) = (Vec::new(), Vec::new());
+        lower::Lower { offset: 0 }.file(pairs, &mut items, &mut diags);
+        assert!(diags.is_empty());
+        items.remove(0)
+    }
+
+    #[test]
+    fn a_large_schema_in_pieces_is_the_schema_read_whole() {
+        for (header, tail) in [
+            (" ", "\n"),
+            (" /* c */\n", " // done\n\n/* end */\n"),
+            ("", ""),
+        ] {
+            let src = big_schema(header, tail);
+            let pieces = parse_schema_in_pieces(&src, 0).expect("read in pieces");
+            // Spans included.
+            assert_eq!(Item::Schema(pieces), schema_whole(&src));
+            let p = parse(&src);
+            assert!(p.diagnostics.is_empty());
+            assert_eq!(p.file.items, vec![schema_whole(&src)]);
+        }
+    }
+
+    #[test]
+    fn a_large_schema_pest_refuses_is_not_read_in_pieces() {
+        // A no-break space is not a blank to the grammar, and a comment must be closed.
+        for (header, tail) in [(" ", "\u{a0}\n"), (" ", "\n/* open\n"), ("\u{a0}", "\n")] {
+            let src = big_schema(header, tail);
+            assert!(parse_schema_in_pieces(&src, 0).is_none());
+            assert!(!parse(&src).diagnostics.is_empty());
+        }
+    }
+
+    #[test]
+    fn operator_limit() {
+        let code = |src: String| parse(&src).diagnostics.first().map(|d| d.code);
+        let n = lower::MAX_OPERATORS;
+        assert_eq!(code(format!("segment s = {}x\n", "not ".repeat(n))), None);
+        assert_eq!(
+            code(format!("segment s = {}x\n", "not ".repeat(n + 1))),
+            Some(crate::diag::Code::TooComplex)
+        );
+        assert_eq!(code(format!("segment s = x{}\n", " + 1".repeat(n))), None);
+        assert_eq!(
+            code(format!("segment s = x{}\n", " + 1".repeat(n + 1))),
+            Some(crate::diag::Code::TooComplex)
+        );
+        assert_eq!(
+            code(format!(
+                "segment s = x{}\n",
+                " exists == true".repeat(n / 2 + 1)
+            )),
+            Some(crate::diag::Code::TooComplex)
+        );
+        // `and` and `or` do not count: their chains are flat.
+        assert_eq!(
+            code(format!("segment s = x{}\n", " and y or z".repeat(n))),
+            None
+        );
     }
 
     #[test]

@@ -58,6 +58,21 @@ pub fn scan(src: &str) -> Scan {
                 chunk_starts.push(i);
             }
         }
+        if let Some(stop) = comment_end(b, i) {
+            // A line comment's text stops at its last visible character.
+            let end = if b[i + 1] == b'/' {
+                trim_end(b, i, stop)
+            } else {
+                stop
+            };
+            comments.push(Comment {
+                span: Span::new(i, end),
+                text: src[i..end].to_string(),
+                trailing: line_has_code,
+            });
+            i = stop;
+            continue;
+        }
         match c {
             b'\n' => {
                 line_has_code = false;
@@ -66,36 +81,7 @@ pub fn scan(src: &str) -> Scan {
             }
             b'"' => {
                 line_has_code = true;
-                i += 1;
-                while i < b.len() && b[i] != b'"' && b[i] != b'\n' {
-                    i += if b[i] == b'\\' { 2 } else { 1 };
-                }
-                i += 1;
-            }
-            b'/' if b.get(i + 1) == Some(&b'/') => {
-                let start = i;
-                while i < b.len() && b[i] != b'\n' {
-                    i += 1;
-                }
-                let end = trim_end(b, start, i);
-                comments.push(Comment {
-                    span: Span::new(start, end),
-                    text: src[start..end].to_string(),
-                    trailing: line_has_code,
-                });
-            }
-            b'/' if b.get(i + 1) == Some(&b'*') => {
-                let start = i;
-                i += 2;
-                while i < b.len() && !(b[i] == b'*' && b.get(i + 1) == Some(&b'/')) {
-                    i += 1;
-                }
-                i = (i + 2).min(b.len());
-                comments.push(Comment {
-                    span: Span::new(start, i),
-                    text: src[start..i].to_string(),
-                    trailing: line_has_code,
-                });
+                i = string_end(b, i);
             }
             b'(' | b'[' | b'{' => {
                 line_has_code = true;
@@ -137,24 +123,14 @@ pub fn unbalanced(chunk: &str, offset: usize) -> Option<crate::diag::Diagnostic>
         _ => b'}',
     };
     while i < b.len() {
+        if let Some(end) = comment_end(b, i) {
+            i = end;
+            continue;
+        }
         match b[i] {
             b'"' => {
-                i += 1;
-                while i < b.len() && b[i] != b'"' && b[i] != b'\n' {
-                    i += if b[i] == b'\\' { 2 } else { 1 };
-                }
-            }
-            b'/' if b.get(i + 1) == Some(&b'/') => {
-                while i < b.len() && b[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b'/' if b.get(i + 1) == Some(&b'*') => {
-                i += 2;
-                while i < b.len() && !(b[i] == b'*' && b.get(i + 1) == Some(&b'/')) {
-                    i += 1;
-                }
-                i += 1;
+                i = string_end(b, i);
+                continue;
             }
             c @ (b'(' | b'[' | b'{') => open.push((i, c)),
             c @ (b')' | b']' | b'}') => match open.last() {
@@ -207,6 +183,55 @@ pub fn unbalanced(chunk: &str, offset: usize) -> Option<crate::diag::Diagnostic>
     })
 }
 
+/// The end of the comment starting at byte `i`, if one does: a line comment ends before its
+/// newline, a block comment just after its `*/`, or at the end of the text if never closed.
+/// The grammar's `COMMENT` rule is the definition; this is the one copy in Rust.
+pub fn comment_end(b: &[u8], i: usize) -> Option<usize> {
+    if b.get(i) != Some(&b'/') {
+        return None;
+    }
+    match b.get(i + 1) {
+        Some(b'/') => Some(memchr::memchr(b'\n', &b[i..]).map_or(b.len(), |n| i + n)),
+        Some(b'*') => {
+            let body = i + 2;
+            Some(memchr::memmem::find(&b[body..], b"*/").map_or(b.len(), |n| body + n + 2))
+        }
+        _ => None,
+    }
+}
+
+/// Whether `text` holds nothing but what the grammar skips between tokens: its whitespace and
+/// closed comments.
+pub fn only_blanks(text: &str) -> bool {
+    let b = text.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if let Some(end) = comment_end(b, i) {
+            if b[i + 1] == b'*' && !(end >= i + 4 && b[..end].ends_with(b"*/")) {
+                return false;
+            }
+            i = end;
+        } else if matches!(b[i], b' ' | b'\t'..=b'\r') {
+            i += 1;
+        } else if b[i..].starts_with("\u{FEFF}".as_bytes()) {
+            i += "\u{FEFF}".len();
+        } else {
+            return false;
+        }
+    }
+    true
+}
+
+/// Just past the text literal starting at byte `i` (a `"`): past its closing quote, or past
+/// the newline or end of text where an unclosed one stops.
+fn string_end(b: &[u8], mut i: usize) -> usize {
+    i += 1;
+    while i < b.len() && b[i] != b'"' && b[i] != b'\n' {
+        i += if b[i] == b'\\' { 2 } else { 1 };
+    }
+    i + 1
+}
+
 fn starts_word(b: &[u8], i: usize, word: &str) -> bool {
     let w = word.as_bytes();
     b.get(i..i + w.len()) == Some(w)
@@ -243,6 +268,34 @@ mod tests {
     fn comment_markers_in_strings_are_text() {
         let s = scan("funnel \"a // b\"\n");
         assert!(s.comments.is_empty());
+    }
+
+    #[test]
+    fn comments_end_where_the_grammar_ends_them() {
+        let end = |s: &str| comment_end(s.as_bytes(), 0);
+        assert_eq!(end("// a\nb"), Some(4));
+        assert_eq!(end("// a"), Some(4));
+        assert_eq!(end("/* a */b"), Some(7));
+        assert_eq!(end("/**/"), Some(4));
+        assert_eq!(end("/*/ a"), Some(5));
+        assert_eq!(end("/ a"), None);
+        assert_eq!(end("a"), None);
+    }
+
+    #[test]
+    fn blanks_are_the_grammars_blanks() {
+        for yes in [
+            "",
+            " \t\r\n\u{b}\u{c}",
+            "\u{feff}",
+            "// a\n/* b */ /**/",
+            "// no newline",
+        ] {
+            assert!(only_blanks(yes), "{yes:?}");
+        }
+        for no in ["x", "\u{a0}", "/* open", "/*/", "/ /", "/* a */ b"] {
+            assert!(!only_blanks(no), "{no:?}");
+        }
     }
 
     #[test]

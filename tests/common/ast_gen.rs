@@ -1,5 +1,5 @@
-//! Random syntax trees of the shapes the parser builds, for property tests: shared by the
-//! formatter's round-trip test and the fast parser's comparison with pest.
+//! Random syntax trees of the shapes the parser builds, for the formatter's round-trip
+//! property tests.
 //!
 //! The generator builds only trees the parser can produce (see the notes on each strategy):
 //! a tree the parser cannot produce has no text that reads back to it.

@@ -81,7 +81,7 @@ pub fn lead_of(plan: &Plan, test: &Test, origin: &str) -> Result<Lead, DataError
 }
 
 fn when(ms: i64) -> String {
-    format_timestamp(ast::Timestamp { millis: ms })
+    format_timestamp(crate::time::Timestamp { millis: ms })
 }
 
 /// Runs one test of a checked file.

@@ -4,7 +4,19 @@
 //! RFC 3339 stamps and needs nothing but UTC instants: proleptic Gregorian dates, fixed
 //! offsets, no time zones.
 
-use crate::syntax::ast::{Date, Timestamp};
+/// A calendar date.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Date {
+    pub year: i32,
+    pub month: u32,
+    pub day: u32,
+}
+
+/// An instant, as seconds (and milliseconds) since 1970-01-01T00:00:00Z.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Timestamp {
+    pub millis: i64,
+}
 
 const MS_PER_DAY: i64 = 86_400_000;
 

@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 
 use funnelc::diag::{render_human, summary_line, Code, Diagnostic};
-use funnelc::syntax::ast::Span;
+use funnelc::span::Span;
 
 /// Reads a fixture as text. Fixtures are kept UTF-8; a stray invalid byte is shown, not fatal.
 fn read_fixture(path: &Path) -> String {

@@ -11,7 +11,7 @@
 
 use funnelc::eval::{replay, EnteredBy, Outcome, Trigger};
 use funnelc::plan::Plan;
-use funnelc::syntax::ast::Timestamp;
+use funnelc::time::Timestamp;
 use serde_json::{json, Value as J};
 
 const DAY: i64 = 86_400_000;

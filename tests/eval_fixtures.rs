@@ -174,7 +174,7 @@ fn compile_rules(source: &str, name: &str) -> Result<(Plan, Vec<String>), String
 }
 
 fn ts(ms: i64) -> String {
-    funnelc::time::format_timestamp(funnelc::syntax::ast::Timestamp { millis: ms })
+    funnelc::time::format_timestamp(funnelc::time::Timestamp { millis: ms })
 }
 
 /// Runs one case: the text to snapshot.

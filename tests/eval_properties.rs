@@ -30,7 +30,7 @@ fn plan() -> &'static Plan {
 }
 
 fn ts(ms: i64) -> String {
-    funnelc::time::format_timestamp(funnelc::syntax::ast::Timestamp { millis: ms })
+    funnelc::time::format_timestamp(funnelc::time::Timestamp { millis: ms })
 }
 
 // ---------------------------------------------------------------------------------------------

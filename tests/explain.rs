@@ -52,7 +52,7 @@ fn ms(s: &str) -> i64 {
 }
 
 fn ts(ms: i64) -> String {
-    funnelc::time::format_timestamp(funnelc::syntax::ast::Timestamp { millis: ms })
+    funnelc::time::format_timestamp(funnelc::time::Timestamp { millis: ms })
 }
 
 /// Runs the binary's `explain` on the fixture's leads, from the crate root.

@@ -326,7 +326,7 @@ fn event() -> impl Strategy<Value = String> {
     ];
     let at = prop_oneof![
         6 => (0i64..2_000_000_000).prop_map(|s| {
-            let t = funnelc::syntax::ast::Timestamp { millis: s * 1000 };
+            let t = funnelc::time::Timestamp { millis: s * 1000 };
             format!("\"{}\"", funnelc::time::format_timestamp(t))
         }),
         1 => Just("\"2025-01-31\"".to_string()),

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use super::symbols::*;
 use crate::diag::{Code, Diagnostic};
+use crate::span::Span;
 use crate::syntax::ast::*;
 
 fn duplicate(kind: &str, name: &Name, first: Span) -> Diagnostic {

@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::diag::{Code, Diagnostic};
+use crate::span::Span;
 use crate::syntax::ast::*;
 
 /// Segments may name other segments but not themselves, directly or through others: one error

@@ -48,7 +48,7 @@ pub fn check(file: &File, source: &str) -> Checked {
             "the file declares no stages"
         };
         diagnostics.push(
-            Diagnostic::error(Code::NoStages, crate::syntax::ast::Span::new(0, 0), what).help(
+            Diagnostic::error(Code::NoStages, crate::span::Span::new(0, 0), what).help(
                 "a funnel needs at least one stage, e.g. `stage MCL { enter when form.submitted }`",
             ),
         );

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::span::Span;
 use crate::syntax::ast::*;
 
 /// A value type in a condition.

@@ -4,6 +4,7 @@
 use super::decls::{DeclChecker, Scope};
 use super::symbols::*;
 use crate::diag::{Code, Diagnostic};
+use crate::span::Span;
 use crate::syntax::ast::*;
 
 impl DeclChecker<'_> {

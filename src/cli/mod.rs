@@ -16,7 +16,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use funnelc::diag::{self, Code, Diagnostic};
 use funnelc::pipeline::io_reason;
 use funnelc::plan::Plan;
-use funnelc::syntax::ast::Span;
+use funnelc::span::Span;
 
 /// How a run ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

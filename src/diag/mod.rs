@@ -11,7 +11,7 @@ pub mod suggest;
 pub use code::Code;
 pub use render::{render_human, render_json, summary_line, LineIndex};
 
-use crate::syntax::ast::Span;
+use crate::span::Span;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]

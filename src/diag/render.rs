@@ -107,7 +107,7 @@ impl miette::Diagnostic for Report<'_> {
     }
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         let len = self.source.inner().0.len();
-        let clamp = move |s: crate::syntax::ast::Span| {
+        let clamp = move |s: crate::span::Span| {
             let start = s.start.min(len);
             (start, s.end.clamp(start, len) - start)
         };

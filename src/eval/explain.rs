@@ -9,8 +9,9 @@ use super::{
 };
 use crate::lead::{fmt_num, Lead, Value};
 use crate::plan::{Cond, LeaveTo, Plan};
-use crate::syntax::ast::{self, BinOp, ExprKind, Timestamp};
+use crate::syntax::ast::{self, BinOp, ExprKind};
 use crate::time::format_timestamp;
+use crate::time::Timestamp;
 
 /// One node of a condition tree, evaluated.
 #[derive(Clone, Debug, Serialize)]
@@ -99,7 +100,7 @@ pub fn short_ts(ms: i64) -> String {
     format!("{date} {time}")
 }
 
-fn source_text(plan: &Plan, span: ast::Span) -> String {
+fn source_text(plan: &Plan, span: crate::span::Span) -> String {
     let t = plan.source.get(span.start..span.end).unwrap_or("");
     t.split_whitespace().collect::<Vec<_>>().join(" ")
 }

@@ -2,8 +2,8 @@
 //! explanations, snapshots of the state before each step.
 
 use crate::plan::{LeaveTo, Plan};
-use crate::syntax::ast::Timestamp;
 use crate::time::format_timestamp;
+use crate::time::Timestamp;
 
 /// What caused a stage entry or an exit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

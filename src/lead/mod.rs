@@ -32,9 +32,9 @@ impl fmt::Display for Value {
             Value::Missing => f.write_str("missing"),
             Value::Bool(b) => write!(f, "{b}"),
             Value::Num(n) => f.write_str(&fmt_num(*n)),
-            Value::Time(t) => f.write_str(&crate::time::format_timestamp(
-                crate::syntax::ast::Timestamp { millis: *t },
-            )),
+            Value::Time(t) => f.write_str(&crate::time::format_timestamp(crate::time::Timestamp {
+                millis: *t,
+            })),
             Value::Text(s) => write!(f, "\"{s}\""),
             Value::List(items) => {
                 f.write_str("[")?;

@@ -11,8 +11,8 @@ pub use self::csv::{csv_header, csv_line, csv_row};
 pub use json::{json, moves, JsonLines};
 pub use table::{table, table_header, table_row};
 
-use crate::syntax::ast::Timestamp;
 use crate::time::format_timestamp;
+use crate::time::Timestamp;
 
 fn ts(ms: i64) -> String {
     format_timestamp(Timestamp { millis: ms })

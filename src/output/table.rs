@@ -3,8 +3,8 @@
 use crate::eval::{position, Outcome};
 use crate::lead::{fmt_num, Lead};
 use crate::plan::{LeaveTo, Plan};
-use crate::syntax::ast::Timestamp;
 use crate::time::format_date_of;
+use crate::time::Timestamp;
 
 /// The table's cells for one lead: id, position, the date of each stage entry, scores.
 pub fn table_row(plan: &Plan, lead: &Lead, out: &Outcome) -> Vec<String> {

@@ -10,6 +10,7 @@ use super::{
 use crate::check::{Symbols, Ty};
 use crate::lead::names::{Head, Key, NameTable, TraitTree};
 use crate::lead::Value;
+use crate::span::Span;
 use crate::syntax::ast::*;
 
 struct Compiler<'a> {

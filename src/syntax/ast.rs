@@ -6,31 +6,8 @@
 
 use std::fmt;
 
-/// A byte range in the source file.
-///
-/// Trees compare their spans like any other field; to ask whether two trees say the same
-/// thing wherever they were written, use [`File::same_ignoring_spans`].
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Span {
-    pub start: usize,
-    pub end: usize,
-}
-
-impl Span {
-    pub fn new(start: usize, end: usize) -> Self {
-        Span { start, end }
-    }
-    /// The smallest span covering both.
-    pub fn to(self, other: Span) -> Span {
-        Span::new(self.start.min(other.start), self.end.max(other.end))
-    }
-    pub fn len(self) -> usize {
-        self.end.saturating_sub(self.start)
-    }
-    pub fn is_empty(self) -> bool {
-        self.len() == 0
-    }
-}
+use crate::span::Span;
+use crate::time::{Date, Timestamp};
 
 /// A name as written, possibly dotted (`company.employees`, `email.opened`, `MQL`).
 #[derive(Clone, Debug, PartialEq)]
@@ -583,20 +560,6 @@ impl DurationUnit {
 pub struct DurationLit {
     pub value: Duration,
     pub span: Span,
-}
-
-/// A calendar date.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Date {
-    pub year: i32,
-    pub month: u32,
-    pub day: u32,
-}
-
-/// An instant, as seconds (and milliseconds) since 1970-01-01T00:00:00Z.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Timestamp {
-    pub millis: i64,
 }
 
 /// A date or an instant, where tests accept either (a date means midnight UTC).

@@ -9,6 +9,7 @@
 use super::ast::*;
 use super::scan::Comment;
 use crate::diag::Diagnostic;
+use crate::span::Span;
 use crate::time;
 
 /// Lines longer than this are broken where the layout allows it (`and`/`or` chains).

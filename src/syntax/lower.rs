@@ -11,6 +11,7 @@ use pest::pratt_parser::{Assoc, Op, PrattParser};
 use super::ast::*;
 use super::{scan, Rule};
 use crate::diag::{Code, Diagnostic};
+use crate::span::Span;
 use crate::time;
 
 /// Operators (prefix, infix and postfix) allowed in one expression, not counting `and` and

@@ -10,7 +10,8 @@ use pest::Parser as _;
 use rayon::prelude::*;
 
 use crate::diag::{suggest, Code, Diagnostic};
-use ast::{File, Span};
+use crate::span::Span;
+use ast::File;
 
 #[derive(pest_derive::Parser)]
 #[grammar = "../grammar/funnel.pest"]

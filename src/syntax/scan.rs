@@ -3,7 +3,7 @@
 //! does not hide the errors of the next), and how deeply brackets nest (pest recurses, so a
 //! file of 10,000 `(` must be refused before it reaches pest).
 
-use crate::syntax::ast::Span;
+use crate::span::Span;
 
 /// Words that start a top-level declaration.
 pub const TOP_LEVEL: [&str; 13] = [

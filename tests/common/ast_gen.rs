@@ -5,7 +5,9 @@
 //! a tree the parser cannot produce has no text that reads back to it.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use funnelc::span::Span;
 use funnelc::syntax::ast::*;
+use funnelc::time::{Date, Timestamp};
 use proptest::prelude::*;
 use proptest::sample::select;
 

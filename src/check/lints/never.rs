@@ -7,6 +7,7 @@ use super::unreachable_threshold::threshold_never;
 use super::{fmt_num, num_lit};
 use crate::check::symbols::*;
 use crate::check::types::short;
+use crate::span::Span;
 use crate::syntax::ast::*;
 
 /// Why a condition can never be true, where that can be seen without data.

@@ -2,6 +2,7 @@
 //! same moment with nothing to say which wins.
 
 use crate::diag::{Code, Diagnostic};
+use crate::span::Span;
 use crate::syntax::ast::*;
 
 /// Two rules leaving the same stage, of the same kind (exits run before moves), that could

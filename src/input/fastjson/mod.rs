@@ -145,7 +145,7 @@ fn canonical(raw: &[u8]) -> bool {
 /// `t` as `YYYY-MM-DDTHH:MM:SSZ` with its fraction of a second dropped (so never after
 /// `t`), when it has a four-digit year.
 fn canonical_floor(t: i64) -> Option<[u8; 20]> {
-    let text = crate::time::format_timestamp(crate::syntax::ast::Timestamp {
+    let text = crate::time::format_timestamp(crate::time::Timestamp {
         millis: t - t.rem_euclid(1000),
     });
     text.as_bytes().try_into().ok()

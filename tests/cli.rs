@@ -1,9 +1,7 @@
 //! The command line as a user meets it: exit codes, output formats, bad input.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
 
-use common::{funnelc, shipped_rules, temp_file};
+use crate::common::{funnelc, shipped_rules, temp_file};
 use std::path::Path;
 
 const BROKEN: &str = "schema {\n  event email.opened { step: int }\n}\n\nstage MCL {\n  enter when email.opend\n}\n\nstage MEL {\n  enter when count email.opened >= 40%\n}\n";

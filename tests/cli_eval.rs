@@ -1,9 +1,7 @@
 //! `funnelc eval` and `funnelc explain` from the command line: formats, bad data, output files.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
 
-use common::{funnelc, temp_file};
+use crate::common::{funnelc, temp_file};
 use std::path::PathBuf;
 
 fn temp(name: &str, text: &str) -> PathBuf {

@@ -5,7 +5,6 @@
 //! A fixture's first line is a `// ` comment saying, in the user's words, what mistake it
 //! shows; a fixture whose first comment line contains the word `clean` is a correct file that
 //! must check without any diagnostic.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 

@@ -1,8 +1,6 @@
 //! The examples in the documentation are real: the README's tour checks clean, and every
 //! example in the language reference parses.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
 
 fn strip_comment(line: &str) -> &str {
     // Examples keep `//` out of strings, so the first one starts the comment.
@@ -12,7 +10,7 @@ fn strip_comment(line: &str) -> &str {
 #[test]
 fn readme_tour_checks_clean() {
     let readme = std::fs::read_to_string("README.md").unwrap();
-    let tours: Vec<String> = common::code_blocks(&readme)
+    let tours: Vec<String> = crate::common::code_blocks(&readme)
         .into_iter()
         .filter(|b| b.starts_with("funnel \""))
         .collect();
@@ -30,7 +28,7 @@ fn language_reference_examples_parse() {
     let doc = std::fs::read_to_string("docs/language.md").unwrap();
     let mut declarations = 0;
     let mut conditions = 0;
-    for block in common::code_blocks(&doc) {
+    for block in crate::common::code_blocks(&doc) {
         let first = block.split_whitespace().next().unwrap_or("");
         if funnelc::syntax::scan::TOP_LEVEL.contains(&first) {
             let parsed = funnelc::syntax::parse(&block);
@@ -105,7 +103,7 @@ fn diagnostics_reference_lists_exactly_the_codes() {
             "{name}: the explanation differs from the registry's"
         );
         assert_eq!(
-            common::code_blocks(body),
+            crate::common::code_blocks(body),
             vec![code.mistake().to_string(), code.fix().to_string()],
             "{name}: the examples differ from the registry's"
         );

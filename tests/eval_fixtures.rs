@@ -28,7 +28,6 @@
 //!
 //! For each lead and instant the snapshot holds the outcome line and the explanation; the
 //! driver also checks that the explanation's outcome is exactly `replay`'s.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;
 

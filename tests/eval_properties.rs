@@ -1,7 +1,6 @@
 //! Properties of `eval` over generated leads for `rules/b2b-saas.funnel`: the outcome depends
 //! on the events' times and on the input order of events at equal instants, and on nothing
 //! else (not on the order of the lines, of the leads, on threads or on how the input is split).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -9,7 +9,6 @@
 //!
 //! Besides the snapshot, each fixture checks that the explanation's outcome is exactly what
 //! `eval` computes, and that the binary prints the same explanation.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;
 use std::process::Command;

@@ -3,12 +3,9 @@
 //!
 //! The trees come from `common/ast_gen.rs`, which builds only trees the parser can produce.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "common/ast_gen.rs"]
-mod ast_gen;
 
-use ast_gen::*;
+use crate::common::ast_gen::*;
 use funnelc::syntax::ast::*;
 use funnelc::syntax::fmt::{format_file, format_source};
 use funnelc::syntax::parse;

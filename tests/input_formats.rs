@@ -1,6 +1,5 @@
 //! The input formats: lead-per-line JSONL, Segment streams and CSV must give the same leads
 //! and the same outcomes for the same data, and say precisely what is wrong with bad data.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeMap;
 use std::path::Path;

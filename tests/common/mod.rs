@@ -1,6 +1,8 @@
 //! What the command-line tests share: running the binary, and scratch files.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod ast_gen;
+
 use std::path::PathBuf;
 use std::process::Command;
 

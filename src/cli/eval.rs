@@ -85,21 +85,25 @@ pub fn fail(e: pipeline::Error) -> Exit {
     }
 }
 
-/// The data flags of `eval` and `explain`, as the pipeline takes them. A rename table is
-/// read here, when the input is a Segment stream (the only format it applies to).
-pub fn data(
-    leads: &Path,
-    format: Option<InFormat>,
-    events: Option<&Path>,
-    rename: Option<&Path>,
-) -> Result<Data, Exit> {
+/// The data flags `eval` and `explain` share.
+pub struct DataFlags<'a> {
+    pub leads: &'a Path,
+    pub format: Option<InFormat>,
+    pub events: Option<&'a Path>,
+    pub rename: Option<&'a Path>,
+    pub as_of: Option<&'a str>,
+}
+
+/// The data flags as the pipeline takes them. A rename table is read here, when the input is
+/// a Segment stream (the only format it applies to).
+fn data(flags: &DataFlags<'_>) -> Result<Data, Exit> {
     let mut data = Data {
-        leads: leads.to_path_buf(),
-        format: format.map(Into::into),
-        events: events.map(Path::to_path_buf),
+        leads: flags.leads.to_path_buf(),
+        format: flags.format.map(Into::into),
+        events: flags.events.map(Path::to_path_buf),
         rename: BTreeMap::new(),
     };
-    if let Some(p) = rename {
+    if let Some(p) = flags.rename {
         if data.format().map_err(fail)? == pipeline::Format::Segment {
             data.rename = read_rename(p)?;
         }
@@ -109,7 +113,7 @@ pub fn data(
 
 /// `--as-of`: an instant or date, or `now`; `None` when not given (the latest event in the
 /// data).
-pub fn as_of(given: Option<&str>) -> Result<Option<i64>, Exit> {
+fn as_of(given: Option<&str>) -> Result<Option<i64>, Exit> {
     match given {
         None => Ok(None),
         Some("now") => Ok(Some(
@@ -126,13 +130,15 @@ pub fn as_of(given: Option<&str>) -> Result<Option<i64>, Exit> {
     }
 }
 
-/// Opens the data and settles the moment; notes about the input go to standard error.
-pub fn open(plan: &Plan, data: &Data, given: Option<&str>) -> Result<pipeline::Opened, Exit> {
-    let opened = pipeline::open(plan, data, as_of(given)?).map_err(fail)?;
+/// Opens the data the flags name and settles the moment; notes about the input go to
+/// standard error.
+pub fn open(plan: &Plan, flags: &DataFlags<'_>) -> Result<(Data, pipeline::Opened), Exit> {
+    let data = data(flags)?;
+    let opened = pipeline::open(plan, &data, as_of(flags.as_of)?).map_err(fail)?;
     for n in &opened.notes {
         eprintln!("note: {n}");
     }
-    Ok(opened)
+    Ok((data, opened))
 }
 
 pub fn run(mut args: Args) -> Exit {
@@ -146,16 +152,14 @@ pub fn run(mut args: Args) -> Exit {
         );
         return Exit::Usage;
     }
-    let data = match data(
-        &args.leads,
-        args.input_format,
-        args.events.as_deref(),
-        args.rename.as_deref(),
-    ) {
-        Ok(d) => d,
-        Err(e) => return e,
+    let flags = DataFlags {
+        leads: &args.leads,
+        format: args.input_format,
+        events: args.events.as_deref(),
+        rename: args.rename.as_deref(),
+        as_of: args.as_of.as_deref(),
     };
-    let opened = match open(&plan, &data, args.as_of.as_deref()) {
+    let (data, opened) = match open(&plan, &flags) {
         Ok(x) => x,
         Err(e) => return e,
     };

@@ -45,16 +45,14 @@ pub fn run(mut args: Args) -> Exit {
         Ok(p) => p,
         Err(e) => return e,
     };
-    let data = match super::eval::data(
-        &args.leads,
-        args.input_format,
-        args.events.as_deref(),
-        args.rename.as_deref(),
-    ) {
-        Ok(d) => d,
-        Err(e) => return e,
+    let flags = super::eval::DataFlags {
+        leads: &args.leads,
+        format: args.input_format,
+        events: args.events.as_deref(),
+        rename: args.rename.as_deref(),
+        as_of: args.as_of.as_deref(),
     };
-    let opened = match super::eval::open(&plan, &data, args.as_of.as_deref()) {
+    let (data, opened) = match super::eval::open(&plan, &flags) {
         Ok(x) => x,
         Err(e) => return e,
     };

@@ -4,7 +4,6 @@
 //! files they declare) may reach higher, e.g. to build a plan through `funnelc::compile`.
 //!
 
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

@@ -1,6 +1,5 @@
 //! The command line as a user meets it: exit codes, output formats, bad input.
 
-
 use crate::common::{funnelc, shipped_rules, temp_file};
 use std::path::Path;
 

@@ -1,6 +1,5 @@
 //! `funnelc eval` and `funnelc explain` from the command line: formats, bad data, output files.
 
-
 use crate::common::{funnelc, temp_file};
 use std::path::PathBuf;
 

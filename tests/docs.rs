@@ -1,7 +1,6 @@
 //! The examples in the documentation are real: the README's tour checks clean, and every
 //! example in the language reference parses.
 
-
 fn strip_comment(line: &str) -> &str {
     // Examples keep `//` out of strings, so the first one starts the comment.
     line.split("//").next().unwrap_or("").trim()

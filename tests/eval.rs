@@ -7,7 +7,6 @@
 //! A case that is one rule file, a few leads and their outcomes is data instead:
 //! `tests/fixtures/eval/*.case`, run by `tests/eval_fixtures.rs`.
 
-
 use funnelc::eval::{replay, EnteredBy, Outcome, Trigger};
 use funnelc::plan::Plan;
 use funnelc::time::Timestamp;

@@ -2,7 +2,6 @@
 //! read exactly what serde reads; where it declines, serde decides. Hand-picked edge lines,
 //! every shipped and fixture line, and generated lines (valid, shuffled and mutated).
 
-
 use funnelc::input::{fastjson, jsonl};
 use funnelc::plan::Plan;
 use proptest::prelude::*;

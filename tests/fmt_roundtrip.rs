@@ -3,8 +3,6 @@
 //!
 //! The trees come from `common/ast_gen.rs`, which builds only trees the parser can produce.
 
-
-
 use crate::common::ast_gen::*;
 use funnelc::syntax::ast::*;
 use funnelc::syntax::fmt::{format_file, format_source};

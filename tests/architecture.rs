@@ -7,6 +7,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+/// No source file is longer than this: a longer one is doing more than one job.
+const MAX_LINES: usize = 1000;
+
 /// Each top-level module of `src/` and its layer. Modules of one layer must not use each other.
 const LAYERS: &[(&str, u8)] = &[
     ("span", 0),
@@ -194,4 +197,19 @@ fn the_check_can_fail() {
         product_code("use crate::a;\n#[cfg(test)]\nmod tests { use crate::b; }"),
         "use crate::a;"
     );
+}
+
+#[test]
+fn no_source_file_is_over_a_thousand_lines() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let long: Vec<String> = files
+        .iter()
+        .filter_map(|f| {
+            let n = std::fs::read_to_string(f).ok()?.lines().count();
+            (n > MAX_LINES).then(|| format!("{}: {n} lines", f.display()))
+        })
+        .collect();
+    assert!(long.is_empty(), "split these by job: {long:#?}");
 }

@@ -676,34 +676,6 @@ mod tests {
     }
 
     #[test]
-    fn operator_limit() {
-        let code = |src: String| parse(&src).diagnostics.first().map(|d| d.code);
-        let n = lower::MAX_OPERATORS;
-        assert_eq!(code(format!("segment s = {}x\n", "not ".repeat(n))), None);
-        assert_eq!(
-            code(format!("segment s = {}x\n", "not ".repeat(n + 1))),
-            Some(crate::diag::Code::TooComplex)
-        );
-        assert_eq!(code(format!("segment s = x{}\n", " + 1".repeat(n))), None);
-        assert_eq!(
-            code(format!("segment s = x{}\n", " + 1".repeat(n + 1))),
-            Some(crate::diag::Code::TooComplex)
-        );
-        assert_eq!(
-            code(format!(
-                "segment s = x{}\n",
-                " exists == true".repeat(n / 2 + 1)
-            )),
-            Some(crate::diag::Code::TooComplex)
-        );
-        // `and` and `or` do not count: their chains are flat.
-        assert_eq!(
-            code(format!("segment s = x{}\n", " and y or z".repeat(n))),
-            None
-        );
-    }
-
-    #[test]
     fn deep_nesting_is_refused() {
         let src = format!(
             "segment s = {}x{}\n",

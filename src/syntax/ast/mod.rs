@@ -1,0 +1,469 @@
+//! The typed syntax tree of a rule file: the public model other tools consume.
+//!
+//! Every node carries a [`Span`] of byte offsets into the source. Names are not resolved here:
+//! a bare dotted name in an expression may be a trait, a segment, a score or an event, and the
+//! checker (`crate::check`) decides which against the schema.
+//!
+//! This file holds the declarations; conditions are in `expr`, their operators and the
+//! precedence table in `ops`, literal values in `literals`, and the comparison that ignores
+//! spans in `spanless`. Every type is re-exported here, so callers name them `ast::X`.
+
+mod expr;
+mod literals;
+mod ops;
+mod spanless;
+
+use std::fmt;
+
+pub use expr::{EventQuery, Expr, ExprKind, HasTest, Which};
+pub use literals::{
+    Duration, DurationLit, DurationUnit, Literal, Money, Month, Period, TimeLit, TEXT_ESCAPES,
+};
+pub use ops::{BinOp, Fixity, Operator, Prec, TestOp};
+
+use crate::span::Span;
+
+/// A name as written, possibly dotted (`company.employees`, `email.opened`, `MQL`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Name {
+    pub text: String,
+    pub span: Span,
+}
+
+impl fmt::Display for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// A whole rule file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct File {
+    pub items: Vec<Item>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Item {
+    Funnel(FunnelDecl),
+    Schema(Schema),
+    Segment(Segment),
+    Score(Score),
+    Stage(Stage),
+    Move(Move),
+    Exit(Exit),
+    Kpi(Kpi),
+    Target(Target),
+    Dimensions(Dimensions),
+    Cost(Cost),
+    Revenue(Revenue),
+    Test(Test),
+}
+
+impl Item {
+    pub fn span(&self) -> Span {
+        match self {
+            Item::Funnel(x) => x.span,
+            Item::Schema(x) => x.span,
+            Item::Segment(x) => x.span,
+            Item::Score(x) => x.span,
+            Item::Stage(x) => x.span,
+            Item::Move(x) => x.span,
+            Item::Exit(x) => x.span,
+            Item::Kpi(x) => x.span(),
+            Item::Target(x) => x.span,
+            Item::Dimensions(x) => x.span,
+            Item::Cost(x) => x.span,
+            Item::Revenue(x) => x.span,
+            Item::Test(x) => x.span,
+        }
+    }
+}
+
+/// `funnel "Heshbonit4U B2B"`: the funnel's display name.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FunnelDecl {
+    pub name: String,
+    pub span: Span,
+}
+
+// ------------------------------------------------------------------ schema
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Schema {
+    pub entries: Vec<SchemaEntry>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum SchemaEntry {
+    /// `trait company.employees: int`
+    Trait(TraitDecl),
+    /// `event email.opened { step: int }`
+    Event(EventDecl),
+}
+
+impl SchemaEntry {
+    pub fn span(&self) -> Span {
+        match self {
+            SchemaEntry::Trait(t) => t.span,
+            SchemaEntry::Event(e) => e.span,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TraitDecl {
+    pub path: Name,
+    pub ty: Type,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct EventDecl {
+    pub name: Name,
+    pub props: Vec<PropDecl>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct PropDecl {
+    pub name: Name,
+    pub ty: Type,
+    pub span: Span,
+}
+
+/// A declared type: a scalar or `list<scalar>`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Type {
+    pub scalar: Scalar,
+    pub list: bool,
+    pub span: Span,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Scalar {
+    Bool,
+    Int,
+    Decimal,
+    Percent,
+    Money,
+    Duration,
+    Date,
+    Timestamp,
+    Text,
+}
+
+impl Scalar {
+    pub const ALL: [Scalar; 9] = [
+        Scalar::Bool,
+        Scalar::Int,
+        Scalar::Decimal,
+        Scalar::Percent,
+        Scalar::Money,
+        Scalar::Duration,
+        Scalar::Date,
+        Scalar::Timestamp,
+        Scalar::Text,
+    ];
+    pub fn keyword(self) -> &'static str {
+        match self {
+            Scalar::Bool => "bool",
+            Scalar::Int => "int",
+            Scalar::Decimal => "decimal",
+            Scalar::Percent => "percent",
+            Scalar::Money => "money",
+            Scalar::Duration => "duration",
+            Scalar::Date => "date",
+            Scalar::Timestamp => "timestamp",
+            Scalar::Text => "text",
+        }
+    }
+    pub fn from_keyword(s: &str) -> Option<Scalar> {
+        Scalar::ALL.into_iter().find(|k| k.keyword() == s)
+    }
+}
+
+// ------------------------------------------------------------------ segments and scores
+
+/// `segment icp = company.employees >= 100 and ...`
+#[derive(Clone, Debug, PartialEq)]
+pub struct Segment {
+    pub name: Name,
+    pub expr: Expr,
+    pub span: Span,
+}
+
+/// `score engagement max 40 decay half-life 30d { ... }`
+#[derive(Clone, Debug, PartialEq)]
+pub struct Score {
+    pub name: Name,
+    pub max: Option<Number>,
+    pub min: Option<Number>,
+    pub decay: Option<Decay>,
+    pub rules: Vec<ScoreRule>,
+    /// Best grade first; each applies from its threshold up to the next better one.
+    pub grades: Vec<GradeDecl>,
+    pub span: Span,
+}
+
+/// A number as written in a rule file, kept with its span.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Number {
+    pub value: f64,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Decay {
+    /// Points lose half their value every `half_life` after they were earned.
+    HalfLife(DurationLit),
+    /// Points count in full until `after` has passed since they were earned, then vanish.
+    Expire(DurationLit),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScoreRule {
+    /// Signed points: `+20`, `-10`, `+2.5`.
+    pub points: Number,
+    pub kind: RuleKind,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum RuleKind {
+    /// `+20 when company.employees between 150 and 500`: once, while the condition holds.
+    When(Expr),
+    /// `+5 per email.opened max 15`: for every matching event, up to the cap.
+    Per {
+        query: EventQuery,
+        cap: Option<Number>,
+    },
+}
+
+/// `grade A from 50`
+#[derive(Clone, Debug, PartialEq)]
+pub struct GradeDecl {
+    pub label: Name,
+    pub from: Number,
+    pub span: Span,
+}
+
+// ------------------------------------------------------------------ stages, detours, exits
+
+/// `stage SQO "Sales Qualified Opportunity" owner sales sla 7d { enter when ... }`
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stage {
+    pub name: Name,
+    pub display: Option<String>,
+    pub owner: Option<Name>,
+    pub sla: Option<DurationLit>,
+    /// Normally exactly one; the checker reports none or several.
+    pub enter: Vec<Expr>,
+    pub span: Span,
+}
+
+/// `move MQL -> MEL when sales.returned`: a detour back to an earlier stage.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Move {
+    pub from: Name,
+    pub to: Name,
+    pub priority: Option<Priority>,
+    pub when: Expr,
+    pub span: Span,
+}
+
+/// `exit disqualified from any when sales.rejected`
+#[derive(Clone, Debug, PartialEq)]
+pub struct Exit {
+    pub name: Name,
+    pub from: StageSet,
+    pub priority: Option<Priority>,
+    pub when: Expr,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum StageSet {
+    Any(Span),
+    Stages(Vec<Name>),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Priority {
+    pub value: u32,
+    pub span: Span,
+}
+
+// ------------------------------------------------------------------ KPIs and report inputs
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Kpi {
+    /// `kpi conversion MQL -> SAL { failing below 50%, good from 70% }`
+    Conversion {
+        from: Name,
+        to: Name,
+        bands: Vec<Band>,
+        span: Span,
+    },
+    /// `kpi velocity SQL -> SQO { target at most 7d }`
+    Velocity {
+        from: Name,
+        to: Name,
+        at_most: DurationLit,
+        span: Span,
+    },
+}
+
+impl Kpi {
+    pub fn span(&self) -> Span {
+        match self {
+            Kpi::Conversion { span, .. } | Kpi::Velocity { span, .. } => *span,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Band {
+    pub label: Name,
+    pub range: BandRange,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum BandRange {
+    Below(Number),
+    From(Number),
+    Between(Number, Number),
+}
+
+/// `target volume SQL monthly from 2025-01 = 30, growing 10%`
+#[derive(Clone, Debug, PartialEq)]
+pub struct Target {
+    pub stage: Name,
+    pub period: Period,
+    pub from: Month,
+    pub base: u64,
+    pub growth: Option<Number>,
+    pub span: Span,
+}
+
+/// `dimensions [source, company.region]`: the traits reports break results down by.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Dimensions {
+    pub paths: Vec<Name>,
+    pub span: Span,
+}
+
+/// `cost by source monthly { "linkedin": $4,500, ... }`: spend per value of a trait.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Cost {
+    pub by: Name,
+    pub period: Period,
+    pub entries: Vec<CostEntry>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct CostEntry {
+    pub key: String,
+    pub amount: Money,
+    pub span: Span,
+}
+
+/// `revenue monthly amount of opportunity.created`: where revenue comes from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Revenue {
+    pub period: Option<Period>,
+    pub prop: Name,
+    pub event: Name,
+    pub span: Span,
+}
+
+// ------------------------------------------------------------------ tests
+
+/// `test "..." { traits {...} events {...} expect ... }`
+#[derive(Clone, Debug, PartialEq)]
+pub struct Test {
+    pub name: String,
+    pub as_of: Option<TimeLit>,
+    pub traits: Option<Object>,
+    pub events: Vec<TestEvent>,
+    pub expects: Vec<Expect>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Object {
+    pub fields: Vec<Field>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Field {
+    pub key: Name,
+    pub value: Value,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Lit(Literal, Span),
+    List(Vec<Value>, Span),
+    Object(Object),
+}
+
+impl Value {
+    pub fn span(&self) -> Span {
+        match self {
+            Value::Lit(_, s) | Value::List(_, s) => *s,
+            Value::Object(o) => o.span,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TestEvent {
+    pub at: TimeLit,
+    pub event: Name,
+    pub props: Option<Object>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Expect {
+    Stage(Name, Span),
+    Entered {
+        stage: Name,
+        at: Option<TimeLit>,
+        span: Span,
+    },
+    NotEntered(Name, Span),
+    Exited {
+        exit: Name,
+        at: Option<TimeLit>,
+        span: Span,
+    },
+    Score {
+        score: Name,
+        op: BinOp,
+        value: Number,
+        span: Span,
+    },
+    Grade {
+        score: Name,
+        label: Name,
+        span: Span,
+    },
+}
+
+impl Expect {
+    pub fn span(&self) -> Span {
+        match self {
+            Expect::Stage(_, s) | Expect::NotEntered(_, s) => *s,
+            Expect::Entered { span, .. }
+            | Expect::Exited { span, .. }
+            | Expect::Score { span, .. }
+            | Expect::Grade { span, .. } => *span,
+        }
+    }
+}

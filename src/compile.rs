@@ -11,6 +11,8 @@ use crate::syntax::{self, ast::File, scan::Comment};
 pub struct Compiled {
     /// The name diagnostics and plans carry (usually the path as given).
     pub name: String,
+    /// The text that was compiled.
+    pub source: String,
     /// Every declaration that could be read.
     pub file: File,
     /// Comments, for tools that keep them (the formatter re-attaches them by position).
@@ -18,20 +20,29 @@ pub struct Compiled {
     pub symbols: Symbols,
     /// Syntax errors, check errors and warnings, sorted by position.
     pub diagnostics: Vec<Diagnostic>,
-    /// The executable plan, when there are no errors and the planner accepted the file. With
-    /// no errors and no plan, the checker let through a construct the planner refuses: a bug
-    /// of funnelc, not of the file.
-    pub plan: Option<Plan>,
 }
 
 impl Compiled {
     pub fn has_errors(&self) -> bool {
         self.diagnostics.iter().any(Diagnostic::is_error)
     }
+
+    /// The executable plan, when there are no errors and the planner accepts the file. With
+    /// no errors and no plan, the checker let through a construct the planner refuses: a bug
+    /// of funnelc, not of the file.
+    ///
+    /// Made on demand, not by [`compile`]: `funnelc check` needs none, and on a 10 MB rule
+    /// file planning would cost it about half a second and twice the memory.
+    pub fn plan(&self) -> Option<Plan> {
+        if self.has_errors() {
+            return None;
+        }
+        crate::plan::compile(&self.file, &self.symbols, &self.source, &self.name)
+    }
 }
 
-/// Parses, checks and plans a rule file. `name` is how the file is named in the plan (and so
-/// in explanations and rule-test output).
+/// Parses and checks a rule file; [`Compiled::plan`] then plans it. `name` is how the file is
+/// named in the plan (and so in explanations and rule-test output).
 pub fn compile(source: &str, name: &str) -> Compiled {
     let parsed = syntax::parse(source);
     let syntax_failed = !parsed.diagnostics.is_empty();
@@ -51,19 +62,13 @@ pub fn compile(source: &str, name: &str) -> Compiled {
     }
     diagnostics.extend(parsed.diagnostics);
     diag::sort(&mut diagnostics);
-    let clean = !diagnostics.iter().any(Diagnostic::is_error);
-    let plan = if clean {
-        crate::plan::compile(&parsed.file, &checked.symbols, source, name)
-    } else {
-        None
-    };
     Compiled {
         name: name.to_string(),
+        source: source.to_string(),
         file: parsed.file,
         comments: parsed.comments,
         symbols: checked.symbols,
         diagnostics,
-        plan,
     }
 }
 
@@ -79,7 +84,7 @@ mod tests {
             "x.funnel",
         );
         assert!(c.diagnostics.is_empty(), "{:?}", c.diagnostics);
-        let plan = c.plan.unwrap();
+        let plan = c.plan().unwrap();
         assert_eq!(plan.file, "x.funnel");
         assert_eq!(plan.stages.len(), 1);
     }
@@ -88,7 +93,7 @@ mod tests {
     fn errors_mean_no_plan() {
         let c = compile("stage MCL { enter when nothing.here }\n", "x.funnel");
         assert!(c.has_errors());
-        assert!(c.plan.is_none());
+        assert!(c.plan().is_none());
     }
 
     #[test]
@@ -98,7 +103,7 @@ mod tests {
             "x.funnel",
         );
         assert!(c.has_errors());
-        assert!(c.plan.is_none());
+        assert!(c.plan().is_none());
         // The broken stage is missing from the tree, the good one is there.
         assert_eq!(c.symbols.stages.len(), 1);
         assert!(c.diagnostics.iter().all(Diagnostic::is_error));

@@ -26,7 +26,7 @@ fn plan(src: &str) -> Plan {
         .map(|d| format!("{}: {}", d.code, d.message))
         .collect();
     assert!(!compiled.has_errors(), "{msgs:?}\n{src}");
-    compiled.plan.expect("the plan compiles")
+    compiled.plan().expect("the plan compiles")
 }
 
 fn ms(s: &str) -> i64 {

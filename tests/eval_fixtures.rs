@@ -167,7 +167,7 @@ fn compile_rules(source: &str, name: &str) -> Result<(Plan, Vec<String>), String
         .map(|d| format!("warning {}: {}", d.code, d.message))
         .collect();
     let plan = compiled
-        .plan
+        .plan()
         .ok_or_else(|| format!("{name}: the rules check but do not compile"))?;
     Ok((plan, warnings))
 }

@@ -24,7 +24,7 @@ fn plan() -> &'static Plan {
     static PLAN: OnceLock<Plan> = OnceLock::new();
     PLAN.get_or_init(|| {
         let src = std::fs::read_to_string(Path::new(ROOT).join(RULES)).unwrap();
-        funnelc::compile(&src, RULES).plan.unwrap()
+        funnelc::compile(&src, RULES).plan().unwrap()
     })
 }
 

@@ -43,7 +43,7 @@ fn load_plan(rules: &str) -> Plan {
     let source = std::fs::read_to_string(Path::new(ROOT).join(rules)).unwrap();
     let compiled = funnelc::compile(&source, rules);
     assert!(!compiled.has_errors(), "{rules} does not check");
-    compiled.plan.expect("the plan compiles")
+    compiled.plan().expect("the plan compiles")
 }
 
 fn ms(s: &str) -> i64 {

@@ -41,7 +41,7 @@ fn plan() -> &'static Plan {
 fn build_plan() -> Plan {
     let compiled = funnelc::compile(RULES, "t.funnel");
     assert!(!compiled.has_errors(), "{:?}", compiled.diagnostics);
-    compiled.plan.unwrap()
+    compiled.plan().unwrap()
 }
 
 /// Both readers on one line: the fast one must agree with serde whenever it answers.
@@ -185,7 +185,7 @@ fn unusual_and_bad_lines_are_left_to_serde() {
 fn every_shipped_line_takes_the_fast_path() {
     let root = env!("CARGO_MANIFEST_DIR");
     let b2b = std::fs::read_to_string(format!("{root}/rules/b2b-saas.funnel")).unwrap();
-    let p = funnelc::compile(&b2b, "b2b").plan.unwrap();
+    let p = funnelc::compile(&b2b, "b2b").plan().unwrap();
     for file in ["examples/leads.jsonl", "tests/fixtures/input/leads.jsonl"] {
         let text = std::fs::read_to_string(format!("{root}/{file}")).unwrap();
         for (i, line) in text.lines().enumerate() {

@@ -21,7 +21,7 @@ fn fixture(name: &str) -> String {
 fn plan_of(src: &str, name: &str) -> Plan {
     let compiled = funnelc::compile(src, name);
     assert!(!compiled.has_errors(), "{name} does not check");
-    compiled.plan.expect("compiles")
+    compiled.plan().expect("compiles")
 }
 
 fn b2b() -> Plan {

@@ -174,7 +174,7 @@ pub fn load(path: &Path) -> Result<(funnelc::Compiled, Plan), Exit> {
         eprintln!("{}", diag::summary_line(&source.name, &errors));
         return Err(Exit::Failed);
     }
-    match compiled.plan.take() {
+    match compiled.plan() {
         Some(plan) => Ok((compiled, plan)),
         None => {
             eprintln!(

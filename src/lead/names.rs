@@ -180,14 +180,19 @@ impl TraitTree {
         let mut t = TraitTree {
             nodes: vec![Vec::new()],
         };
+        // Where each (node, key) went, so that a schema of many thousand traits is built in
+        // linear time, not by a search of the node's keys for each new path.
+        let mut index: std::collections::HashMap<(usize, &str), usize> =
+            std::collections::HashMap::new();
         for (slot, path) in paths.into_iter().enumerate() {
             let mut node = 0;
             let mut parts = path.split('.').peekable();
             while let Some(part) = parts.next() {
                 let last = parts.peek().is_none();
-                let at = match t.nodes[node].iter().position(|k| &*k.key == part) {
-                    Some(i) => i,
+                let at = match index.get(&(node, part)) {
+                    Some(&i) => i,
                     None => {
+                        index.insert((node, part), t.nodes[node].len());
                         t.nodes[node].push(TraitKey {
                             key: part.into(),
                             k: Key::of(part.as_bytes()),

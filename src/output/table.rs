@@ -97,7 +97,7 @@ mod tests {
     #[test]
     fn colour_does_not_change_the_text() {
         let src = "schema {\n  event e\n}\nstage A {\n  enter when e\n}\n";
-        let plan = crate::compile(src, "t").plan.unwrap();
+        let plan = crate::compile(src, "t").plan().unwrap();
         let rows = vec![vec!["L1".to_string(), "A".into(), "2025-01-01".into()]];
         let plain = table(&plan, &rows, false);
         let coloured = table(&plan, &rows, true);

@@ -87,5 +87,5 @@ exit gone from [B, D] when drop
 pub(crate) fn compile_src(src: &str) -> Plan {
     let compiled = crate::compile(src, "t.funnel");
     assert!(!compiled.has_errors(), "{:?}", compiled.diagnostics);
-    compiled.plan.unwrap()
+    compiled.plan().unwrap()
 }

@@ -12,7 +12,7 @@ stage A { enter when ping }
 ";
 
 fn plan() -> Plan {
-    crate::compile(RULES, "t").plan.unwrap()
+    crate::compile(RULES, "t").plan().unwrap()
 }
 
 fn empty_lead() -> Lead {

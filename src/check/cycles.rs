@@ -15,8 +15,19 @@ pub(super) fn segment_cycles(
 ) -> Vec<Diagnostic> {
     let mut reported: BTreeSet<String> = BTreeSet::new();
     let mut found = Vec::new();
+    // Only a segment on a circle can reach itself, and the way back stays inside its strongly
+    // connected component: the search from each segment is skipped or kept to that component,
+    // so a long chain costs one pass instead of a search from every segment.
+    let component = components(deps);
     for item in &file.items {
         let Item::Segment(s) = item else { continue };
+        let Some(&(mine, circular)) = component.get(s.name.text.as_str()) else {
+            continue;
+        };
+        // A segment already named in a reported circle would add nothing.
+        if !circular || reported.contains(&s.name.text) {
+            continue;
+        }
         // Depth-first search with an explicit stack, so a long chain cannot overflow.
         let mut stack: Vec<(&str, usize)> = vec![(s.name.text.as_str(), 0)];
         let mut on_path: Vec<&str> = vec![s.name.text.as_str()];
@@ -46,7 +57,9 @@ pub(super) fn segment_cycles(
                                 .help("a segment may use other segments, but not in a circle"),
                             );
                         }
-                    } else if visited.insert(dep.as_str()) {
+                    } else if component.get(dep.as_str()).is_some_and(|&(c, _)| c == mine)
+                        && visited.insert(dep.as_str())
+                    {
                         stack.push((dep.as_str(), 0));
                         on_path.push(dep.as_str());
                     }
@@ -55,6 +68,78 @@ pub(super) fn segment_cycles(
         }
     }
     found
+}
+
+/// Each segment's strongly connected component (Tarjan's algorithm, with an explicit stack),
+/// and whether it lies on a circle: a component of more than one segment, or a segment that
+/// names itself.
+fn components(deps: &BTreeMap<String, Vec<(String, Span)>>) -> BTreeMap<&str, (usize, bool)> {
+    let mut index: BTreeMap<&str, (usize, usize)> = BTreeMap::new(); // (order, low link)
+    let mut on_stack: BTreeSet<&str> = BTreeSet::new();
+    let mut stack: Vec<&str> = Vec::new();
+    let mut out: BTreeMap<&str, (usize, bool)> = BTreeMap::new();
+    let mut components = 0;
+    for root in deps.keys() {
+        if index.contains_key(root.as_str()) {
+            continue;
+        }
+        // (segment, next dependency to look at)
+        let mut work: Vec<(&str, usize)> = vec![(root.as_str(), 0)];
+        while let Some((node, i)) = work.pop() {
+            if i == 0 {
+                let order = index.len();
+                index.insert(node, (order, order));
+                stack.push(node);
+                on_stack.insert(node);
+            }
+            let next = deps.get(node).and_then(|d| d.get(i));
+            if let Some((dep, _)) = next {
+                work.push((node, i + 1));
+                // Names that are not segments were reported elsewhere; they lead nowhere.
+                if !deps.contains_key(dep.as_str()) {
+                    continue;
+                }
+                match index.get(dep.as_str()) {
+                    None => work.push((dep.as_str(), 0)),
+                    Some(&(order, _)) if on_stack.contains(dep.as_str()) => {
+                        if let Some(n) = index.get_mut(node) {
+                            n.1 = n.1.min(order);
+                        }
+                    }
+                    Some(_) => {}
+                }
+                continue;
+            }
+            // All of `node`'s dependencies are done: pass its low link to its parent, and
+            // close a component at its root.
+            let (order, low) = index.get(node).copied().unwrap_or((0, 0));
+            if let Some(&(parent, _)) = work.last() {
+                if let Some(p) = index.get_mut(parent) {
+                    p.1 = p.1.min(low);
+                }
+            }
+            if low == order {
+                let mut members = Vec::new();
+                while let Some(m) = stack.pop() {
+                    on_stack.remove(m);
+                    members.push(m);
+                    if m == node {
+                        break;
+                    }
+                }
+                let names_itself = |m: &str| {
+                    deps.get(m)
+                        .is_some_and(|d| d.iter().any(|(dep, _)| dep == m))
+                };
+                let circular = members.len() > 1 || names_itself(node);
+                for m in members {
+                    out.insert(m, (components, circular));
+                }
+                components += 1;
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -101,6 +186,42 @@ mod tests {
         assert_eq!(
             cycles("segment s = s\n"),
             vec![(Span::new(12, 13), "s → s".to_string())]
+        );
+    }
+
+    #[test]
+    fn two_circles_joined_by_a_chain_are_two_errors() {
+        let src = "segment a = b\nsegment b = a\nsegment c = a\nsegment d = e\nsegment e = d\n";
+        let labels: Vec<String> = cycles(src).into_iter().map(|(_, l)| l).collect();
+        assert_eq!(labels, ["a → b → a", "d → e → d"]);
+    }
+
+    #[test]
+    fn components_mark_only_circles() {
+        let src = "segment a = b\nsegment b = c\nsegment c = b\nsegment d = d\nsegment e = a\n";
+        let deps = deps_of(src);
+        let c = components(&deps);
+        let circular = |n: &str| c[n].1;
+        assert!(!circular("a") && !circular("e"));
+        assert!(circular("b") && circular("c") && circular("d"));
+        assert_eq!(c["b"].0, c["c"].0);
+        assert_ne!(c["a"].0, c["b"].0);
+    }
+
+    #[test]
+    fn a_long_chain_and_a_long_circle() {
+        // 20,000 segments in a chain, then the same closed into one circle: one error.
+        let chain: String = (0..20_000)
+            .map(|i| format!("segment s{i} = s{}\n", i + 1))
+            .collect();
+        assert_eq!(cycles(&chain), vec![]);
+        let circle = chain.replace("segment s19999 = s20000", "segment s19999 = s0");
+        let found = cycles(&circle);
+        assert_eq!(found.len(), 1);
+        assert!(
+            found[0].1.starts_with("s0 → s1 → s2"),
+            "{}",
+            &found[0].1[..40]
         );
     }
 

@@ -170,9 +170,17 @@ pub fn open(plan: &Plan, data: &Data, as_of: Option<i64>) -> Result<Opened, Erro
         Some(load_all(plan, data, &mut notes)?)
     };
     let as_of = match (as_of, &loaded) {
-        (Some(t), _) => t,
+        (Some(t), _) => Some(t),
         (None, Some((_, latest))) => *latest,
         (None, None) => latest_event_time(&data.leads)?,
+    };
+    // Without events there is no latest one: evaluating at 1970-01-01 would be a silent
+    // guess, so the moment has to be given.
+    let Some(as_of) = as_of else {
+        return Err(Error::Usage(format!(
+            "{} holds no event to take the evaluation moment from; pass --as-of",
+            data.name()
+        )));
     };
     Ok(Opened {
         input: Input {
@@ -184,7 +192,11 @@ pub fn open(plan: &Plan, data: &Data, as_of: Option<i64>) -> Result<Opened, Erro
 }
 
 /// Reads a whole Segment stream or CSV pair. Also returns the latest event instant.
-fn load_all(plan: &Plan, data: &Data, notes: &mut Vec<String>) -> Result<(Vec<Read>, i64), Error> {
+fn load_all(
+    plan: &Plan,
+    data: &Data,
+    notes: &mut Vec<String>,
+) -> Result<(Vec<Read>, Option<i64>), Error> {
     let name = data.name();
     let leads = match data.format()? {
         Format::Segment => {
@@ -222,13 +234,15 @@ fn load_all(plan: &Plan, data: &Data, notes: &mut Vec<String>) -> Result<(Vec<Re
         .filter_map(|l| l.as_ref().ok())
         .filter_map(|(lead, _)| lead.events.last().map(|e| e.at))
         .max()
-        .unwrap_or(0);
+        // No leads: nothing will be evaluated, so any moment will do.
+        .or(leads.is_empty().then_some(0));
     Ok((leads, latest))
 }
 
 /// The latest event instant in a lead-per-line file: a first, light pass that reads only the
-/// `at` fields, in parallel. 0 when the file has no events.
-pub fn latest_event_time(path: &Path) -> Result<i64, Error> {
+/// `at` fields, in parallel. `Ok(None)` when the file has leads but no events; 1970-01-01
+/// (never used: nothing is evaluated) when it has no leads at all.
+pub fn latest_event_time(path: &Path) -> Result<Option<i64>, Error> {
     if path.as_os_str() == "-" {
         return Err(Error::Usage(
             "standard input was not kept for a second pass; pass --as-of".into(),
@@ -238,9 +252,14 @@ pub fn latest_event_time(path: &Path) -> Result<i64, Error> {
     // The latest instant found so far, by any worker: instants at or before it need not be
     // read. Whatever the order batches are looked at in, the maximum is the same.
     let so_far = std::sync::atomic::AtomicI64::new(i64::MIN);
+    // Blank lines never reach a batch, so a batch with lines holds leads.
+    let any_lead = std::sync::atomic::AtomicBool::new(false);
     // A line that is not text has no instant; the full read reports it, and a read error too,
     // with its line number.
     let latest_in = |batch: Batch| {
+        if !batch.lines.is_empty() {
+            any_lead.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
         let mut latest = so_far.load(std::sync::atomic::Ordering::Relaxed);
         for (_, r) in &batch.lines {
             let Ok(line) = simdutf8::basic::from_utf8(batch.line(r)) else {
@@ -255,7 +274,10 @@ pub fn latest_event_time(path: &Path) -> Result<i64, Error> {
     };
     let _ = flow(reader, &latest_in, |()| true);
     let latest = so_far.into_inner();
-    Ok(if latest == i64::MIN { 0 } else { latest })
+    if !any_lead.into_inner() {
+        return Ok(Some(0));
+    }
+    Ok((latest > i64::MIN).then_some(latest))
 }
 
 /// Reads leads batch by batch, parsed in parallel, handed to `take` in input order, without

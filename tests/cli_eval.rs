@@ -459,3 +459,55 @@ fn a_bad_lead_in_a_later_batch_on(threads: &str, data: &str, target: &std::path:
     let rejected = std::fs::read_to_string(&rejects).unwrap();
     assert!(rejected.contains("later-batch.jsonl:6000"), "{rejected}");
 }
+
+#[test]
+fn leads_without_events_need_an_as_of() {
+    let leads = temp(
+        "no-events.jsonl",
+        "{\"id\":\"L1\",\"traits\":{}}\n{\"id\":\"L2\",\"events\":[]}\n",
+    );
+    let p = leads.to_str().unwrap();
+    // No event to take the moment from: an error, not an evaluation at 1970-01-01.
+    let (code, out, err) = funnelc(&["eval", RULES, "--leads", p, "--format", "jsonl"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(out.is_empty(), "{out}");
+    assert_eq!(
+        err.replace(p, "no-events.jsonl"),
+        "error: no-events.jsonl holds no event to take the evaluation moment from; pass --as-of\n"
+    );
+    let (code, _, err) = funnelc(&["explain", RULES, "--leads", p, "--lead", "L1"]);
+    assert_eq!(code, 2, "{err}");
+    // With the moment given, the same leads are evaluated.
+    let (code, out, err) = funnelc(&["eval", RULES, "--leads", p, "--as-of", AS_OF]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("L2"), "{out}");
+    // The same for a CSV pair whose events file is empty.
+    let csv_leads = temp("no-events-leads.csv", "id\nL1\n");
+    let csv_events = temp("no-events-events.csv", "lead_id,type,at\n");
+    let (code, _, err) = funnelc(&[
+        "eval",
+        RULES,
+        "--leads",
+        csv_leads.to_str().unwrap(),
+        "--events",
+        csv_events.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("pass --as-of"), "{err}");
+}
+
+#[test]
+fn an_input_without_leads_needs_no_as_of() {
+    let empty = temp("empty.jsonl", "\n\n");
+    let (code, out, err) = funnelc(&[
+        "eval",
+        RULES,
+        "--leads",
+        empty.to_str().unwrap(),
+        "--format",
+        "jsonl",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.is_empty(), "{out}");
+    assert!(err.starts_with("0 leads"), "{err}");
+}

@@ -151,6 +151,11 @@ pub fn parse_timestamp(s: &str) -> Result<Timestamp, String> {
         Some(&sign @ (b'+' | b'-')) if i + 6 == b.len() && b[i + 3] == b':' => {
             let oh = i64::from(digits(&b[i + 1..i + 3]).ok_or_else(bad)?);
             let om = i64::from(digits(&b[i + 4..i + 6]).ok_or_else(bad)?);
+            // RFC 3339 offsets stop at ±23:59; `+25:00` would move the instant by more than
+            // a day without a word.
+            if oh > 23 || om > 59 {
+                return Err(format!("`{s}` has a UTC offset that does not exist"));
+            }
             let total = oh * 60 + om;
             if sign == b'-' {
                 -total
@@ -475,6 +480,23 @@ mod tests {
             parse_timestamp("2025-01-03").unwrap().millis,
             20_091 * MS_PER_DAY
         );
+    }
+
+    #[test]
+    fn offsets_stop_at_23_59() {
+        let t = parse_timestamp("2025-01-03T10:00:00Z").unwrap();
+        let east = parse_timestamp("2025-01-03T23:59:00+13:59").unwrap();
+        assert_eq!(east.millis, t.millis);
+        assert!(parse_timestamp("2025-01-03T12:00:00-23:59").is_ok());
+        for bad in [
+            "2025-01-03T12:00:00+25:00",
+            "2025-01-03T12:00:00+99:99",
+            "2025-01-03T12:00:00-24:00",
+            "2025-01-03T12:00:00+02:60",
+        ] {
+            let e = parse_timestamp(bad).unwrap_err();
+            assert_eq!(e, format!("`{bad}` has a UTC offset that does not exist"));
+        }
     }
 
     #[test]

@@ -511,3 +511,21 @@ fn an_input_without_leads_needs_no_as_of() {
     assert!(out.is_empty(), "{out}");
     assert!(err.starts_with("0 leads"), "{err}");
 }
+
+#[test]
+fn an_offset_beyond_a_day_is_bad_data() {
+    let leads = temp(
+        "offset.jsonl",
+        "{\"id\":\"L1\",\"events\":[{\"type\":\"form.submitted\",\"at\":\"2025-01-03T12:00:00+25:00\"}]}\n",
+    );
+    let p = leads.to_str().unwrap();
+    let (code, _, err) = funnelc(&["eval", RULES, "--leads", p, "--as-of", AS_OF]);
+    assert_eq!(code, 1, "{err}");
+    let err = err.replace(p, "offset.jsonl");
+    assert!(err.contains("offset.jsonl:1"), "{err}");
+    assert!(err.contains("lead `L1`"), "{err}");
+    assert!(
+        err.contains("has a UTC offset that does not exist"),
+        "{err}"
+    );
+}

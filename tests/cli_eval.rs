@@ -529,3 +529,23 @@ fn an_offset_beyond_a_day_is_bad_data() {
         "{err}"
     );
 }
+
+#[test]
+fn an_int_beyond_64_bits_is_bad_data() {
+    let leads = temp(
+        "big-int.jsonl",
+        "{\"id\":\"L1\",\"traits\":{\"company\":{\"employees\":9223372036854775808}},\"events\":[]}\n\
+         {\"id\":\"L2\",\"traits\":{\"company\":{\"employees\":9223372036854775807}},\"events\":[]}\n",
+    );
+    let p = leads.to_str().unwrap();
+    let (code, _, err) = funnelc(&["eval", RULES, "--leads", p, "--as-of", AS_OF, "--skip-bad"]);
+    assert_eq!(code, 0, "{err}");
+    let err = err.replace(p, "big-int.jsonl");
+    assert!(
+        err.contains("big-int.jsonl:1: lead `L1`, field `traits.company.employees`"),
+        "{err}"
+    );
+    assert!(err.contains("(beyond a 64-bit integer)"), "{err}");
+    assert!(!err.contains("lead `L2`"), "{err}");
+    assert!(err.contains("1 skipped"), "{err}");
+}

@@ -55,6 +55,9 @@ pub enum Raw<'a> {
     Object,
 }
 
+/// 2^63: the first whole number an `int` (a 64-bit integer) cannot hold.
+const TWO_TO_63: f64 = 9_223_372_036_854_775_808.0;
+
 /// Converts a raw value to a declared type, or says why it cannot.
 pub fn convert(raw: &Raw<'_>, ty: &Ty) -> Result<Value, String> {
     let describe = |r: &Raw<'_>| match r {
@@ -71,6 +74,14 @@ pub fn convert(raw: &Raw<'_>, ty: &Ty) -> Result<Value, String> {
         (_, Raw::Null) => Value::Missing,
         (Ty::Bool, Raw::Bool(b)) => Value::Bool(*b),
         (Ty::Int, Raw::Int(i)) => Value::Num(*i as f64),
+        // A whole number beyond 64 bits is not an `int`: taking it would silently round it.
+        (Ty::Int, Raw::Float(f)) if f.fract() == 0.0 && f.abs() >= TWO_TO_63 => {
+            return Err(format!(
+                "expected {}, found {} (beyond a 64-bit integer)",
+                ty.describe(),
+                describe(raw)
+            ))
+        }
         (Ty::Int, Raw::Float(f)) if f.fract() == 0.0 => Value::Num(*f),
         (Ty::Decimal | Ty::Money | Ty::Percent, Raw::Int(i)) => Value::Num(*i as f64),
         (Ty::Decimal | Ty::Money | Ty::Percent, Raw::Float(f)) => Value::Num(*f),
@@ -254,5 +265,19 @@ mod tests {
         assert_eq!(parse_duration_ms("é"), None);
         assert_eq!(parse_duration_ms(""), None);
         assert!(convert(&Raw::Str("5é".into()), &Ty::Duration).is_err());
+    }
+
+    #[test]
+    fn ints_stop_at_64_bits() {
+        let int = |r: Raw<'_>| convert(&r, &Ty::Int);
+        assert_eq!(int(Raw::Int(i64::MAX)), Ok(Value::Num(i64::MAX as f64)));
+        assert_eq!(int(Raw::Float(1e3)), Ok(Value::Num(1000.0)));
+        assert_eq!(int(Raw::Float(-9.2e18)), Ok(Value::Num(-9.2e18)));
+        for beyond in [TWO_TO_63, -TWO_TO_63, 1.2e29] {
+            let e = int(Raw::Float(beyond)).unwrap_err();
+            assert!(e.ends_with("(beyond a 64-bit integer)"), "{e}");
+        }
+        // A decimal may be as large as a float goes.
+        assert!(convert(&Raw::Float(1.2e29), &Ty::Decimal).is_ok());
     }
 }

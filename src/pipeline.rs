@@ -36,6 +36,9 @@ pub enum Format {
 pub struct Data {
     /// A file, or `-` for standard input.
     pub leads: PathBuf,
+    /// How the input is named in messages and lead origins (see [`input_name`]; a caller
+    /// reading a copy of standard input names it `<stdin>`).
+    pub name: String,
     /// As given; `None` to tell from the file (see [`Data::format`]).
     pub format: Option<Format>,
     /// The events file of a CSV pair.
@@ -66,11 +69,6 @@ impl std::fmt::Display for Error {
 pub type Read = Result<(Lead, BTreeMap<String, u64>), DataError>;
 
 impl Data {
-    /// How the input is named in messages and lead origins.
-    pub fn name(&self) -> String {
-        input_name(&self.leads)
-    }
-
     /// The input format: as given, else `csv` for a `.csv` file, else `segment` when the
     /// first line is a Segment call, else lead-per-line JSONL.
     pub fn format(&self) -> Result<Format, Error> {
@@ -103,13 +101,9 @@ impl Data {
     }
 }
 
-/// `<stdin>` for standard input (or the scratch copy of it the command line keeps), else the
-/// path as given.
+/// `<stdin>` for standard input, else the path as given.
 pub fn input_name(path: &Path) -> String {
-    let spooled = path
-        .file_name()
-        .is_some_and(|n| n.to_string_lossy().starts_with("funnelc-stdin-"));
-    if path.as_os_str() == "-" || spooled {
+    if path.as_os_str() == "-" {
         "<stdin>".to_string()
     } else {
         path.display().to_string()
@@ -164,10 +158,12 @@ pub struct Opened {
 /// is an error (the command line keeps a scratch copy to avoid it).
 pub fn open(plan: &Plan, data: &Data, as_of: Option<i64>) -> Result<Opened, Error> {
     let mut notes = Vec::new();
-    let loaded = if data.format()? == Format::Jsonl {
+    // Told once: telling it may read the file's first line.
+    let format = data.format()?;
+    let loaded = if format == Format::Jsonl {
         None
     } else {
-        Some(load_all(plan, data, &mut notes)?)
+        Some(load_all(plan, data, format, &mut notes)?)
     };
     let as_of = match (as_of, &loaded) {
         (Some(t), _) => Some(t),
@@ -179,7 +175,7 @@ pub fn open(plan: &Plan, data: &Data, as_of: Option<i64>) -> Result<Opened, Erro
     let Some(as_of) = as_of else {
         return Err(Error::Usage(format!(
             "{} holds no event to take the evaluation moment from; pass --as-of",
-            data.name()
+            data.name
         )));
     };
     Ok(Opened {
@@ -195,13 +191,14 @@ pub fn open(plan: &Plan, data: &Data, as_of: Option<i64>) -> Result<Opened, Erro
 fn load_all(
     plan: &Plan,
     data: &Data,
+    format: Format,
     notes: &mut Vec<String>,
 ) -> Result<(Vec<Read>, Option<i64>), Error> {
-    let name = data.name();
-    let leads = match data.format()? {
+    let name = &data.name;
+    let leads = match format {
         Format::Segment => {
             let reader = open_input(&data.leads)?;
-            let read = crate::input::segment::read(plan, reader, &name, &data.rename)
+            let read = crate::input::segment::read(plan, reader, name, &data.rename)
                 .map_err(|e| Error::Failed(e.to_string()))?;
             if !read.ignored_calls.is_empty() {
                 let list: Vec<String> = read
@@ -224,7 +221,7 @@ fn load_all(
             };
             let leads = open_input(&data.leads)?;
             let evs = open_input(events)?;
-            crate::input::csv::read(plan, leads, &name, evs, &input_name(events))
+            crate::input::csv::read(plan, leads, name, evs, &input_name(events))
                 .map_err(|e| Error::Failed(e.to_string()))?
         }
         Format::Jsonl => Vec::new(),
@@ -373,15 +370,15 @@ fn stream<T: Send>(
         }
     }
     let reader = LineReader::new(open_input(&data.leads)?);
-    let name = data.name();
+    let name = &data.name;
     let parse = |n: usize, line: &[u8]| -> Read {
         // Checked with SIMD first; only a bad line is looked at again for where it breaks.
         let text = simdutf8::basic::from_utf8(line).or_else(|_| std::str::from_utf8(line));
         match text {
-            Ok(line) => jsonl::parse_line(plan, line, origin(&name, n)),
+            Ok(line) => jsonl::parse_line(plan, line, origin(name, n)),
             // A line that is not UTF-8 is one bad lead, not the end of the run.
             Err(e) => Err(DataError {
-                origin: origin(&name, n),
+                origin: origin(name, n),
                 lead: None,
                 field: None,
                 message: format!(
@@ -561,6 +558,7 @@ mod tests {
         std::fs::write(&lead, "{\"id\":\"L1\",\"events\":[]}\n").unwrap();
         let data = |p: &Path| Data {
             leads: p.to_path_buf(),
+            name: input_name(p),
             format: None,
             events: None,
             rename: BTreeMap::new(),

@@ -88,6 +88,8 @@ pub fn fail(e: pipeline::Error) -> Exit {
 /// The data flags `eval` and `explain` share.
 pub struct DataFlags<'a> {
     pub leads: &'a Path,
+    /// Whether `leads` is the scratch copy of standard input.
+    pub spooled: bool,
     pub format: Option<InFormat>,
     pub events: Option<&'a Path>,
     pub rename: Option<&'a Path>,
@@ -99,12 +101,20 @@ pub struct DataFlags<'a> {
 fn data(flags: &DataFlags<'_>) -> Result<Data, Exit> {
     let mut data = Data {
         leads: flags.leads.to_path_buf(),
+        name: if flags.spooled {
+            "<stdin>".to_string()
+        } else {
+            pipeline::input_name(flags.leads)
+        },
         format: flags.format.map(Into::into),
         events: flags.events.map(Path::to_path_buf),
         rename: BTreeMap::new(),
     };
+    // Told once, here: telling it may read the file's first line.
+    let format = data.format().map_err(fail)?;
+    data.format = Some(format);
     if let Some(p) = flags.rename {
-        if data.format().map_err(fail)? == pipeline::Format::Segment {
+        if format == pipeline::Format::Segment {
             data.rename = read_rename(p)?;
         }
     }
@@ -142,7 +152,7 @@ pub fn open(plan: &Plan, flags: &DataFlags<'_>) -> Result<(Data, pipeline::Opene
 }
 
 pub fn run(mut args: Args) -> Exit {
-    let (plan, _spool) = match super::prepare(&args.rules, &mut args.leads, args.as_of.is_none()) {
+    let (plan, spool) = match super::prepare(&args.rules, &mut args.leads, args.as_of.is_none()) {
         Ok(p) => p,
         Err(e) => return e,
     };
@@ -154,6 +164,7 @@ pub fn run(mut args: Args) -> Exit {
     }
     let flags = DataFlags {
         leads: &args.leads,
+        spooled: spool.is_some(),
         format: args.input_format,
         events: args.events.as_deref(),
         rename: args.rename.as_deref(),

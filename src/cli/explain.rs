@@ -41,12 +41,13 @@ pub struct Args {
 }
 
 pub fn run(mut args: Args) -> Exit {
-    let (plan, _spool) = match super::prepare(&args.rules, &mut args.leads, args.as_of.is_none()) {
+    let (plan, spool) = match super::prepare(&args.rules, &mut args.leads, args.as_of.is_none()) {
         Ok(p) => p,
         Err(e) => return e,
     };
     let flags = super::eval::DataFlags {
         leads: &args.leads,
+        spooled: spool.is_some(),
         format: args.input_format,
         events: args.events.as_deref(),
         rename: args.rename.as_deref(),
@@ -83,7 +84,7 @@ pub fn run(mut args: Args) -> Exit {
         return Exit::Failed;
     }
     let Some(lead) = found else {
-        eprintln!("error: no lead `{}` in {}", args.lead, data.name());
+        eprintln!("error: no lead `{}` in {}", args.lead, data.name);
         return Exit::Failed;
     };
     let as_of = opened.as_of;

@@ -1103,7 +1103,7 @@ stage A {
   enter when x
 }
 stage B {
-  enter when acc
+  enter when acc since entering A
 }
 move B -> A when score eng < 20
 exit cold from any when score eng < 10
@@ -1170,15 +1170,15 @@ stage A {
   enter when a
 }
 stage B {
-  enter when b
+  enter when b since entering A
 }
 stage C {
   enter when c
 }
-move B -> A when r
-move C -> A when r
-exit lost from [B, C] when x
-exit gone from any when q
+move B -> A on r
+move C -> A on r
+exit lost from [B, C] on x
+exit gone from any on q
 "#;
 
 #[test]
@@ -1295,10 +1295,11 @@ fn b2b_returned_mql_needs_a_fresh_bant() {
 // When the interpreter looks: only at events, timers and score crossings
 
 #[test]
-fn a_held_lead_waits_for_the_next_look_even_when_a_score_decays() {
-    // `score s >= 0` only makes the plan read a decaying score (s stays 0). After the move at
-    // day 2 no event comes, no window or `days since` exists, and no score crosses anything:
-    // the interpreter never looks again, so the lead stays in A.
+fn after_a_move_the_next_stage_holds_or_not_whatever_comes_later() {
+    // After the move at day 2, B's condition decides at once, at the move's own instant: on
+    // old evidence (`b`) the lead is back in B at day 2; asking for evidence from the new stay
+    // (`b since entering A`) keeps it in A. Unrelated events afterwards change neither, and
+    // a decaying score read by the condition changes nothing either.
     let src = r#"
 schema {
   event a
@@ -1315,15 +1316,19 @@ stage A {
 stage B {
   enter when b and score s >= 0
 }
-move B -> A when r
+move B -> A on r
 "#;
     let ev = [e("a", T0), e("b", &at(DAY)), e("r", &at(2 * DAY))];
-    let r = run(src, json!({}), &ev, &at(30 * DAY));
-    assert_eq!(r.position(), "A");
-    assert_eq!(r.entered("A"), Some(at(2 * DAY)));
-    assert_eq!(r.entered("B"), Some(at(DAY)));
-    // The same rules without the score behave so today.
-    let plain = src.replace("b and score s >= 0", "b");
-    let r = run(&plain, json!({}), &ev, &at(30 * DAY));
-    assert_eq!(r.position(), "A");
+    let mut later = ev.to_vec();
+    later.push(e("x", &at(5 * DAY)));
+    for events in [&ev[..], &later[..]] {
+        let r = run(src, json!({}), events, &at(30 * DAY));
+        assert_eq!(r.position(), "B");
+        assert_eq!(r.entered("A"), Some(at(2 * DAY)));
+        assert_eq!(r.entered("B"), Some(at(2 * DAY)));
+        let fresh = src.replace("b and score s >= 0", "b since entering A and score s >= 0");
+        let r = run(&fresh, json!({}), events, &at(30 * DAY));
+        assert_eq!(r.position(), "A");
+        assert_eq!(r.entered("B"), Some(at(DAY)));
+    }
 }

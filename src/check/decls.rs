@@ -131,7 +131,7 @@ impl<'a> DeclChecker<'a> {
             Item::Move(m) => {
                 self.stage_ref(&m.from);
                 self.stage_ref(&m.to);
-                self.condition(&m.when, TOP);
+                self.fires(&m.fires);
             }
             Item::Exit(e) => {
                 if let StageSet::Stages(list) = &e.from {
@@ -139,7 +139,7 @@ impl<'a> DeclChecker<'a> {
                         self.stage_ref(s);
                     }
                 }
-                self.condition(&e.when, TOP);
+                self.fires(&e.fires);
             }
             Item::Kpi(k) => match k {
                 Kpi::Conversion { from, to, .. } => {
@@ -200,6 +200,14 @@ impl<'a> DeclChecker<'a> {
                 }
             }
             Item::Test(t) => self.test(t),
+        }
+    }
+
+    /// A move's or an exit's trigger and condition. The trigger is an event query of its own
+    /// (the grammar allows no scopes on it), checked like one.
+    fn fires(&mut self, fires: &Fires) {
+        for e in fires.exprs() {
+            self.condition(e, TOP);
         }
     }
 

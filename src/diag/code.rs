@@ -206,8 +206,8 @@ stage MCL { enter when engaged }
   event sales.returned
 }
 stage MCL { enter when form.submitted }
-stage MEL { enter when email.opened }
-move MEL -> MLC when sales.returned
+stage MEL { enter when email.opened since entering MCL }
+move MEL -> MLC on sales.returned
 "#,
         fix: r#"schema {
   event form.submitted
@@ -215,8 +215,8 @@ move MEL -> MLC when sales.returned
   event sales.returned
 }
 stage MCL { enter when form.submitted }
-stage MEL { enter when email.opened }
-move MEL -> MCL when sales.returned
+stage MEL { enter when email.opened since entering MCL }
+move MEL -> MCL on sales.returned
 "#,
     }
     UnknownScore = "funnel::unknown_score", Error {
@@ -262,7 +262,7 @@ stage SQL { enter when grade fit == A }
   event sales.rejected
 }
 stage MCL { enter when form.submitted }
-exit disqualified from any when sales.rejected
+exit disqualified from any on sales.rejected
 test "a rejected lead leaves" {
   events {
     2025-01-01 form.submitted
@@ -276,7 +276,7 @@ test "a rejected lead leaves" {
   event sales.rejected
 }
 stage MCL { enter when form.submitted }
-exit disqualified from any when sales.rejected
+exit disqualified from any on sales.rejected
 test "a rejected lead leaves" {
   events {
     2025-01-01 form.submitted
@@ -668,8 +668,8 @@ stage SQL { enter when score fit >= 20 }
   event sales.returned
 }
 stage MCL { enter when form.submitted }
-stage MEL { enter when email.opened }
-move MCL -> MEL when sales.returned
+stage MEL { enter when email.opened since entering MCL }
+move MCL -> MEL on sales.returned
 "#,
         fix: r#"schema {
   event form.submitted
@@ -677,8 +677,60 @@ move MCL -> MEL when sales.returned
   event sales.returned
 }
 stage MCL { enter when form.submitted }
-stage MEL { enter when email.opened }
-move MEL -> MCL when sales.returned
+stage MEL { enter when email.opened since entering MCL }
+move MEL -> MCL on sales.returned
+"#,
+    }
+    EventCondition = "funnel::event_condition", Warning {
+        summary: "a move or exit `when` an event happened, which stays true ever after",
+        explanation: "`when CONDITION` fires while the condition holds over the lead's history, \
+            and `when sales.returned` holds from the first return on: a lead that comes back to \
+            the stage is moved again on the old return. A rule meant to act as the event \
+            happens is a trigger: `on sales.returned` fires when the event is replayed while the \
+            lead is in a stage the rule applies to, once.",
+        mistake: r#"schema {
+  event form.submitted
+  event email.opened
+  event sales.returned
+}
+stage MEL { enter when form.submitted }
+stage MQL { enter when email.opened since entering MEL }
+move MQL -> MEL when sales.returned
+"#,
+        fix: r#"schema {
+  event form.submitted
+  event email.opened
+  event sales.returned
+}
+stage MEL { enter when form.submitted }
+stage MQL { enter when email.opened since entering MEL }
+move MQL -> MEL on sales.returned
+"#,
+    }
+    Reentry = "funnel::reentry", Warning {
+        summary: "a move undone at once: the stage after its target needs no fresh evidence",
+        explanation: "After `move MQL -> MEL`, the lead is in MEL and steps forward as soon as \
+            MQL's entry condition holds, at the same instant too. If that condition reads only \
+            evidence the lead already had (its traits, all its events, its scores), the lead \
+            re-enters MQL at once and the move changes nothing. Ask for evidence from the new \
+            stay: `since entering MEL` on an event query, or `days since entering MEL`.",
+        mistake: r#"schema {
+  event form.submitted
+  event email.opened
+  event sales.returned
+}
+stage MEL { enter when form.submitted }
+stage MQL { enter when email.opened }
+move MQL -> MEL on sales.returned
+"#,
+        fix: r#"schema {
+  event form.submitted
+  event email.opened
+  event sales.returned
+}
+stage MEL { enter when form.submitted }
+stage MQL { enter when email.opened since entering MEL }
+move MQL -> MEL on sales.returned
 "#,
     }
     KpiBands = "funnel::kpi_bands", Warning {
@@ -715,8 +767,8 @@ kpi conversion MQL -> SAL { failing below 50%, good from 70% }
   event email.bounced
 }
 stage MCL { enter when form.submitted }
-exit disqualified from any when sales.rejected
-exit bounced from MCL when email.bounced
+exit disqualified from any on sales.rejected
+exit bounced from MCL on email.bounced
 "#,
         fix: r#"schema {
   event form.submitted
@@ -724,8 +776,8 @@ exit bounced from MCL when email.bounced
   event email.bounced
 }
 stage MCL { enter when form.submitted }
-exit disqualified from any priority 1 when sales.rejected
-exit bounced from MCL priority 2 when email.bounced
+exit disqualified from any priority 1 on sales.rejected
+exit bounced from MCL priority 2 on email.bounced
 "#,
     }
 }

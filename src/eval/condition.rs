@@ -46,10 +46,16 @@ fn round2(v: f64) -> f64 {
 }
 
 impl<'a> Moment<'a> {
-    fn history_start(&self) -> Option<i64> {
-        self.scope
-            .or_else(|| self.lead.events.first().map(|e| e.at))
-            .filter(|s| *s <= self.t)
+    /// Where a query's history starts: the lead's first event, or for a query scoped
+    /// `since entering S`, the latest entry into `S` (`None`: never entered, or not yet).
+    fn history_start(&self, q: &Query) -> Option<i64> {
+        let start = match q.since {
+            Some(st) => self.state.latest.get(st as usize).copied().flatten(),
+            None => self
+                .scope
+                .or_else(|| self.lead.events.first().map(|e| e.at)),
+        };
+        start.filter(|s| *s <= self.t)
     }
 
     /// The events a query selects, in replay order.
@@ -92,8 +98,16 @@ impl<'a> Moment<'a> {
         if let Some(s) = self.scope {
             lo = lo.max(s);
         }
+        // `since entering`: the events from the one that caused the entry on, by index.
+        let mut first = 0u32;
         if let Some(st) = q.since {
-            lo = lo.max(self.state.latest.get(st as usize).copied().flatten()?);
+            self.state.latest.get(st as usize).copied().flatten()?;
+            first = self
+                .state
+                .since_event
+                .get(st as usize)
+                .copied()
+                .unwrap_or(0);
         }
         if let Some(w) = q.within.filter(|_| use_within) {
             lo = lo.max(self.t.saturating_sub(w));
@@ -109,7 +123,10 @@ impl<'a> Moment<'a> {
             Some(last) if in_history(last) => idx.len(),
             _ => idx.partition_point(in_history),
         };
-        let idx = idx.get(..end)?;
+        let mut idx = idx.get(..end)?;
+        if first > 0 {
+            idx = idx.get(idx.partition_point(|&i| i < first)..)?;
+        }
         if lo == i64::MIN {
             return Some(idx);
         }
@@ -249,7 +266,7 @@ impl<'a> Moment<'a> {
                     any = true;
                     false
                 });
-                let covered = match (q.within, self.history_start()) {
+                let covered = match (q.within, self.history_start(q)) {
                     (Some(w), Some(start)) => self.t.saturating_sub(start) >= w,
                     (Some(_), None) => false,
                     (None, _) => true,
@@ -260,7 +277,7 @@ impl<'a> Moment<'a> {
                 let from = self
                     .pick(q, *which)
                     .map(|(_, e)| e.at)
-                    .or_else(|| self.history_start());
+                    .or_else(|| self.history_start(q));
                 match from {
                     Some(at) => Operand::Num((self.t - at) as f64 / DAY_MS),
                     None => Operand::Missing,
@@ -600,7 +617,10 @@ mod tests {
         }
         let mut out = Vec::new();
         plan.stages.iter().for_each(|s| walk(&s.enter, &mut out));
-        plan.leaves.iter().for_each(|l| walk(&l.when, &mut out));
+        for l in &plan.leaves {
+            l.when.iter().for_each(|c| walk(c, &mut out));
+            out.extend(l.on.iter().cloned());
+        }
         for r in plan.scores.iter().flat_map(|m| &m.rules) {
             match &r.kind {
                 RulePoints::When(c) => walk(c, &mut out),
@@ -629,6 +649,7 @@ mod tests {
                 let mut state = State::new(&plan);
                 for (k, l) in state.latest.iter_mut().enumerate() {
                     *l = lead.events.get(k * 3).map(|e| e.at);
+                    state.since_event[k] = (k * 3) as u32;
                 }
                 for n in 0..=seen {
                     let last = n.checked_sub(1).map_or(0, |i| lead.events[i].at);
@@ -644,11 +665,8 @@ mod tests {
                             scope,
                         };
                         for q in &qs {
-                            let lo = [
-                                scope,
-                                q.since.and_then(|s| state.latest[s as usize]),
-                                q.within.map(|w| t - w),
-                            ];
+                            let lo = [scope, q.within.map(|w| t - w)];
+                            let first = q.since.map_or(0, |s| state.since_event[s as usize]);
                             let want: Option<Vec<u32>> = (q.since.is_none()
                                 || state.latest[q.since.unwrap() as usize].is_some())
                             .then(|| {
@@ -659,6 +677,7 @@ mod tests {
                                     .filter(|&i| {
                                         let at = lead.events[i as usize].at;
                                         (i as usize) < n
+                                            && i >= first
                                             && at <= t
                                             && lo.iter().flatten().all(|lo| at >= *lo)
                                     })

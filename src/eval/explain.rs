@@ -8,7 +8,7 @@ use super::{
     Trigger,
 };
 use crate::lead::{fmt_num, Lead, Value};
-use crate::plan::{Cond, LeaveTo, Plan};
+use crate::plan::{Cond, Leave, LeaveTo, Plan};
 use crate::syntax::ast::{self, BinOp, ExprKind};
 use crate::time::format_timestamp;
 use crate::time::Timestamp;
@@ -24,6 +24,17 @@ pub struct Node {
     pub ok: bool,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub children: Vec<Node>,
+}
+
+impl Node {
+    fn fact(text: String, ok: bool) -> Node {
+        Node {
+            text,
+            value: String::new(),
+            ok,
+            children: Vec::new(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -64,9 +75,6 @@ pub struct ScoreExplained {
 pub struct NextStage {
     pub stage: String,
     pub condition: Node,
-    /// Why a lead that meets the condition is not there yet.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -114,12 +122,11 @@ pub fn explain(plan: &Plan, lead: &Lead, as_of: i64) -> (Outcome, Explanation) {
     for entry in &out.state.entries {
         let Some(snap) = snaps.next() else { break };
         let stage = &plan.stages[entry.stage as usize];
-        let (rule, c, expr, scope) = match entry.by {
+        let cx = moment_at(plan, lead, &by_type, snap);
+        let (rule, condition) = match entry.by {
             EnteredBy::Enter => (
                 format!("stage {} ({}:{})", stage.name, plan.file, stage.line),
-                &stage.enter,
-                &stage.enter_expr,
-                None,
+                node(&cx, &stage.enter, &stage.enter_expr),
             ),
             EnteredBy::Leave(li) => {
                 let l = &plan.leaves[li];
@@ -135,21 +142,16 @@ pub fn explain(plan: &Plan, lead: &Lead, as_of: i64) -> (Outcome, Explanation) {
                         plan.file,
                         l.line
                     ),
-                    &l.when,
-                    &l.when_expr,
-                    snap.before
-                        .stage
-                        .and_then(|s| snap.before.latest[s as usize]),
+                    leave_node(&cx, l),
                 )
             }
         };
-        let cx = moment_at(plan, lead, &by_type, snap, scope);
         timeline.push(Step {
             at: ts(entry.at),
             to: stage.name.clone(),
             rule,
             trigger: trigger_text(plan, lead, entry.trigger),
-            condition: node(&cx, c, expr),
+            condition,
         });
     }
     if let (Some(x), Some(snap)) = (&out.state.exit, snaps.next()) {
@@ -158,14 +160,13 @@ pub fn explain(plan: &Plan, lead: &Lead, as_of: i64) -> (Outcome, Explanation) {
             LeaveTo::Exit(n) => n.clone(),
             LeaveTo::Stage(s) => plan.stages[*s as usize].name.clone(),
         };
-        let scope = snap.before.latest[x.from as usize];
-        let cx = moment_at(plan, lead, &by_type, snap, scope);
+        let cx = moment_at(plan, lead, &by_type, snap);
         timeline.push(Step {
             at: ts(x.at),
             to: name.clone(),
             rule: format!("exit {name} ({}:{})", plan.file, l.line),
             trigger: trigger_text(plan, lead, x.trigger),
-            condition: node(&cx, &l.when, &l.when_expr),
+            condition: leave_node(&cx, l),
         });
     }
     let now = Moment {
@@ -219,19 +220,7 @@ pub fn explain(plan: &Plan, lead: &Lead, as_of: i64) -> (Outcome, Explanation) {
                 None => s.name.clone(),
             },
             condition: node(&now, &s.enter, &s.enter_expr),
-            note: None,
         });
-    let next = next.map(|mut n| {
-        if n.condition.ok {
-            if let Some(held) = out.state.held_at {
-                n.note = Some(format!(
-                    "met, but the lead was moved at {} while this already held: it steps forward at its next event",
-                    short_ts(held)
-                ));
-            }
-        }
-        n
-    });
     let position = super::position(plan, &out);
     let since = out
         .state
@@ -285,7 +274,6 @@ fn moment_at<'a>(
     lead: &'a Lead,
     by_type: &'a Index,
     snap: &'a Snapshot,
-    scope: Option<i64>,
 ) -> Moment<'a> {
     Moment {
         plan,
@@ -294,7 +282,33 @@ fn moment_at<'a>(
         state: &snap.before,
         t: snap.at,
         n: snap.n,
-        scope,
+        scope: None,
+    }
+}
+
+/// Why a move or an exit fired: its condition, or its trigger and guard. The trigger is the
+/// event replayed at that look, which the step names; the node says which rule it matched.
+fn leave_node(cx: &Moment<'_>, l: &Leave) -> Node {
+    match &l.fires {
+        ast::Fires::When(e) => match &l.when {
+            Some(c) => node(cx, c, e),
+            None => Node::fact(source_text(cx.plan, e.span), false),
+        },
+        ast::Fires::On { event, guard } => {
+            let on = Node::fact(format!("on {}", source_text(cx.plan, event.span)), true);
+            match (guard, &l.when) {
+                (Some(e), Some(c)) => {
+                    let g = node(cx, c, e);
+                    Node {
+                        text: "all of".into(),
+                        value: String::new(),
+                        ok: g.ok,
+                        children: vec![on, g],
+                    }
+                }
+                _ => on,
+            }
+        }
     }
 }
 

@@ -6,7 +6,7 @@ use std::cell::Cell;
 use super::condition::Moment;
 use super::index::Index;
 use super::outcome::{EnteredBy, Entry, ExitRecord, Outcome, Snapshot, State, Trigger};
-use crate::lead::Lead;
+use crate::lead::{Event, Lead};
 use crate::plan::{LeaveTo, Plan, RulePoints};
 
 /// Replays a lead up to `as_of`.
@@ -232,7 +232,10 @@ impl<'a> Machine<'a> {
                 n: m.n,
             };
             probe.settle(Trigger::Timer);
-            probe.state.stage != m.state.stage || probe.state.exit != m.state.exit
+            // A `when` rule re-armed is a change too: it may fire later.
+            probe.state.stage != m.state.stage
+                || probe.state.exit != m.state.exit
+                || probe.state.spent != m.state.spent
         };
         if self.t == i64::MIN || !changes_at(self, until) {
             return false;
@@ -275,7 +278,7 @@ impl<'a> Machine<'a> {
 
     /// `at_rest` for the machine as it is now.
     fn rest(&self) -> Option<&'a [bool]> {
-        if !(self.skip && self.quiet && self.state.held_at.is_none()) {
+        if !(self.skip && self.quiet) {
             return None;
         }
         let pos = self
@@ -285,57 +288,45 @@ impl<'a> Machine<'a> {
     }
 
     fn settle(&mut self, trigger: Trigger) {
-        let t = self.t;
         // Set where the look ends with nothing left to do (see `unmoved_by`).
         let mut quiet = false;
-        // A lead passes through every stage at most once per instant, which also bounds
-        // this loop.
-        for _ in 0..=self.plan.stages.len() + 1 {
+        // The event this look replays, while no `on` rule has consumed it.
+        let mut event = match trigger {
+            Trigger::Event(i) => self.lead.events.get(i),
+            Trigger::Timer => None,
+        };
+        // The moves and exits taken at this look: each at most once, which bounds the loop
+        // together with the forward steps between them.
+        let mut taken: Vec<usize> = Vec::new();
+        let bound = (self.plan.stages.len() + 1) * (self.plan.leaves.len() + 1);
+        for _ in 0..=bound {
             if self.state.exit.is_some() {
                 quiet = true;
                 break;
             }
             if let Some(s) = self.state.stage {
-                let scope = self.state.latest[s as usize];
-                let fired = {
-                    let cx = self.moment(scope);
-                    self.plan.leaves.iter().enumerate().find(|(_, l)| {
-                        l.from.as_ref().is_none_or(|f| f.contains(&s))
-                            && cx.eval(&l.when, None).truthy()
-                    })
-                };
-                if let Some((li, leave)) = fired {
+                if let Some(li) = self.leave_now(s, event, &taken) {
+                    let leave = &self.plan.leaves[li];
                     self.snapshot();
-                    self.state.held_at = Some(t);
+                    taken.push(li);
+                    if leave.on.is_some() {
+                        event = None; // consumed: it fires no other rule
+                    } else if let Some(spent) = self.state.spent.get_mut(li) {
+                        *spent = true;
+                    }
                     match &leave.to {
                         LeaveTo::Exit(_) => {
                             self.state.exit = Some(ExitRecord {
                                 leave: li,
                                 from: s,
-                                at: t,
+                                at: self.t,
                                 trigger,
                             });
                         }
                         LeaveTo::Stage(to) => self.enter(*to, EnteredBy::Leave(li), trigger),
                     }
-                    let next = self.state.stage.map_or(0, |s| s as usize + 1);
-                    self.state.held_ready = self.state.exit.is_none()
-                        && self
-                            .plan
-                            .stages
-                            .get(next)
-                            .is_some_and(|st| self.moment(None).eval(&st.enter, None).truthy());
-                    break; // no forward step at the instant of a move or exit
+                    continue;
                 }
-            }
-            if let Some(held) = self.state.held_at {
-                // Held at the instant of the move; afterwards, a lead that was ready then
-                // waits for its next event.
-                if held == t || (self.state.held_ready && trigger == Trigger::Timer) {
-                    break;
-                }
-                self.state.held_at = None;
-                self.state.held_ready = false;
             }
             let next = self.state.stage.map_or(0, |s| s as usize + 1);
             let Some(stage) = self.plan.stages.get(next) else {
@@ -355,6 +346,46 @@ impl<'a> Machine<'a> {
         self.at_rest = self.rest();
     }
 
+    /// The first move or exit from stage `s` that fires now, in priority order: an `on` rule
+    /// whose event is `event` (not yet consumed at this look) and whose guard holds, or a
+    /// `when` rule whose condition holds and is not spent. A `when` rule found false is
+    /// re-armed; one found true but spent stays spent, and the search goes on.
+    fn leave_now(&mut self, s: u16, event: Option<&Event>, taken: &[usize]) -> Option<usize> {
+        let plan = self.plan;
+        for (li, l) in plan.leaves.iter().enumerate() {
+            if !l.from.as_ref().is_none_or(|f| f.contains(&s)) || taken.contains(&li) {
+                continue;
+            }
+            let cx = self.moment(None);
+            match &l.on {
+                Some(q) => {
+                    let Some(ev) = event.filter(|e| e.ty == q.ev) else {
+                        continue;
+                    };
+                    let matches = q
+                        .filter
+                        .as_ref()
+                        .is_none_or(|f| cx.eval(f, Some(ev)).truthy())
+                        && l.when.as_ref().is_none_or(|c| cx.eval(c, None).truthy());
+                    if matches {
+                        return Some(li);
+                    }
+                }
+                None => {
+                    let holds = l.when.as_ref().is_some_and(|c| cx.eval(c, None).truthy());
+                    let spent = self.state.spent.get(li).copied().unwrap_or(false);
+                    if holds && !spent {
+                        return Some(li);
+                    }
+                    if !holds && spent {
+                        self.state.spent[li] = false;
+                    }
+                }
+            }
+        }
+        None
+    }
+
     fn snapshot(&mut self) {
         if let Some(trace) = self.trace.as_mut() {
             trace.push(Snapshot {
@@ -371,6 +402,17 @@ impl<'a> Machine<'a> {
         }
         self.state.stage = Some(stage);
         self.state.latest[stage as usize] = Some(self.t);
+        // Entering by its own condition, the stay starts at the entry's instant: events that
+        // share it are simultaneous evidence, whatever their order in the data. A move's stay
+        // starts after the look that made it: what came before, at the same instant too,
+        // belonged to the stay the move ended.
+        self.state.since_event[stage as usize] = match by {
+            EnteredBy::Enter => {
+                let history = self.lead.events.get(..self.n).unwrap_or(&[]);
+                history.partition_point(|e| e.at < self.t) as u32
+            }
+            EnteredBy::Leave(_) => self.n as u32,
+        };
         self.state.entries.push(Entry {
             stage,
             at: self.t,

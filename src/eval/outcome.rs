@@ -1,4 +1,4 @@
-//! What a replay produces: the machine's state (entries, exit, holds), the scores, and, for
+//! What a replay produces: the machine's state (entries, exit, spent rules), the scores, and, for
 //! explanations, snapshots of the state before each step.
 
 use crate::plan::{LeaveTo, Plan};
@@ -45,18 +45,20 @@ pub struct State {
     pub exit: Option<ExitRecord>,
     /// Latest entry into each stage.
     pub latest: Vec<Option<i64>>,
+    /// For each stage, the first event (index into the lead's sorted events) that counts as
+    /// `since entering` it: the first at the instant of the latest entry, or, for an entry by
+    /// a move, the first after the look that made it (see `Machine::enter`).
+    pub since_event: Vec<u32>,
     /// Every entry, in order.
     pub entries: Vec<Entry>,
     /// For each score, for each `when` rule: since when its condition has held. Kept only
     /// for decaying scores (the points of others do not depend on it): empty for the others,
     /// and empty altogether when no score decays.
     pub rule_since: Vec<Vec<Option<i64>>>,
-    /// The instant of the last move or exit: no forward step happens at that instant, even
-    /// for events that arrive later at the same instant.
-    pub held_at: Option<i64>,
-    /// The next stage's condition already held when the move happened: then only a new event
-    /// releases the lead (the passage of time brought nothing new).
-    pub held_ready: bool,
+    /// For each move or exit (empty when none fires `when` a condition holds): a `when` rule
+    /// that fired and whose condition has not been false since, at a look that tried it. It
+    /// does not fire again until then.
+    pub spent: Vec<bool>,
 }
 
 impl State {
@@ -66,6 +68,7 @@ impl State {
             stage: None,
             exit: None,
             latest: vec![None; plan.stages.len()],
+            since_event: vec![0; plan.stages.len()],
             entries: Vec::new(),
             rule_since: if plan.scores.iter().any(|s| s.decay.is_some()) {
                 plan.scores
@@ -78,8 +81,11 @@ impl State {
             } else {
                 Vec::new()
             },
-            held_at: None,
-            held_ready: false,
+            spent: if plan.leaves.iter().any(|l| l.on.is_none()) {
+                vec![false; plan.leaves.len()]
+            } else {
+                Vec::new()
+            },
         }
     }
 }

@@ -65,7 +65,12 @@ impl Gen {
             constants(&s.enter, &mut all);
         }
         for l in &plan.leaves {
-            constants(&l.when, &mut all);
+            if let Some(c) = &l.when {
+                constants(c, &mut all);
+            }
+            if let Some(q) = &l.on {
+                constants(&Cond::Count(q.clone()), &mut all);
+            }
         }
         for m in &plan.scores {
             for r in &m.rules {

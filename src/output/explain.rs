@@ -130,9 +130,6 @@ pub fn render(plan: &Plan, x: &Explanation) -> String {
     if let Some(n) = &x.next {
         out.push_str(&format!("\nto reach {}\n", n.stage));
         tree(&mut out, &n.condition, 2);
-        if let Some(note) = &n.note {
-            out.push_str(&format!("  ({note})\n"));
-        }
     }
     out
 }

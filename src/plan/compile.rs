@@ -177,8 +177,9 @@ pub(crate) fn compile(file: &File, sym: &Symbols, source: &str, file_name: &str)
                     Leave {
                         from,
                         to: LeaveTo::Exit(x.name.text.clone()),
-                        when: cx.expr(&x.when, None)?,
-                        when_expr: x.when.clone(),
+                        on: cx.trigger(&x.fires)?,
+                        when: cx.guard(&x.fires)?,
+                        fires: x.fires.clone(),
                         line: cx.line(x.span),
                     },
                 ));
@@ -192,8 +193,9 @@ pub(crate) fn compile(file: &File, sym: &Symbols, source: &str, file_name: &str)
                     Leave {
                         from: Some(vec![from]),
                         to: LeaveTo::Stage(to),
-                        when: cx.expr(&m.when, None)?,
-                        when_expr: m.when.clone(),
+                        on: cx.trigger(&m.fires)?,
+                        when: cx.guard(&m.fires)?,
+                        fires: m.fires.clone(),
                         line: cx.line(m.span),
                     },
                 ));
@@ -266,6 +268,26 @@ impl Compiler<'_> {
     fn text(&self, span: Span) -> String {
         let t = self.src.get(span.start..span.end).unwrap_or("");
         t.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
+    /// The event of an `on` trigger (`Some(None)` for a `when` rule; `None`: not checked).
+    fn trigger(&mut self, fires: &Fires) -> Option<Option<Query>> {
+        match fires {
+            Fires::On { event, .. } => match &event.kind {
+                ExprKind::Event(q) => self.query(q).map(Some),
+                _ => None,
+            },
+            Fires::When(_) => Some(None),
+        }
+    }
+
+    /// The condition of a `when` rule or the guard of an `on` trigger (`Some(None)`: no
+    /// guard; `None`: not checked).
+    fn guard(&mut self, fires: &Fires) -> Option<Option<Cond>> {
+        match fires.condition() {
+            Some(c) => self.expr(c, None).map(Some),
+            None => Some(None),
+        }
     }
 
     fn query(&mut self, q: &EventQuery) -> Option<Query> {

@@ -136,8 +136,11 @@ pub struct Leave {
     /// Stages it leaves from; `None` is any stage.
     pub from: Option<Vec<u16>>,
     pub to: LeaveTo,
-    pub when: Cond,
-    pub when_expr: ast::Expr,
+    /// `on EVENT`: the event type and filter that fire it; `None` for a `when` rule.
+    pub on: Option<Query>,
+    /// The `when` condition, or the trigger's guard (`None`: an `on` without one).
+    pub when: Option<Cond>,
+    pub fires: ast::Fires,
     pub line: usize,
 }
 

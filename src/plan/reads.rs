@@ -170,7 +170,13 @@ pub(super) fn watch_lists(
             if let Some(s) = stage {
                 for l in leaves {
                     if l.from.as_ref().is_none_or(|f| f.contains(&(s as u16))) {
-                        r.expr(&l.when);
+                        // A trigger reads the events of its type: one of them is a change.
+                        if let Some(q) = &l.on {
+                            r.query(q);
+                        }
+                        if let Some(c) = &l.when {
+                            r.expr(c);
+                        }
                     }
                 }
             }

@@ -252,6 +252,8 @@ fn describe(rule: Rule) -> Option<&'static str> {
         score_rule => "a score rule like `+10 when ...`",
         grade_decl | kw_grade => "`grade`",
         rule_when | kw_when => "`when`",
+        on_event | kw_on => "`on`",
+        trigger_q => "an event",
         rule_per | kw_per => "`per`",
         rule_cap => "`max`",
         stage_owner | kw_owner => "`owner`",

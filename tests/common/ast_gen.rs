@@ -272,6 +272,23 @@ pub fn chain(inner: BoxedStrategy<Expr>, and: bool) -> BoxedStrategy<Expr> {
         .boxed()
 }
 
+/// A move's or an exit's `on EVENT [where ...] [when ...]` (a trigger has no scopes) or
+/// `when ...`.
+pub fn fires() -> BoxedStrategy<Fires> {
+    prop_oneof![
+        expr().prop_map(Fires::When),
+        (query(expr()), proptest::option::of(expr())).prop_map(|(mut q, guard)| {
+            q.within = None;
+            q.since = None;
+            Fires::On {
+                event: e(ExprKind::Event(Box::new(q))),
+                guard,
+            }
+        }),
+    ]
+    .boxed()
+}
+
 pub fn expr() -> BoxedStrategy<Expr> {
     leaf().prop_recursive(4, 40, 3, |inner| {
         let q = query(inner.clone());
@@ -610,12 +627,12 @@ pub fn item() -> impl Strategy<Value = Item> {
                 enter,
                 span: sp()
             })),
-        1 => (ident(), ident(), proptest::option::of(0..100u32), expr()).prop_map(
-            |(a, b, p, when)| Item::Move(Move {
+        1 => (ident(), ident(), proptest::option::of(0..100u32), fires()).prop_map(
+            |(a, b, p, fires)| Item::Move(Move {
                 from: name(a),
                 to: name(b),
                 priority: p.map(|value| Priority { value, span: sp() }),
-                when,
+                fires,
                 span: sp()
             })
         ),
@@ -623,13 +640,13 @@ pub fn item() -> impl Strategy<Value = Item> {
             ident(),
             prop_oneof![Just(StageSet::Any(sp())), names().prop_map(StageSet::Stages)],
             proptest::option::of(0..100u32),
-            expr()
+            fires()
         )
-            .prop_map(|(x, from, p, when)| Item::Exit(Exit {
+            .prop_map(|(x, from, p, fires)| Item::Exit(Exit {
                 name: name(x),
                 from,
                 priority: p.map(|value| Priority { value, span: sp() }),
-                when,
+                fires,
                 span: sp()
             })),
         1 => (ident(), ident(), proptest::collection::vec(band, 1..4)).prop_map(|(a, b, bands)| {

@@ -11,6 +11,7 @@ mod never;
 mod never_fires;
 mod priorities;
 mod stage_order;
+mod triggers;
 mod unreachable_grade;
 mod unreachable_stage;
 mod unreachable_threshold;
@@ -46,6 +47,7 @@ pub fn run(file: &File, src: &str, sym: &Symbols) -> Vec<Diagnostic> {
             never_fires::check(file, src, sym, &unreachable, &mut d);
             kpi_bands::check(file, &mut d);
             priorities::check(file, &mut d);
+            triggers::check(file, src, sym, &mut d);
             d
         },
     );
@@ -72,8 +74,8 @@ pub(super) fn each_expr(items: &[Item], f: &mut dyn FnMut(&Expr)) {
                 }
             }
             Item::Stage(s) => s.enter.iter().for_each(|e| walk(e, f)),
-            Item::Move(m) => walk(&m.when, f),
-            Item::Exit(x) => walk(&x.when, f),
+            Item::Move(m) => m.fires.exprs().for_each(|e| walk(e, f)),
+            Item::Exit(x) => x.fires.exprs().for_each(|e| walk(e, f)),
             _ => {}
         }
     }

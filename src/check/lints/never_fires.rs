@@ -27,15 +27,16 @@ pub(super) fn check(
         }
     }
     for item in &file.items {
-        let (when, from): (&Expr, Vec<&Name>) = match item {
-            Item::Move(m) => (&m.when, vec![&m.from]),
+        let (fires, from): (&Fires, Vec<&Name>) = match item {
+            Item::Move(m) => (&m.fires, vec![&m.from]),
             Item::Exit(x) => match &x.from {
-                StageSet::Stages(v) => (&x.when, v.iter().collect()),
-                StageSet::Any(_) => (&x.when, Vec::new()),
+                StageSet::Stages(v) => (&x.fires, v.iter().collect()),
+                StageSet::Any(_) => (&x.fires, Vec::new()),
             },
             _ => continue,
         };
-        if let Some(n) = never(src, when, sym) {
+        // The trigger's event and the guard must both be possible.
+        if let Some(n) = fires.exprs().find_map(|e| never(src, e, sym)) {
             if !n.threshold {
                 diags.push(never_fires(n, "this rule can never fire"));
             }

@@ -262,24 +262,55 @@ pub struct Stage {
     pub span: Span,
 }
 
-/// `move MQL -> MEL when sales.returned`: a detour back to an earlier stage.
+/// `move MQL -> MEL on sales.returned`: a detour back to an earlier stage.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Move {
     pub from: Name,
     pub to: Name,
     pub priority: Option<Priority>,
-    pub when: Expr,
+    pub fires: Fires,
     pub span: Span,
 }
 
-/// `exit disqualified from any when sales.rejected`
+/// `exit disqualified from any on sales.rejected`
 #[derive(Clone, Debug, PartialEq)]
 pub struct Exit {
     pub name: Name,
     pub from: StageSet,
     pub priority: Option<Priority>,
-    pub when: Expr,
+    pub fires: Fires,
     pub span: Span,
+}
+
+/// What makes a move or an exit fire.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Fires {
+    /// `on sales.returned [where ...] [when CONDITION]`: something happens. `event` is an
+    /// [`ExprKind::Event`] without scopes, so that checking and planning read it like any
+    /// event query.
+    On { event: Expr, guard: Option<Expr> },
+    /// `when CONDITION`: something is true.
+    When(Expr),
+}
+
+impl Fires {
+    /// The expressions it holds: the trigger's event and its guard, or the condition.
+    pub fn exprs(&self) -> impl Iterator<Item = &Expr> {
+        let (a, b) = match self {
+            Fires::On { event, guard } => (event, guard.as_ref()),
+            Fires::When(c) => (c, None),
+        };
+        std::iter::once(a).chain(b)
+    }
+
+    /// The condition that must hold besides the trigger: the guard of `on`, or the whole
+    /// condition of `when`.
+    pub fn condition(&self) -> Option<&Expr> {
+        match self {
+            Fires::On { guard, .. } => guard.as_ref(),
+            Fires::When(c) => Some(c),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -152,20 +152,20 @@ impl ClearSpans for Item {
                 from,
                 to,
                 priority,
-                when,
+                fires,
                 span,
             }) => {
                 from.clear_spans();
                 to.clear_spans();
                 priority.clear_spans();
-                when.clear_spans();
+                fires.clear_spans();
                 span.clear_spans();
             }
             Item::Exit(Exit {
                 name,
                 from,
                 priority,
-                when,
+                fires,
                 span,
             }) => {
                 name.clear_spans();
@@ -174,7 +174,7 @@ impl ClearSpans for Item {
                     StageSet::Stages(v) => v.clear_spans(),
                 }
                 priority.clear_spans();
-                when.clear_spans();
+                fires.clear_spans();
                 span.clear_spans();
             }
             Item::Kpi(k) => k.clear_spans(),
@@ -243,6 +243,18 @@ impl ClearSpans for SchemaEntry {
                 }
                 span.clear_spans();
             }
+        }
+    }
+}
+
+impl ClearSpans for Fires {
+    fn clear_spans(&mut self) {
+        match self {
+            Fires::On { event, guard } => {
+                event.clear_spans();
+                guard.clear_spans();
+            }
+            Fires::When(c) => c.clear_spans(),
         }
     }
 }

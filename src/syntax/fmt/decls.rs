@@ -1,6 +1,6 @@
 //! Declarations: each item of a file, and the blocks and objects inside them, as `Doc`s.
 
-use super::expr::{cond_lines, query};
+use super::expr::{cond_lines, expr, query};
 use super::literals::{duration, lit, money, num, points, text, time_lit};
 use super::printer::{Doc, Printer};
 use super::{names, width, WIDTH};
@@ -50,10 +50,10 @@ impl Printer<'_> {
                 }
             }
             Item::Move(m) => {
-                let head = format!("move {} -> {}{} when", m.from, m.to, priority(m.priority));
+                let head = format!("move {} -> {}{}", m.from, m.to, priority(m.priority));
                 Doc::Leaf {
                     span: m.span,
-                    lines: cond_lines(&head, &m.when, 0),
+                    lines: fires_lines(head, &m.fires),
                 }
             }
             Item::Exit(x) => {
@@ -62,10 +62,10 @@ impl Printer<'_> {
                     StageSet::Stages(v) if v.len() == 1 => names(v),
                     StageSet::Stages(v) => format!("[{}]", names(v)),
                 };
-                let head = format!("exit {} from {from}{} when", x.name, priority(x.priority));
+                let head = format!("exit {} from {from}{}", x.name, priority(x.priority));
                 Doc::Leaf {
                     span: x.span,
-                    lines: cond_lines(&head, &x.when, 0),
+                    lines: fires_lines(head, &x.fires),
                 }
             }
             Item::Kpi(k) => Doc::leaf(k.span(), kpi(k)),
@@ -332,6 +332,20 @@ fn value(v: &Value) -> String {
     }
 }
 
+/// A move's or an exit's lines after its `head`: `on EVENT [when ...]` or `when ...`.
+fn fires_lines(head: String, fires: &Fires) -> Vec<String> {
+    match fires {
+        Fires::On { event, guard } => {
+            let head = format!("{head} on {}", expr(event, false));
+            match guard {
+                Some(g) => cond_lines(&format!("{head} when"), g, 0),
+                None => vec![head],
+            }
+        }
+        Fires::When(c) => cond_lines(&format!("{head} when"), c, 0),
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
@@ -370,8 +384,9 @@ stage MCL "Marketing Captured Lead" owner marketing sla 7d {
 }
 stage Empty {}
 stage Two { enter when a enter when b }
-move MCL -> Empty priority 2 when demo.requested
+move MCL -> Empty priority 2 on demo.requested
 move MCL -> Two when a
+move Two -> MCL on form.submitted where step == 1 when a
 exit lost from any when no form.submitted within 60d
 exit gone from MCL priority 1 when b > 3
 exit out from [MCL, Two,] when c
@@ -415,7 +430,8 @@ test "empty" {}
             "stage MCL \"Marketing Captured Lead\" owner marketing sla 7d {\n  enter when form",
             "stage Empty {}\n",
             "stage Two {\n  enter when a\n  enter when b\n}\n",
-            "move MCL -> Empty priority 2 when demo.requested\n",
+            "move MCL -> Empty priority 2 on demo.requested\n",
+            "move Two -> MCL on form.submitted where step == 1 when a\n",
             "exit gone from MCL priority 1 when b > 3\n",
             "exit out from [MCL, Two] when c\n",
             "kpi conversion MCL -> Two { failing below 50%, ok between 50% and 70.5%, good from 70% }\n",

@@ -57,7 +57,7 @@ fn which_latest(w: Which) -> &'static str {
 /// `exposed` says the text will be followed directly by a comparison or a postfix test. It
 /// matters for an event query ending the text: a bare `where` filter without an operator
 /// (`count e where x >= 1`) would take the comparison as its own.
-fn expr(e: &Expr, exposed: bool) -> String {
+pub(super) fn expr(e: &Expr, exposed: bool) -> String {
     match &e.kind {
         ExprKind::Lit(l) => lit(l),
         ExprKind::List(items) => {

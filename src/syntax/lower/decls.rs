@@ -227,19 +227,30 @@ impl Lower {
         })
     }
 
-    /// The tail of a move or an exit: `[priority N] when CONDITION`.
-    fn priority_and_when<'i>(
+    /// The tail of a move or an exit: `[priority N] on EVENT [when CONDITION]` or
+    /// `[priority N] when CONDITION`.
+    fn priority_and_fires<'i>(
         &self,
         it: &mut impl Iterator<Item = Pair<'i, Rule>>,
         pair: &Pair<'i, Rule>,
-    ) -> Lowered<(Option<Priority>, Expr)> {
+    ) -> Lowered<(Option<Priority>, Fires)> {
         let mut next = self.next(it, pair, "a condition")?;
         let mut priority = None;
         if next.as_rule() == Rule::priority {
             priority = Some(self.priority(&next)?);
             next = self.next(it, pair, "a condition")?;
         }
-        Ok((priority, self.expr(next)?))
+        if next.as_rule() != Rule::on_event {
+            return Ok((priority, Fires::When(self.expr(next)?)));
+        }
+        let mut on = parts(next.clone());
+        let q = self.next(&mut on, &next, "an event")?;
+        let event = Expr {
+            span: self.span(&q),
+            kind: ExprKind::Event(Box::new(self.event_q(q)?)),
+        };
+        let guard = on.next().map(|g| self.expr(g)).transpose()?;
+        Ok((priority, Fires::On { event, guard }))
     }
 
     fn move_decl(&self, pair: Pair<'_, Rule>) -> Lowered<Move> {
@@ -247,12 +258,12 @@ impl Lower {
         let mut it = parts(pair.clone());
         let from = self.name(&self.next(&mut it, &pair, "a stage")?);
         let to = self.name(&self.next(&mut it, &pair, "a stage")?);
-        let (priority, when) = self.priority_and_when(&mut it, &pair)?;
+        let (priority, fires) = self.priority_and_fires(&mut it, &pair)?;
         Ok(Move {
             from,
             to,
             priority,
-            when,
+            fires,
             span,
         })
     }
@@ -271,12 +282,12 @@ impl Lower {
                 StageSet::Stages(names)
             }
         };
-        let (priority, when) = self.priority_and_when(&mut it, &pair)?;
+        let (priority, fires) = self.priority_and_fires(&mut it, &pair)?;
         Ok(Exit {
             name,
             from,
             priority,
-            when,
+            fires,
             span,
         })
     }

@@ -77,6 +77,7 @@ fn is_keyword(rule: Rule) -> bool {
             | kw_no
             | kw_of
             | kw_or
+            | kw_on
             | kw_owner
             | kw_per
             | kw_priority

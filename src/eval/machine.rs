@@ -6,8 +6,9 @@ use std::cell::Cell;
 use super::condition::Moment;
 use super::index::Index;
 use super::outcome::{EnteredBy, Entry, ExitRecord, Outcome, Snapshot, State, Trigger};
+use super::vary::{as_bool, Stretch};
 use crate::lead::{Event, Lead};
-use crate::plan::{LeaveTo, Plan, RulePoints};
+use crate::plan::{Cond, LeaveTo, Plan, RulePoints};
 
 /// Replays a lead up to `as_of`.
 pub fn replay(plan: &Plan, lead: &Lead, as_of: i64) -> Outcome {
@@ -189,15 +190,23 @@ impl<'a> Machine<'a> {
                 _ if inclusive => limit,
                 _ => limit - 1,
             };
-            // Every crossing before the probe, not just the first: each one moves `t` on or
-            // changes the stage, so a small bound is never reached by a real lead.
-            let mut crossings = 0;
-            while self.plan.decay_matters
-                && probe_at > self.t
-                && crossings < 1_000
-                && self.decay_crossing(probe_at)
-            {
-                crossings += 1;
+            // Every change by time alone before the probe (or at it, when no timer look
+            // follows there), not just the first: each one is a look, which moves `t` on, so
+            // a small bound is never reached by a real lead.
+            let timer_at_probe = next.is_some_and(|nt| nt == probe_at);
+            let end = if timer_at_probe {
+                probe_at - 1
+            } else {
+                probe_at
+            };
+            let mut changes = 0;
+            while self.plan.decay_matters && changes < 1_000 {
+                let Some(at) = self.next_change(end) else {
+                    break;
+                };
+                self.t = at;
+                self.settle(Trigger::Timer);
+                changes += 1;
             }
             match next {
                 Some(nt) if nt < limit || (inclusive && nt == limit) => {
@@ -211,47 +220,79 @@ impl<'a> Machine<'a> {
         }
     }
 
-    /// Finds, by bisection, the first instant in `(self.t, until]` at which the machine would
-    /// move because a decaying score crossed a threshold, and moves it there.
-    fn decay_crossing(&mut self, until: i64) -> bool {
-        let changes_at = |m: &Self, at: i64| -> bool {
-            if m.unmoved_by(None) {
-                return false;
-            }
-            let mut probe = Machine {
-                skip: false,
-                quiet: false,
-                at_rest: None,
-                rule_updates: Vec::new(),
-                trace: None,
-                plan: m.plan,
-                lead: m.lead,
-                by_type: m.by_type,
-                state: m.state.clone(),
-                t: at,
-                n: m.n,
-            };
-            probe.settle(Trigger::Timer);
-            // A `when` rule re-armed is a change too: it may fire later.
-            probe.state.stage != m.state.stage
-                || probe.state.exit != m.state.exit
-                || probe.state.spent != m.state.spent
+    /// The first instant in `(self.t, end]` at which a condition a look evaluates in the
+    /// lead's position changes by time alone (a decaying score or a `days since` moving), if
+    /// any. Sums of decaying scores rise and fall, so a change between two instants that
+    /// agree is possible: the stretch is split until each part provably keeps every value
+    /// (see `vary`), down to the millisecond.
+    fn next_change(&self, end: i64) -> Option<i64> {
+        if self.t == i64::MIN || end <= self.t || self.unmoved_by(None) {
+            return None;
+        }
+        let conds = self.watched();
+        let now = self.moment(None);
+        let at_start: Vec<bool> = conds.iter().map(|c| now.eval(c, None).truthy()).collect();
+        self.first_change(&conds, &at_start, self.t, end)
+    }
+
+    fn first_change(&self, conds: &[&Cond], at_start: &[bool], lo: i64, hi: i64) -> Option<i64> {
+        let at = |t: i64| Moment {
+            t,
+            ..self.moment(None)
         };
-        if self.t == i64::MIN || !changes_at(self, until) {
-            return false;
+        let (m_lo, m_hi) = (at(lo), at(hi));
+        let stretch = Stretch {
+            lo: &m_lo,
+            hi: &m_hi,
+        };
+        let steady = conds
+            .iter()
+            .zip(at_start)
+            .all(|(c, v)| stretch.range(c).is_none_or(|r| as_bool(r) == Some(*v)));
+        if steady {
+            return None;
         }
-        let (mut lo, mut hi) = (self.t, until);
-        while hi - lo > 1 {
-            let mid = lo + (hi - lo) / 2;
-            if changes_at(self, mid) {
-                hi = mid;
-            } else {
-                lo = mid;
+        if hi - lo <= 1 {
+            // Only `hi` is left in `(lo, hi]`.
+            let changed = conds
+                .iter()
+                .zip(at_start)
+                .any(|(c, v)| m_hi.eval(c, None).truthy() != *v);
+            return changed.then_some(hi);
+        }
+        // The first half first: the second starts where the first ended unchanged.
+        let mid = lo + (hi - lo) / 2;
+        self.first_change(conds, at_start, lo, mid)
+            .or_else(|| self.first_change(conds, at_start, mid, hi))
+    }
+
+    /// The conditions a look evaluates in the lead's position at a timer instant: the `when`
+    /// moves and exits from its stage, the next stage's condition, and the `when` rules of
+    /// decaying scores (whose stretches a look notes).
+    fn watched(&self) -> Vec<&'a Cond> {
+        let plan = self.plan;
+        let mut conds = Vec::new();
+        if self.state.exit.is_none() {
+            if let Some(s) = self.state.stage {
+                for l in &plan.leaves {
+                    if l.on.is_none() && l.from.as_ref().is_none_or(|f| f.contains(&s)) {
+                        conds.extend(l.when.as_ref());
+                    }
+                }
+            }
+            let next = self.state.stage.map_or(0, |s| s as usize + 1);
+            if let Some(st) = plan.stages.get(next) {
+                conds.push(&st.enter);
             }
         }
-        self.t = hi;
-        self.settle(Trigger::Timer);
-        true
+        for model in plan.scores.iter().filter(|m| m.decay.is_some()) {
+            for rule in &model.rules {
+                if let RulePoints::When(c) = &rule.kind {
+                    conds.push(c);
+                }
+            }
+        }
+        conds
     }
 
     /// Whether a look now, after an event of type `ty` joined the history (`None`: time

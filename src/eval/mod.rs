@@ -2,7 +2,8 @@
 //!
 //! [`machine`] replays a lead, step by step; [`condition`] evaluates a compiled condition
 //! against a lead's history at a moment, reading the per-lead [`index`], with [`operand`]'s
-//! values and comparisons; [`outcome`] holds what a replay produces; [`explain`] evaluates
+//! values and comparisons, and `vary` with what a condition can be between two looks;
+//! [`outcome`] holds what a replay produces; [`explain`] evaluates
 //! every decision again, for `funnelc explain`.
 
 pub mod condition;
@@ -12,7 +13,10 @@ pub mod machine;
 pub mod operand;
 pub mod outcome;
 #[cfg(test)]
+mod prefix_tests;
+#[cfg(test)]
 mod testgen;
+mod vary;
 
 pub use condition::Moment;
 pub use index::{index_by_type, Index};

@@ -768,7 +768,7 @@ kpi conversion MQL -> SAL { failing below 50%, good from 70% }
 }
 stage MCL { enter when form.submitted }
 exit disqualified from any on sales.rejected
-exit bounced from MCL on email.bounced
+exit bounced from MCL when email.bounced within 7d
 "#,
         fix: r#"schema {
   event form.submitted
@@ -777,7 +777,7 @@ exit bounced from MCL on email.bounced
 }
 stage MCL { enter when form.submitted }
 exit disqualified from any priority 1 on sales.rejected
-exit bounced from MCL priority 2 on email.bounced
+exit bounced from MCL priority 2 when email.bounced within 7d
 "#,
     }
 }

@@ -7,14 +7,24 @@ use crate::syntax::ast::*;
 
 /// Two rules leaving the same stage, of the same kind (exits run before moves), that could
 /// fire at the same moment with nothing to say which wins.
-pub(super) fn check(file: &File, diags: &mut Vec<Diagnostic>) {
+pub(super) fn check<'a>(file: &'a File, diags: &mut Vec<Diagnostic>) {
     struct Leave<'a> {
         exit: bool,
         from: Option<Vec<&'a str>>,
         priority: Option<u32>,
+        /// The event type of an `on` trigger: a look replays one event, so two triggers on
+        /// different types never fire at the same moment.
+        on: Option<&'a str>,
         span: Span,
         what: String,
     }
+    let on = |f: &'a Fires| match f {
+        Fires::On { event, .. } => match &event.kind {
+            ExprKind::Event(q) => Some(q.event.text.as_str()),
+            _ => None,
+        },
+        Fires::When(_) => None,
+    };
     let mut leaves = Vec::new();
     for item in &file.items {
         match item {
@@ -22,6 +32,7 @@ pub(super) fn check(file: &File, diags: &mut Vec<Diagnostic>) {
                 exit: false,
                 from: Some(vec![m.from.text.as_str()]),
                 priority: m.priority.map(|p| p.value),
+                on: on(&m.fires),
                 span: m.span,
                 what: format!("move {} -> {}", m.from.text, m.to.text),
             }),
@@ -32,6 +43,7 @@ pub(super) fn check(file: &File, diags: &mut Vec<Diagnostic>) {
                     StageSet::Stages(v) => Some(v.iter().map(|n| n.text.as_str()).collect()),
                 },
                 priority: x.priority.map(|p| p.value),
+                on: on(&x.fires),
                 span: x.span,
                 what: format!("exit {}", x.name.text),
             }),
@@ -40,7 +52,7 @@ pub(super) fn check(file: &File, diags: &mut Vec<Diagnostic>) {
     }
     for (i, a) in leaves.iter().enumerate() {
         for b in leaves.iter().skip(i + 1) {
-            if a.exit != b.exit {
+            if a.exit != b.exit || matches!((a.on, b.on), (Some(x), Some(y)) if x != y) {
                 continue;
             }
             let shared: Option<String> = match (&a.from, &b.from) {

@@ -307,3 +307,48 @@ fn the_not_utf8_explanation_example_is_real() {
     let (code, stdout, _) = funnelc(&["check", path.to_str().unwrap()]);
     assert_eq!(code, 0, "{stdout}");
 }
+
+/// A mistake past column 65,535 is shown around its label with its true column, in every
+/// command that renders diagnostics; thousands of mistakes are drawn up to a limit and
+/// counted after it, and the run ends with exit 1, never a panic.
+#[test]
+fn long_lines_and_many_mistakes_are_shown_in_part() {
+    let chain = "a or ".repeat(20_000);
+    // An unknown name for `check` and `test`; a syntax error for `fmt`, which does not check.
+    let unknown = format!("schema {{ event a }}\nstage A {{ enter when {chain}zz }}\n");
+    let broken = format!("schema {{ event a }}\nstage A {{ enter when {chain}or }}\n");
+    let unknown = temp_file("long-line.funnel", unknown.as_bytes());
+    let broken = temp_file("long-line-broken.funnel", broken.as_bytes());
+    let (u, b) = (unknown.to_str().unwrap(), broken.to_str().unwrap());
+    for cmd in [vec!["check", u], vec!["test", u], vec!["fmt", "--check", b]] {
+        let (code, stdout, stderr) = funnelc(&cmd);
+        let shown = format!("{stdout}{stderr}");
+        // Never the whole line in a failure message: it is 100,000 characters.
+        let head: String = shown.chars().take(600).collect();
+        assert_eq!(code, 1, "{cmd:?}: {head}");
+        assert!(
+            shown.len() < 4_000,
+            "{cmd:?}: {} bytes: {head}",
+            shown.len()
+        );
+        assert!(shown.contains(":2:10002"), "{cmd:?}: {head}");
+        assert!(shown.contains("a or…a or"), "{cmd:?}: {head}");
+    }
+    let mut many = String::from("schema { event a }\n");
+    for i in 0..16_000 {
+        many.push_str(&format!("stage S{i} {{ enter when zz{i} }}\n"));
+    }
+    let path = temp_file("many-mistakes.funnel", many.as_bytes());
+    let (code, stdout, _) = funnelc(&["check", path.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert_eq!(stdout.matches("× unknown name").count(), 100);
+    assert!(
+        stdout.contains("… and 15900 more diagnostics in"),
+        "{}",
+        &stdout[stdout.len() - 300..]
+    );
+    assert!(stdout.ends_with("16000 errors, 0 warnings\n"));
+    let (_, json, _) = funnelc(&["check", "--format", "json", path.to_str().unwrap()]);
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(doc["diagnostics"].as_array().unwrap().len(), 16_000);
+}

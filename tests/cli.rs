@@ -352,3 +352,29 @@ fn long_lines_and_many_mistakes_are_shown_in_part() {
     let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(doc["diagnostics"].as_array().unwrap().len(), 16_000);
 }
+
+/// `fmt` rewrites the file a symbolic link points to, leaves the link a link, and keeps the
+/// file's permissions.
+#[cfg(unix)]
+#[test]
+fn fmt_writes_through_links_and_keeps_the_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let messy = "schema {event a}\nstage A {enter when a}\n";
+    for mode in [0o600, 0o440] {
+        let real = temp_file(&format!("real-{mode:o}.funnel"), messy.as_bytes());
+        std::fs::set_permissions(&real, std::fs::Permissions::from_mode(mode)).unwrap();
+        let link = real.with_file_name(format!("link-{mode:o}.funnel"));
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let (code, _, stderr) = funnelc(&["fmt", link.to_str().unwrap()]);
+        assert_eq!(code, 0, "{stderr}");
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        let text = std::fs::read_to_string(&real).unwrap();
+        assert!(text.starts_with("schema {\n  event a\n}\n"), "{text}");
+        let got = std::fs::metadata(&real).unwrap().permissions().mode() & 0o777;
+        assert_eq!(got, mode, "{got:o}");
+    }
+}

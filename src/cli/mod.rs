@@ -192,7 +192,8 @@ pub fn color_stderr() -> bool {
 
 /// Where output goes: standard output, or a file written atomically (a temporary file in the
 /// same folder, renamed over the target only when everything succeeded; through a symbolic
-/// link, over the file it points to), or a device or pipe, written to directly.
+/// link, over the file it points to; with the replaced file's permissions), or a device or
+/// pipe, written to directly.
 pub struct Sink {
     out: Box<dyn std::io::Write>,
     target: Option<(std::path::PathBuf, std::path::PathBuf)>,
@@ -285,6 +286,11 @@ impl Sink {
             return Err(Exit::Usage);
         }
         if let Some((tmp, target)) = &self.target {
+            // A file replaced keeps its permissions (a rule file kept at 0600 or 0440 stays
+            // so): the new file was created with the default ones.
+            if let Ok(m) = std::fs::metadata(target) {
+                let _ = std::fs::set_permissions(tmp, m.permissions());
+            }
             if let Err(e) = std::fs::rename(tmp, target) {
                 eprintln!(
                     "error: cannot write `{}`: {}",

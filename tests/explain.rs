@@ -7,6 +7,9 @@
 //! The other lines are leads, one per line, as `funnelc eval --leads` reads them. Without
 //! `as_of`, the moment is the latest event instant of the leads, as on the command line.
 //!
+//! Each fixture is also snapshotted as the JSON of `funnelc explain --format json`, whose
+//! fields `docs/explain.md` documents: a renamed or moved field fails here.
+//!
 //! Besides the snapshot, each fixture checks that the explanation's outcome is exactly what
 //! `eval` computes, and that the binary prints the same explanation.
 
@@ -55,7 +58,14 @@ fn ts(ms: i64) -> String {
 }
 
 /// Runs the binary's `explain` on the fixture's leads, from the crate root.
-fn cli_explain(name: &str, rules: &str, leads: &str, lead: &str, as_of: &str) -> String {
+fn cli_explain(
+    name: &str,
+    rules: &str,
+    leads: &str,
+    lead: &str,
+    as_of: &str,
+    format: &str,
+) -> String {
     let dir = std::env::temp_dir().join(format!("funnelc-explain-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(format!("{name}.jsonl"));
@@ -63,7 +73,7 @@ fn cli_explain(name: &str, rules: &str, leads: &str, lead: &str, as_of: &str) ->
     let out = Command::new(env!("CARGO_BIN_EXE_funnelc"))
         .args(["explain", rules, "--leads"])
         .arg(&path)
-        .args(["--lead", lead, "--as-of", as_of])
+        .args(["--lead", lead, "--as-of", as_of, "--format", format])
         .current_dir(ROOT)
         .env("NO_COLOR", "1")
         .output()
@@ -76,8 +86,8 @@ fn cli_explain(name: &str, rules: &str, leads: &str, lead: &str, as_of: &str) ->
     String::from_utf8(out.stdout).unwrap()
 }
 
-/// Explains one fixture: the text to snapshot.
-fn explain_fixture(path: &Path) -> String {
+/// Explains one fixture: the text to snapshot, and the explanation's JSON.
+fn explain_fixture(path: &Path) -> (String, serde_json::Value) {
     let name = path.file_stem().unwrap().to_string_lossy().into_owned();
     let text = std::fs::read_to_string(path).unwrap();
     let mut lines = text.lines();
@@ -114,21 +124,32 @@ fn explain_fixture(path: &Path) -> String {
     );
     let rendered = output::explain::render(&plan, &x);
     // The command line shows the same explanation.
-    let cli = cli_explain(&name, &h.rules, &lead_lines.join("\n"), &h.lead, &ts(as_of));
+    let leads = lead_lines.join("\n");
+    let cli = cli_explain(&name, &h.rules, &leads, &h.lead, &ts(as_of), "text");
     assert_eq!(
         cli, rendered,
         "{name}: `funnelc explain` prints something else"
     );
-    format!(
+    let json = serde_json::to_value(&x).unwrap();
+    let cli = cli_explain(&name, &h.rules, &leads, &h.lead, &ts(as_of), "json");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&cli).unwrap(),
+        json,
+        "{name}: `funnelc explain --format json` prints something else"
+    );
+    let text = format!(
         "----- LEADS\n{}\n----- EXPLANATION\n{}",
         lead_lines.join("\n"),
         rendered
-    )
+    );
+    (text, json)
 }
 
 #[test]
 fn explain_fixtures() {
     insta::glob!("fixtures/explain/*.jsonl", |path| {
-        insta::assert_snapshot!(explain_fixture(path));
+        let (text, json) = explain_fixture(path);
+        insta::assert_snapshot!(text);
+        insta::assert_snapshot!("json", serde_json::to_string_pretty(&json).unwrap());
     });
 }

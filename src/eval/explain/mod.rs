@@ -1,98 +1,25 @@
-//! Explanations: why a lead is where it is, with the actual values behind every decision.
-//! Building one evaluates every decision again; `output::explain` renders it as text.
+//! Explanations: why a lead is where it is, with the actual values behind every decision, and
+//! why the events that changed nothing did not. Building one evaluates every decision again;
+//! `output::explain` renders it as text, and its serialization is the JSON of
+//! `docs/explain.md`.
 
-use serde::Serialize;
+mod data;
+mod node;
+mod unmoved;
 
-use super::{
-    index_by_type, replay_traced, Breach, EnteredBy, Index, Moment, Operand, Outcome, Snapshot,
-    Trigger,
+pub use data::{
+    About, Datum, Decay, Earlier, EventRef, Explanation, Instant, NextStage, Node, Outside, Part,
+    Position, PropMark, Reading, RuleRef, Scope, ScoreExplained, ScoreValues, Scores, StageRef,
+    Step, TriggerRef, Unmoved, Why,
 };
-use crate::lead::{fmt_num, Lead, Value};
-use crate::plan::{Cond, Leave, LeaveTo, Plan};
-use crate::syntax::ast::{self, BinOp, ExprKind};
+pub use node::{node, node_on};
+
+use super::{index_by_type, replay_traced, EnteredBy, Index, Moment, Outcome, Snapshot, Trigger};
+use crate::lead::{Lead, Value};
+use crate::plan::{Leave, LeaveTo, Plan};
+use crate::syntax::ast;
 use crate::time::format_timestamp;
 use crate::time::Timestamp;
-
-/// One node of a condition tree, evaluated.
-#[derive(Clone, Debug, Serialize)]
-pub struct Node {
-    /// The condition as written (or `all of`, `any of`, `not`, `at least K of`).
-    pub text: String,
-    /// The actual values, e.g. `1 ≥ 1`.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub value: String,
-    pub ok: bool,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub children: Vec<Node>,
-}
-
-impl Node {
-    fn fact(text: String, ok: bool) -> Node {
-        Node {
-            text,
-            value: String::new(),
-            ok,
-            children: Vec::new(),
-        }
-    }
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct Step {
-    pub at: String,
-    /// The stage entered, or the exit taken.
-    pub to: String,
-    /// `stage MEL (rules/b2b.funnel:39)` or `move MQL -> MEL (…:97)`.
-    pub rule: String,
-    /// The event replayed at that instant, or `time` when the passage of time did it.
-    pub trigger: String,
-    pub condition: Node,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct Part {
-    pub rule: String,
-    pub line: usize,
-    pub events: usize,
-    pub points: f64,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct ScoreExplained {
-    pub name: String,
-    pub total: f64,
-    pub parts: Vec<Part>,
-    /// The sum before the model's cap or floor, when the cap or floor changed it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub capped_from: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub grade: Option<String>,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub decay: String,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct NextStage {
-    pub stage: String,
-    pub condition: Node,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct Explanation {
-    pub id: String,
-    /// The lead's name (a `…name` trait) and its dimensions, as `(trait, value)`.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub about: Vec<(String, String)>,
-    pub as_of: String,
-    pub position: String,
-    pub since: Option<String>,
-    pub timeline: Vec<Step>,
-    pub scores: Vec<ScoreExplained>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub next: Option<NextStage>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub sla_breaches: Vec<Breach>,
-}
 
 fn ts(ms: i64) -> String {
     format_timestamp(Timestamp { millis: ms })
@@ -113,60 +40,153 @@ fn source_text(plan: &Plan, span: crate::span::Span) -> String {
     t.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+fn stage_ref(plan: &Plan, s: u16) -> StageRef {
+    match plan.stages.get(s as usize) {
+        Some(st) => StageRef {
+            name: st.name.clone(),
+            title: st.display.clone(),
+        },
+        None => StageRef {
+            name: String::new(),
+            title: None,
+        },
+    }
+}
+
+fn stage_names(plan: &Plan, from: &Option<Vec<u16>>) -> Option<Vec<String>> {
+    from.as_ref().map(|f| {
+        f.iter()
+            .filter_map(|s| plan.stages.get(*s as usize))
+            .map(|s| s.name.clone())
+            .collect()
+    })
+}
+
+/// A move or an exit as a rule reference.
+fn leave_ref(plan: &Plan, l: &Leave) -> RuleRef {
+    let from = stage_names(plan, &l.from);
+    match &l.to {
+        LeaveTo::Exit(name) => RuleRef::Exit {
+            name: name.clone(),
+            from,
+            file: plan.file.clone(),
+            line: l.line,
+        },
+        LeaveTo::Stage(s) => RuleRef::Move {
+            from,
+            to: stage_ref(plan, *s).name,
+            file: plan.file.clone(),
+            line: l.line,
+        },
+    }
+}
+
+fn stage_rule(plan: &Plan, s: usize) -> RuleRef {
+    let st = &plan.stages[s];
+    RuleRef::Stage {
+        name: st.name.clone(),
+        file: plan.file.clone(),
+        line: st.line,
+    }
+}
+
+fn event_ref(plan: &Plan, lead: &Lead, i: usize) -> Option<EventRef> {
+    let e = lead.events.get(i)?;
+    let decl = plan.events.get(e.ty as usize)?;
+    let properties = decl
+        .props
+        .iter()
+        .enumerate()
+        .filter_map(|(slot, (p, _))| {
+            let v = lead.prop(e, slot);
+            (!v.is_missing()).then(|| (p.clone(), Datum(v.clone())))
+        })
+        .collect();
+    Some(EventRef {
+        ty: decl.name.clone(),
+        at: Instant(e.at),
+        index: i,
+        properties,
+    })
+}
+
+fn trigger_ref(plan: &Plan, lead: &Lead, t: Trigger) -> TriggerRef {
+    match t {
+        Trigger::Event(i) => match event_ref(plan, lead, i) {
+            Some(e) => TriggerRef::Event(e),
+            None => TriggerRef::Timer { timer: true },
+        },
+        Trigger::Timer => TriggerRef::Timer { timer: true },
+    }
+}
+
+fn position_of(plan: &Plan, state: &super::State) -> Position {
+    match (&state.exit, state.stage) {
+        (Some(x), _) => Position::Exited {
+            name: match plan.leaves.get(x.leave).map(|l| &l.to) {
+                Some(LeaveTo::Exit(n)) => n.clone(),
+                Some(LeaveTo::Stage(s)) => stage_ref(plan, *s).name,
+                None => String::new(),
+            },
+            from: stage_ref(plan, x.from),
+        },
+        (None, Some(s)) => Position::Stage {
+            stage: stage_ref(plan, s),
+        },
+        (None, None) => Position::Outside,
+    }
+}
+
 /// Explains a lead: replays it with a trace and evaluates every decision again at its moment.
 pub fn explain(plan: &Plan, lead: &Lead, as_of: i64) -> (Outcome, Explanation) {
     let (out, trace) = replay_traced(plan, lead, as_of);
     let (by_type, seen) = index_by_type(plan, lead, as_of);
+    let (steps, looks): (Vec<&Snapshot>, Vec<&Snapshot>) =
+        trace.iter().partition(|s| s.look.is_none());
     let mut timeline = Vec::new();
-    let mut snaps = trace.iter();
+    let mut snaps = steps.into_iter();
     for entry in &out.state.entries {
         let Some(snap) = snaps.next() else { break };
-        let stage = &plan.stages[entry.stage as usize];
         let cx = moment_at(plan, lead, &by_type, snap);
         let (rule, condition) = match entry.by {
-            EnteredBy::Enter => (
-                format!("stage {} ({}:{})", stage.name, plan.file, stage.line),
-                node(&cx, &stage.enter, &stage.enter_expr),
-            ),
+            EnteredBy::Enter => {
+                let stage = &plan.stages[entry.stage as usize];
+                (
+                    stage_rule(plan, entry.stage as usize),
+                    node(&cx, &stage.enter, &stage.enter_expr),
+                )
+            }
             EnteredBy::Leave(li) => {
                 let l = &plan.leaves[li];
-                let from = snap
-                    .before
-                    .stage
-                    .map(|s| plan.stages[s as usize].name.clone());
-                (
-                    format!(
-                        "move {} -> {} ({}:{})",
-                        from.unwrap_or_default(),
-                        stage.name,
-                        plan.file,
-                        l.line
-                    ),
-                    leave_node(&cx, l),
-                )
+                (leave_ref(plan, l), leave_node(&cx, l, entry.trigger))
             }
         };
         timeline.push(Step {
-            at: ts(entry.at),
-            to: stage.name.clone(),
+            at: Instant(entry.at),
+            from: snap.before.stage.map(|s| stage_ref(plan, s)),
+            to: stage_ref(plan, entry.stage),
             rule,
-            trigger: trigger_text(plan, lead, entry.trigger),
+            trigger: trigger_ref(plan, lead, entry.trigger),
             condition,
         });
     }
     if let (Some(x), Some(snap)) = (&out.state.exit, snaps.next()) {
         let l = &plan.leaves[x.leave];
-        let name = match &l.to {
-            LeaveTo::Exit(n) => n.clone(),
-            LeaveTo::Stage(s) => plan.stages[*s as usize].name.clone(),
+        let to = match &l.to {
+            LeaveTo::Exit(n) => StageRef {
+                name: n.clone(),
+                title: None,
+            },
+            LeaveTo::Stage(s) => stage_ref(plan, *s),
         };
         let cx = moment_at(plan, lead, &by_type, snap);
         timeline.push(Step {
-            at: ts(x.at),
-            to: name.clone(),
-            rule: format!("exit {name} ({}:{})", plan.file, l.line),
-            trigger: trigger_text(plan, lead, x.trigger),
-            condition: leave_node(&cx, l),
+            at: Instant(x.at),
+            from: Some(stage_ref(plan, x.from)),
+            to,
+            rule: leave_ref(plan, l),
+            trigger: trigger_ref(plan, lead, x.trigger),
+            condition: leave_node(&cx, l, x.trigger),
         });
     }
     let now = Moment {
@@ -178,57 +198,62 @@ pub fn explain(plan: &Plan, lead: &Lead, as_of: i64) -> (Outcome, Explanation) {
         n: seen,
         scope: None,
     };
-    let scores = plan
-        .scores
-        .iter()
-        .zip(&out.scores)
-        .map(|(m, v)| ScoreExplained {
-            name: m.name.clone(),
-            total: v.total,
-            parts: v
-                .parts
-                .iter()
-                .map(|(ri, pts, n)| Part {
-                    rule: m.rules[*ri].text.clone(),
-                    line: m.rules[*ri].line,
-                    events: *n,
-                    points: *pts,
-                })
-                .collect(),
-            capped_from: (v.raw != v.total).then_some(v.raw),
-            grade: v
-                .grade
-                .and_then(|g| m.grades.get(g))
-                .map(|(l, _)| l.clone()),
-            decay: match &m.decay {
-                Some(crate::plan::DecayKind::HalfLife(h)) => format!("half-life {}", days(*h)),
-                Some(crate::plan::DecayKind::Expire(d)) => format!("expire after {}", days(*d)),
-                None => String::new(),
-            },
-        })
-        .collect();
+    let scores = Scores {
+        list: plan
+            .scores
+            .iter()
+            .zip(&out.scores)
+            .map(|(m, v)| ScoreExplained {
+                name: m.name.clone(),
+                total: v.total,
+                parts: v
+                    .parts
+                    .iter()
+                    .map(|(ri, pts, n)| Part {
+                        rule: m.rules[*ri].text.clone(),
+                        file: plan.file.clone(),
+                        line: m.rules[*ri].line,
+                        events: *n,
+                        points: *pts,
+                    })
+                    .collect(),
+                capped_from: (v.raw != v.total).then_some(v.raw),
+                grade: v
+                    .grade
+                    .and_then(|g| m.grades.get(g))
+                    .map(|(l, _)| l.clone()),
+                decay: m.decay.as_ref().map(|d| match d {
+                    crate::plan::DecayKind::HalfLife(h) => Decay {
+                        kind: "half-life",
+                        days: *h as f64 / 86_400_000.0,
+                    },
+                    crate::plan::DecayKind::Expire(d) => Decay {
+                        kind: "expire",
+                        days: *d as f64 / 86_400_000.0,
+                    },
+                }),
+            })
+            .collect(),
+        graded: plan.scores.iter().map(|m| !m.grades.is_empty()).collect(),
+    };
     let next_index = match (&out.state.exit, out.state.stage) {
         (Some(_), _) => None,
         (None, None) => Some(0),
         (None, Some(s)) => Some(s as usize + 1),
     };
     let next = next_index
-        .and_then(|i| plan.stages.get(i))
-        .map(|s| NextStage {
-            stage: match &s.display {
-                Some(d) => format!("{} ({d})", s.name),
-                None => s.name.clone(),
-            },
+        .and_then(|i| plan.stages.get(i).map(|s| (i, s)))
+        .map(|(i, s)| NextStage {
+            stage: stage_ref(plan, i as u16),
             condition: node(&now, &s.enter, &s.enter_expr),
         });
-    let position = super::position(plan, &out);
     let since = out
         .state
         .exit
         .as_ref()
         .map(|x| x.at)
         .or_else(|| out.state.stage.and_then(|s| out.state.latest[s as usize]))
-        .map(ts);
+        .map(Instant);
     let mut about_slots: Vec<usize> = plan
         .traits
         .iter()
@@ -242,31 +267,26 @@ pub fn explain(plan: &Plan, lead: &Lead, as_of: i64) -> (Outcome, Explanation) {
         .into_iter()
         .filter_map(|i| {
             let v = lead.traits.get(i)?;
-            let text = match v {
-                Value::Missing => return None,
-                Value::Text(t) => t.to_string(),
-                other => other.to_string(),
-            };
-            Some((plan.traits[i].0.clone(), text))
+            (!matches!(v, Value::Missing)).then(|| About {
+                path: plan.traits[i].0.clone(),
+                value: Datum(v.clone()),
+            })
         })
         .collect();
+    let unmoved = unmoved::unmoved(plan, lead, &by_type, &out, &looks);
     let explanation = Explanation {
         id: lead.id.clone(),
         about,
-        as_of: ts(as_of),
-        position,
+        as_of: Instant(as_of),
+        position: position_of(plan, &out.state),
         since,
         timeline,
         scores,
         next,
+        unmoved,
         sla_breaches: super::sla_breaches(plan, &out),
     };
     (out, explanation)
-}
-
-fn days(ms: i64) -> String {
-    let d = ms as f64 / 86_400_000.0;
-    format!("{}d", fmt_num(d))
 }
 
 fn moment_at<'a>(
@@ -288,217 +308,55 @@ fn moment_at<'a>(
 
 /// Why a move or an exit fired: its condition, or its trigger and guard. The trigger is the
 /// event replayed at that look, which the step names; the node says which rule it matched.
-fn leave_node(cx: &Moment<'_>, l: &Leave) -> Node {
+fn leave_node(cx: &Moment<'_>, l: &Leave, trigger: Trigger) -> Node {
     match &l.fires {
         ast::Fires::When(e) => match &l.when {
             Some(c) => node(cx, c, e),
             None => Node::fact(source_text(cx.plan, e.span), false),
         },
         ast::Fires::On { event, guard } => {
-            let on = Node::fact(format!("on {}", source_text(cx.plan, event.span)), true);
-            match (guard, &l.when) {
-                (Some(e), Some(c)) => {
-                    let g = node(cx, c, e);
-                    Node {
-                        text: "all of".into(),
-                        value: String::new(),
-                        ok: g.ok,
-                        children: vec![on, g],
-                    }
-                }
-                _ => on,
-            }
-        }
-    }
-}
-
-fn trigger_text(plan: &Plan, lead: &Lead, t: Trigger) -> String {
-    match t {
-        Trigger::Timer => "time".to_string(),
-        Trigger::Event(i) => match lead.events.get(i) {
-            Some(e) => {
-                let decl = &plan.events[e.ty as usize];
-                let mut s = decl.name.clone();
-                for (slot, (p, _)) in decl.props.iter().enumerate() {
-                    let v = lead.prop(e, slot);
-                    if !v.is_missing() {
-                        s.push_str(&format!(" {p} {v}"));
-                    }
-                }
-                s
-            }
-            None => "an event".to_string(),
-        },
-    }
-}
-
-fn show(v: Operand<'_>) -> String {
-    match v.to_value() {
-        Value::Missing => "missing".into(),
-        other => other.to_string(),
-    }
-}
-
-fn op_symbol(op: BinOp) -> &'static str {
-    match op {
-        BinOp::Ge => "≥",
-        BinOp::Le => "≤",
-        BinOp::Ne => "≠",
-        BinOp::Eq => "=",
-        other => other.symbol(),
-    }
-}
-
-/// Evaluates a condition again, keeping every leaf's actual value.
-pub fn node(cx: &Moment<'_>, c: &Cond, e: &ast::Expr) -> Node {
-    let ok = cx.eval(c, None).truthy();
-    let text = source_text(cx.plan, e.span);
-    match (c, &e.kind) {
-        (Cond::All(cs), ExprKind::All(es)) => Node {
-            text: "all of".into(),
-            value: String::new(),
-            ok,
-            children: cs.iter().zip(es).map(|(c, e)| node(cx, c, e)).collect(),
-        },
-        (Cond::Any(cs), ExprKind::Any(es)) => Node {
-            text: "any of".into(),
-            value: String::new(),
-            ok,
-            children: cs.iter().zip(es).map(|(c, e)| node(cx, c, e)).collect(),
-        },
-        (Cond::Not(c1), ExprKind::Not(e1)) => Node {
-            text: "not".into(),
-            value: String::new(),
-            ok,
-            children: vec![node(cx, c1, e1)],
-        },
-        (Cond::AtLeast(k, cs), ExprKind::AtLeast { items, .. }) => Node {
-            text: format!("at least {k} of"),
-            value: String::new(),
-            ok,
-            children: cs.iter().zip(items).map(|(c, e)| node(cx, c, e)).collect(),
-        },
-        (Cond::Segment(i), _) => {
-            let (name, sc, se) = &cx.plan.segments[*i as usize];
-            Node {
-                text: format!("{name} (segment)"),
-                value: String::new(),
-                ok,
-                children: vec![node(cx, sc, se)],
-            }
-        }
-        _ => Node {
-            text,
-            value: leaf_value(cx, c),
-            ok,
-            children: Vec::new(),
-        },
-    }
-}
-
-fn scores_in(c: &Cond, out: &mut Vec<u16>) {
-    match c {
-        Cond::Score(i) => out.push(*i),
-        Cond::Arith(_, a, b) => {
-            scores_in(a, out);
-            scores_in(b, out);
-        }
-        _ => {}
-    }
-}
-
-fn leaf_value(cx: &Moment<'_>, c: &Cond) -> String {
-    match c {
-        Cond::Cmp(op, a, b) => {
-            let (va, vb) = (cx.eval(a, None), cx.eval(b, None));
-            if let Cond::Grade(s) = &**a {
-                let grades = &cx.plan.scores[*s as usize].grades;
-                let label = |v: Operand<'_>| match v.to_value() {
-                    Value::Num(n) => grades
-                        .get(n as usize)
-                        .map_or("none".into(), |g| g.0.clone()),
-                    _ => "none".into(),
-                };
-                return format!("{} {} {}", label(va), op_symbol(*op), label(vb));
-            }
-            // Text equality reads best as just the value the lead has.
-            let text_eq = matches!(op, BinOp::Eq | BinOp::Ne)
-                && matches!(vb.to_value(), Value::Text(_))
-                && matches!(**b, Cond::Const(_));
-            let mut s = if text_eq {
-                show(va)
-            } else {
-                format!("{} {} {}", show(va), op_symbol(*op), show(vb))
+            let ev = match trigger {
+                Trigger::Event(i) => cx.lead.events.get(i),
+                Trigger::Timer => None,
             };
-            let mut ids = Vec::new();
-            scores_in(a, &mut ids);
-            if ids.len() > 1 {
-                let parts: Vec<String> = ids
-                    .iter()
-                    .map(|i| {
-                        let m = &cx.plan.scores[*i as usize];
-                        format!("{} {}", m.name, fmt_num(cx.score(*i as usize).total))
-                    })
-                    .collect();
-                s.push_str(&format!(" ({})", parts.join(", ")));
-            }
-            s
+            trigger_node(cx, l, event, guard.as_ref(), ev, true)
         }
-        Cond::In(v, _, _) | Cond::Between(v, _, _) | Cond::Test(_, v, _, _) | Cond::Exists(v) => {
-            show(cx.eval(v, None))
-        }
-        Cond::Not(inner) => leaf_value(cx, inner),
-        Cond::Present(q) => match cx.pick(q, ast::Which::Last) {
-            Some((_, e)) => {
-                let n = cx.count(q);
-                let times = if n == 1 {
-                    String::new()
-                } else {
-                    format!("{n} times, ")
-                };
-                format!("yes ({times}last {})", short_ts(e.at))
-            }
-            None => "none".into(),
-        },
-        Cond::No(q) => {
-            // The last one whatever the window, to show how long it has been.
-            let mut last = None;
-            cx.select_in(q, false, &mut |_, e| {
-                last = Some(e.at);
-                true
-            });
-            match last {
-                Some(at) => format!("last {}", short_ts(at)),
-                None => "none ever".into(),
+    }
+}
+
+/// An `on` rule's trigger and guard, evaluated for event `ev`: `on EVENT` (with its `where`
+/// filter's values when `with_filter`), and the guard.
+fn trigger_node(
+    cx: &Moment<'_>,
+    l: &Leave,
+    event: &ast::Expr,
+    guard: Option<&ast::Expr>,
+    ev: Option<&crate::lead::Event>,
+    fired: bool,
+) -> Node {
+    let filter = match (&event.kind, l.on.as_ref().and_then(|q| q.filter.as_deref())) {
+        (ast::ExprKind::Event(q), Some(f)) => q.filter.as_deref().map(|fe| node_on(cx, f, fe, ev)),
+        _ => None,
+    };
+    let filter_ok = filter.as_ref().is_none_or(|f| f.ok);
+    let mut on = Node::fact(
+        format!("on {}", source_text(cx.plan, event.span)),
+        filter_ok,
+    );
+    // When the rule fired, the filter held: the step names the event, which says enough.
+    if !fired {
+        on.children.extend(filter);
+    }
+    match (guard, &l.when) {
+        (Some(e), Some(c)) => {
+            let g = node(cx, c, e);
+            Node {
+                text: "all of".into(),
+                ok: on.ok && g.ok,
+                value: None,
+                children: vec![on, g],
             }
         }
-        Cond::Has {
-            which,
-            query,
-            props,
-            ..
-        } => match cx.pick(query, *which) {
-            Some((_, e)) => {
-                let decl = &cx.plan.events[query.ev as usize];
-                let marks: Vec<String> = props
-                    .iter()
-                    .map(|p| {
-                        let name = &decl.props[*p as usize].0;
-                        let yes = matches!(cx.lead.prop(e, *p as usize), Value::Bool(true));
-                        format!("{name} {}", if yes { "✓" } else { "✗" })
-                    })
-                    .collect();
-                format!("{}: {}", short_ts(e.at), marks.join(" "))
-            }
-            None => "none recorded".into(),
-        },
-        Cond::Then(_) => String::new(),
-        other => {
-            let v = cx.eval(other, None);
-            match v.to_value() {
-                Value::Bool(_) => String::new(),
-                _ => show(v),
-            }
-        }
+        _ => on,
     }
 }

@@ -219,3 +219,79 @@ fn reading(cx: &Moment<'_>, c: &Cond, ev: Option<&Event>) -> Option<Reading> {
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::super::{explain, Earlier, Instant, Outside, Reading};
+    use crate::plan::samples::compile_src;
+
+    /// The `value` of the next stage's condition (one leaf) for a lead with these events.
+    fn next_reading(rules: &str, events: &str, as_of: &str) -> Reading {
+        let plan = compile_src(rules);
+        let line = format!(r#"{{"id": "x", "events": [{events}]}}"#);
+        let lead = crate::input::jsonl::parse_line(&plan, &line, "t".into())
+            .unwrap()
+            .0;
+        let as_of = crate::time::parse_timestamp(as_of).unwrap().millis;
+        let (_, x) = explain(&plan, &lead, as_of);
+        x.next.unwrap().condition.value.unwrap()
+    }
+
+    fn day(d: u32) -> Instant {
+        Instant(
+            crate::time::parse_timestamp(&format!("2025-01-{d:02}T00:00:00Z"))
+                .unwrap()
+                .millis,
+        )
+    }
+
+    /// A scoped query with nothing in its scopes names the last match outside them.
+    #[test]
+    fn an_absence_in_a_scope_names_the_event_before_it() {
+        let schema = "schema {\n  event a\n  event b\n}\nstage A { enter when a }\n";
+        let events = r#"{"type": "b", "at": "2025-01-01"}, {"type": "a", "at": "2025-01-02"}"#;
+        let since = format!("{schema}stage B {{ enter when b since entering A }}");
+        match next_reading(&since, events, "2025-01-10T00:00:00Z") {
+            Reading::Events {
+                count: 0, earlier, ..
+            } => assert_eq!(
+                earlier,
+                Some(Earlier {
+                    at: day(1),
+                    outside: Outside::Stay
+                })
+            ),
+            other => panic!("{other:?}"),
+        }
+        let within = format!("{schema}stage B {{ enter when b within 12h }}");
+        match next_reading(&within, events, "2025-01-10T00:00:00Z") {
+            Reading::Events {
+                count: 0, earlier, ..
+            } => assert_eq!(
+                earlier,
+                Some(Earlier {
+                    at: day(1),
+                    outside: Outside::Window
+                })
+            ),
+            other => panic!("{other:?}"),
+        }
+        let absence = format!("{schema}stage B {{ enter when no b within 30d since entering A }}");
+        match next_reading(&absence, events, "2025-01-10T00:00:00Z") {
+            Reading::Absence {
+                last: None,
+                earlier,
+                ..
+            } => assert_eq!(
+                earlier,
+                Some(Earlier {
+                    at: day(1),
+                    outside: Outside::Stay
+                })
+            ),
+            other => panic!("{other:?}"),
+        }
+    }
+}

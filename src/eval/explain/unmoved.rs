@@ -237,3 +237,105 @@ fn why(cx: &Moment<'_>, r: &Readers, i: usize) -> Why {
     }
     Why::Unread
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::super::{explain, Why};
+    use crate::plan::samples::compile_src;
+
+    const RULES: &str = r#"
+schema {
+  trait region: text
+  event signup
+  event call { minutes: int }
+  event demo
+  event deal
+  event lost { reason: text }
+  event opened
+  event sent
+}
+score engagement {
+  +1 per opened
+}
+stage A { enter when signup }
+stage B { enter when count call where minutes >= 10 >= 2 }
+stage C { enter when demo }
+stage D { enter when deal }
+move D -> B when count call where minutes < 5 since entering D >= 2
+exit lost from D on lost where reason != "timing" when region == "us"
+"#;
+
+    fn at(day: u32) -> String {
+        format!("2025-01-{day:02}T09:00:00Z")
+    }
+
+    /// Each reason, at the event that shows it.
+    #[test]
+    fn each_event_gets_the_reason_of_its_look() {
+        let plan = compile_src(RULES);
+        let events = [
+            ("sent", ""),
+            ("signup", ""),
+            ("demo", ""),
+            ("call", r#", "minutes": 20"#),
+            ("lost", r#", "reason": "price""#),
+            ("opened", ""),
+            ("call", r#", "minutes": 15"#),
+            ("signup", ""),
+            ("deal", ""),
+            ("call", r#", "minutes": 3"#),
+            ("lost", r#", "reason": "timing""#),
+            ("lost", r#", "reason": "price""#),
+            ("demo", ""),
+        ];
+        let list: Vec<String> = events
+            .iter()
+            .enumerate()
+            .map(|(i, (ty, props))| {
+                format!(r#"{{"type": "{ty}", "at": "{}"{props}}}"#, at(i as u32 + 1))
+            })
+            .collect();
+        let line = format!(
+            r#"{{"id": "x", "traits": {{"region": "us"}}, "events": [{}]}}"#,
+            list.join(", ")
+        );
+        let lead = crate::input::jsonl::parse_line(&plan, &line, "t".into())
+            .unwrap()
+            .0;
+        let as_of = lead.events.last().unwrap().at;
+        let (out, x) = explain(&plan, &lead, as_of);
+        assert!(out.state.exit.is_some());
+        let reason = |i: usize| -> &Why {
+            &x.unmoved
+                .iter()
+                .find(|u| u.events.iter().any(|e| e.index == i))
+                .unwrap_or_else(|| panic!("event {i} is not listed"))
+                .why
+        };
+        assert!(matches!(reason(0), Why::Unread));
+        assert!(
+            matches!(reason(2), Why::Later { stage, needs } if stage.name == "C" && needs.name == "B")
+        );
+        assert!(
+            matches!(reason(3), Why::NotMet { stage, condition } if stage.name == "B" && !condition.ok)
+        );
+        assert!(matches!(reason(4), Why::NotFrom { .. }));
+        assert!(matches!(reason(5), Why::ScoresOnly { scores } if scores == &["engagement"]));
+        assert!(matches!(reason(7), Why::Passed { stages, .. } if stages == &["A"]));
+        assert!(matches!(reason(9), Why::RuleNotMet { spent: false, .. }));
+        match reason(10) {
+            Why::Filtered { condition, .. } => assert!(!condition.ok),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(reason(12), Why::Exited { exit, .. } if exit == "lost"));
+        // The steps' events are not listed: signup (A), the second call (B, C), deal, exit.
+        for i in [1, 6, 8, 11] {
+            assert!(x
+                .unmoved
+                .iter()
+                .all(|u| u.events.iter().all(|e| e.index != i)));
+        }
+    }
+}

@@ -153,3 +153,42 @@ fn explain_fixtures() {
         insta::assert_snapshot!("json", serde_json::to_string_pretty(&json).unwrap());
     });
 }
+
+/// Every key path of a JSON value (array items share their array's path).
+fn key_paths(v: &serde_json::Value, at: &str, out: &mut std::collections::BTreeSet<String>) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, x) in m {
+                let p = format!("{at}.{k}");
+                out.insert(p.clone());
+                key_paths(x, &p, out);
+            }
+        }
+        serde_json::Value::Array(a) => a.iter().for_each(|x| key_paths(x, &format!("{at}[]"), out)),
+        _ => {}
+    }
+}
+
+/// The example in `docs/explain.md` is an abridged explanation of its fixture: each field it
+/// shows is one the explanation has, at the same place.
+#[test]
+fn the_documented_json_example_is_real() {
+    let doc = std::fs::read_to_string(Path::new(ROOT).join("docs/explain.md")).unwrap();
+    let example = doc
+        .split("```json\n")
+        .nth(1)
+        .and_then(|s| s.split("```").next())
+        .expect("docs/explain.md has a JSON example");
+    let example: serde_json::Value = serde_json::from_str(example).unwrap();
+    let (_, real) =
+        explain_fixture(&Path::new(ROOT).join("tests/fixtures/explain/why-not-each-reason.jsonl"));
+    let (mut shown, mut has) = (Default::default(), Default::default());
+    key_paths(&example, "", &mut shown);
+    key_paths(&real, "", &mut has);
+    let missing: Vec<&String> = shown.difference(&has).collect();
+    assert!(
+        missing.is_empty(),
+        "docs/explain.md shows fields the JSON lacks: {missing:?}"
+    );
+    assert_eq!(example["id"], real["id"]);
+}

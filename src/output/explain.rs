@@ -344,7 +344,7 @@ fn place(p: &Position) -> String {
     }
 }
 
-/// Why a run changed nothing, in a line; `many`: said of several events.
+/// Why a group changed nothing, in a line; `many`: said of several events.
 fn reason(u: &Unmoved, many: bool) -> String {
     let it = if many { "them" } else { "it" };
     let here = place(&u.position);
@@ -402,16 +402,16 @@ fn reason(u: &Unmoved, many: bool) -> String {
     }
 }
 
-/// A line of the "changed nothing" section: one run, or consecutive runs with one reason
-/// and no condition to show.
+/// A line of the "changed nothing" section: one group, or the groups of one stay with one
+/// reason and no condition to show.
 struct Line<'a> {
     first: &'a EventRef,
     last: &'a EventRef,
     /// Events by type, in order of appearance.
     counts: Vec<(&'a str, usize)>,
-    /// The first run's reason, said of one event (the key lines are merged by).
+    /// The first group's reason, said of one event (the key lines are merged by).
     reason: String,
-    run: &'a Unmoved,
+    group: &'a Unmoved,
     tree: Option<&'a Node>,
 }
 
@@ -442,16 +442,16 @@ impl Line<'_> {
 }
 
 /// The events that changed nothing: those a stage condition, move or exit reads where the
-/// lead was (or ahead of it), a line per run with the failing part of the condition; the
+/// lead was (or ahead of it), a line per group with the failing part of the condition; the
 /// others summed up by type and reason.
-fn unmoved(out: &mut String, runs: &[Unmoved]) {
-    if runs.is_empty() {
+fn unmoved(out: &mut String, groups: &[Unmoved]) {
+    if groups.is_empty() {
         return;
     }
     out.push_str("\nevents that changed nothing\n");
     let mut summary: Vec<(String, String, usize)> = Vec::new();
     let mut lines: Vec<Line<'_>> = Vec::new();
-    for u in runs {
+    for u in groups {
         let (Some(first), Some(last)) = (u.events.first(), u.events.last()) else {
             continue;
         };
@@ -472,12 +472,17 @@ fn unmoved(out: &mut String, runs: &[Unmoved]) {
             | Why::RuleNotMet { condition, .. } => Some(condition),
             _ => None,
         };
-        // Runs split only by the event type read alike (`SQL needs MQL first`): one line.
-        if let Some(prev) = lines
-            .last_mut()
-            .filter(|l| l.tree.is_none() && tree.is_none() && l.reason == why)
-        {
-            prev.last = last;
+        // Groups of one stay told apart only by their event type (`SQL needs MQL first`):
+        // one line.
+        if let Some(prev) = lines.iter_mut().find(|l| {
+            l.tree.is_none()
+                && tree.is_none()
+                && l.group.steps_before == u.steps_before
+                && l.reason == why
+        }) {
+            if last.at > prev.last.at {
+                prev.last = last;
+            }
             match prev.counts.iter_mut().find(|(t, _)| *t == first.ty) {
                 Some(c) => c.1 += u.events.len(),
                 None => prev.counts.push((&first.ty, u.events.len())),
@@ -489,13 +494,13 @@ fn unmoved(out: &mut String, runs: &[Unmoved]) {
             last,
             counts: vec![(&first.ty, u.events.len())],
             reason: why,
-            run: u,
+            group: u,
             tree,
         });
     }
     for l in &lines {
         let n: usize = l.counts.iter().map(|c| c.1).sum();
-        let reason = reason(l.run, n > 1);
+        let reason = reason(l.group, n > 1);
         out.push_str(&format!("  {}: {reason}\n", l.head()));
         if let Some(t) = l.tree {
             tree(out, t, 6, true);

@@ -455,13 +455,17 @@ impl Why {
     }
 }
 
-/// A run of consecutive events (no step between them) of one type, whose looks took no step
-/// for the same reason. The reason's condition is the one at the run's last event.
+/// Events of one type whose looks took no step for the same reason, in one stay of the lead
+/// (no step between them), in order of their first event. The reason's condition is the one
+/// at the group's last event.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Unmoved {
     pub events: Vec<EventRef>,
     /// Where the lead was.
     pub position: Position,
+    /// Steps (entries and an exit) the lead had taken before these events: groups with the
+    /// same number are of one stay.
+    pub steps_before: usize,
     #[serde(flatten)]
     pub why: Why,
 }

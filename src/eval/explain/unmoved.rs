@@ -53,7 +53,7 @@ fn leaves_from(l: &Leave, s: Option<u16>) -> bool {
     s.is_some_and(|s| l.from.as_ref().is_none_or(|f| f.contains(&s)))
 }
 
-/// Every event up to `as_of` whose look took no step, in runs (see [`Unmoved`]).
+/// Every event up to `as_of` whose look took no step, in groups (see [`Unmoved`]).
 pub(super) fn unmoved(
     plan: &Plan,
     lead: &Lead,
@@ -74,7 +74,8 @@ pub(super) fn unmoved(
         .collect();
     let readers = Readers::new(plan);
     let mut runs: Vec<Unmoved> = Vec::new();
-    // Steps taken (entries, and an exit) before the run's last event: a run ends at a step.
+    // Where the groups of the current stay start: a step ends a stay.
+    let mut stay_start = 0;
     let mut last_steps = usize::MAX;
     for snap in looks {
         let Some(i) = snap.look else { continue };
@@ -96,23 +97,27 @@ pub(super) fn unmoved(
             continue;
         };
         let steps = steps_taken(&snap.before);
-        match runs.last_mut() {
-            Some(run)
-                if steps == last_steps
-                    && run.events.last().is_some_and(|e| e.ty == event.ty)
-                    && run.position == position
-                    && same_reason(&run.why, &why) =>
-            {
-                run.events.push(event);
-                run.why = why;
+        if steps != last_steps {
+            stay_start = runs.len();
+            last_steps = steps;
+        }
+        let group = runs.get_mut(stay_start..).and_then(|stay| {
+            stay.iter_mut().find(|g| {
+                g.events.first().is_some_and(|e| e.ty == event.ty) && same_reason(&g.why, &why)
+            })
+        });
+        match group {
+            Some(g) => {
+                g.events.push(event);
+                g.why = why;
             }
-            _ => runs.push(Unmoved {
+            None => runs.push(Unmoved {
                 events: vec![event],
                 position,
+                steps_before: steps,
                 why,
             }),
         }
-        last_steps = steps;
     }
     runs
 }

@@ -137,16 +137,6 @@ pub enum RuleRef {
     },
 }
 
-impl RuleRef {
-    pub fn line(&self) -> usize {
-        match self {
-            RuleRef::Stage { line, .. }
-            | RuleRef::Move { line, .. }
-            | RuleRef::Exit { line, .. } => *line,
-        }
-    }
-}
-
 /// One event of the lead: its type, instant, place in replay order and properties.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct EventRef {

@@ -122,7 +122,7 @@ fn explain_fixture(path: &Path) -> (String, serde_json::Value) {
         output::json(&plan, lead, &replay(&plan, lead, as_of)),
         "{name}: explain and eval disagree"
     );
-    let rendered = output::explain::render(&plan, &x);
+    let rendered = output::explain::render(&x);
     // The command line shows the same explanation.
     let leads = lead_lines.join("\n");
     let cli = cli_explain(&name, &h.rules, &leads, &h.lead, &ts(as_of), "text");

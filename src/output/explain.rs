@@ -8,10 +8,9 @@ use crate::eval::explain::{
     Scope, StageRef, TriggerRef, Unmoved, Why,
 };
 use crate::lead::{fmt_num, Value};
-use crate::plan::Plan;
 
 /// The explanation as text for a terminal.
-pub fn render(_plan: &Plan, x: &Explanation) -> String {
+pub fn render(x: &Explanation) -> String {
     let mut out = String::new();
     let day = |ms: i64| short_ts(ms).get(..10).unwrap_or_default().to_string();
     let mut head = vec![x.id.clone()];

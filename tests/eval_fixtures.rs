@@ -223,7 +223,7 @@ fn run_case(path: &Path) -> String {
             snap.push_str(&format!(
                 "\n--- as of {}: eval --format jsonl\n{line}\n--- explain\n{}",
                 ts(as_of),
-                output::explain::render(&plan, &x)
+                output::explain::render(&x)
             ));
         }
     }

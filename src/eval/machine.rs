@@ -73,6 +73,7 @@ fn replay_with(
         // All events at this instant join the history one by one, in input order.
         m.n = i + 1;
         m.t = ev.at;
+        m.look_snapshot(i);
         if !m.unmoved_by(Some(ev.ty)) {
             m.settle(Trigger::Event(i));
         }
@@ -433,6 +434,20 @@ impl<'a> Machine<'a> {
                 at: self.t,
                 n: self.n,
                 before: self.state.clone(),
+                look: None,
+            });
+        }
+    }
+
+    /// For explanations: the state the look after event `i` starts from, whether or not the
+    /// look is passed over (then nothing would change it).
+    fn look_snapshot(&mut self, i: usize) {
+        if let Some(trace) = self.trace.as_mut() {
+            trace.push(Snapshot {
+                at: self.t,
+                n: self.n,
+                before: self.state.clone(),
+                look: Some(i),
             });
         }
     }

@@ -206,6 +206,11 @@ impl Plan {
         self.stages.iter().position(|s| s.name == name)
     }
 
+    /// The event types a condition can read, through segments and scores, by index.
+    pub fn events_read(&self, c: &Cond) -> Vec<bool> {
+        reads::events_read(self.events.len(), &self.segments, &self.scores, c)
+    }
+
     /// Index into [`Plan::watch`]: 0 outside the funnel, `1 + s` in stage `s`, and
     /// `1 + stages` once exited.
     pub fn position(&self, stage: Option<u16>, exited: bool) -> usize {

@@ -193,6 +193,26 @@ pub(super) fn watch_lists(
     watch
 }
 
+/// The event types `c` can read, through segments and scores (for explanations: which rules
+/// an event of a type could have mattered to).
+pub(super) fn events_read(
+    events: usize,
+    segments: &[(String, Cond, ast::Expr)],
+    scores: &[ScoreModel],
+    c: &Cond,
+) -> Vec<bool> {
+    let mut r = Reads {
+        events: vec![false; events],
+        time: false,
+        segments,
+        scores,
+        seg_seen: vec![false; segments.len()],
+        score_seen: vec![false; scores.len()],
+    };
+    r.expr(c);
+    r.events
+}
+
 /// Which segments read only traits and constants (possibly through other such segments).
 pub(super) fn trait_only_segments(segments: &[(String, Cond, ast::Expr)]) -> Vec<bool> {
     // Until nothing changes: a segment may name one declared after it.

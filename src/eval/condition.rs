@@ -2,6 +2,7 @@
 //! queries over its events (and the prefilters' event lists, made on first use), and the
 //! scores' arithmetic.
 
+use super::chain;
 use super::index::Index;
 use super::operand::{compare, test, Operand};
 use super::outcome::{ScoreValue, State};
@@ -25,6 +26,11 @@ pub struct Moment<'a> {
     pub n: usize,
     /// In a move's or exit's condition: the entry into the current stage.
     pub scope: Option<i64>,
+    /// A number from [`Index::moment_id`] under which segment values are noted and reused
+    /// (a segment named by several conditions, or by other segments, is worked out once per
+    /// moment), or 0 for none. Whoever hands one out answers for it: every evaluation under
+    /// one number sees the same history, state and moment, and no stint.
+    pub memo: u64,
 }
 
 /// `points` added `n` times to `0.0`, when that can be had by one multiplication (see
@@ -118,7 +124,7 @@ impl<'a> Moment<'a> {
     }
 
     /// Event list `k`: by type, then by prefilter (worked out on first use).
-    fn list(&self, k: usize) -> Option<&'a [u32]> {
+    pub(super) fn list(&self, k: usize) -> Option<&'a [u32]> {
         let index: &'a Index = self.by_type;
         if k < index.types() {
             return index.of_type(k);
@@ -224,6 +230,20 @@ impl<'a> Moment<'a> {
                     Some(cell) if self.plan.trait_segments.get(i) == Some(&true) => {
                         Operand::Bool(*cell.get_or_init(|| self.eval(c, None).truthy()))
                     }
+                    _ if self.memo != 0 && self.scope.is_none() => {
+                        let noted = self.by_type.seg_memo.borrow().get(i).copied();
+                        match noted {
+                            Some((m, v)) if m == self.memo => Operand::Bool(v),
+                            _ => {
+                                // Not borrowed while evaluating: the segment may name others.
+                                let v = self.eval(c, None).truthy();
+                                if let Some(slot) = self.by_type.seg_memo.borrow_mut().get_mut(i) {
+                                    *slot = (self.memo, v);
+                                }
+                                Operand::Bool(v)
+                            }
+                        }
+                    }
                     _ => Operand::Bool(self.eval(c, None).truthy()),
                 }
             }
@@ -291,7 +311,7 @@ impl<'a> Moment<'a> {
                 Some((_, e)) => Operand::Ref(self.lead.prop(e, *prop as usize)),
                 None => Operand::Missing,
             },
-            Cond::Then(steps) => Operand::Bool(self.then(steps)),
+            Cond::Then { steps, id } => Operand::Bool(self.then(steps, *id as usize)),
             Cond::AtLeast(k, items) => {
                 let yes = items.iter().filter(|i| self.eval(i, cur).truthy()).count();
                 Operand::Bool(yes as u32 >= *k)
@@ -354,39 +374,18 @@ impl<'a> Moment<'a> {
         }
     }
 
-    fn then(&self, steps: &[Query]) -> bool {
-        // Greedy earliest matching: the earliest first step leaves the most room for the rest,
-        // except that a `within` on a later step bounds the gap, so every start is tried.
-        fn rest(cx: &Moment<'_>, steps: &[Query], after: usize, prev_at: i64) -> bool {
-            let Some((q, tail)) = steps.split_first() else {
-                return true;
-            };
-            let mut ok = false;
-            let gap = q.within;
-            cx.select_in(q, false, &mut |i, e| {
-                if i <= after || gap.is_some_and(|g| e.at > prev_at.saturating_add(g)) {
-                    return true;
-                }
-                if rest(cx, tail, i, e.at) {
-                    ok = true;
-                    return false;
-                }
-                true
-            });
-            ok
-        }
-        let Some((first, tail)) = steps.split_first() else {
-            return false;
-        };
-        let mut ok = false;
-        self.select(first, &mut |i, e| {
-            if rest(self, tail, i, e.at) {
-                ok = true;
-                return false;
+    fn then(&self, steps: &[Query], id: usize) -> bool {
+        // Lists that need no filtering at the moment are the same at every look: their
+        // links are made once per lead.
+        if steps.iter().all(|q| q.filter.is_none() || q.prefiltered) {
+            let lists: Option<Vec<&[u32]>> =
+                steps.iter().map(|q| self.list(q.list as usize)).collect();
+            if let (Some(lists), Some(cell)) = (lists, self.by_type.chains.get(id)) {
+                let table = cell.get_or_init(|| chain::table(&self.lead.events, steps, &lists));
+                return chain::holds(self, steps, &lists, table);
             }
-            true
-        });
-        ok
+        }
+        chain::holds_by_selection(self, steps)
     }
 
     /// A `per` rule's sum and count without visiting its events, when that gives the same
@@ -536,6 +535,7 @@ mod tests {
             t: 0,
             n: 0,
             scope: None,
+            memo: 0,
         };
         let values = [
             Value::Missing,
@@ -582,7 +582,7 @@ mod tests {
                 }
                 Cond::Has { query, .. } | Cond::PropOf { query, .. } => out.push(query.clone()),
                 Cond::Rate(a, b) => out.extend([a.clone(), b.clone()]),
-                Cond::Then(v) => out.extend(v.iter().cloned()),
+                Cond::Then { steps: v, .. } => out.extend(v.iter().cloned()),
                 Cond::Not(x) | Cond::Neg(x) | Cond::Exists(x) => walk(x, out),
                 Cond::All(v) | Cond::Any(v) | Cond::AtLeast(_, v) => {
                     v.iter().for_each(|x| walk(x, out))
@@ -642,6 +642,7 @@ mod tests {
                             t,
                             n,
                             scope,
+                            memo: 0,
                         };
                         for q in &qs {
                             let lo = [
@@ -735,6 +736,7 @@ mod tests {
                 t: as_of,
                 n: seen,
                 scope: None,
+                memo: 0,
             };
             let (a, b) = (cx(&reused), cx(&fresh));
             for ty in 0..=plan.events.len() {
@@ -815,6 +817,7 @@ stage D {
                     t: i64::MAX,
                     n: lead.events.len(),
                     scope: None,
+                    memo: 0,
                 };
                 for (k, (ev, filter)) in plan.prefilters.iter().enumerate() {
                     let Some(test) = &plan.prefilter_tests[k] else {

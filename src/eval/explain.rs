@@ -176,6 +176,7 @@ pub fn explain(plan: &Plan, lead: &Lead, as_of: i64) -> (Outcome, Explanation) {
         t: as_of,
         n: seen,
         scope: None,
+        memo: 0,
     };
     let scores = plan
         .scores
@@ -295,6 +296,7 @@ fn moment_at<'a>(
         t: snap.at,
         n: snap.n,
         scope,
+        memo: 0,
     }
 }
 
@@ -478,7 +480,7 @@ fn leaf_value(cx: &Moment<'_>, c: &Cond) -> String {
             }
             None => "none recorded".into(),
         },
-        Cond::Then(_) => String::new(),
+        Cond::Then { .. } => String::new(),
         other => {
             let v = cx.eval(other, None);
             match v.to_value() {

@@ -3,7 +3,9 @@
 //! that read only traits (both filled on first use by condition evaluation, which needs the
 //! interpreter for them).
 
-use std::cell::{Cell, OnceCell};
+use std::cell::{Cell, OnceCell, RefCell};
+
+use super::chain::ChainTable;
 
 use crate::lead::Lead;
 use crate::plan::Plan;
@@ -24,6 +26,14 @@ pub struct Index {
     pub filtered: Vec<OnceCell<Vec<u32>>>,
     /// For each segment that reads only traits: its value.
     pub segments: Vec<OnceCell<bool>>,
+    /// For each `then` condition of the plan: its links over the lead's events (see
+    /// `chain`), when its steps' lists need no filtering at the moment.
+    pub chains: Vec<OnceCell<ChainTable>>,
+    /// Segment values within one moment (see [`Index::moment_id`]): for each segment, the
+    /// moment it was worked out at and its value there.
+    pub(super) seg_memo: RefCell<Vec<(u64, bool)>>,
+    /// The last number handed out by [`Index::moment_id`].
+    moments: Cell<u64>,
     /// Emptied lists of earlier leads, for `filtered` to fill (they are made behind a shared
     /// reference, on first use).
     spare: Cell<Vec<Vec<u32>>>,
@@ -94,7 +104,24 @@ impl Index {
         }
         self.segments
             .resize_with(plan.segments.len(), OnceCell::new);
+        for cell in &mut self.chains {
+            cell.take();
+        }
+        self.chains.resize_with(plan.chains, OnceCell::new);
+        // Values noted at earlier moments are never read again: every moment gets a new
+        // number.
+        let memo = self.seg_memo.get_mut();
+        memo.clear();
+        memo.resize(plan.segments.len(), (0, false));
         seen
+    }
+
+    /// A number for a new moment, never handed out before by this index: segment values
+    /// noted under it hold for every evaluation under it (see `Moment::memo`).
+    pub fn moment_id(&self) -> u64 {
+        let id = self.moments.get() + 1;
+        self.moments.set(id);
+        id
     }
 
     /// An empty list, with room if an earlier lead left one.

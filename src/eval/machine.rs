@@ -131,6 +131,12 @@ impl<'a> Machine<'a> {
             t: self.t,
             n: self.n,
             scope,
+            // Nothing a moment reads can change while it lives (it borrows the machine).
+            memo: if scope.is_none() {
+                self.by_type.moment_id()
+            } else {
+                0
+            },
         }
     }
 

@@ -5,6 +5,7 @@
 //! values and comparisons; [`outcome`] holds what a replay produces; [`explain`] evaluates
 //! every decision again, for `funnelc explain`.
 
+mod chain;
 pub mod condition;
 pub mod explain;
 pub mod index;

@@ -25,6 +25,8 @@ struct Compiler<'a> {
     grades: BTreeMap<&'a str, Vec<String>>,
     offsets: Vec<i64>,
     reads_score: bool,
+    /// `then` conditions so far.
+    chains: usize,
     prefilters: Vec<(u16, Cond)>,
 }
 
@@ -69,6 +71,7 @@ pub(crate) fn compile(file: &File, sym: &Symbols, source: &str, file_name: &str)
         grades: BTreeMap::new(),
         offsets: Vec::new(),
         reads_score: false,
+        chains: 0,
         prefilters: Vec::new(),
     };
     let mut seg_decls = Vec::new();
@@ -244,6 +247,7 @@ pub(crate) fn compile(file: &File, sym: &Symbols, source: &str, file_name: &str)
         stages,
         leaves,
         timer_offsets: offsets,
+        chains: cx.chains,
         decay_matters: decays && cx.reads_score,
         dimensions: file
             .items
@@ -367,12 +371,17 @@ impl Compiler<'_> {
                     query: q,
                 }
             }
-            ExprKind::Then(steps) => Cond::Then(
-                steps
+            ExprKind::Then(steps) => {
+                let steps = steps
                     .iter()
                     .map(|q| self.query(q))
-                    .collect::<Option<Vec<_>>>()?,
-            ),
+                    .collect::<Option<Vec<_>>>()?;
+                self.chains += 1;
+                Cond::Then {
+                    steps,
+                    id: u32::try_from(self.chains - 1).ok()?,
+                }
+            }
             ExprKind::AtLeast { k, items } => Cond::AtLeast(
                 *k,
                 items

@@ -68,7 +68,11 @@ pub enum Cond {
         which: Which,
         query: Query,
     },
-    Then(Vec<Query>),
+    /// `id` numbers the plan's chains, for the per-lead tables (see [`Plan::chains`]).
+    Then {
+        steps: Vec<Query>,
+        id: u32,
+    },
     AtLeast(u32, Vec<Cond>),
     Not(Box<Cond>),
     Neg(Box<Cond>),
@@ -171,6 +175,8 @@ pub struct Plan {
     pub leaves: Vec<Leave>,
     /// Offsets (ms) after an event or an entry at which a condition may change by time alone.
     pub timer_offsets: Vec<i64>,
+    /// How many `then` conditions the plan has (numbered by `Cond::Then::id`).
+    pub chains: usize,
     /// Some score decays and a transition reads a score: crossings need bisection.
     pub decay_matters: bool,
     /// Trait slots of the `dimensions` (what reports and explanations name a lead by).

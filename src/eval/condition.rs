@@ -3,6 +3,7 @@
 //! scores' arithmetic.
 
 use super::chain;
+use super::decay;
 use super::index::Index;
 use super::operand::{compare, test, Operand};
 use super::outcome::{ScoreValue, State};
@@ -47,8 +48,29 @@ fn whole_sum(points: f64, n: usize) -> Option<f64> {
     })
 }
 
-fn round2(v: f64) -> f64 {
+pub(super) fn round2(v: f64) -> f64 {
     (v * 100.0).round() / 100.0
+}
+
+/// A `per` rule's sum as its part of the score: capped, then rounded.
+pub(super) fn capped(sum: f64, cap: Option<f64>) -> f64 {
+    round2(cap.map_or(sum, |c| sum.clamp(-c, c)))
+}
+
+/// What one point earned at `earned` is worth at `t`.
+pub(super) fn decay_at(model: &ScoreModel, t: i64, earned: i64) -> f64 {
+    let age = (t - earned).max(0) as f64;
+    match model.decay {
+        Some(DecayKind::HalfLife(h)) if h > 0 => 0.5f64.powf(age / h as f64),
+        Some(DecayKind::Expire(d)) => {
+            if age < d as f64 {
+                1.0
+            } else {
+                0.0
+            }
+        }
+        _ => 1.0,
+    }
 }
 
 impl<'a> Moment<'a> {
@@ -94,6 +116,16 @@ impl<'a> Moment<'a> {
     /// far, the current stint, `since` and `within`. Lists are in replay order, which is
     /// time order, so the scopes cut one contiguous run, found by binary search.
     fn candidates(&self, q: &Query, use_within: bool) -> Option<&'a [u32]> {
+        let (idx, start, end) = self.candidate_range(q, use_within)?;
+        idx.get(start..end)
+    }
+
+    /// [`candidates`](Self::candidates) as a run `start..end` of the query's whole list.
+    pub(super) fn candidate_range(
+        &self,
+        q: &Query,
+        use_within: bool,
+    ) -> Option<(&'a [u32], usize, usize)> {
         let mut lo = i64::MIN;
         if let Some(s) = self.scope {
             lo = lo.max(s);
@@ -115,12 +147,13 @@ impl<'a> Moment<'a> {
             Some(last) if in_history(last) => idx.len(),
             _ => idx.partition_point(in_history),
         };
-        let idx = idx.get(..end)?;
         if lo == i64::MIN {
-            return Some(idx);
+            return Some((idx, 0, end));
         }
-        let start = idx.partition_point(|&i| events.get(i as usize).is_some_and(|e| e.at < lo));
-        idx.get(start..)
+        let start = idx
+            .get(..end)?
+            .partition_point(|&i| events.get(i as usize).is_some_and(|e| e.at < lo));
+        Some((idx, start, end))
     }
 
     /// Event list `k`: by type, then by prefilter (worked out on first use).
@@ -405,6 +438,25 @@ impl<'a> Moment<'a> {
         Some((whole_sum(points, n)?, n))
     }
 
+    /// A `per` rule's points (capped and rounded) and event count, by adding its events'
+    /// decayed points one by one; `None` without events.
+    pub(super) fn per_by_events(
+        &self,
+        model: &ScoreModel,
+        points: f64,
+        q: &Query,
+        cap: Option<f64>,
+    ) -> Option<(f64, usize)> {
+        let mut sum = 0.0;
+        let mut n = 0;
+        self.select(q, &mut |_, e| {
+            sum += points * decay_at(model, self.t, e.at);
+            n += 1;
+            true
+        });
+        (n > 0).then(|| (capped(sum, cap), n))
+    }
+
     /// A score at this moment.
     pub fn score(&self, i: usize) -> ScoreValue {
         let mut parts = Vec::new();
@@ -432,20 +484,7 @@ impl<'a> Moment<'a> {
             scope: None,
             ..*self
         };
-        let decay = |earned: i64| -> f64 {
-            let age = (self.t - earned).max(0) as f64;
-            match model.decay {
-                Some(DecayKind::HalfLife(h)) if h > 0 => 0.5f64.powf(age / h as f64),
-                Some(DecayKind::Expire(d)) => {
-                    if age < d as f64 {
-                        1.0
-                    } else {
-                        0.0
-                    }
-                }
-                _ => 1.0,
-            }
-        };
+        let decay = |earned: i64| decay_at(model, self.t, earned);
         // The parts summed in order from the start `Iterator::sum` uses, as summing the list
         // of parts would: the same bits, zero's sign included.
         let mut raw_sum: f64 = std::iter::empty::<f64>().sum();
@@ -471,24 +510,14 @@ impl<'a> Moment<'a> {
                     }
                 }
                 RulePoints::Per { query, cap } => {
-                    let (mut sum, n) = match full.whole_points(model, rule.points, query) {
-                        Some(done) => done,
-                        None => {
-                            let mut sum = 0.0;
-                            let mut n = 0;
-                            full.select(query, &mut |_, e| {
-                                sum += rule.points * decay(e.at);
-                                n += 1;
-                                true
-                            });
-                            (sum, n)
-                        }
+                    let done = match full.whole_points(model, rule.points, query) {
+                        Some((sum, n)) => Some((n > 0).then(|| (capped(sum, *cap), n))),
+                        None => decay::per_part(&full, i, ri, rule.points, query, *cap),
                     };
-                    if n > 0 {
-                        if let Some(c) = cap {
-                            sum = sum.clamp(-c, *c);
-                        }
-                        part((ri, round2(sum), n));
+                    let done =
+                        done.unwrap_or_else(|| full.per_by_events(model, rule.points, query, *cap));
+                    if let Some((points, n)) = done {
+                        part((ri, points, n));
                     }
                 }
             }

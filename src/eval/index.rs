@@ -6,6 +6,7 @@
 use std::cell::{Cell, OnceCell, RefCell};
 
 use super::chain::ChainTable;
+use super::decay::Weights;
 
 use crate::lead::Lead;
 use crate::plan::Plan;
@@ -29,6 +30,9 @@ pub struct Index {
     /// For each `then` condition of the plan: its links over the lead's events (see
     /// `chain`), when its steps' lists need no filtering at the moment.
     pub chains: Vec<OnceCell<ChainTable>>,
+    /// For each score rule (see `Plan::rule_slot`): the weights of a half-life `per` rule's
+    /// events.
+    pub decay: Vec<OnceCell<Weights>>,
     /// Segment values within one moment (see [`Index::moment_id`]): for each segment, the
     /// moment it was worked out at and its value there.
     pub(super) seg_memo: RefCell<Vec<(u64, bool)>>,
@@ -108,6 +112,11 @@ impl Index {
             cell.take();
         }
         self.chains.resize_with(plan.chains, OnceCell::new);
+        for cell in &mut self.decay {
+            cell.take();
+        }
+        let rules = plan.scores.iter().map(|m| m.rules.len()).sum();
+        self.decay.resize_with(rules, OnceCell::new);
         // Values noted at earlier moments are never read again: every moment gets a new
         // number.
         let memo = self.seg_memo.get_mut();

@@ -7,6 +7,7 @@
 
 mod chain;
 pub mod condition;
+mod decay;
 pub mod explain;
 pub mod index;
 pub mod machine;

@@ -209,6 +209,17 @@ impl Plan {
         self.stages.iter().position(|s| s.name == name)
     }
 
+    /// A number for rule `rule` of score `score`, counting every score's rules in order.
+    pub fn rule_slot(&self, score: usize, rule: usize) -> Option<usize> {
+        let before: usize = self
+            .scores
+            .get(..score)?
+            .iter()
+            .map(|m| m.rules.len())
+            .sum();
+        Some(before + rule)
+    }
+
     /// Index into [`Plan::watch`]: 0 outside the funnel, `1 + s` in stage `s`, and
     /// `1 + stages` once exited.
     pub fn position(&self, stage: Option<u16>, exited: bool) -> usize {

@@ -151,6 +151,24 @@ pub enum LeaveTo {
     Exit(String),
 }
 
+/// Where a condition can change by the passage of time alone, as offsets (ms, each list
+/// sorted) from the instants they are measured from.
+#[derive(Clone, Debug, Default)]
+pub struct Timers {
+    /// After each event of an event list (by [`Query::list`]): an event leaving a `within`
+    /// window, one millisecond after `at + D`.
+    pub after_events: Vec<(u32, Vec<i64>)>,
+    /// After the event a query picks (`days since last Q`, `days since first Q`, compared
+    /// with a number): only that event can start the count.
+    pub after_pick: Vec<(Query, Which, Vec<i64>)>,
+    /// After the start of the history: a window becoming complete for `no ... within`, and
+    /// `days since` with no matching event.
+    pub after_start: Vec<i64>,
+    /// For each stage, after the latest entry into it: `days since entering` thresholds,
+    /// and `after_start`, since a move's or exit's history starts at the entry.
+    pub after_entry: Vec<Vec<i64>>,
+}
+
 #[derive(Clone, Debug)]
 pub struct Plan {
     pub funnel: Option<String>,
@@ -173,8 +191,11 @@ pub struct Plan {
     pub stages: Vec<StagePlan>,
     /// Exits first, then moves; each group in priority order, then declaration order.
     pub leaves: Vec<Leave>,
-    /// Offsets (ms) after an event or an entry at which a condition may change by time alone.
+    /// Offsets (ms) after an event or an entry at which a condition may change by time alone:
+    /// all of them together, for the question whether anything does.
     pub timer_offsets: Vec<i64>,
+    /// The same instants, each measured from what it depends on (see [`Timers`]).
+    pub timers: Timers,
     /// How many `then` conditions the plan has (numbered by `Cond::Then::id`).
     pub chains: usize,
     /// Some score decays and a transition reads a score: crossings need bisection.

@@ -99,7 +99,10 @@ pub fn holds(cx: &Moment<'_>, steps: &[Query], lists: &[&[u32]], table: &ChainTa
         return false;
     };
     // The last step's events in the history: a prefix of its list.
-    let end = last.partition_point(|&i| (i as usize) < cx.n && at(events, i) <= cx.t);
+    let end = match steps.last() {
+        Some(q) => cx.history_end(q.list as usize, last),
+        None => 0,
+    };
     let Some(mut p) = end
         .checked_sub(1)
         .and_then(|k| table.last_end.get(k))

@@ -145,7 +145,7 @@ impl<'a> Moment<'a> {
         // from below: both are seen without a search.
         let end = match idx.last() {
             Some(last) if in_history(last) => idx.len(),
-            _ => idx.partition_point(in_history),
+            _ => self.history_end(q.list as usize, idx),
         };
         if lo == i64::MIN {
             return Some((idx, 0, end));
@@ -154,6 +154,34 @@ impl<'a> Moment<'a> {
             .get(..end)?
             .partition_point(|&i| events.get(i as usize).is_some_and(|e| e.at < lo));
         Some((idx, start, end))
+    }
+
+    /// How many of list `k` (`idx`) are in the history. At a look every event before `n` is
+    /// at or before the moment, so that is how many are before `n`: found by a walk from
+    /// where the last look found it (looks move forward through the events), instead of a
+    /// binary search that misses the cache at every step on a long list.
+    pub(super) fn history_end(&self, k: usize, idx: &[u32]) -> usize {
+        let events = &self.lead.events;
+        let all_before = self
+            .n
+            .checked_sub(1)
+            .and_then(|i| events.get(i))
+            .is_none_or(|e| e.at <= self.t);
+        let Some(hint) = self.by_type.ends.get(k).filter(|_| all_before) else {
+            return idx.partition_point(|&i| {
+                (i as usize) < self.n && events.get(i as usize).is_some_and(|e| e.at <= self.t)
+            });
+        };
+        let n = self.n;
+        let mut end = (hint.get() as usize).min(idx.len());
+        while end > 0 && idx.get(end - 1).is_some_and(|&i| i as usize >= n) {
+            end -= 1;
+        }
+        while idx.get(end).is_some_and(|&i| (i as usize) < n) {
+            end += 1;
+        }
+        hint.set(end as u32);
+        end
     }
 
     /// Event list `k`: by type, then by prefilter (worked out on first use).

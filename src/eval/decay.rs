@@ -10,6 +10,8 @@
 //! down as the sum goes up). Otherwise (the sum within about a millionth of a cent of a
 //! rounding boundary) the caller adds the events one by one.
 
+use std::cell::Cell;
+
 use super::condition::{capped, Moment};
 use crate::lead::Event;
 use crate::plan::{DecayKind, Query};
@@ -30,8 +32,14 @@ const U: f64 = f64::EPSILON / 2.0;
 pub struct Weights {
     /// For each position of the list: the position where its block starts.
     block: Vec<u32>,
+    /// For each position: the position after its block's last.
+    end: Vec<u32>,
     /// For each position: the weights of its block up to and including it.
     cum: Vec<f64>,
+    /// Where the last look found its horizon: looks move forward in time, so the next
+    /// horizon is found by a short walk from there (a binary search over a long list
+    /// missed the cache at every step).
+    horizon: Cell<usize>,
 }
 
 fn at(events: &[Event], list: &[u32], k: usize) -> i64 {
@@ -43,7 +51,9 @@ fn at(events: &[Event], list: &[u32], k: usize) -> i64 {
 fn weights(events: &[Event], list: &[u32], h: f64) -> Weights {
     let mut w = Weights {
         block: Vec::with_capacity(list.len()),
+        end: Vec::with_capacity(list.len()),
         cum: Vec::with_capacity(list.len()),
+        horizon: Cell::new(0),
     };
     let (mut start, mut base, mut acc) = (0usize, i64::MIN, 0.0f64);
     for k in 0..list.len() {
@@ -55,7 +65,36 @@ fn weights(events: &[Event], list: &[u32], h: f64) -> Weights {
         w.block.push(start as u32);
         w.cum.push(acc);
     }
+    // Each position's block end: the next block's start.
+    w.end.resize(list.len(), list.len() as u32);
+    for k in (1..list.len()).rev() {
+        let next = w.end[k];
+        w.end[k - 1] = if w.block[k] as usize == k {
+            k as u32
+        } else {
+            next
+        };
+    }
     w
+}
+
+/// The first position in `lo..hi` whose event is at or after `limit`, walking from `hint`.
+fn first_from(
+    events: &[Event],
+    list: &[u32],
+    lo: usize,
+    hi: usize,
+    limit: i64,
+    hint: usize,
+) -> usize {
+    let mut k = hint.clamp(lo, hi);
+    while k > lo && at(events, list, k - 1) >= limit {
+        k -= 1;
+    }
+    while k < hi && at(events, list, k) < limit {
+        k += 1;
+    }
+    k
 }
 
 /// Repeated addition of `points`, `k` times from `0.0`, when every partial sum is exact: a
@@ -136,15 +175,13 @@ pub fn per_part(
             let cell = cx.by_type.decay.get(cx.plan.rule_slot(score, rule)?)?;
             let w = cell.get_or_init(|| weights(events, list, hf));
             let horizon = t.saturating_sub((HORIZON * hf) as i64);
-            let first = lo
-                + list
-                    .get(lo..hi)?
-                    .partition_point(|&i| events.get(i as usize).is_some_and(|e| e.at < horizon));
+            let first = first_from(events, list, lo, hi, horizon, w.horizon.get());
+            w.horizon.set(first);
             let (mut sum, mut mag) = (0.0f64, 0.0f64);
             let mut k = first;
             while k < hi {
                 let b = *w.block.get(k)? as usize;
-                let end = k + w.block.get(k..hi)?.partition_point(|&x| x as usize == b);
+                let end = (*w.end.get(k)? as usize).min(hi);
                 let upto = *w.cum.get(end - 1)?;
                 let before = if k > b { *w.cum.get(k - 1)? } else { 0.0 };
                 let scale = (-((t - at(events, list, b)) as f64) / hf).exp2();

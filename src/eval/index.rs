@@ -36,6 +36,9 @@ pub struct Index {
     /// Segment values within one moment (see [`Index::moment_id`]): for each segment, the
     /// moment it was worked out at and its value there.
     pub(super) seg_memo: RefCell<Vec<(u64, bool)>>,
+    /// For each event list (types, then prefilters): where the last look found the end of
+    /// its history (see `Moment::history_end`).
+    pub(super) ends: Vec<Cell<u32>>,
     /// The last number handed out by [`Index::moment_id`].
     moments: Cell<u64>,
     /// Emptied lists of earlier leads, for `filtered` to fill (they are made behind a shared
@@ -112,6 +115,9 @@ impl Index {
             cell.take();
         }
         self.chains.resize_with(plan.chains, OnceCell::new);
+        self.ends.clear();
+        self.ends
+            .resize_with(types + plan.prefilters.len(), || Cell::new(0));
         for cell in &mut self.decay {
             cell.take();
         }

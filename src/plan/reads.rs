@@ -30,7 +30,7 @@ pub(super) fn reads_only(c: &Cond, event: bool, segments: &[bool]) -> bool {
         | Cond::DaysSinceEntering(_)
         | Cond::Has { .. }
         | Cond::PropOf { .. }
-        | Cond::Then(_) => false,
+        | Cond::Then { .. } => false,
     }
 }
 
@@ -108,7 +108,7 @@ impl Reads<'_> {
                 self.query(a);
                 self.query(b);
             }
-            Cond::Then(steps) => {
+            Cond::Then { steps, .. } => {
                 if let Some((first, rest)) = steps.split_first() {
                     self.query(first);
                     rest.iter().for_each(|q| self.query_events(q));

@@ -197,6 +197,7 @@ pub fn explain(plan: &Plan, lead: &Lead, as_of: i64) -> (Outcome, Explanation) {
         t: as_of,
         n: seen,
         scope: None,
+        memo: 0,
     };
     let scores = Scores {
         list: plan
@@ -303,6 +304,7 @@ fn moment_at<'a>(
         t: snap.at,
         n: snap.n,
         scope: None,
+        memo: 0,
     }
 }
 

@@ -207,7 +207,7 @@ fn reading(cx: &Moment<'_>, c: &Cond, ev: Option<&Event>) -> Option<Reading> {
                 scope: scope(query, cx),
             },
         },
-        Cond::Then(_) => return None,
+        Cond::Then { .. } => return None,
         other => {
             let v = cx.eval(other, ev);
             match v.to_value() {

@@ -90,6 +90,7 @@ pub(super) fn unmoved(
             t: snap.at,
             n: snap.n,
             scope: None,
+            memo: 0,
         };
         let why = why(&cx, &readers, i);
         let position = position_of(plan, &snap.before);

@@ -142,6 +142,7 @@ impl<'a> Cursor<'a> {
         }
         let b = self.b;
         let mut previous = None;
+        let mut seen = 0u64;
         self.compact_members(|p| {
             // The property that followed the previous one last time is tried first, whole.
             let at = follows(usize::from(id), previous, p.memo.props.len());
@@ -170,6 +171,8 @@ impl<'a> Cursor<'a> {
                     }
                 }
             };
+            // A property given twice: the serde reader's to report.
+            super::first_time(&mut seen, slot)?;
             let dst = lead.props.get_mut(start + slot)?;
             p.typed(&decl.props.get(slot)?.1, dst)?;
             previous = Some(slot);

@@ -2,7 +2,7 @@
 //! [`Lead`], reading only what the plan declares and skipping the rest.
 //!
 //! It is an optimisation, never the judge: whenever a line is anything but plainly valid
-//! (a syntax error, a wrong type, a `\u` escape, a duplicate key, a number out of the easy
+//! (a syntax error, a wrong type, a `\u` escape, a key given twice, a number out of the easy
 //! range…) it gives up and returns `None`, and the serde reader in [`super::jsonl`] reads the
 //! line again. That reader decides what every unusual line means and words every error, so
 //! the two can only differ by speed; `tests/fast_jsonl.rs` checks that they agree.
@@ -207,19 +207,30 @@ fn latest_in(p: &mut Cursor<'_>, floor: Option<&[u8; 20]>) -> Option<Option<i64>
 }
 
 /// Writes a property into its slot of the event whose slots start at `start`; a property the
-/// schema does not declare is ignored. `None` when the value has the wrong type.
+/// schema does not declare is ignored. `None` when the value has the wrong type, or the
+/// property is in `seen` already (given twice); else it is added to `seen`.
 fn put_prop(
     decl: &crate::plan::EventType,
     lead: &mut Lead,
     start: usize,
     key: &str,
     raw: &Raw<'_>,
+    seen: &mut u64,
 ) -> Option<()> {
     if let Some(slot) = decl.props.iter().position(|(name, _)| name == key) {
+        first_time(seen, slot)?;
         let v = convert(raw, &decl.props.get(slot)?.1).ok()?;
         *lead.props.get_mut(start + slot)? = v;
     }
     Some(())
+}
+
+/// Marks `slot` in `seen`; `None` when it was marked already (a key given twice), or is
+/// beyond the mask's 64 bits (the serde reader then reads the line).
+#[inline(always)]
+fn first_time(seen: &mut u64, slot: usize) -> Option<()> {
+    let bit = 1u64.checked_shl(u32::try_from(slot).ok()?)?;
+    (std::mem::replace(seen, *seen | bit) & bit == 0).then_some(())
 }
 
 /// A position in one line, with what the thread has learnt of the data so far.
@@ -564,6 +575,8 @@ impl<'a> Cursor<'a> {
     fn traits(&mut self, plan: &Plan, node: usize, out: &mut [Value]) -> Option<()> {
         let b = self.b;
         let mut previous = None;
+        // The node's keys met so far: one given twice is the serde reader's to report.
+        let mut seen = 0u64;
         self.seq(b'{', b'}', |p| {
             // The declared key that followed the previous one last time is tried first,
             // whole: `"key":` against two words.
@@ -596,6 +609,7 @@ impl<'a> Cursor<'a> {
                 return p.skip();
             };
             previous = Some(i);
+            first_time(&mut seen, i)?;
             if p.peek()? == b'{' {
                 return match (k.slot, k.child) {
                     // An object where one value is declared: a type error.
@@ -606,7 +620,8 @@ impl<'a> Cursor<'a> {
             }
             match k.slot {
                 Some(slot) => p.typed(&plan.traits.get(slot)?.1, out.get_mut(slot)?),
-                None => p.raw().map(drop),
+                // Anything but an object where traits are declared below: an error.
+                None => None,
             }
         })
     }
@@ -771,6 +786,8 @@ impl<'a> Cursor<'a> {
         // The event type and where its properties start in `lead.props`, once known.
         let mut typed: Option<(u16, usize)> = None;
         let mut first = true;
+        // Declared properties met so far, by slot: one given twice is serde's to report.
+        let mut seen = 0u64;
         self.object(|p, key| {
             let was_first = std::mem::replace(&mut first, false);
             match key.as_ref() {
@@ -790,7 +807,7 @@ impl<'a> Cursor<'a> {
                         let decl = plan.events.get(id as usize)?;
                         if decl.props.iter().any(|(name, _)| *name == key) {
                             let raw = p.raw()?;
-                            put_prop(decl, lead, start, &key, &raw)?;
+                            put_prop(decl, lead, start, &key, &raw, &mut seen)?;
                         } else {
                             p.skip()?;
                         }
@@ -816,7 +833,7 @@ impl<'a> Cursor<'a> {
                 lead.props
                     .extend(std::iter::repeat_n(Value::Missing, decl.props.len()));
                 for (key, raw) in scratch.drain(..) {
-                    put_prop(decl, lead, start, &key, &raw)?;
+                    put_prop(decl, lead, start, &key, &raw, &mut seen)?;
                 }
                 (id, start)
             }

@@ -14,6 +14,7 @@ use rayon::prelude::*;
 
 use crate::eval::explain::Explanation;
 use crate::eval::{position, replay, Outcome};
+use crate::input::ids::{Duplicates, IdKey};
 use crate::input::lines::{flow, Batch, LineReader, BATCH_LINES};
 use crate::input::{jsonl, DataError};
 use crate::lead::Lead;
@@ -295,7 +296,7 @@ pub fn read_leads(
         Some(f) => memchr::memchr(b'\\', line).is_some() || f.find(line).is_some(),
         None => true,
     };
-    stream(plan, data, input, &wanted, &|p| p, take)
+    stream(plan, data, input, &wanted, &|p| p, &Err, take)
 }
 
 /// One lead evaluated on a worker thread: what it adds to the [`Summary`], and what the
@@ -343,18 +344,29 @@ pub fn evaluate<T: Send>(
             value,
         })
     };
-    stream(plan, data, input, &|_| true, &each, take)
+    stream(plan, data, input, &|_| true, &each, &Err, take)
+}
+
+/// One batch of lead-per-line JSONL as the workers hand it on: where its lines are, and
+/// each lead's line, what its id is known by, and its work.
+struct Worked<T> {
+    first_line: usize,
+    last_line: usize,
+    offset: u64,
+    leads: Vec<(usize, Option<IdKey>, T)>,
 }
 
 /// Batches of leads are read, parsed and put through `work` on every core, and handed to
 /// `take` in input order. Lead-per-line JSONL streams through `lines::flow`, so memory holds
-/// a few batches whatever the input size.
+/// a few batches whatever the input size; a lead whose id an earlier one has is made an
+/// error by `reject` (Segment streams gather a lead's calls by id, and CSV checks its own).
 fn stream<T: Send>(
     plan: &Plan,
     data: &Data,
     input: Input,
     wanted: &(dyn Fn(&[u8]) -> bool + Sync),
     work: &(dyn Fn(Read) -> T + Sync),
+    reject: &dyn Fn(DataError) -> T,
     mut take: impl FnMut(Vec<T>) -> bool,
 ) -> Result<bool, Error> {
     if let Some(leads) = input.loaded {
@@ -388,17 +400,50 @@ fn stream<T: Send>(
             }),
         }
     };
-    let work = |batch: Batch| -> Vec<T> {
-        batch
+    let mut duplicates = Duplicates::new(plan, name, &data.leads);
+    let exact = duplicates.exact();
+    let work = |batch: Batch| -> Worked<T> {
+        let leads = batch
             .lines
             .iter()
             .filter_map(|(n, r)| {
                 let line = batch.line(r);
-                wanted(line).then(|| work(parse(*n, line)))
+                wanted(line).then(|| {
+                    let read = parse(*n, line);
+                    let id = match &read {
+                        Ok((lead, _)) => Some(lead.id.as_str()),
+                        Err(e) => e.lead.as_deref(),
+                    };
+                    let key = id.map(|id| Duplicates::key(exact, id));
+                    (*n, key, work(read))
+                })
             })
-            .collect()
+            .collect();
+        let (first, last) = (batch.lines.first(), batch.lines.last());
+        Worked {
+            first_line: first.map_or(0, |(n, _)| *n),
+            last_line: last.map_or(0, |(n, _)| *n),
+            offset: batch.base + first.map_or(0, |(_, r)| r.start as u64),
+            leads,
+        }
     };
-    flow(reader, &work, take)
+    // In input order, on the thread that takes results: the first lead with an id is the
+    // one that keeps it, whatever order the workers finished in.
+    let checked = |worked: Worked<T>| {
+        let b = duplicates.batch(worked.first_line, worked.last_line, worked.offset);
+        let leads = worked
+            .leads
+            .into_iter()
+            .map(
+                |(n, key, t)| match key.and_then(|k| duplicates.check(b, n, k)) {
+                    Some(e) => reject(e),
+                    None => t,
+                },
+            )
+            .collect();
+        take(leads)
+    };
+    flow(reader, &work, checked)
         .map_err(|e| Error::Failed(format!("{name}:{}: {}", e.line, io_reason(&e.error))))
 }
 

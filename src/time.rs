@@ -113,7 +113,8 @@ pub fn parse_timestamp(s: &str) -> Result<Timestamp, String> {
     if s.len() < 16 || !s.is_char_boundary(10) {
         return Err(bad());
     }
-    let date = parse_date(&s[..10])?;
+    // Its message quotes the whole value: the date part alone reads as a different value.
+    let date = parse_date(&s[..10]).map_err(|e| e.replacen(&s[..10], s, 1))?;
     let b = s.as_bytes();
     if !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' {
         return Err(bad());
@@ -336,6 +337,27 @@ pub fn format_date(d: Date) -> String {
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn messages_quote_the_whole_value() {
+        for (s, want) in [
+            (
+                "2025-13-45T10:00:00Z",
+                "`2025-13-45T10:00:00Z` has no month 13",
+            ),
+            (
+                "2025-02-30T10:00:00+02:00",
+                "`2025-02-30T10:00:00+02:00` is not a day of the calendar",
+            ),
+            (
+                "2025-1x-01T10:00:00Z",
+                "`2025-1x-01T10:00:00Z` is not a date (expected YYYY-MM-DD)",
+            ),
+            ("2025-13-45", "`2025-13-45` has no month 13"),
+        ] {
+            assert_eq!(parse_timestamp(s).unwrap_err(), want);
+        }
+    }
 
     #[test]
     fn civil_round_trip() {

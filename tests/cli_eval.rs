@@ -549,3 +549,81 @@ fn an_int_beyond_64_bits_is_bad_data() {
     assert!(!err.contains("lead `L2`"), "{err}");
     assert!(err.contains("1 skipped"), "{err}");
 }
+
+#[test]
+fn wrong_data_is_an_error_never_a_silent_value() {
+    // Each line would once have been read as something it does not say.
+    let data = [
+        r#"{"id": "W1", "traits": {"company": 5}}"#,
+        r#"{"id": "W2", "traits": {"company": {"employees": 10}, "company": {"region": "us-east"}}}"#,
+        r#"{"id": "W3", "events": [{"type": "email.opened", "at": "2025-01-01", "step": 1}], "events": []}"#,
+        r#"{"id": "W4", "events": [{"type": "opportunity.created", "at": "2025-01-01", "amount": "$1e309"}]}"#,
+        r#"{"id": "W5", "events": [{"type": "opportunity.created", "at": "2025-01-01", "amount": "$4,50,0"}]}"#,
+        r#"{"id": "W6", "events": [{"type": "email.opened", "at": "2025-13-45T10:00:00Z", "step": 1}]}"#,
+        r#"{"id": "W7"}"#,
+        r#"{"id": "W7", "traits": {"role": "cfo"}}"#,
+        r#"{"id": "W1"}"#,
+    ]
+    .join("\n");
+    let p = temp("wrong.jsonl", &data);
+    let ps = p.to_str().unwrap();
+    let rejects = temp("wrong-rejects.txt", "");
+    let (code, out, err) = funnelc(&[
+        "eval",
+        RULES,
+        "--leads",
+        ps,
+        "--as-of",
+        AS_OF,
+        "--format",
+        "jsonl",
+        "--skip-bad",
+        "--rejects",
+        rejects.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let ids: Vec<&str> = out.lines().map(|l| &l[7..9]).collect();
+    assert_eq!(ids, ["W7"], "{out}");
+    let rej = std::fs::read_to_string(&rejects)
+        .unwrap()
+        .replace(ps, "wrong.jsonl");
+    insta::assert_snapshot!(rej);
+    // Without --skip-bad the first one stops the run.
+    let (code, _, err) = funnelc(&["eval", RULES, "--leads", ps, "--as-of", AS_OF]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("field `traits.company`: expected an object"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_file_appended_to_itself_has_every_lead_twice() {
+    let text = std::fs::read_to_string("examples/leads.jsonl").unwrap();
+    let p = temp("twice.jsonl", &format!("{text}{text}"));
+    let ps = p.to_str().unwrap();
+    for threads in ["1", "3"] {
+        let (code, out, err) = funnelc(&[
+            "eval",
+            RULES,
+            "--leads",
+            ps,
+            "--format",
+            "jsonl",
+            "--skip-bad",
+            "-j",
+            threads,
+        ]);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(out.lines().count(), 500);
+        let skipped: Vec<&str> = err.lines().filter(|l| l.starts_with("skipped:")).collect();
+        assert_eq!(skipped.len(), 500);
+        assert!(
+            skipped[499].ends_with(&format!(
+                "lead `L500`, field `id`: the id is already used by the lead at {ps}:500"
+            )),
+            "{}",
+            skipped[499]
+        );
+    }
+}

@@ -409,7 +409,7 @@ fn segment_error_on_a_later_line_fails_the_lead_at_its_first_position() {
     assert_eq!(
         errors(&read_segment(&plan, &text).leads),
         [
-            "segment.jsonl:3: lead `L1`, field `timestamp`: \"2025-01-32\" is not a day of the calendar",
+            "segment.jsonl:3: lead `L1`, field `timestamp`: \"2025-01-32T00:00:00Z\" is not a day of the calendar",
             "ok L2",
         ]
     );
@@ -517,7 +517,7 @@ fn csv_bad_events() {
     assert_eq!(
         errors(&out),
         [
-            "events.csv:2: lead `L1`, field `at`: \"2025-02-30\" is not a day of the calendar",
+            "events.csv:2: lead `L1`, field `at`: \"2025-02-30T10:00:00Z\" is not a day of the calendar",
             "events.csv:3: lead `L2`, field `step`: expected a whole number, found \"two\"",
             "events.csv:4: lead `L3`, field `amount`: expected an amount of money, found \"lots\"",
             "events.csv:5: lead `L4`, field `type`: the event has no `type`",

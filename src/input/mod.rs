@@ -3,6 +3,7 @@
 
 pub mod csv;
 pub mod fastjson;
+pub mod ids;
 pub mod jsonl;
 pub mod lines;
 pub mod segment;

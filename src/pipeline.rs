@@ -339,7 +339,7 @@ pub fn evaluate<T: Send>(
         };
         let value = (work.finish)(&lead, &out, explained.as_ref());
         Ok(Evaluated {
-            tally: Tally::of(plan, &out),
+            tally: Tally::of(plan, &lead, &out, work.as_of),
             unknown,
             value,
         })
@@ -456,6 +456,10 @@ fn origin(name: &str, line: usize) -> String {
     s
 }
 
+/// How recent a lead's latest event must be, before the evaluation moment, to count as part
+/// of the bulk of the data (see [`Summary::as_of_line`]).
+pub const RECENT: i64 = 30 * 86_400_000;
+
 /// What one lead adds to the [`Summary`], taken on the worker so that the lead's outcome is
 /// freed there too, not one by one on the thread that takes the results.
 pub struct Tally {
@@ -463,20 +467,39 @@ pub struct Tally {
     reached: u64,
     reached_more: Vec<usize>,
     exit: Option<String>,
+    /// Declared traits the lead has a value for: bit `i` for slot `i` below 64, the rest
+    /// listed.
+    carried: u64,
+    carried_more: Vec<usize>,
+    /// Whether the lead has events, and its latest is within [`RECENT`] of the moment.
+    events: bool,
+    recent: bool,
 }
 
 impl Tally {
-    pub fn of(plan: &Plan, out: &Outcome) -> Self {
+    pub fn of(plan: &Plan, lead: &Lead, out: &Outcome, as_of: i64) -> Self {
+        let latest = lead.events.last().map(|e| e.at);
         let mut t = Tally {
             reached: 0,
             reached_more: Vec::new(),
             exit: out.state.exit.as_ref().map(|_| position(plan, out)),
+            carried: 0,
+            carried_more: Vec::new(),
+            events: latest.is_some(),
+            recent: latest.is_some_and(|at| at >= as_of.saturating_sub(RECENT)),
         };
         for (i, at) in out.state.latest.iter().enumerate() {
             match (at, i) {
                 (None, _) => {}
                 (Some(_), 0..=63) => t.reached |= 1 << i,
                 (Some(_), _) => t.reached_more.push(i),
+            }
+        }
+        for (i, v) in lead.traits.iter().enumerate() {
+            match (v.is_missing(), i) {
+                (true, _) => {}
+                (false, 0..=63) => t.carried |= 1 << i,
+                (false, _) => t.carried_more.push(i),
             }
         }
         t
@@ -493,12 +516,19 @@ pub struct Summary {
     pub reached: Vec<u64>,
     pub exits: BTreeMap<String, u64>,
     pub unknown: BTreeMap<String, u64>,
+    /// Per declared trait, in slot order: how many evaluated leads have a value for it.
+    pub carried: Vec<u64>,
+    /// Evaluated leads with events, and those whose latest is within [`RECENT`] of the
+    /// moment.
+    pub with_events: u64,
+    pub recent: u64,
 }
 
 impl Summary {
     pub fn new(plan: &Plan) -> Self {
         Summary {
             reached: vec![0; plan.stages.len()],
+            carried: vec![0; plan.traits.len()],
             ..Summary::default()
         }
     }
@@ -506,6 +536,16 @@ impl Summary {
     /// Counts one evaluated lead.
     pub fn add(&mut self, tally: Tally, unknown: BTreeMap<String, u64>) {
         self.read += 1;
+        for (i, n) in self.carried.iter_mut().enumerate().take(64) {
+            *n += (tally.carried >> i) & 1;
+        }
+        for i in tally.carried_more {
+            if let Some(n) = self.carried.get_mut(i) {
+                *n += 1;
+            }
+        }
+        self.with_events += u64::from(tally.events);
+        self.recent += u64::from(tally.recent);
         for (i, n) in self.reached.iter_mut().enumerate().take(64) {
             *n += (tally.reached >> i) & 1;
         }
@@ -560,6 +600,44 @@ impl Summary {
             if total == 1 { "event" } else { "events" },
             list.join(", ")
         ))
+    }
+}
+
+impl Summary {
+    /// A warning for each declared trait that no evaluated lead has a value for, or that more
+    /// than half of them lack: a schema that does not match the data (a misspelt path, a
+    /// renamed field) otherwise shows only as leads stuck at an early stage. Counts are sums
+    /// over leads, so the same whatever the thread count.
+    pub fn trait_lines(&self, plan: &Plan) -> Vec<String> {
+        let evaluated = self.read - self.skipped;
+        if evaluated == 0 {
+            return Vec::new();
+        }
+        let noun = |n: u64| if n == 1 { "lead" } else { "leads" };
+        plan.traits
+            .iter()
+            .zip(&self.carried)
+            .filter_map(|((path, _), &carried)| {
+                let lacking = evaluated - carried;
+                if carried == 0 {
+                    Some(format!(
+                        "trait `{path}` is declared but none of the {} {} evaluated has it",
+                        thousands(evaluated),
+                        noun(evaluated)
+                    ))
+                } else if lacking * 2 > evaluated {
+                    Some(format!(
+                        "trait `{path}` is missing from {} of {} {} ({}%)",
+                        thousands(lacking),
+                        thousands(evaluated),
+                        noun(evaluated),
+                        lacking * 100 / evaluated
+                    ))
+                } else {
+                    None
+                }
+            })
+            .collect()
     }
 }
 

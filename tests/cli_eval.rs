@@ -627,3 +627,30 @@ fn a_file_appended_to_itself_has_every_lead_twice() {
         );
     }
 }
+
+#[test]
+fn eval_warns_of_rule_warnings_and_traits_the_data_lacks() {
+    // A grade no score reaches (a rule warning), a trait no lead has (a misspelt path in
+    // the data), and one most leads lack.
+    let rules = temp(
+        "warned.funnel",
+        "schema {\n  trait source: text\n  trait plan: text\n  trait company.employees: int\n  event e\n}\n\nscore fit max 10 {\n  +10 when company.employees > 100\n  grade A from 50\n  grade B from 0\n}\n\nstage A {\n  enter when e and source == \"x\"\n}\n",
+    );
+    let leads = temp(
+        "warned.jsonl",
+        &[
+            r#"{"id": "1", "traits": {"source": "x", "company": {"employees": 120}}, "events": [{"type": "e", "at": "2025-01-01"}]}"#,
+            r#"{"id": "2", "traits": {"source": "x", "company": {"employes": 130}}, "events": [{"type": "e", "at": "2025-01-01"}]}"#,
+            r#"{"id": "3", "traits": {"source": "y", "Plan": "pro"}, "events": [{"type": "e", "at": "2025-01-01"}]}"#,
+        ]
+        .join("\n"),
+    );
+    let (r, l) = (rules.to_str().unwrap(), leads.to_str().unwrap());
+    let (code, out, err) = funnelc(&["eval", r, "--leads", l, "--format", "jsonl"]);
+    assert_eq!(code, 0, "{err}");
+    // Standard output is the run's alone.
+    assert_eq!(out.lines().count(), 3);
+    assert!(out.lines().all(|l| l.starts_with("{\"id\":")), "{out}");
+    let err = err.replace(r, "warned.funnel");
+    insta::assert_snapshot!(err);
+}

@@ -301,6 +301,9 @@ pub fn run(mut args: Args) -> Exit {
     if let Some(line) = summary.unknown_line() {
         eprintln!("warning: {line}");
     }
+    for line in summary.trait_lines(&plan) {
+        eprintln!("warning: {line}");
+    }
     Exit::Ok
 }
 

@@ -151,6 +151,47 @@ pub struct Opened {
     pub as_of: i64,
     /// Things worth telling about the input that are not errors (Segment calls passed over).
     pub notes: Vec<String>,
+    /// When the moment was not given: the event it was taken from.
+    pub latest: Option<LatestEvent>,
+}
+
+/// The event the default evaluation moment was taken from: the latest in the whole input.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LatestEvent {
+    pub at: i64,
+    /// `file:line` of its lead.
+    pub origin: String,
+    pub lead: Option<String>,
+    /// `events[3] (email.opened)`, or the event's type alone where the format has no list.
+    pub event: String,
+}
+
+impl LatestEvent {
+    /// `2999-01-01T00:00:00Z, the latest event in the data (lead `L7` at leads.jsonl:7,
+    /// events[2] (email.opened))`
+    fn described(&self) -> String {
+        let lead = self
+            .lead
+            .as_ref()
+            .map_or(String::new(), |l| format!("lead `{l}` at "));
+        format!(
+            "{}, the latest event in the data ({lead}{}, {})",
+            crate::time::format_timestamp(crate::time::Timestamp { millis: self.at }),
+            self.origin,
+            self.event
+        )
+    }
+
+    /// A warning when the default moment lies after `now` (the wall clock, in
+    /// milliseconds): one event dated in the future moves every lead's evaluation there.
+    pub fn future_line(&self, now: i64) -> Option<String> {
+        (self.at > now).then(|| {
+            format!(
+                "evaluating as of {}, which is in the future; pass --as-of to choose the moment",
+                self.described()
+            )
+        })
+    }
 }
 
 /// Opens the input and settles the evaluation moment: `as_of` as given, else the latest
@@ -166,10 +207,16 @@ pub fn open(plan: &Plan, data: &Data, as_of: Option<i64>) -> Result<Opened, Erro
     } else {
         Some(load_all(plan, data, format, &mut notes)?)
     };
-    let as_of = match (as_of, &loaded) {
-        (Some(t), _) => Some(t),
-        (None, Some((_, latest))) => *latest,
-        (None, None) => latest_event_time(&data.leads)?,
+    let (as_of, latest) = match (as_of, &loaded) {
+        (Some(t), _) => (Some(t), None),
+        (None, Some((leads, latest))) => {
+            (*latest, latest.and_then(|t| latest_loaded(plan, leads, t)))
+        }
+        (None, None) => match latest_event_time(&data.leads)? {
+            Some((t, Some(place))) => (Some(t), latest_on_line(data, t, place)),
+            Some((t, None)) => (Some(t), None),
+            None => (None, None),
+        },
     };
     // Without events there is no latest one: evaluating at 1970-01-01 would be a silent
     // guess, so the moment has to be given.
@@ -185,6 +232,55 @@ pub fn open(plan: &Plan, data: &Data, as_of: Option<i64>) -> Result<Opened, Erro
         },
         as_of,
         notes,
+        latest,
+    })
+}
+
+/// The first loaded lead with an event at `at`, and that event.
+fn latest_loaded(plan: &Plan, leads: &[Read], at: i64) -> Option<LatestEvent> {
+    leads
+        .iter()
+        .filter_map(|l| l.as_ref().ok())
+        .find_map(|(lead, _)| {
+            let e = lead.events.iter().find(|e| e.at == at)?;
+            Some(LatestEvent {
+                at,
+                origin: lead.origin.clone(),
+                lead: Some(lead.id.clone()),
+                event: plan.events.get(usize::from(e.ty))?.name.clone(),
+            })
+        })
+}
+
+/// The event at `at` on the line at `(line, offset)` of lead-per-line JSONL, read again.
+fn latest_on_line(data: &Data, at: i64, (line, offset): Place) -> Option<LatestEvent> {
+    use std::io::{Read as _, Seek};
+    let mut f = std::fs::File::open(&data.leads).ok()?;
+    f.seek(std::io::SeekFrom::Start(offset)).ok()?;
+    let mut text = Vec::new();
+    std::io::BufReader::new(f)
+        .take(1 << 30)
+        .read_until(b'\n', &mut text)
+        .ok()?;
+    let value: serde_json::Value = serde_json::from_slice(&text).ok()?;
+    let lead = match value.get("id") {
+        Some(serde_json::Value::String(s)) => Some(s.clone()),
+        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
+    let events = value.get("events")?.as_array()?;
+    let (i, e) = events.iter().enumerate().find(|(_, e)| {
+        e.get("at")
+            .and_then(|a| a.as_str())
+            .and_then(|a| crate::time::parse_timestamp(a).ok())
+            .is_some_and(|t| t.millis == at)
+    })?;
+    let ty = e.get("type").and_then(|t| t.as_str()).unwrap_or("?");
+    Some(LatestEvent {
+        at,
+        origin: format!("{}:{line}", data.name),
+        lead,
+        event: format!("events[{i}] ({ty})"),
     })
 }
 
@@ -237,10 +333,14 @@ fn load_all(
     Ok((leads, latest))
 }
 
+/// A line of lead-per-line JSONL: its number and its offset in bytes.
+pub type Place = (usize, u64);
+
 /// The latest event instant in a lead-per-line file: a first, light pass that reads only the
-/// `at` fields, in parallel. `Ok(None)` when the file has leads but no events; 1970-01-01
-/// (never used: nothing is evaluated) when it has no leads at all.
-pub fn latest_event_time(path: &Path) -> Result<Option<i64>, Error> {
+/// `at` fields, in parallel; with the first line that holds it (its number and offset).
+/// `Ok(None)` when the file has leads but no events; 1970-01-01 (never used: nothing is
+/// evaluated) when it has no leads at all.
+pub fn latest_event_time(path: &Path) -> Result<Option<(i64, Option<Place>)>, Error> {
     if path.as_os_str() == "-" {
         return Err(Error::Usage(
             "standard input was not kept for a second pass; pass --as-of".into(),
@@ -252,6 +352,10 @@ pub fn latest_event_time(path: &Path) -> Result<Option<i64>, Error> {
     let so_far = std::sync::atomic::AtomicI64::new(i64::MIN);
     // Blank lines never reach a batch, so a batch with lines holds leads.
     let any_lead = std::sync::atomic::AtomicBool::new(false);
+    // The latest instant with the first line holding it. Instants equal to the floor are
+    // always read, so every line holding the input's latest reports it, and the first of
+    // them is the same line whatever order the batches were read in.
+    let best: std::sync::Mutex<Option<(i64, usize, u64)>> = std::sync::Mutex::new(None);
     // A line that is not text has no instant; the full read reports it, and a read error too,
     // with its line number.
     let latest_in = |batch: Batch| {
@@ -259,23 +363,38 @@ pub fn latest_event_time(path: &Path) -> Result<Option<i64>, Error> {
             any_lead.store(true, std::sync::atomic::Ordering::Relaxed);
         }
         let mut latest = so_far.load(std::sync::atomic::Ordering::Relaxed);
-        for (_, r) in &batch.lines {
+        let mut here: Option<(i64, usize, u64)> = None;
+        for (n, r) in &batch.lines {
             let Ok(line) = simdutf8::basic::from_utf8(batch.line(r)) else {
                 continue;
             };
             let floor = (latest > i64::MIN).then_some(latest);
             if let Some(at) = jsonl::latest_at(line, floor) {
                 latest = latest.max(at);
+                if here.is_none_or(|(t, _, _)| at > t) {
+                    here = Some((at, *n, batch.base + r.start as u64));
+                }
             }
         }
         so_far.fetch_max(latest, std::sync::atomic::Ordering::Relaxed);
+        if let Some(h) = here {
+            let mut b = best.lock().unwrap_or_else(|p| p.into_inner());
+            if b.is_none_or(|(t, line, _)| h.0 > t || (h.0 == t && h.1 < line)) {
+                *b = Some(h);
+            }
+        }
     };
     let _ = flow(reader, &latest_in, |()| true);
     let latest = so_far.into_inner();
     if !any_lead.into_inner() {
-        return Ok(Some(0));
+        return Ok(Some((0, None)));
     }
-    Ok((latest > i64::MIN).then_some(latest))
+    let place = best
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner())
+        .filter(|(t, _, _)| *t == latest)
+        .map(|(_, line, offset)| (line, offset));
+    Ok((latest > i64::MIN).then_some((latest, place)))
 }
 
 /// Reads leads batch by batch, parsed in parallel, handed to `take` in input order, without
@@ -604,6 +723,26 @@ impl Summary {
 }
 
 impl Summary {
+    /// A warning when the default moment lies far beyond the bulk of the data: at most one
+    /// lead in a hundred (and at least one) of those with events has its latest event within
+    /// [`RECENT`] (30 days) before it, that is, the moment is more than 30 days after the
+    /// 99th percentile of the leads' latest events. One event dated years ahead (a typo, a
+    /// test record) moves every other lead's evaluation there: windows close, scores decay,
+    /// SLAs breach. Two counts per lead, summed, so cheap and the same on any thread count.
+    pub fn as_of_line(&self, latest: &LatestEvent) -> Option<String> {
+        let bulk = self.with_events - self.recent;
+        let outliers = (self.with_events / 100).max(1);
+        (self.with_events >= 2 && self.recent <= outliers).then(|| {
+            format!(
+                "evaluating as of {}, but only {} of the {} leads with events had any in the 30 \
+                 days before it; pass --as-of to choose the moment",
+                latest.described(),
+                thousands(self.recent),
+                thousands(bulk + self.recent),
+            )
+        })
+    }
+
     /// A warning for each declared trait that no evaluated lead has a value for, or that more
     /// than half of them lack: a schema that does not match the data (a misspelt path, a
     /// renamed field) otherwise shows only as leads stuck at an early stage. Counts are sums
@@ -690,6 +829,36 @@ mod tests {
         assert_eq!(data(&lead).format(), Ok(Format::Jsonl));
         assert_eq!(data(Path::new("x.CSV")).format(), Ok(Format::Csv));
         assert_eq!(data(Path::new("-")).format(), Ok(Format::Jsonl));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_latest_instant_is_placed_on_the_first_line_holding_it() {
+        let dir = std::env::temp_dir().join(format!("funnelc-latest-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("leads.jsonl");
+        let line = |i: usize| {
+            let at = if i == 1500 || i == 2900 {
+                "2026-01-01T00:00:00Z"
+            } else {
+                "2025-01-01T00:00:00Z"
+            };
+            format!("{{\"id\":\"L{i}\",\"events\":[{{\"type\":\"x\",\"at\":\"{at}\"}}]}}\n")
+        };
+        let text: String = (1..=3000).map(line).collect();
+        std::fs::write(&path, &text).unwrap();
+        let offset = text.find("\"L1500\"").unwrap() as u64 - 6;
+        for threads in [1, 2, 4] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let got = pool.install(|| latest_event_time(&path)).unwrap();
+            let at = crate::time::parse_timestamp("2026-01-01T00:00:00Z")
+                .unwrap()
+                .millis;
+            assert_eq!(got, Some((at, Some((1500, offset)))), "{threads} threads");
+        }
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

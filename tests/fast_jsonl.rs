@@ -477,6 +477,14 @@ fn latest_agrees(line: &str) -> bool {
                 serde.max(Some(floor)),
                 "latest instant after {floor} of:\n{line}"
             );
+            // A line whose latest is at or after the floor says it exactly: the line that
+            // holds the input's latest instant is always found.
+            if serde.is_some_and(|t| t >= floor) {
+                assert_eq!(
+                    fast, serde,
+                    "latest instant at or after {floor} of:\n{line}"
+                );
+            }
         }
     }
     answered

@@ -480,8 +480,8 @@ struct AtEvent<'a> {
 }
 
 /// The latest event instant on a line, reading nothing else; `None` for a line with no
-/// readable instant (the full read reports what is wrong with it). Instants at or before
-/// `floor` may be passed over, as in [`super::fastjson::latest_at`].
+/// readable instant (the full read reports what is wrong with it). Instants before `floor`
+/// may be passed over, as in [`super::fastjson::latest_at`].
 pub fn latest_at(line: &str, floor: Option<i64>) -> Option<i64> {
     if let Some(latest) = super::fastjson::latest_at(line, floor) {
         return latest;

@@ -11,15 +11,16 @@ use crate::plan::Plan;
 impl<'a> Cursor<'a> {
     /// [`Self::event_at`] for an event in the compact shape of [`Self::compact_event`];
     /// `None` for anything else, and the caller rewinds. An instant written
-    /// `YYYY-MM-DDTHH:MM:SSZ` that is not after `floor` (the same form, whose byte order is
-    /// time order) is passed over unread: `Some(None)`.
+    /// `YYYY-MM-DDTHH:MM:SSZ` that is before `floor` (the same form, whose byte order is
+    /// time order) is passed over unread: `Some(None)`. One equal to it is read, so that
+    /// every line holding the latest instant says so.
     #[inline]
     pub(super) fn compact_event_at(&mut self, floor: Option<&[u8; 20]>) -> Option<Option<i64>> {
         self.compact_type()?;
         let b = self.b;
         let raw = b.get(self.i..self.i + 20);
         let passed = match (floor, raw, b.get(self.i + 20)) {
-            (Some(floor), Some(raw), Some(b'"')) => canonical(raw) && raw <= &floor[..],
+            (Some(floor), Some(raw), Some(b'"')) => canonical(raw) && raw < &floor[..],
             _ => false,
         };
         let at = if passed {

@@ -166,9 +166,9 @@ fn special(w: u64) -> u64 {
 }
 
 /// The latest event instant on a line, as [`super::jsonl::latest_at`] finds it: `Some(x)`
-/// when the line is plain, `None` when serde must look. Instants at or before `floor` may be
-/// passed over (so `x` may be `None` or earlier than the line's latest only when that is at
-/// or before `floor`): the caller, looking for the latest instant of many lines, passes the
+/// when the line is plain, `None` when serde must look. Instants before `floor` may be
+/// passed over (so `x` may be `None` or earlier than the line's latest only when that is
+/// before `floor`): the caller, looking for the latest instant of many lines, passes the
 /// latest it has so far, and most events are then not read.
 pub fn latest_at(line: &str, floor: Option<i64>) -> Option<Option<i64>> {
     let mut p = Cursor::new(line, MEMO.get());

@@ -16,7 +16,7 @@ use crate::eval::explain::Explanation;
 use crate::eval::{position, replay, Outcome};
 use crate::input::ids::{Duplicates, IdKey};
 use crate::input::lines::{flow, Batch, LineReader, BATCH_LINES};
-use crate::input::{jsonl, DataError};
+use crate::input::{fastjson, jsonl, DataError};
 use crate::lead::Lead;
 use crate::output;
 use crate::plan::Plan;
@@ -364,7 +364,20 @@ pub fn latest_event_time(path: &Path) -> Result<Option<(i64, Option<Place>)>, Er
         }
         let mut latest = so_far.load(std::sync::atomic::Ordering::Relaxed);
         let mut here: Option<(i64, usize, u64)> = None;
+        // The floor as text, remade when it moves.
+        let mut floor = (latest, fastjson::floor_text(latest));
         for (n, r) in &batch.lines {
+            if floor.0 != latest {
+                floor = (latest, fastjson::floor_text(latest));
+            }
+            // Most lines hold no instant at or after the latest so far: told by a scan, not
+            // a parse.
+            if floor
+                .1
+                .is_some_and(|f| fastjson::below_floor(batch.line(r), &f))
+            {
+                continue;
+            }
             let Ok(line) = simdutf8::basic::from_utf8(batch.line(r)) else {
                 continue;
             };
@@ -550,6 +563,7 @@ fn stream<T: Send>(
     // one that keeps it, whatever order the workers finished in.
     let checked = |worked: Worked<T>| {
         let b = duplicates.batch(worked.first_line, worked.last_line, worked.offset);
+        duplicates.warm(worked.leads.iter().filter_map(|(_, k, _)| k.as_ref()));
         let leads = worked
             .leads
             .into_iter()

@@ -471,6 +471,16 @@ fn latest_agrees(line: &str) -> bool {
         floors.extend([t - 1000, t - 1, t, t + 1, t + 86_400_000]);
     }
     for floor in floors {
+        // The scan that passes over a line says so only when its every instant is before
+        // the floor, whatever else the line holds.
+        if let Some(text) = fastjson::floor_text(floor) {
+            if fastjson::below_floor(line.as_bytes(), &text) {
+                assert!(
+                    serde.is_none_or(|t| t < floor),
+                    "passed over a line with an instant at or after {floor}:\n{line}"
+                );
+            }
+        }
         if let Some(fast) = fastjson::latest_at(line, Some(floor)) {
             assert_eq!(
                 fast.max(Some(floor)),
@@ -488,6 +498,37 @@ fn latest_agrees(line: &str) -> bool {
         }
     }
     answered
+}
+
+#[test]
+fn the_scan_passes_over_only_lines_before_the_floor() {
+    let floor = funnelc::time::parse_timestamp("2025-06-01T00:00:00Z")
+        .unwrap()
+        .millis;
+    let text = fastjson::floor_text(floor).unwrap();
+    let below = |l: &str| fastjson::below_floor(l.as_bytes(), &text);
+    assert!(below(
+        r#"{"id":"L1","events":[{"type":"a","at":"2025-01-03T10:00:00Z"},{"type":"b","at":"2025-05-31T23:59:59Z"}]}"#
+    ));
+    assert!(below(r#"{"id":"L1","events":[]}"#));
+    assert!(below(r#"{"id":"L1"}"#));
+    for l in [
+        // At or after the floor, however it is found.
+        r#"{"id":"L1","events":[{"type":"a","at":"2025-06-01T00:00:00Z"}]}"#,
+        r#"{"id":"L1","events":[{"type":"a","at":"2025-01-03T10:00:00Z"},{"type":"a","at":"2026-01-01T00:00:00Z"}]}"#,
+        // Forms the scan does not read: the line must be parsed.
+        r#"{"id":"L1","events":[{"type":"a","at":"2025-07-01"}]}"#,
+        r#"{"id":"L1","events":[{"type":"a","at":"2025-07-01T00:00:00.5Z"}]}"#,
+        r#"{"id":"L1","events":[{"type":"a","at": "2025-07-01T00:00:00Z"}]}"#,
+        r#"{"id":"L1","events":[{"type":"a","at" :"2025-07-01T00:00:00Z"}]}"#,
+        r#"{"id":"L1","events":[{"type":"a","\u0061t":"2025-07-01T00:00:00Z"}]}"#,
+        r#"{"id":"L1","events":[{"type":"a","at":"2025-01-01T00:00:00Z","note":"say \"hi\""}]}"#,
+        // A key `at` elsewhere: not an instant of an event, but only a parse can tell.
+        r#"{"id":"L1","traits":{"at":"2030-01-01T00:00:00Z"},"events":[]}"#,
+        r#"{"id":"L1","events":[{"type":"a","at":"2025-01-01T00:00:00Z","page":"at"}]}"#,
+    ] {
+        assert!(!below(l), "{l}");
+    }
 }
 
 #[test]

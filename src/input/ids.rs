@@ -80,6 +80,20 @@ impl SeenIds {
         }
     }
 
+    /// Reads the slots where these hashes' probes start, all at once: the table is far
+    /// larger than the cache, and misses issued together overlap, where one at a time in
+    /// [`SeenIds::check`] each would wait for the last.
+    pub fn warm(&self, hashes: impl Iterator<Item = u64>) {
+        if self.slots.is_empty() {
+            return;
+        }
+        let mask = self.slots.len() - 1;
+        let touched = hashes.fold(0u64, |acc, h| {
+            acc ^ self.slots.get(Self::home(h, mask)).copied().unwrap_or(0)
+        });
+        std::hint::black_box(touched);
+    }
+
     /// Where a hash's probe starts: its high bits, which every table size can use.
     fn home(hash: u64, mask: usize) -> usize {
         (hash >> 32) as usize & mask
@@ -173,6 +187,14 @@ impl<'p> Duplicates<'p> {
             offset,
         });
         self.batches.len() - 1
+    }
+
+    /// Gets ready to check these keys, a batch's (see [`SeenIds::warm`]).
+    pub fn warm<'k>(&self, keys: impl Iterator<Item = &'k IdKey>) {
+        self.seen.warm(keys.filter_map(|k| match k {
+            IdKey::Hash(h) => Some(*h),
+            IdKey::Id(_) => None,
+        }));
     }
 
     /// The error for the lead on `line` of batch `batch` if an earlier lead has its id; else

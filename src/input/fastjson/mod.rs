@@ -165,6 +165,60 @@ fn special(w: u64) -> u64 {
     quote | slash | control
 }
 
+/// `"at"` anywhere in a line.
+static AT_KEY: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\"at\""));
+
+/// `t` as the floor [`below_floor`] compares with: `YYYY-MM-DDTHH:MM:SSZ`, the fraction of a
+/// second dropped (so never after `t`). `None` when `t` has no such form.
+pub fn floor_text(t: i64) -> Option<[u8; 20]> {
+    canonical_floor(t)
+}
+
+/// Whether every event instant on a line is before `floor` (from [`floor_text`]), told
+/// without parsing the line: `true` only when it is so; `false` when it may not be, and the
+/// line must be read (by [`latest_at`]).
+///
+/// Without a backslash in the line, every `"` in it is a string's edge, so each key `at`
+/// (an event's instant, or any other) is the text `"at"`, and an event's instant cannot be
+/// spelt another way. When each `"at"` is followed by `:"YYYY-MM-DDTHH:MM:SSZ"` before the
+/// floor (byte order is time order in that form), no instant on the line can be at or after
+/// it, whatever the `at` keys belong to: a key `at` that is not an event's only makes the
+/// answer `true` less often. Anything else (a backslash, blanks around the colon, another
+/// form of instant, an instant at or after the floor) answers `false`. This reads each byte
+/// about twice, by SIMD search, instead of walking the JSON: the first pass that finds the
+/// default evaluation moment reads nearly every line this way and parses only the lines that
+/// may move it.
+pub fn below_floor(line: &[u8], floor: &[u8; 20]) -> bool {
+    if memchr::memchr(b'\\', line).is_some() {
+        return false;
+    }
+    AT_KEY.find_iter(line).all(|i| {
+        let Some(raw) = line.get(i + 6..i + 26) else {
+            return false;
+        };
+        line.get(i + 4..i + 6) == Some(b":\"")
+            && line.get(i + 26) == Some(&b'"')
+            && canonical(raw)
+            && before(raw, floor)
+    })
+}
+
+/// `raw < floor` as bytes, in two loads each rather than a call to `memcmp`.
+#[inline(always)]
+fn before(raw: &[u8], floor: &[u8; 20]) -> bool {
+    let words = |b: &[u8]| -> Option<(u128, u32)> {
+        Some((
+            u128::from_be_bytes(b.get(..16)?.try_into().ok()?),
+            u32::from_be_bytes(b.get(16..20)?.try_into().ok()?),
+        ))
+    };
+    match (words(raw), words(floor)) {
+        (Some(r), Some(f)) => r < f,
+        _ => false,
+    }
+}
+
 /// The latest event instant on a line, as [`super::jsonl::latest_at`] finds it: `Some(x)`
 /// when the line is plain, `None` when serde must look. Instants before `floor` may be
 /// passed over (so `x` may be `None` or earlier than the line's latest only when that is

@@ -738,7 +738,8 @@ impl Summary {
 
 impl Summary {
     /// A warning when the default moment lies far beyond the bulk of the data: at most one
-    /// lead in a hundred (and at least one) of those with events has its latest event within
+    /// lead in a hundred (and at least one) of those with events (of the types the schema
+    /// declares: the ones evaluated) has its latest event within
     /// [`RECENT`] (30 days) before it, that is, the moment is more than 30 days after the
     /// 99th percentile of the leads' latest events. One event dated years ahead (a typo, a
     /// test record) moves every other lead's evaluation there: windows close, scores decay,
@@ -748,8 +749,8 @@ impl Summary {
         let outliers = (self.with_events / 100).max(1);
         (self.with_events >= 2 && self.recent <= outliers).then(|| {
             format!(
-                "evaluating as of {}, but only {} of the {} leads with events had any in the 30 \
-                 days before it; pass --as-of to choose the moment",
+                "evaluating as of {}, but only {} of the {} leads with events of the schema's \
+                 types had one in the 30 days before it; pass --as-of to choose the moment",
                 latest.described(),
                 thousands(self.recent),
                 thousands(bulk + self.recent),

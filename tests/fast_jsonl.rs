@@ -502,6 +502,13 @@ fn latest_agrees(line: &str) -> bool {
 
 #[test]
 fn the_scan_passes_over_only_lines_before_the_floor() {
+    // No floor text beyond four-digit years (the pass starts from the least instant).
+    assert_eq!(fastjson::floor_text(i64::MIN), None);
+    assert_eq!(fastjson::floor_text(i64::MAX), None);
+    assert_eq!(
+        fastjson::floor_text(-62_167_219_200_000).map(|t| t.to_vec()),
+        Some(b"0000-01-01T00:00:00Z".to_vec())
+    );
     let floor = funnelc::time::parse_timestamp("2025-06-01T00:00:00Z")
         .unwrap()
         .millis;

@@ -145,6 +145,10 @@ fn canonical(raw: &[u8]) -> bool {
 /// `t` as `YYYY-MM-DDTHH:MM:SSZ` with its fraction of a second dropped (so never after
 /// `t`), when it has a four-digit year.
 fn canonical_floor(t: i64) -> Option<[u8; 20]> {
+    // Years 0000 to 9999: the only ones with four digits (and no arithmetic overflows).
+    if !(-62_167_219_200_000..=253_402_300_799_999).contains(&t) {
+        return None;
+    }
     let text = crate::time::format_timestamp(crate::time::Timestamp {
         millis: t - t.rem_euclid(1000),
     });

@@ -173,6 +173,29 @@ fn special(w: u64) -> u64 {
 static AT_KEY: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
     std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\"at\""));
 
+/// The same search keyed on the pair `a`, `t` rather than the bytes the general search
+/// guesses rare: it picks the quotes, which JSON has every few bytes (on the bench file the
+/// search took 136 ms a 400 MB, keyed on `a`,`t` 80 ms). `None` without AVX2.
+#[cfg(target_arch = "x86_64")]
+static AT_PAIR: std::sync::LazyLock<Option<memchr::arch::x86_64::avx2::packedpair::Finder>> =
+    std::sync::LazyLock::new(|| {
+        let pair = memchr::arch::all::packedpair::Pair::with_indices(b"\"at\"", 1, 2)?;
+        memchr::arch::x86_64::avx2::packedpair::Finder::with_pair(b"\"at\"", pair)
+    });
+
+/// Where `"at"` starts in `line` at or after `from`.
+#[inline]
+fn next_at_key(line: &[u8], from: usize) -> Option<usize> {
+    let rest = line.get(from..)?;
+    #[cfg(target_arch = "x86_64")]
+    if let Some(f) = AT_PAIR.as_ref() {
+        if rest.len() >= f.min_haystack_len() {
+            return f.find(rest, b"\"at\"").map(|i| from + i);
+        }
+    }
+    AT_KEY.find(rest).map(|i| from + i)
+}
+
 /// `t` as the floor [`below_floor`] compares with: `YYYY-MM-DDTHH:MM:SSZ`, the fraction of a
 /// second dropped (so never after `t`). `None` when `t` has no such form.
 pub fn floor_text(t: i64) -> Option<[u8; 20]> {
@@ -197,15 +220,21 @@ pub fn below_floor(line: &[u8], floor: &[u8; 20]) -> bool {
     if memchr::memchr(b'\\', line).is_some() {
         return false;
     }
-    AT_KEY.find_iter(line).all(|i| {
+    let mut from = 0;
+    while let Some(i) = next_at_key(line, from) {
         let Some(raw) = line.get(i + 6..i + 26) else {
             return false;
         };
-        line.get(i + 4..i + 6) == Some(b":\"")
+        let read = line.get(i + 4..i + 6) == Some(b":\"")
             && line.get(i + 26) == Some(&b'"')
             && canonical(raw)
-            && before(raw, floor)
-    })
+            && before(raw, floor);
+        if !read {
+            return false;
+        }
+        from = i + 1;
+    }
+    true
 }
 
 /// `raw < floor` as bytes, in two loads each rather than a call to `memcmp`.

@@ -253,6 +253,16 @@ fn a_failing_rule_file_test_says_what_differs() {
 }
 
 #[test]
+fn a_test_as_of_a_bare_date_sees_that_whole_day() {
+    // As for `eval --as-of`: a bare date is the end of the day, so the evening's event
+    // counts; midnight written out does not see it.
+    let src = "schema {\n  event form.submitted\n  event ping\n}\n\nstage MCL {\n  enter when form.submitted\n}\n\ntest \"the day counts\" {\n  as of 2025-01-05\n  events {\n    2025-01-01 ping\n    2025-01-05T21:00:00Z form.submitted\n  }\n  expect stage MCL\n}\n\ntest \"midnight does not\" {\n  as of 2025-01-05T00:00:00Z\n  events {\n    2025-01-01 ping\n    2025-01-05T21:00:00Z form.submitted\n  }\n  expect not entered MCL\n}\n";
+    let path = temp_file("as-of-day.funnel", src.as_bytes());
+    let (code, stdout, stderr) = funnelc(&["test", path.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+}
+
+#[test]
 fn explain_a_diagnostic_code() {
     let (code, stdout, stderr) = funnelc(&["check", "--explain", "unknown_event"]);
     assert_eq!(code, 0, "{stderr}");

@@ -32,7 +32,8 @@ pub struct Args {
     /// The id of the lead to explain
     #[arg(long, value_name = "ID")]
     lead: String,
-    /// Explain as of this instant (default: the latest event time in the input)
+    /// Explain as of this instant (RFC 3339, or a date: the end of that day; default: the
+    /// latest event time in the input)
     #[arg(long, value_name = "TIME")]
     as_of: Option<String>,
     /// Output format

@@ -341,12 +341,33 @@ pub fn prepare(
     leads: &mut std::path::PathBuf,
     two_passes: bool,
 ) -> Result<(Plan, Option<Spool>), Exit> {
-    let (_, plan) = load(rules)?;
+    let (compiled, plan) = load(rules)?;
+    show_warnings(&compiled);
     let spool = Spool::stdin_if_needed(leads, two_passes)?;
     if let Some(s) = &spool {
         *leads = s.path().to_path_buf();
     }
     Ok((plan, spool))
+}
+
+/// The rule file's warnings on standard error, as `check` shows them, before a run that
+/// uses the file: a rule that can never fire explains a funnel nobody enters. Standard output
+/// stays the run's alone.
+pub fn show_warnings(compiled: &funnelc::Compiled) {
+    let warnings: Vec<_> = compiled
+        .diagnostics
+        .iter()
+        .filter(|d| !d.is_error())
+        .cloned()
+        .collect();
+    if warnings.is_empty() {
+        return;
+    }
+    eprint!(
+        "{}",
+        diag::render_human(&warnings, &compiled.name, &compiled.source, color_stderr())
+    );
+    eprintln!("{}", diag::summary_line(&compiled.name, &warnings));
 }
 
 /// Standard input copied to a scratch file, for the commands that read their input twice (the

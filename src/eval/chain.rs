@@ -6,7 +6,7 @@
 //! two events is a chain too (the steps still follow each other in replay order, and a later
 //! predecessor only shortens a `within` gap). So among the chains whose last event is in the
 //! history there is a latest one, taking the latest possible event at every step. What a look
-//! adds to the rule, the `since` and stint scopes and the first step's window, only bounds
+//! adds to the rule, the `since` scopes and the first step's window, only bounds
 //! events from below: if any chain meets those bounds, the latest chain does. And the latest
 //! chain ending at an event depends only on the events before it, so the links are worked
 //! out once per lead.
@@ -119,11 +119,20 @@ pub fn holds(cx: &Moment<'_>, steps: &[Query], lists: &[&[u32]], table: &ChainTa
         let Some(&i) = list.get(p as usize) else {
             return false;
         };
-        let mut lo = cx.scope.unwrap_or(i64::MIN);
+        let mut lo = i64::MIN;
+        // `since entering` bounds by index, as a query's scopes do (`Moment::candidates`).
         if let Some(st) = q.since {
-            match cx.state.latest.get(st as usize).copied().flatten() {
-                Some(s) => lo = lo.max(s),
-                None => return false,
+            let first = cx.state.since_event.get(st as usize).copied().unwrap_or(0);
+            if cx
+                .state
+                .latest
+                .get(st as usize)
+                .copied()
+                .flatten()
+                .is_none()
+                || i < first
+            {
+                return false;
             }
         }
         if j == 0 {
@@ -224,7 +233,7 @@ move S3 -> S1 when d then c within 1d
 "#;
 
     /// The links and one walk give what a search of every chain gives, at every moment of
-    /// generated leads, with and without stints and `since` scopes.
+    /// generated leads, with and without `since` scopes.
     #[test]
     fn chains_agree_with_a_search_of_every_chain() {
         let plan = compile_src(CHAINS);
@@ -260,13 +269,12 @@ move S3 -> S1 when d then c within 1d
                         .get(n * k / 6)
                         .map(|e| e.at)
                         .filter(|_| k % 3 != 2);
+                    state.since_event[k] = (n * k / 6) as u32;
                 }
-                let scope = lead.events.get(n / 2).map(|e| e.at);
-                for (t, scope) in [
-                    (last, None),
-                    (last, scope),
-                    (last + 3 * 86_400_000, None),
-                    (last + g.below(5 * 86_400_000) as i64, None),
+                for t in [
+                    last,
+                    last + 3 * 86_400_000,
+                    last + g.below(5 * 86_400_000) as i64,
                 ] {
                     let cx = Moment {
                         plan: &plan,
@@ -275,7 +283,6 @@ move S3 -> S1 when d then c within 1d
                         state: &state,
                         t,
                         n,
-                        scope,
                         memo: 0,
                     };
                     for steps in &chains {

@@ -25,12 +25,10 @@ pub struct Moment<'a> {
     pub t: i64,
     /// `events[..n]` are the history.
     pub n: usize,
-    /// In a move's or exit's condition: the entry into the current stage.
-    pub scope: Option<i64>,
     /// A number from [`Index::moment_id`] under which segment values are noted and reused
     /// (a segment named by several conditions, or by other segments, is worked out once per
     /// moment), or 0 for none. Whoever hands one out answers for it: every evaluation under
-    /// one number sees the same history, state and moment, and no stint.
+    /// one number sees the same history, state and moment.
     pub memo: u64,
 }
 
@@ -79,9 +77,7 @@ impl<'a> Moment<'a> {
     fn history_start(&self, q: &Query) -> Option<i64> {
         let start = match q.since {
             Some(st) => self.state.latest.get(st as usize).copied().flatten(),
-            None => self
-                .scope
-                .or_else(|| self.lead.events.first().map(|e| e.at)),
+            None => self.lead.events.first().map(|e| e.at),
         };
         start.filter(|s| *s <= self.t)
     }
@@ -119,7 +115,7 @@ impl<'a> Moment<'a> {
     }
 
     /// The indices of the events in the query's list that fall in its scopes: the history so
-    /// far, the current stint, `since` and `within`. Lists are in replay order, which is
+    /// far, `since entering` and `within`. Lists are in replay order, which is
     /// time order, so the scopes cut one contiguous run, found by binary search.
     fn candidates(&self, q: &Query, use_within: bool) -> Option<&'a [u32]> {
         let (idx, start, end) = self.candidate_range(q, use_within)?;
@@ -133,9 +129,6 @@ impl<'a> Moment<'a> {
         use_within: bool,
     ) -> Option<(&'a [u32], usize, usize)> {
         let mut lo = i64::MIN;
-        if let Some(s) = self.scope {
-            lo = lo.max(s);
-        }
         // `since entering`: the events from the one that caused the entry on, by index.
         let mut first = 0u32;
         if let Some(st) = q.since {
@@ -312,7 +305,7 @@ impl<'a> Moment<'a> {
                     Some(cell) if self.plan.trait_segments.get(i) == Some(&true) => {
                         Operand::Bool(*cell.get_or_init(|| self.eval(c, None).truthy()))
                     }
-                    _ if self.memo != 0 && self.scope.is_none() => {
+                    _ if self.memo != 0 => {
                         let noted = self.by_type.seg_memo.borrow().get(i).copied();
                         match noted {
                             Some((m, v)) if m == self.memo => Operand::Bool(v),
@@ -528,11 +521,7 @@ impl<'a> Moment<'a> {
         let Some(model) = self.plan.scores.get(i) else {
             return (0.0, 0.0, None);
         };
-        // Scores belong to the lead, not the stint: computed over the whole history.
-        let full = Moment {
-            scope: None,
-            ..*self
-        };
+        let full = self;
         let decay = |earned: i64| decay_at(model, self.t, earned);
         // The parts summed in order from the start `Iterator::sum` uses, as summing the list
         // of parts would: the same bits, zero's sign included.
@@ -561,7 +550,7 @@ impl<'a> Moment<'a> {
                 RulePoints::Per { query, cap } => {
                     let done = match full.whole_points(model, rule.points, query) {
                         Some((sum, n)) => Some((n > 0).then(|| (capped(sum, *cap), n))),
-                        None => decay::per_part(&full, i, ri, rule.points, query, *cap),
+                        None => decay::per_part(full, i, ri, rule.points, query, *cap),
                     };
                     let done =
                         done.unwrap_or_else(|| full.per_by_events(model, rule.points, query, *cap));
@@ -612,7 +601,6 @@ mod tests {
             state: &state,
             t: 0,
             n: 0,
-            scope: None,
             memo: 0,
         };
         let values = [
@@ -714,8 +702,7 @@ mod tests {
                 }
                 for n in 0..=seen {
                     let last = n.checked_sub(1).map_or(0, |i| lead.events[i].at);
-                    let scope = lead.events.get(n / 2).map(|e| e.at);
-                    for (t, scope) in [(last, None), (last, scope), (last + 86_400_000, scope)] {
+                    for t in [last, last + 86_400_000] {
                         let cx = Moment {
                             plan: &plan,
                             lead: &lead,
@@ -723,11 +710,10 @@ mod tests {
                             state: &state,
                             t,
                             n,
-                            scope,
                             memo: 0,
                         };
                         for q in &qs {
-                            let lo = [scope, q.within.map(|w| t - w)];
+                            let lo = [q.within.map(|w| t - w)];
                             let first = q.since.map_or(0, |s| state.since_event[s as usize]);
                             let want: Option<Vec<u32>> = (q.since.is_none()
                                 || state.latest[q.since.unwrap() as usize].is_some())
@@ -815,7 +801,6 @@ mod tests {
                 state: &state,
                 t: as_of,
                 n: seen,
-                scope: None,
                 memo: 0,
             };
             let (a, b) = (cx(&reused), cx(&fresh));
@@ -896,7 +881,6 @@ stage D {
                     state: &state,
                     t: i64::MAX,
                     n: lead.events.len(),
-                    scope: None,
                     memo: 0,
                 };
                 for (k, (ev, filter)) in plan.prefilters.iter().enumerate() {

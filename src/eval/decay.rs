@@ -296,7 +296,6 @@ stage S2 { enter when score fast + slow + gone >= 30 }
                             state: &state,
                             t,
                             n,
-                            scope: None,
                             memo: 0,
                         };
                         for (si, model) in plan.scores.iter().enumerate() {

@@ -206,7 +206,6 @@ stage S2 { enter when d6 or d5 }
                     state: &state,
                     t,
                     n,
-                    scope: None,
                     memo,
                 };
                 let times = [last, last + g.below(3 * 86_400_000) as i64];

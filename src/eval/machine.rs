@@ -91,7 +91,7 @@ fn replay_with(
         m.settle(Trigger::Timer);
     }
     m.t = as_of;
-    let cx = m.moment(None);
+    let cx = m.moment();
     let scores = (0..plan.scores.len()).map(|s| cx.score(s)).collect();
     let out = Outcome {
         state: m.state,
@@ -130,7 +130,7 @@ struct Machine<'a> {
 }
 
 impl<'a> Machine<'a> {
-    fn moment(&self, scope: Option<i64>) -> Moment<'_> {
+    fn moment(&self) -> Moment<'_> {
         Moment {
             plan: self.plan,
             lead: self.lead,
@@ -138,13 +138,8 @@ impl<'a> Machine<'a> {
             state: &self.state,
             t: self.t,
             n: self.n,
-            scope,
             // Nothing a moment reads can change while it lives (it borrows the machine).
-            memo: if scope.is_none() {
-                self.by_type.moment_id()
-            } else {
-                0
-            },
+            memo: self.by_type.moment_id(),
         }
     }
 
@@ -182,7 +177,7 @@ impl<'a> Machine<'a> {
                 consider(after(*at, offs));
             }
         }
-        let cx = self.moment(None);
+        let cx = self.moment();
         // Per offset rather than per event: events are in time order, so the earliest
         // `at + off` after `t` is the first event past `t - off`, found by binary search.
         for (list, offs) in &timers.after_events {
@@ -199,17 +194,8 @@ impl<'a> Machine<'a> {
                 consider(list.get(first).map(|&i| at(i).saturating_add(*off)));
             }
         }
-        // The stint of a move's or exit's condition picks among its own events.
-        let stint = self
-            .state
-            .stage
-            .filter(|_| self.state.exit.is_none())
-            .and_then(|s| self.state.latest.get(s as usize).copied().flatten())
-            .map(|scope| self.moment(Some(scope)));
         for (q, which, offs) in &timers.after_pick {
-            for m in std::iter::once(&cx).chain(stint.as_ref()) {
-                consider(m.pick(q, *which).and_then(|(_, e)| after(e.at, offs)));
-            }
+            consider(cx.pick(q, *which).and_then(|(_, e)| after(e.at, offs)));
         }
         best
     }
@@ -312,16 +298,13 @@ impl<'a> Machine<'a> {
             return None;
         }
         let conds = self.watched();
-        let now = self.moment(None);
+        let now = self.moment();
         let at_start: Vec<bool> = conds.iter().map(|c| now.eval(c, None).truthy()).collect();
         self.first_change(&conds, &at_start, self.t, end)
     }
 
     fn first_change(&self, conds: &[&Cond], at_start: &[bool], lo: i64, hi: i64) -> Option<i64> {
-        let at = |t: i64| Moment {
-            t,
-            ..self.moment(None)
-        };
+        let at = |t: i64| Moment { t, ..self.moment() };
         let (m_lo, m_hi) = (at(lo), at(hi));
         let stretch = Stretch {
             lo: &m_lo,
@@ -456,7 +439,7 @@ impl<'a> Machine<'a> {
                 quiet = true;
                 break;
             };
-            if self.moment(None).eval(&stage.enter, None).truthy() {
+            if self.moment().eval(&stage.enter, None).truthy() {
                 self.enter(next as u16, EnteredBy::Enter, trigger);
             } else {
                 quiet = true;
@@ -479,7 +462,7 @@ impl<'a> Machine<'a> {
             if !l.from.as_ref().is_none_or(|f| f.contains(&s)) || taken.contains(&li) {
                 continue;
             }
-            let cx = self.moment(None);
+            let cx = self.moment();
             match &l.on {
                 Some(q) => {
                     let Some(ev) = event.filter(|e| e.ty == q.ev) else {
@@ -568,7 +551,7 @@ impl<'a> Machine<'a> {
         let mut updates = std::mem::take(&mut self.rule_updates);
         updates.clear();
         {
-            let cx = self.moment(None);
+            let cx = self.moment();
             for (si, model) in self.plan.scores.iter().enumerate() {
                 if model.decay.is_none() {
                     continue;

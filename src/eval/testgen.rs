@@ -174,7 +174,6 @@ impl Gen {
                 state: &state,
                 t: 0,
                 n: 0,
-                scope: None,
                 memo: 0,
             };
             let met = (0..plan.segments.len())

@@ -196,7 +196,6 @@ pub fn explain(plan: &Plan, lead: &Lead, as_of: i64) -> (Outcome, Explanation) {
         state: &out.state,
         t: as_of,
         n: seen,
-        scope: None,
         memo: 0,
     };
     let scores = Scores {
@@ -303,7 +302,6 @@ fn moment_at<'a>(
         state: &snap.before,
         t: snap.at,
         n: snap.n,
-        scope: None,
         memo: 0,
     }
 }

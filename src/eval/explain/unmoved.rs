@@ -89,7 +89,6 @@ pub(super) fn unmoved(
             state: &snap.before,
             t: snap.at,
             n: snap.n,
-            scope: None,
             memo: 0,
         };
         let why = why(&cx, &readers, i);

@@ -47,7 +47,23 @@ struct Reads<'p> {
     score_seen: Vec<bool>,
 }
 
-impl Reads<'_> {
+impl<'p> Reads<'p> {
+    /// Nothing read yet, over `events` event types.
+    fn new(
+        events: usize,
+        segments: &'p [(String, Cond, ast::Expr)],
+        scores: &'p [ScoreModel],
+    ) -> Self {
+        Reads {
+            events: vec![false; events],
+            time: false,
+            segments,
+            scores,
+            seg_seen: vec![false; segments.len()],
+            score_seen: vec![false; scores.len()],
+        }
+    }
+
     fn query(&mut self, q: &Query) {
         self.time |= q.within.is_some();
         self.query_events(q);
@@ -151,14 +167,7 @@ pub(super) fn watch_lists(
     leaves: &[Leave],
 ) -> Vec<Option<Vec<bool>>> {
     let position = |stage: Option<usize>, exited: bool| {
-        let mut r = Reads {
-            events: vec![false; events],
-            time: false,
-            segments,
-            scores,
-            seg_seen: vec![false; segments.len()],
-            score_seen: vec![false; scores.len()],
-        };
+        let mut r = Reads::new(events, segments, scores);
         for m in scores.iter().filter(|m| m.decay.is_some()) {
             for rule in &m.rules {
                 if let RulePoints::When(c) = &rule.kind {
@@ -201,14 +210,7 @@ pub(super) fn events_read(
     scores: &[ScoreModel],
     c: &Cond,
 ) -> Vec<bool> {
-    let mut r = Reads {
-        events: vec![false; events],
-        time: false,
-        segments,
-        scores,
-        seg_seen: vec![false; segments.len()],
-        score_seen: vec![false; scores.len()],
-    };
+    let mut r = Reads::new(events, segments, scores);
     r.expr(c);
     r.events
 }

@@ -289,7 +289,8 @@ pub fn explain(plan: &Plan, lead: &Lead, as_of: i64) -> (Outcome, Explanation) {
     (out, explanation)
 }
 
-fn moment_at<'a>(
+/// The moment a snapshot was taken at, as the machine saw it then.
+pub(super) fn moment_at<'a>(
     plan: &'a Plan,
     lead: &'a Lead,
     by_type: &'a Index,

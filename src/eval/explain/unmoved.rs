@@ -82,15 +82,7 @@ pub(super) fn unmoved(
         if stepped.contains(&i) {
             continue;
         }
-        let cx = Moment {
-            plan,
-            lead,
-            by_type,
-            state: &snap.before,
-            t: snap.at,
-            n: snap.n,
-            memo: 0,
-        };
+        let cx = super::moment_at(plan, lead, by_type, snap);
         let why = why(&cx, &readers, i);
         let position = position_of(plan, &snap.before);
         let Some(event) = event_ref(plan, lead, i) else {

@@ -78,3 +78,6 @@ pub fn aggregate(
     })?;
     Ok(done.then_some(agg))
 }
+
+#[cfg(test)]
+mod tests;

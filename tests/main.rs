@@ -19,3 +19,4 @@ mod fast_jsonl;
 mod fmt_roundtrip;
 mod input_formats;
 mod report;
+mod report_browser;

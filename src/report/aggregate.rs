@@ -338,23 +338,31 @@ impl Aggregate {
                 v.1 += u64::from(b - a > k.at_most_ms);
             }
         }
+        let Facts {
+            first,
+            dims,
+            costs,
+            revenue_cents,
+            ..
+        } = f;
         let count = |map: &mut BTreeMap<Option<String>, Counts>, key: Option<String>| {
             let c = map.entry(key).or_insert_with(|| Counts {
                 reached: vec![0; n],
                 revenue_cents: 0,
             });
-            for (r, at) in c.reached.iter_mut().zip(&f.first) {
+            for (r, at) in c.reached.iter_mut().zip(&first) {
                 *r += u64::from(at.is_some());
             }
-            c.revenue_cents += f.revenue_cents;
+            c.revenue_cents += revenue_cents;
         };
-        for (map, key) in self.dims.iter_mut().zip(f.dims.iter().cloned()) {
+        // The keys move into the maps: no copy of a text per lead.
+        for (map, key) in self.dims.iter_mut().zip(dims) {
             count(map, key);
         }
-        for (map, key) in self.channels.iter_mut().zip(f.costs.iter().cloned()) {
+        for (map, key) in self.channels.iter_mut().zip(costs) {
             count(map, key);
         }
-        self.revenue_cents += f.revenue_cents;
+        self.revenue_cents += revenue_cents;
         for (fam, t, step) in &f.steps {
             let types = spec
                 .families

@@ -295,7 +295,7 @@ pub fn read_leads(
         Some(f) => memchr::memchr(b'\\', line).is_some() || f.find(line).is_some(),
         None => true,
     };
-    stream(plan, data, input, &wanted, &|p| p, take)
+    stream(plan, data, input, &wanted, &|p| p, &|batch| batch, take)
 }
 
 /// One lead evaluated on a worker thread: what it adds to the [`Summary`], and what the
@@ -328,6 +328,21 @@ pub fn evaluate<T: Send>(
     work: Work<'_, T>,
     take: impl FnMut(Vec<Result<Evaluated<T>, DataError>>) -> bool,
 ) -> Result<bool, Error> {
+    evaluate_batches(plan, data, input, work, &|batch| batch, take)
+}
+
+/// [`evaluate`], with each batch's results first handed to `gather` on the worker that
+/// evaluated them (for lead-per-line JSONL; on the calling thread for loaded input), and what
+/// it makes of them to `take` in input order: a caller that folds a batch into one partial
+/// result (a report's sums) leaves the thread that takes results in order only merging.
+pub fn evaluate_batches<T: Send, U: Send>(
+    plan: &Plan,
+    data: &Data,
+    input: Input,
+    work: Work<'_, T>,
+    gather: &(dyn Fn(Vec<Result<Evaluated<T>, DataError>>) -> U + Sync),
+    take: impl FnMut(U) -> bool,
+) -> Result<bool, Error> {
     let each = |p: Read| -> Result<Evaluated<T>, DataError> {
         let (lead, unknown) = p?;
         let (out, explained) = if work.explain {
@@ -343,19 +358,20 @@ pub fn evaluate<T: Send>(
             value,
         })
     };
-    stream(plan, data, input, &|_| true, &each, take)
+    stream(plan, data, input, &|_| true, &each, gather, take)
 }
 
 /// Batches of leads are read, parsed and put through `work` on every core, and handed to
 /// `take` in input order. Lead-per-line JSONL streams through `lines::flow`, so memory holds
 /// a few batches whatever the input size.
-fn stream<T: Send>(
+fn stream<T: Send, U: Send>(
     plan: &Plan,
     data: &Data,
     input: Input,
     wanted: &(dyn Fn(&[u8]) -> bool + Sync),
     work: &(dyn Fn(Read) -> T + Sync),
-    mut take: impl FnMut(Vec<T>) -> bool,
+    gather: &(dyn Fn(Vec<T>) -> U + Sync),
+    mut take: impl FnMut(U) -> bool,
 ) -> Result<bool, Error> {
     if let Some(leads) = input.loaded {
         let mut it = leads.into_iter();
@@ -364,7 +380,7 @@ fn stream<T: Send>(
             if batch.is_empty() {
                 return Ok(true);
             }
-            if !take(batch.into_par_iter().map(work).collect()) {
+            if !take(gather(batch.into_par_iter().map(work).collect())) {
                 return Ok(false);
             }
         }
@@ -388,15 +404,17 @@ fn stream<T: Send>(
             }),
         }
     };
-    let work = |batch: Batch| -> Vec<T> {
-        batch
-            .lines
-            .iter()
-            .filter_map(|(n, r)| {
-                let line = batch.line(r);
-                wanted(line).then(|| work(parse(*n, line)))
-            })
-            .collect()
+    let work = |batch: Batch| -> U {
+        gather(
+            batch
+                .lines
+                .iter()
+                .filter_map(|(n, r)| {
+                    let line = batch.line(r);
+                    wanted(line).then(|| work(parse(*n, line)))
+                })
+                .collect(),
+        )
     };
     flow(reader, &work, take)
         .map_err(|e| Error::Failed(format!("{name}:{}: {}", e.line, io_reason(&e.error))))

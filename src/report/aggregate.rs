@@ -190,6 +190,12 @@ fn text_of(v: Option<&Value>) -> Option<String> {
     }
 }
 
+fn add_into(a: &mut [u64], b: &[u64]) {
+    for (x, y) in a.iter_mut().zip(b) {
+        *x += y;
+    }
+}
+
 /// What one lead contributes to a report.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Facts {
@@ -282,6 +288,67 @@ impl Aggregate {
     pub fn add_skipped(&mut self) {
         self.read += 1;
         self.skipped += 1;
+    }
+
+    /// Adds a later part of the input (a batch added up on its worker). Merged in input
+    /// order, parts give exactly the sums one aggregate of every lead would.
+    pub fn merge(&mut self, o: Aggregate) {
+        self.read += o.read;
+        self.skipped += o.skipped;
+        self.not_in_funnel += o.not_in_funnel;
+        self.outside += o.outside;
+        for (mine, theirs) in [(&mut self.cohorts, o.cohorts), (&mut self.flow, o.flow)] {
+            for (day, row) in theirs {
+                match mine.get_mut(&day) {
+                    Some(m) => add_into(m, &row),
+                    None => {
+                        mine.insert(day, row);
+                    }
+                }
+            }
+        }
+        add_into(&mut self.reached, &o.reached);
+        add_into(&mut self.straight, &o.straight);
+        add_into(&mut self.breached, &o.breached);
+        add_into(&mut self.ongoing, &o.ongoing);
+        for (a, b) in self.transitions.iter_mut().zip(o.transitions) {
+            a.merge(b);
+        }
+        for (a, b) in self.velocities.iter_mut().zip(o.velocities) {
+            a.0.merge(b.0);
+            a.1 += b.1;
+        }
+        for (mine, theirs) in self
+            .dims
+            .iter_mut()
+            .zip(o.dims)
+            .chain(self.channels.iter_mut().zip(o.channels))
+        {
+            for (k, c) in theirs {
+                match mine.get_mut(&k) {
+                    Some(m) => {
+                        add_into(&mut m.reached, &c.reached);
+                        m.revenue_cents += c.revenue_cents;
+                    }
+                    None => {
+                        mine.insert(k, c);
+                    }
+                }
+            }
+        }
+        self.revenue_cents += o.revenue_cents;
+        for (k, c) in o.steps {
+            match self.steps.get_mut(&k) {
+                Some(m) => {
+                    add_into(&mut m.leads, &c.leads);
+                    add_into(&mut m.helped, &c.helped);
+                }
+                None => {
+                    self.steps.insert(k, c);
+                }
+            }
+        }
+        self.add_unknown(o.unknown);
     }
 
     /// Counts events of types the schema does not declare.

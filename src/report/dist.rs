@@ -58,6 +58,27 @@ impl Dist {
         }
     }
 
+    /// Adds another distribution's values. The result is the one adding each value would
+    /// give: bucketed exactly when the total count passes [`EXACT`].
+    pub fn merge(&mut self, other: Dist) {
+        self.count += other.count;
+        self.sum += other.sum;
+        if !self.bucketed && !other.bucketed && self.exact.len() + other.exact.len() <= EXACT {
+            self.exact.extend(other.exact);
+            return;
+        }
+        for v in std::mem::take(&mut self.exact)
+            .into_iter()
+            .chain(other.exact)
+        {
+            *self.buckets.entry(bucket(v)).or_insert(0) += 1;
+        }
+        for (b, n) in other.buckets {
+            *self.buckets.entry(b).or_insert(0) += n;
+        }
+        self.bucketed = true;
+    }
+
     pub fn count(&self) -> u64 {
         self.count
     }
@@ -127,6 +148,34 @@ mod tests {
         assert_eq!(d.quantile(0.5), Some(5.0));
         assert_eq!(d.quantile(0.9), Some(9.0));
         assert!(d.is_exact());
+    }
+
+    #[test]
+    fn merging_gives_what_adding_each_value_gives() {
+        let values: Vec<i64> = (0..3 * EXACT as i64)
+            .map(|i| (i * 7919) % 100_000_000)
+            .collect();
+        for split in [0, 10, EXACT, EXACT + 1, 2 * EXACT, values.len()] {
+            let mut whole = Dist::default();
+            values.iter().for_each(|v| whole.add(*v));
+            let (mut a, mut b) = (Dist::default(), Dist::default());
+            values[..split].iter().for_each(|v| a.add(*v));
+            values[split..].iter().for_each(|v| b.add(*v));
+            a.merge(b);
+            assert_eq!(a.count(), whole.count());
+            assert_eq!(a.mean(), whole.mean());
+            assert_eq!(a.is_exact(), whole.is_exact());
+            for q in [0.1, 0.5, 0.9, 1.0] {
+                assert_eq!(a.quantile(q), whole.quantile(q), "split {split}, q {q}");
+            }
+        }
+        // Under the limit, still exact.
+        let (mut a, mut b) = (Dist::default(), Dist::default());
+        a.add(1);
+        b.add(3);
+        a.merge(b);
+        assert!(a.is_exact());
+        assert_eq!(a.quantile(0.5), Some(1.0));
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! `funnelc report`: the KPIs a rule file declares, measured on the leads.
 //!
-//! Leads stream through [`pipeline::evaluate`]: each is replayed and boiled down to its
-//! [`Facts`] on the worker that evaluated it, and the facts are added into one [`Aggregate`]
-//! in input order (whole-number sums, bounded quantile sketches), so memory does not grow with
-//! the number of leads and the numbers do not depend on the thread count. [`build`] then
+//! Leads stream through [`pipeline::evaluate_batches`]: each is replayed and boiled down to
+//! its [`Facts`] on the worker that evaluated it, each batch's facts are added up there into
+//! a partial [`Aggregate`], and the partials are merged in input order (whole-number sums,
+//! bounded quantile sketches), so memory does not grow with the number of leads and the
+//! numbers do not depend on the thread count. [`build`] then
 //! computes every KPI into a [`Report`], which the formats lay out: [`render::table`],
 //! [`render::markdown`], [`render::csv_files`], [`html::html`], and JSON (the `Report`
 //! serialised). What each number means is in `docs/kpis.md`.
@@ -57,22 +58,33 @@ pub fn aggregate(
         explain: false,
         finish: &facts,
     };
-    let mut agg = Aggregate::new(spec);
-    let done = pipeline::evaluate(plan, data, input, work, |batch| {
+    // Each batch is added up on its worker; its bad leads travel with it, in order, so that
+    // they are reported (and the run stopped) as if the leads were taken one by one.
+    let gather = |batch: Vec<Result<pipeline::Evaluated<Facts>, DataError>>| {
+        let mut part = Aggregate::new(spec);
+        let mut errors = Vec::new();
         for item in batch {
             match item {
                 Ok(e) => {
-                    agg.add_unknown(e.unknown);
-                    agg.add(spec, e.value);
+                    part.add_unknown(e.unknown);
+                    part.add(spec, e.value);
                 }
                 Err(e) => {
-                    if !bad(&e) {
-                        return false;
-                    }
-                    agg.add_skipped();
+                    part.add_skipped();
+                    errors.push(e);
                 }
             }
         }
+        (part, errors)
+    };
+    let mut agg = Aggregate::new(spec);
+    let done = pipeline::evaluate_batches(plan, data, input, work, &gather, |(part, errors)| {
+        for e in &errors {
+            if !bad(e) {
+                return false;
+            }
+        }
+        agg.merge(part);
         progress(agg.read);
         true
     })?;

@@ -344,3 +344,52 @@ fn every_format_renders_the_same_report() {
     let json = serde_json::to_value(&r).unwrap();
     assert_eq!(json["schema"], SCHEMA);
 }
+
+#[test]
+fn batches_added_up_apart_and_merged_in_order_give_the_same_sums() {
+    let compiled = crate::compile(RULES, "t.funnel");
+    let plan = compiled.plan().unwrap();
+    let spec = Spec::new(&compiled.file, &plan, &[]).unwrap();
+    let as_of = crate::time::parse_timestamp("2025-06-30T00:00:00Z")
+        .unwrap()
+        .millis;
+    let cx = Context::new(&spec, plan.events.len(), Range::default());
+    let lines: Vec<String> = (0..40)
+        .map(|i| {
+            let day = 1 + i % 28;
+            let mut events = vec![("signup", format!("2025-03-{day:02}T00:00:00Z"))];
+            if i % 3 != 0 {
+                events.push(("engaged", format!("2025-04-{day:02}T00:00:00Z")));
+            }
+            if i % 5 == 0 {
+                events.push(("won", format!("2025-05-{day:02}T00:00:00Z \"amount\":{i}")));
+            }
+            let source = ["ads", "seo", "none"][i % 3];
+            let events: Vec<(&str, &str)> = events.iter().map(|(t, r)| (*t, r.as_str())).collect();
+            lead(
+                &format!("L{i}"),
+                (source != "none").then_some(source),
+                &events,
+            )
+        })
+        .collect();
+    let facts: Vec<Facts> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, line)| {
+            let (l, _) = crate::input::jsonl::parse_line(&plan, line, format!("t:{i}")).unwrap();
+            cx.facts(&l, &crate::eval::replay(&plan, &l, as_of))
+        })
+        .collect();
+    let mut whole = Aggregate::new(&spec);
+    facts.iter().for_each(|f| whole.add(&spec, f.clone()));
+    for size in [1, 3, 7, 40] {
+        let mut merged = Aggregate::new(&spec);
+        for chunk in facts.chunks(size) {
+            let mut part = Aggregate::new(&spec);
+            chunk.iter().for_each(|f| part.add(&spec, f.clone()));
+            merged.merge(part);
+        }
+        assert_eq!(merged, whole, "batches of {size}");
+    }
+}

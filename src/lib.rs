@@ -20,6 +20,7 @@ pub mod lead;
 pub mod output;
 pub mod pipeline;
 pub mod plan;
+pub mod report;
 pub mod rule_tests;
 pub mod span;
 pub mod syntax;

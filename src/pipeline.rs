@@ -428,7 +428,16 @@ pub fn read_leads(
         Some(f) => memchr::memchr(b'\\', line).is_some() || f.find(line).is_some(),
         None => true,
     };
-    stream(plan, data, input, &wanted, &|p| p, &Err, take)
+    stream(
+        plan,
+        data,
+        input,
+        &wanted,
+        &|p| p,
+        &Err,
+        &|batch| batch,
+        take,
+    )
 }
 
 /// One lead evaluated on a worker thread: what it adds to the [`Summary`], and what the
@@ -461,6 +470,22 @@ pub fn evaluate<T: Send>(
     work: Work<'_, T>,
     take: impl FnMut(Vec<Result<Evaluated<T>, DataError>>) -> bool,
 ) -> Result<bool, Error> {
+    evaluate_batches(plan, data, input, work, &|batch| batch, take)
+}
+
+/// [`evaluate`], with each batch's results first handed to `gather`, and what it makes of
+/// them to `take` in input order: a caller that folds a batch into one partial result (a
+/// report's sums) hands `take` one value per batch. `gather` runs on the thread that takes
+/// results, after the batch's lead ids were checked against the earlier ones (a lead whose
+/// id was taken is an error, not a contribution).
+pub fn evaluate_batches<T: Send, U: Send>(
+    plan: &Plan,
+    data: &Data,
+    input: Input,
+    work: Work<'_, T>,
+    gather: &(dyn Fn(Vec<Result<Evaluated<T>, DataError>>) -> U + Sync),
+    take: impl FnMut(U) -> bool,
+) -> Result<bool, Error> {
     let each = |p: Read| -> Result<Evaluated<T>, DataError> {
         let (lead, unknown) = p?;
         let (out, explained) = if work.explain {
@@ -476,7 +501,7 @@ pub fn evaluate<T: Send>(
             value,
         })
     };
-    stream(plan, data, input, &|_| true, &each, &Err, take)
+    stream(plan, data, input, &|_| true, &each, &Err, gather, take)
 }
 
 /// One batch of lead-per-line JSONL as the workers hand it on: where its lines are, and
@@ -492,14 +517,16 @@ struct Worked<T> {
 /// `take` in input order. Lead-per-line JSONL streams through `lines::flow`, so memory holds
 /// a few batches whatever the input size; a lead whose id an earlier one has is made an
 /// error by `reject` (Segment streams gather a lead's calls by id, and CSV checks its own).
-fn stream<T: Send>(
+#[allow(clippy::too_many_arguments)]
+fn stream<T: Send, U: Send>(
     plan: &Plan,
     data: &Data,
     input: Input,
     wanted: &(dyn Fn(&[u8]) -> bool + Sync),
     work: &(dyn Fn(Read) -> T + Sync),
     reject: &dyn Fn(DataError) -> T,
-    mut take: impl FnMut(Vec<T>) -> bool,
+    gather: &(dyn Fn(Vec<T>) -> U + Sync),
+    mut take: impl FnMut(U) -> bool,
 ) -> Result<bool, Error> {
     if let Some(leads) = input.loaded {
         let mut it = leads.into_iter();
@@ -508,7 +535,7 @@ fn stream<T: Send>(
             if batch.is_empty() {
                 return Ok(true);
             }
-            if !take(batch.into_par_iter().map(work).collect()) {
+            if !take(gather(batch.into_par_iter().map(work).collect())) {
                 return Ok(false);
             }
         }
@@ -574,7 +601,7 @@ fn stream<T: Send>(
                 },
             )
             .collect();
-        take(leads)
+        take(gather(leads))
     };
     flow(reader, &work, checked)
         .map_err(|e| Error::Failed(format!("{name}:{}: {}", e.line, io_reason(&e.error))))

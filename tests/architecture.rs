@@ -25,7 +25,8 @@ const LAYERS: &[(&str, u8)] = &[
     ("output", 7),
     ("rule_tests", 7),
     ("pipeline", 8),
-    ("cli", 9),
+    ("report", 9),
+    ("cli", 10),
 ];
 
 fn layer(module: &str) -> Option<u8> {

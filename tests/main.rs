@@ -18,3 +18,5 @@ mod explain;
 mod fast_jsonl;
 mod fmt_roundtrip;
 mod input_formats;
+mod report;
+mod report_browser;

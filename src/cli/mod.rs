@@ -5,6 +5,7 @@ mod check;
 mod eval;
 mod explain;
 mod fmt;
+mod report;
 mod test;
 
 use std::io::IsTerminal;
@@ -62,6 +63,9 @@ enum Command {
     Test(test::Args),
     /// Explain one lead: its timeline, every condition with actual values, its scores
     Explain(explain::Args),
+    /// Measure the rule file's KPIs on the leads: stage counts, conversions against their
+    /// bands, velocity, breakdowns, targets, spend and revenue
+    Report(report::Args),
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -98,6 +102,7 @@ pub fn main() -> ExitCode {
         Command::Eval(a) => eval::run(a),
         Command::Explain(a) => explain::run(a),
         Command::Fmt(a) => fmt::run(a),
+        Command::Report(a) => report::run(a),
         Command::Test(a) => test::run(a),
     };
     exit.into()

@@ -1,0 +1,612 @@
+//! The report laid out as titled tables ([`Section`]s), and those tables as terminal text,
+//! Markdown and CSV files. HTML (`html.rs`) lays out the same sections with a chart; JSON is
+//! the [`Report`] itself.
+
+use super::model::{thousands, Report};
+
+/// A titled table.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Section {
+    /// The file name stem in CSV output, and the HTML anchor.
+    pub id: String,
+    pub title: String,
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+    /// Per row: `low`, `mid` or `high` (a conversion band), for colour.
+    pub tones: Vec<Option<String>>,
+    /// A line under the table.
+    pub note: Option<String>,
+}
+
+impl Section {
+    fn new(id: &str, title: &str, header: Vec<String>) -> Self {
+        Section {
+            id: id.into(),
+            title: title.into(),
+            header,
+            rows: Vec::new(),
+            tones: Vec::new(),
+            note: None,
+        }
+    }
+
+    fn push(&mut self, row: Vec<String>) {
+        self.rows.push(row);
+        self.tones.push(None);
+    }
+}
+
+pub const DASH: &str = "—";
+
+/// How numbers are written: for people (`46.7%`, `$4,500`, `—`), or plain for CSV (`0.4667`,
+/// `4500`, empty), so that a dashboard reads them as numbers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fmt {
+    pub plain: bool,
+}
+
+impl Fmt {
+    pub const PEOPLE: Fmt = Fmt { plain: false };
+    pub const PLAIN: Fmt = Fmt { plain: true };
+
+    fn dash(self) -> String {
+        if self.plain {
+            String::new()
+        } else {
+            DASH.into()
+        }
+    }
+
+    /// `46.7%`; `—` without a value.
+    pub fn pct(self, v: Option<f64>) -> String {
+        match v {
+            None => self.dash(),
+            Some(v) if self.plain => plain(v),
+            Some(v) => format!("{:.1}%", v * 100.0),
+        }
+    }
+
+    /// `+25.0%`, `−20.0%`: a change.
+    pub fn change(self, v: Option<f64>) -> String {
+        match v {
+            None => self.dash(),
+            Some(v) if self.plain => plain(v),
+            Some(v) if v < 0.0 => format!("−{:.1}%", -v * 100.0),
+            Some(v) => format!("+{:.1}%", v * 100.0),
+        }
+    }
+
+    /// `14.0`; `—` without a value.
+    pub fn days(self, v: Option<f64>) -> String {
+        match v {
+            None => self.dash(),
+            Some(v) if self.plain => plain(v),
+            Some(v) => format!("{v:.1}"),
+        }
+    }
+
+    fn num1(self, v: f64) -> String {
+        self.days(Some(v))
+    }
+
+    pub fn money(self, v: f64, currency: &str) -> String {
+        if self.plain {
+            return plain(v);
+        }
+        money(v, currency)
+    }
+
+    fn opt_money(self, v: Option<f64>, currency: &str) -> String {
+        v.map_or(self.dash(), |v| self.money(v, currency))
+    }
+
+    fn count(self, n: u64) -> String {
+        if self.plain {
+            n.to_string()
+        } else {
+            thousands(n)
+        }
+    }
+}
+
+/// A number for a machine: up to four decimals, trailing zeros dropped (`0.4667`, `4500`).
+fn plain(v: f64) -> String {
+    let s = format!("{v:.4}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" {
+        "0".into()
+    } else {
+        s.into()
+    }
+}
+
+/// `$4,500`, `1,200 EUR`: whole units, as a spend table reads.
+pub fn money(v: f64, currency: &str) -> String {
+    let whole = v.round();
+    let sign = if whole < 0.0 { "−" } else { "" };
+    let n = thousands(whole.abs() as u64);
+    if currency == "USD" {
+        format!("{sign}${n}")
+    } else {
+        format!("{sign}{n} {currency}")
+    }
+}
+
+/// Every table of the report, in reading order.
+pub fn sections(r: &Report, f: Fmt) -> Vec<Section> {
+    let mut out = Vec::new();
+    let names: Vec<String> = r.stages.iter().map(|s| s.name.clone()).collect();
+    let first = names.first().cloned().unwrap_or_default();
+    let last = names.last().cloned().unwrap_or_default();
+
+    let mut s = Section::new("summary", "Summary", vec!["".into(), "".into()]);
+    if let Some(f) = &r.funnel {
+        s.push(vec!["funnel".into(), f.clone()]);
+    }
+    s.push(vec!["as of".into(), r.as_of.clone()]);
+    s.push(vec![
+        "leads entering the funnel".into(),
+        format!("{} to {}", r.range.from, r.range.to),
+    ]);
+    s.push(vec![
+        "leads in the report".into(),
+        f.count(r.leads.in_report),
+    ]);
+    s.push(vec![
+        "outside the range".into(),
+        f.count(r.leads.outside_range),
+    ]);
+    s.push(vec![
+        "never in the funnel".into(),
+        f.count(r.leads.not_in_funnel),
+    ]);
+    s.push(vec!["skipped (bad data)".into(), f.count(r.leads.skipped)]);
+    out.push(s);
+
+    let mut header: Vec<String> = [
+        "stage",
+        "reached",
+        "straight through",
+        "from previous",
+        "from first",
+    ]
+    .map(String::from)
+    .to_vec();
+    for c in &r.comparisons {
+        header.push(c.name.clone());
+    }
+    let mut s = Section::new("stages", "Stages", header);
+    for (i, st) in r.stages.iter().enumerate() {
+        let mut row = vec![
+            st.name.clone(),
+            f.count(st.reached),
+            f.count(st.straight),
+            f.pct(st.from_previous),
+            f.pct(st.from_first),
+        ];
+        for c in &r.comparisons {
+            row.push(f.count(c.reached.get(i).copied().unwrap_or(0)));
+        }
+        s.push(row);
+    }
+    let overall = r.stages.last().and_then(|x| x.from_first);
+    let mut note = format!("{first} → {last}: {}", f.pct(overall));
+    for c in &r.comparisons {
+        note.push_str(&format!(
+            "; {} ({} to {}): {}",
+            c.name,
+            c.from,
+            c.to,
+            f.pct(c.from_first_to_last)
+        ));
+    }
+    s.note = Some(note);
+    out.push(s);
+
+    if !r.conversions.is_empty() {
+        let mut s = Section::new(
+            "conversions",
+            "Conversion KPIs",
+            ["transition", "from", "to", "rate", "band", "bands"]
+                .map(String::from)
+                .to_vec(),
+        );
+        for c in &r.conversions {
+            s.rows.push(vec![
+                format!("{} → {}", c.from, c.to),
+                f.count(c.from_count),
+                f.count(c.to_count),
+                f.pct(c.rate),
+                c.band.clone().unwrap_or_else(|| f.dash()),
+                c.bands.clone(),
+            ]);
+            s.tones.push(c.tone.clone());
+        }
+        out.push(s);
+    }
+
+    let mut s = Section::new(
+        "velocity",
+        "Days between stages (from each stage's first entry)",
+        ["transition", "leads", "mean", "median", "p90"]
+            .map(String::from)
+            .to_vec(),
+    );
+    for t in &r.velocity {
+        s.push(vec![
+            format!("{} → {}", t.from, t.to),
+            f.count(t.leads),
+            f.days(t.mean_days),
+            f.days(t.median_days),
+            f.days(t.p90_days),
+        ]);
+    }
+    if r.velocity.iter().any(|t| !t.exact) {
+        s.note = Some("median and p90 within 0.5% (see docs/kpis.md)".into());
+    }
+    out.push(s);
+
+    if !r.velocity_targets.is_empty() {
+        let mut s = Section::new(
+            "velocity_targets",
+            "Velocity targets",
+            [
+                "transition",
+                "target",
+                "leads",
+                "mean days",
+                "median days",
+                "over target",
+                "met",
+            ]
+            .map(String::from)
+            .to_vec(),
+        );
+        for v in &r.velocity_targets {
+            s.rows.push(vec![
+                format!("{} → {}", v.from, v.to),
+                format!("at most {}", v.target),
+                f.count(v.leads),
+                f.days(v.mean_days),
+                f.days(v.median_days),
+                f.count(v.over_target),
+                match v.met {
+                    None => f.dash(),
+                    Some(true) => "yes".into(),
+                    Some(false) => "no".into(),
+                },
+            ]);
+            s.tones
+                .push(v.met.map(|m| if m { "high" } else { "low" }.into()));
+        }
+        out.push(s);
+    }
+
+    if !r.sla.is_empty() {
+        let mut s = Section::new(
+            "sla",
+            "SLA breaches",
+            ["stage", "SLA (days)", "leads over it", "still there"]
+                .map(String::from)
+                .to_vec(),
+        );
+        for x in &r.sla {
+            s.push(vec![
+                x.stage.clone(),
+                crate::lead::fmt_num(x.sla_days),
+                f.count(x.breached),
+                f.count(x.ongoing),
+            ]);
+        }
+        out.push(s);
+    }
+
+    for b in &r.breakdowns {
+        let mut header = vec![b.dimension.clone()];
+        header.extend(names.iter().cloned());
+        header.push(format!("{first} → {last}"));
+        let mut s = Section::new(
+            &format!("by_{}", b.dimension.replace('.', "_")),
+            &format!("By {}", b.dimension),
+            header,
+        );
+        for row in &b.rows {
+            let mut cells = vec![row.value.clone()];
+            cells.extend(row.reached.iter().map(|n| f.count(*n)));
+            cells.push(f.pct(row.from_first_to_last));
+            s.push(cells);
+        }
+        out.push(s);
+    }
+
+    if !r.periods.is_empty() {
+        let mut header = vec![r.period.clone()];
+        header.extend(names.iter().cloned());
+        let mut s = Section::new(
+            "periods",
+            &format!("Entries per {} (first entry into each stage)", r.period),
+            header,
+        );
+        for p in &r.periods {
+            let mut cells = vec![p.period.clone()];
+            cells.extend(p.entries.iter().map(|n| f.count(*n)));
+            s.push(cells);
+        }
+        out.push(s);
+        if let Some(p) = r.periods.last() {
+            let mut s = Section::new(
+                "latest_period",
+                &format!("{} compared", p.period),
+                [
+                    "stage",
+                    "entries",
+                    "change from previous",
+                    "a year earlier",
+                    "change",
+                ]
+                .map(String::from)
+                .to_vec(),
+            );
+            for (i, name) in names.iter().enumerate() {
+                let now = p.entries.get(i).copied().unwrap_or(0);
+                let ly = p.last_year.as_ref().and_then(|v| v.get(i).copied());
+                s.push(vec![
+                    name.clone(),
+                    f.count(now),
+                    f.change(p.change.get(i).copied().flatten()),
+                    ly.map_or(f.dash(), |n| f.count(n)),
+                    f.change(ly.and_then(|l| super::model::ratio(now as f64 - l as f64, l as f64))),
+                ]);
+            }
+            out.push(s);
+        }
+    }
+
+    for t in &r.targets {
+        let mut s = Section::new(
+            &format!("target_{}", t.stage),
+            &format!("Volume target: {} per {}", t.stage, t.period),
+            ["period", "actual", "target", "actual vs target"]
+                .map(String::from)
+                .to_vec(),
+        );
+        for row in &t.rows {
+            s.rows.push(vec![
+                row.period.clone(),
+                f.count(row.actual),
+                crate::lead::fmt_num(row.target),
+                f.change(row.vs_target),
+            ]);
+            s.tones.push(
+                row.vs_target
+                    .map(|v| if v < 0.0 { "low" } else { "high" }.into()),
+            );
+        }
+        if t.rows.is_empty() {
+            s.note = Some("the target starts after the report's range".into());
+        }
+        out.push(s);
+    }
+
+    for t in &r.channels {
+        let cur = t.currency.as_str();
+        let mut s = Section::new(
+            &format!("channels_{}", t.by.replace('.', "_")),
+            &format!("Channel efficiency by {}", t.by),
+            vec![
+                t.by.clone(),
+                "spend".into(),
+                first.clone(),
+                format!("cost per {first}"),
+                last.clone(),
+                format!("cost per {last}"),
+                "revenue".into(),
+                "ROI".into(),
+            ],
+        );
+        for row in t.rows.iter().chain(std::iter::once(&t.total)) {
+            s.push(vec![
+                row.channel.clone(),
+                f.opt_money(row.spend, cur),
+                f.count(row.reached.first().copied().unwrap_or(0)),
+                f.opt_money(row.cost_per.first().copied().flatten(), cur),
+                f.count(row.reached.last().copied().unwrap_or(0)),
+                f.opt_money(row.cost_per.last().copied().flatten(), cur),
+                f.money(row.revenue, cur),
+                f.change(row.roi),
+            ]);
+        }
+        out.push(s);
+        let mut s = Section::new(
+            &format!("cost_per_stage_{}", t.by.replace('.', "_")),
+            "Cost per stage",
+            ["stage", "leads", "cost per lead"]
+                .map(String::from)
+                .to_vec(),
+        );
+        for (i, name) in names.iter().enumerate() {
+            s.push(vec![
+                name.clone(),
+                f.count(t.total.reached.get(i).copied().unwrap_or(0)),
+                f.opt_money(t.total.cost_per.get(i).copied().flatten(), cur),
+            ]);
+        }
+        out.push(s);
+    }
+
+    if let Some(rev) = &r.revenue {
+        let cur = r
+            .channels
+            .first()
+            .map_or("USD".to_string(), |c| c.currency.clone());
+        let mut s = Section::new(
+            "revenue",
+            &format!("Revenue ({})", rev.sources.join(", ")),
+            vec!["".into(), "".into()],
+        );
+        s.push(vec!["total".into(), f.money(rev.total, &cur)]);
+        for (i, name) in names.iter().enumerate() {
+            s.push(vec![
+                format!("per {name}"),
+                f.opt_money(rev.per_stage.get(i).copied().flatten(), &cur),
+            ]);
+        }
+        s.push(vec!["monthly".into(), f.opt_money(rev.monthly, &cur)]);
+        s.push(vec!["spend".into(), f.opt_money(rev.spend, &cur)]);
+        s.push(vec![
+            "months to payback".into(),
+            rev.months_to_payback.map_or(f.dash(), |m| f.num1(m)),
+        ]);
+        out.push(s);
+    }
+
+    for t in &r.steps {
+        let mut header = vec!["step".to_string()];
+        for (i, ty) in t.types.iter().enumerate() {
+            let short = ty.rsplit_once('.').map_or(ty.as_str(), |(_, x)| x);
+            header.push(short.to_string());
+            if i > 0 {
+                header.push(format!("{short} rate"));
+            }
+        }
+        for st in &t.helped_stages {
+            header.push(format!("helped {st}"));
+        }
+        let mut s = Section::new(
+            &format!("steps_{}", t.family.replace('.', "_")),
+            &format!("{} sequence (leads per step)", t.family),
+            header,
+        );
+        for row in &t.rows {
+            let mut cells = vec![row.step.to_string()];
+            for (i, n) in row.leads.iter().enumerate() {
+                cells.push(f.count(*n));
+                if i > 0 {
+                    cells.push(f.pct(row.rates.get(i - 1).copied().flatten()));
+                }
+            }
+            cells.extend(row.helped.iter().map(|n| f.count(*n)));
+            s.push(cells);
+        }
+        out.push(s);
+    }
+
+    if !r.insights.is_empty() {
+        let mut s = Section::new("insights", "Insights", vec!["finding".into(), "".into()]);
+        for i in &r.insights {
+            s.push(vec![i.kind.replace('_', " "), i.text.clone()]);
+        }
+        out.push(s);
+    }
+    out
+}
+
+/// Whether a column holds numbers (right-aligned): every cell looks like one.
+fn numeric(s: &Section, col: usize) -> bool {
+    col > 0
+        && s.rows.iter().all(|r| {
+            r.get(col).is_none_or(|c| {
+                c == DASH
+                    || c.chars().next().is_some_and(|ch| {
+                        ch.is_ascii_digit() || matches!(ch, '$' | '+' | '−' | '-')
+                    })
+            })
+        })
+}
+
+/// The terminal format: each section a titled table.
+pub fn table(r: &Report) -> String {
+    let mut out = String::new();
+    for s in sections(r, Fmt::PEOPLE) {
+        out.push_str(&s.title);
+        out.push('\n');
+        let mut t = comfy_table::Table::new();
+        // A rule under the header and nothing else: quiet enough for many tables in a row.
+        t.load_preset("     ──            ");
+        if s.header.iter().any(|h| !h.is_empty()) {
+            t.set_header(s.header.clone());
+        }
+        for row in &s.rows {
+            t.add_row(row.clone());
+        }
+        for c in 0..s.header.len() {
+            if numeric(&s, c) {
+                if let Some(col) = t.column_mut(c) {
+                    col.set_cell_alignment(comfy_table::CellAlignment::Right);
+                }
+            }
+        }
+        out.push_str(&t.to_string());
+        out.push('\n');
+        if let Some(n) = &s.note {
+            out.push_str(n);
+            out.push('\n');
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn md_cell(s: &str) -> String {
+    s.replace('|', "\\|")
+}
+
+/// Markdown: a heading and a pipe table per section, then the warnings.
+pub fn markdown(r: &Report) -> String {
+    let mut out = String::new();
+    let title = r.funnel.clone().unwrap_or_else(|| "Funnel".into());
+    out.push_str(&format!("# {} report\n\n", md_cell(&title)));
+    for s in sections(r, Fmt::PEOPLE) {
+        out.push_str(&format!("## {}\n\n", md_cell(&s.title)));
+        let header: Vec<String> = s
+            .header
+            .iter()
+            .map(|h| if h.is_empty() { " ".into() } else { md_cell(h) })
+            .collect();
+        out.push_str(&format!("| {} |\n", header.join(" | ")));
+        let align: Vec<&str> = (0..s.header.len())
+            .map(|c| if numeric(&s, c) { "---:" } else { "---" })
+            .collect();
+        out.push_str(&format!("| {} |\n", align.join(" | ")));
+        for row in &s.rows {
+            let cells: Vec<String> = row.iter().map(|c| md_cell(c)).collect();
+            out.push_str(&format!("| {} |\n", cells.join(" | ")));
+        }
+        if let Some(n) = &s.note {
+            out.push_str(&format!("\n{}\n", md_cell(n)));
+        }
+        out.push('\n');
+    }
+    if !r.warnings.is_empty() {
+        out.push_str("## Warnings\n\n");
+        for w in &r.warnings {
+            out.push_str(&format!("- {}\n", md_cell(w)));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// CSV: one file per section, `(file name, text)`; the summary carries the as-of moment.
+pub fn csv_files(r: &Report) -> Vec<(String, String)> {
+    sections(r, Fmt::PLAIN)
+        .into_iter()
+        .map(|s| {
+            let mut w = csv::Writer::from_writer(Vec::new());
+            let header: Vec<String> = if s.id == "summary" || s.id == "revenue" {
+                vec!["what".into(), "value".into()]
+            } else {
+                s.header.clone()
+            };
+            let _ = w.write_record(&header);
+            for row in &s.rows {
+                let _ = w.write_record(row);
+            }
+            let text = w
+                .into_inner()
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .unwrap_or_default();
+            (format!("{}.csv", s.id), text)
+        })
+        .collect()
+}

@@ -102,6 +102,19 @@ impl<'a> Context<'a> {
             first,
             ..Facts::default()
         };
+        // Every stay, for the stage inventory: until the next entry, the exit, or still on.
+        facts.stays = entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| (e.stage as usize) < n)
+            .map(|(k, e)| {
+                let left = entries
+                    .get(k + 1)
+                    .map(|x| x.at)
+                    .or_else(|| out.state.exit.as_ref().map(|x| x.at));
+                (e.stage, e.at, left)
+            })
+            .collect();
         if !in_range {
             return facts;
         }
@@ -190,7 +203,7 @@ fn text_of(v: Option<&Value>) -> Option<String> {
     }
 }
 
-fn add_into(a: &mut [u64], b: &[u64]) {
+pub(super) fn add_into(a: &mut [u64], b: &[u64]) {
     for (x, y) in a.iter_mut().zip(b) {
         *x += y;
     }
@@ -205,6 +218,8 @@ pub struct Facts {
     pub in_range: bool,
     /// Each stage's first entry (milliseconds since 1970).
     pub first: Vec<Option<i64>>,
+    /// Every stay in a stage: (stage, entered, left), `None` while it lasts.
+    pub stays: Vec<(u16, i64, Option<i64>)>,
     // The rest is worked out only for leads in range.
     /// Per stage: [`STRAIGHT`], [`BREACHED`], [`ONGOING`].
     flags: Vec<u8>,
@@ -217,6 +232,33 @@ pub struct Facts {
     pub steps: Vec<(u16, u8, i64)>,
     /// (family, step, stage): the stage's first entry was triggered by that step's event.
     pub helped: Vec<(u16, i64, u16)>,
+}
+
+/// A day of the stage inventory, per stage: stays begun, stays ended, and the milliseconds
+/// the ended stays lasted.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StayDay {
+    pub began: Vec<u64>,
+    pub ended: Vec<u64>,
+    pub ended_ms: Vec<i64>,
+}
+
+impl StayDay {
+    fn new(n: usize) -> Self {
+        StayDay {
+            began: vec![0; n],
+            ended: vec![0; n],
+            ended_ms: vec![0; n],
+        }
+    }
+
+    fn merge(&mut self, o: &StayDay) {
+        add_into(&mut self.began, &o.began);
+        add_into(&mut self.ended, &o.ended);
+        for (a, b) in self.ended_ms.iter_mut().zip(&o.ended_ms) {
+            *a += b;
+        }
+    }
 }
 
 /// The counts of one breakdown value (or one channel).
@@ -247,6 +289,8 @@ pub struct Aggregate {
     pub cohorts: BTreeMap<i64, Vec<u64>>,
     /// Day → first entries into each stage on that day (every lead).
     pub flow: BTreeMap<i64, Vec<u64>>,
+    /// Day → stays begun and ended in each stage that day (every lead).
+    pub stays: BTreeMap<i64, StayDay>,
     // Leads in range:
     pub reached: Vec<u64>,
     pub straight: Vec<u64>,
@@ -304,6 +348,14 @@ impl Aggregate {
                     None => {
                         mine.insert(day, row);
                     }
+                }
+            }
+        }
+        for (day, d) in o.stays {
+            match self.stays.get_mut(&day) {
+                Some(m) => m.merge(&d),
+                None => {
+                    self.stays.insert(day, d);
                 }
             }
         }
@@ -376,6 +428,21 @@ impl Aggregate {
                     .entry(at.div_euclid(MS_PER_DAY))
                     .or_insert_with(|| vec![0; n]);
                 row[s] += 1;
+            }
+        }
+        for (stage, at, left) in &f.stays {
+            let s = *stage as usize;
+            self.stays
+                .entry(at.div_euclid(MS_PER_DAY))
+                .or_insert_with(|| StayDay::new(n))
+                .began[s] += 1;
+            if let Some(left) = left {
+                let d = self
+                    .stays
+                    .entry(left.div_euclid(MS_PER_DAY))
+                    .or_insert_with(|| StayDay::new(n));
+                d.ended[s] += 1;
+                d.ended_ms[s] += left - at;
             }
         }
         if !f.in_range {

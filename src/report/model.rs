@@ -32,6 +32,8 @@ pub struct Report {
     pub sla: Vec<SlaRow>,
     pub breakdowns: Vec<Breakdown>,
     pub periods: Vec<PeriodRow>,
+    /// Per period and stage: leads in it at the start, stays begun and ended, at the end.
+    pub inventory: Vec<InventoryRow>,
     pub targets: Vec<TargetTable>,
     pub channels: Vec<ChannelTable>,
     pub revenue: Option<RevenueOut>,
@@ -160,6 +162,22 @@ pub struct PeriodRow {
     pub change: Vec<Option<f64>>,
     /// The same period a year earlier, when the data has entries then.
     pub last_year: Option<Vec<u64>>,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct InventoryRow {
+    pub period: String,
+    pub stage: String,
+    /// Leads in the stage when the period began.
+    pub start: u64,
+    /// Entries into the stage in the period (every entry, re-entries too).
+    pub entered: u64,
+    /// Stays in the stage that ended in the period (moved on, moved back, or exited).
+    pub left: u64,
+    /// Leads in the stage when the period ended: start + entered − left.
+    pub end: u64,
+    /// Mean days of the stays that ended in the period.
+    pub mean_days_in_stage: Option<f64>,
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -426,6 +444,7 @@ pub fn build(spec: &Spec, agg: &Aggregate, asked: &Asked, spend: Option<&Spend>)
         }
     }
     let periods = periods(agg, n, from, to, asked.period);
+    let inventory = inventory(spec, agg, from, to, asked.period);
     let targets = spec
         .targets
         .iter()
@@ -461,6 +480,7 @@ pub fn build(spec: &Spec, agg: &Aggregate, asked: &Asked, spend: Option<&Spend>)
         sla,
         breakdowns,
         periods,
+        inventory,
         targets,
         channels,
         revenue,
@@ -585,6 +605,41 @@ fn periods(agg: &Aggregate, n: usize, from: i64, to: i64, p: Period) -> Vec<Peri
             }
         })
         .collect()
+}
+
+/// The stage inventory per period (every lead's stays, whatever its cohort).
+fn inventory(spec: &Spec, agg: &Aggregate, from: i64, to: i64, p: Period) -> Vec<InventoryRow> {
+    let n = spec.stages.len();
+    let mut out = Vec::new();
+    for start in period::starts(from, to, p) {
+        let end = period::next(start, p);
+        let (mut before_in, mut before_out) = (vec![0u64; n], vec![0u64; n]);
+        for (_, d) in agg.stays.range(..start) {
+            super::aggregate::add_into(&mut before_in, &d.began);
+            super::aggregate::add_into(&mut before_out, &d.ended);
+        }
+        let (mut began, mut ended, mut ms) = (vec![0u64; n], vec![0u64; n], vec![0i64; n]);
+        for (_, d) in agg.stays.range(start..end) {
+            super::aggregate::add_into(&mut began, &d.began);
+            super::aggregate::add_into(&mut ended, &d.ended);
+            for (a, b) in ms.iter_mut().zip(&d.ended_ms) {
+                *a += b;
+            }
+        }
+        for s in 0..n {
+            let at_start = before_in[s].saturating_sub(before_out[s]);
+            out.push(InventoryRow {
+                period: period::label(start, p),
+                stage: spec.stage_name(s).into(),
+                start: at_start,
+                entered: began[s],
+                left: ended[s],
+                end: (at_start + began[s]).saturating_sub(ended[s]),
+                mean_days_in_stage: days((ended[s] > 0).then(|| ms[s] as f64 / ended[s] as f64)),
+            });
+        }
+    }
+    out
 }
 
 fn target_table(

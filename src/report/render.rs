@@ -362,6 +362,40 @@ pub fn sections(r: &Report, f: Fmt) -> Vec<Section> {
         }
     }
 
+    if !r.inventory.is_empty() {
+        let mut s = Section::new(
+            "inventory",
+            &format!("Stage inventory per {}", r.period),
+            [
+                r.period.as_str(),
+                "stage",
+                "at start",
+                "entered",
+                "left",
+                "at end",
+                "mean days in stage",
+            ]
+            .map(String::from)
+            .to_vec(),
+        );
+        for row in &r.inventory {
+            s.push(vec![
+                row.period.clone(),
+                row.stage.clone(),
+                f.count(row.start),
+                f.count(row.entered),
+                f.count(row.left),
+                f.count(row.end),
+                f.days(row.mean_days_in_stage),
+            ]);
+        }
+        s.note = Some(
+            "every lead's stays, whatever its cohort; a stay ends when the lead moves on, moves back or exits"
+                .into(),
+        );
+        out.push(s);
+    }
+
     for t in &r.targets {
         let mut s = Section::new(
             &format!("target_{}", t.stage),

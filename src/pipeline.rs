@@ -14,8 +14,9 @@ use rayon::prelude::*;
 
 use crate::eval::explain::Explanation;
 use crate::eval::{position, replay, Outcome};
+use crate::input::ids::{Duplicates, IdKey};
 use crate::input::lines::{flow, Batch, LineReader, BATCH_LINES};
-use crate::input::{jsonl, DataError};
+use crate::input::{fastjson, jsonl, DataError};
 use crate::lead::Lead;
 use crate::output;
 use crate::plan::Plan;
@@ -150,6 +151,47 @@ pub struct Opened {
     pub as_of: i64,
     /// Things worth telling about the input that are not errors (Segment calls passed over).
     pub notes: Vec<String>,
+    /// When the moment was not given: the event it was taken from.
+    pub latest: Option<LatestEvent>,
+}
+
+/// The event the default evaluation moment was taken from: the latest in the whole input.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LatestEvent {
+    pub at: i64,
+    /// `file:line` of its lead.
+    pub origin: String,
+    pub lead: Option<String>,
+    /// `events[3] (email.opened)`, or the event's type alone where the format has no list.
+    pub event: String,
+}
+
+impl LatestEvent {
+    /// `2999-01-01T00:00:00Z, the latest event in the data (lead `L7` at leads.jsonl:7,
+    /// events[2] (email.opened))`
+    fn described(&self) -> String {
+        let lead = self
+            .lead
+            .as_ref()
+            .map_or(String::new(), |l| format!("lead `{l}` at "));
+        format!(
+            "{}, the latest event in the data ({lead}{}, {})",
+            crate::time::format_timestamp(crate::time::Timestamp { millis: self.at }),
+            self.origin,
+            self.event
+        )
+    }
+
+    /// A warning when the default moment lies after `now` (the wall clock, in
+    /// milliseconds): one event dated in the future moves every lead's evaluation there.
+    pub fn future_line(&self, now: i64) -> Option<String> {
+        (self.at > now).then(|| {
+            format!(
+                "evaluating as of {}, which is in the future; pass --as-of to choose the moment",
+                self.described()
+            )
+        })
+    }
 }
 
 /// Opens the input and settles the evaluation moment: `as_of` as given, else the latest
@@ -165,10 +207,16 @@ pub fn open(plan: &Plan, data: &Data, as_of: Option<i64>) -> Result<Opened, Erro
     } else {
         Some(load_all(plan, data, format, &mut notes)?)
     };
-    let as_of = match (as_of, &loaded) {
-        (Some(t), _) => Some(t),
-        (None, Some((_, latest))) => *latest,
-        (None, None) => latest_event_time(&data.leads)?,
+    let (as_of, latest) = match (as_of, &loaded) {
+        (Some(t), _) => (Some(t), None),
+        (None, Some((leads, latest))) => {
+            (*latest, latest.and_then(|t| latest_loaded(plan, leads, t)))
+        }
+        (None, None) => match latest_event_time(&data.leads)? {
+            Some((t, Some(place))) => (Some(t), latest_on_line(data, t, place)),
+            Some((t, None)) => (Some(t), None),
+            None => (None, None),
+        },
     };
     // Without events there is no latest one: evaluating at 1970-01-01 would be a silent
     // guess, so the moment has to be given.
@@ -184,6 +232,55 @@ pub fn open(plan: &Plan, data: &Data, as_of: Option<i64>) -> Result<Opened, Erro
         },
         as_of,
         notes,
+        latest,
+    })
+}
+
+/// The first loaded lead with an event at `at`, and that event.
+fn latest_loaded(plan: &Plan, leads: &[Read], at: i64) -> Option<LatestEvent> {
+    leads
+        .iter()
+        .filter_map(|l| l.as_ref().ok())
+        .find_map(|(lead, _)| {
+            let e = lead.events.iter().find(|e| e.at == at)?;
+            Some(LatestEvent {
+                at,
+                origin: lead.origin.clone(),
+                lead: Some(lead.id.clone()),
+                event: plan.events.get(usize::from(e.ty))?.name.clone(),
+            })
+        })
+}
+
+/// The event at `at` on the line at `(line, offset)` of lead-per-line JSONL, read again.
+fn latest_on_line(data: &Data, at: i64, (line, offset): Place) -> Option<LatestEvent> {
+    use std::io::{Read as _, Seek};
+    let mut f = std::fs::File::open(&data.leads).ok()?;
+    f.seek(std::io::SeekFrom::Start(offset)).ok()?;
+    let mut text = Vec::new();
+    std::io::BufReader::new(f)
+        .take(1 << 30)
+        .read_until(b'\n', &mut text)
+        .ok()?;
+    let value: serde_json::Value = serde_json::from_slice(&text).ok()?;
+    let lead = match value.get("id") {
+        Some(serde_json::Value::String(s)) => Some(s.clone()),
+        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
+    let events = value.get("events")?.as_array()?;
+    let (i, e) = events.iter().enumerate().find(|(_, e)| {
+        e.get("at")
+            .and_then(|a| a.as_str())
+            .and_then(|a| crate::time::parse_timestamp(a).ok())
+            .is_some_and(|t| t.millis == at)
+    })?;
+    let ty = e.get("type").and_then(|t| t.as_str()).unwrap_or("?");
+    Some(LatestEvent {
+        at,
+        origin: format!("{}:{line}", data.name),
+        lead,
+        event: format!("events[{i}] ({ty})"),
     })
 }
 
@@ -236,10 +333,14 @@ fn load_all(
     Ok((leads, latest))
 }
 
+/// A line of lead-per-line JSONL: its number and its offset in bytes.
+pub type Place = (usize, u64);
+
 /// The latest event instant in a lead-per-line file: a first, light pass that reads only the
-/// `at` fields, in parallel. `Ok(None)` when the file has leads but no events; 1970-01-01
-/// (never used: nothing is evaluated) when it has no leads at all.
-pub fn latest_event_time(path: &Path) -> Result<Option<i64>, Error> {
+/// `at` fields, in parallel; with the first line that holds it (its number and offset).
+/// `Ok(None)` when the file has leads but no events; 1970-01-01 (never used: nothing is
+/// evaluated) when it has no leads at all.
+pub fn latest_event_time(path: &Path) -> Result<Option<(i64, Option<Place>)>, Error> {
     if path.as_os_str() == "-" {
         return Err(Error::Usage(
             "standard input was not kept for a second pass; pass --as-of".into(),
@@ -251,6 +352,10 @@ pub fn latest_event_time(path: &Path) -> Result<Option<i64>, Error> {
     let so_far = std::sync::atomic::AtomicI64::new(i64::MIN);
     // Blank lines never reach a batch, so a batch with lines holds leads.
     let any_lead = std::sync::atomic::AtomicBool::new(false);
+    // The latest instant with the first line holding it. Instants equal to the floor are
+    // always read, so every line holding the input's latest reports it, and the first of
+    // them is the same line whatever order the batches were read in.
+    let best: std::sync::Mutex<Option<(i64, usize, u64)>> = std::sync::Mutex::new(None);
     // A line that is not text has no instant; the full read reports it, and a read error too,
     // with its line number.
     let latest_in = |batch: Batch| {
@@ -258,23 +363,51 @@ pub fn latest_event_time(path: &Path) -> Result<Option<i64>, Error> {
             any_lead.store(true, std::sync::atomic::Ordering::Relaxed);
         }
         let mut latest = so_far.load(std::sync::atomic::Ordering::Relaxed);
-        for (_, r) in &batch.lines {
+        let mut here: Option<(i64, usize, u64)> = None;
+        // The floor as text, remade when it moves.
+        let mut floor = (latest, fastjson::floor_text(latest));
+        for (n, r) in &batch.lines {
+            if floor.0 != latest {
+                floor = (latest, fastjson::floor_text(latest));
+            }
+            // Most lines hold no instant at or after the latest so far: told by a scan, not
+            // a parse.
+            if floor
+                .1
+                .is_some_and(|f| fastjson::below_floor(batch.line(r), &f))
+            {
+                continue;
+            }
             let Ok(line) = simdutf8::basic::from_utf8(batch.line(r)) else {
                 continue;
             };
             let floor = (latest > i64::MIN).then_some(latest);
             if let Some(at) = jsonl::latest_at(line, floor) {
                 latest = latest.max(at);
+                if here.is_none_or(|(t, _, _)| at > t) {
+                    here = Some((at, *n, batch.base + r.start as u64));
+                }
             }
         }
         so_far.fetch_max(latest, std::sync::atomic::Ordering::Relaxed);
+        if let Some(h) = here {
+            let mut b = best.lock().unwrap_or_else(|p| p.into_inner());
+            if b.is_none_or(|(t, line, _)| h.0 > t || (h.0 == t && h.1 < line)) {
+                *b = Some(h);
+            }
+        }
     };
     let _ = flow(reader, &latest_in, |()| true);
     let latest = so_far.into_inner();
     if !any_lead.into_inner() {
-        return Ok(Some(0));
+        return Ok(Some((0, None)));
     }
-    Ok((latest > i64::MIN).then_some(latest))
+    let place = best
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner())
+        .filter(|(t, _, _)| *t == latest)
+        .map(|(_, line, offset)| (line, offset));
+    Ok((latest > i64::MIN).then_some((latest, place)))
 }
 
 /// Reads leads batch by batch, parsed in parallel, handed to `take` in input order, without
@@ -295,7 +428,16 @@ pub fn read_leads(
         Some(f) => memchr::memchr(b'\\', line).is_some() || f.find(line).is_some(),
         None => true,
     };
-    stream(plan, data, input, &wanted, &|p| p, &|batch| batch, take)
+    stream(
+        plan,
+        data,
+        input,
+        &wanted,
+        &|p| p,
+        &Err,
+        &|batch| batch,
+        take,
+    )
 }
 
 /// One lead evaluated on a worker thread: what it adds to the [`Summary`], and what the
@@ -331,10 +473,11 @@ pub fn evaluate<T: Send>(
     evaluate_batches(plan, data, input, work, &|batch| batch, take)
 }
 
-/// [`evaluate`], with each batch's results first handed to `gather` on the worker that
-/// evaluated them (for lead-per-line JSONL; on the calling thread for loaded input), and what
-/// it makes of them to `take` in input order: a caller that folds a batch into one partial
-/// result (a report's sums) leaves the thread that takes results in order only merging.
+/// [`evaluate`], with each batch's results first handed to `gather`, and what it makes of
+/// them to `take` in input order: a caller that folds a batch into one partial result (a
+/// report's sums) hands `take` one value per batch. `gather` runs on the thread that takes
+/// results, after the batch's lead ids were checked against the earlier ones (a lead whose
+/// id was taken is an error, not a contribution).
 pub fn evaluate_batches<T: Send, U: Send>(
     plan: &Plan,
     data: &Data,
@@ -353,23 +496,35 @@ pub fn evaluate_batches<T: Send, U: Send>(
         };
         let value = (work.finish)(&lead, &out, explained.as_ref());
         Ok(Evaluated {
-            tally: Tally::of(plan, &out),
+            tally: Tally::of(plan, &lead, &out, work.as_of),
             unknown,
             value,
         })
     };
-    stream(plan, data, input, &|_| true, &each, gather, take)
+    stream(plan, data, input, &|_| true, &each, &Err, gather, take)
+}
+
+/// One batch of lead-per-line JSONL as the workers hand it on: where its lines are, and
+/// each lead's line, what its id is known by, and its work.
+struct Worked<T> {
+    first_line: usize,
+    last_line: usize,
+    offset: u64,
+    leads: Vec<(usize, Option<IdKey>, T)>,
 }
 
 /// Batches of leads are read, parsed and put through `work` on every core, and handed to
 /// `take` in input order. Lead-per-line JSONL streams through `lines::flow`, so memory holds
-/// a few batches whatever the input size.
+/// a few batches whatever the input size; a lead whose id an earlier one has is made an
+/// error by `reject` (Segment streams gather a lead's calls by id, and CSV checks its own).
+#[allow(clippy::too_many_arguments)]
 fn stream<T: Send, U: Send>(
     plan: &Plan,
     data: &Data,
     input: Input,
     wanted: &(dyn Fn(&[u8]) -> bool + Sync),
     work: &(dyn Fn(Read) -> T + Sync),
+    reject: &dyn Fn(DataError) -> T,
     gather: &(dyn Fn(Vec<T>) -> U + Sync),
     mut take: impl FnMut(U) -> bool,
 ) -> Result<bool, Error> {
@@ -404,19 +559,51 @@ fn stream<T: Send, U: Send>(
             }),
         }
     };
-    let work = |batch: Batch| -> U {
-        gather(
-            batch
-                .lines
-                .iter()
-                .filter_map(|(n, r)| {
-                    let line = batch.line(r);
-                    wanted(line).then(|| work(parse(*n, line)))
+    let mut duplicates = Duplicates::new(plan, name, &data.leads);
+    let exact = duplicates.exact();
+    let work = |batch: Batch| -> Worked<T> {
+        let leads = batch
+            .lines
+            .iter()
+            .filter_map(|(n, r)| {
+                let line = batch.line(r);
+                wanted(line).then(|| {
+                    let read = parse(*n, line);
+                    let id = match &read {
+                        Ok((lead, _)) => Some(lead.id.as_str()),
+                        Err(e) => e.lead.as_deref(),
+                    };
+                    let key = id.map(|id| Duplicates::key(exact, id));
+                    (*n, key, work(read))
                 })
-                .collect(),
-        )
+            })
+            .collect();
+        let (first, last) = (batch.lines.first(), batch.lines.last());
+        Worked {
+            first_line: first.map_or(0, |(n, _)| *n),
+            last_line: last.map_or(0, |(n, _)| *n),
+            offset: batch.base + first.map_or(0, |(_, r)| r.start as u64),
+            leads,
+        }
     };
-    flow(reader, &work, take)
+    // In input order, on the thread that takes results: the first lead with an id is the
+    // one that keeps it, whatever order the workers finished in.
+    let checked = |worked: Worked<T>| {
+        let b = duplicates.batch(worked.first_line, worked.last_line, worked.offset);
+        duplicates.warm(worked.leads.iter().filter_map(|(_, k, _)| k.as_ref()));
+        let leads = worked
+            .leads
+            .into_iter()
+            .map(
+                |(n, key, t)| match key.and_then(|k| duplicates.check(b, n, k)) {
+                    Some(e) => reject(e),
+                    None => t,
+                },
+            )
+            .collect();
+        take(gather(leads))
+    };
+    flow(reader, &work, checked)
         .map_err(|e| Error::Failed(format!("{name}:{}: {}", e.line, io_reason(&e.error))))
 }
 
@@ -429,6 +616,10 @@ fn origin(name: &str, line: usize) -> String {
     s
 }
 
+/// How recent a lead's latest event must be, before the evaluation moment, to count as part
+/// of the bulk of the data (see [`Summary::as_of_line`]).
+pub const RECENT: i64 = 30 * 86_400_000;
+
 /// What one lead adds to the [`Summary`], taken on the worker so that the lead's outcome is
 /// freed there too, not one by one on the thread that takes the results.
 pub struct Tally {
@@ -436,20 +627,39 @@ pub struct Tally {
     reached: u64,
     reached_more: Vec<usize>,
     exit: Option<String>,
+    /// Declared traits the lead has a value for: bit `i` for slot `i` below 64, the rest
+    /// listed.
+    carried: u64,
+    carried_more: Vec<usize>,
+    /// Whether the lead has events, and its latest is within [`RECENT`] of the moment.
+    events: bool,
+    recent: bool,
 }
 
 impl Tally {
-    pub fn of(plan: &Plan, out: &Outcome) -> Self {
+    pub fn of(plan: &Plan, lead: &Lead, out: &Outcome, as_of: i64) -> Self {
+        let latest = lead.events.last().map(|e| e.at);
         let mut t = Tally {
             reached: 0,
             reached_more: Vec::new(),
             exit: out.state.exit.as_ref().map(|_| position(plan, out)),
+            carried: 0,
+            carried_more: Vec::new(),
+            events: latest.is_some(),
+            recent: latest.is_some_and(|at| at >= as_of.saturating_sub(RECENT)),
         };
         for (i, at) in out.state.latest.iter().enumerate() {
             match (at, i) {
                 (None, _) => {}
                 (Some(_), 0..=63) => t.reached |= 1 << i,
                 (Some(_), _) => t.reached_more.push(i),
+            }
+        }
+        for (i, v) in lead.traits.iter().enumerate() {
+            match (v.is_missing(), i) {
+                (true, _) => {}
+                (false, 0..=63) => t.carried |= 1 << i,
+                (false, _) => t.carried_more.push(i),
             }
         }
         t
@@ -466,12 +676,19 @@ pub struct Summary {
     pub reached: Vec<u64>,
     pub exits: BTreeMap<String, u64>,
     pub unknown: BTreeMap<String, u64>,
+    /// Per declared trait, in slot order: how many evaluated leads have a value for it.
+    pub carried: Vec<u64>,
+    /// Evaluated leads with events, and those whose latest is within [`RECENT`] of the
+    /// moment.
+    pub with_events: u64,
+    pub recent: u64,
 }
 
 impl Summary {
     pub fn new(plan: &Plan) -> Self {
         Summary {
             reached: vec![0; plan.stages.len()],
+            carried: vec![0; plan.traits.len()],
             ..Summary::default()
         }
     }
@@ -479,6 +696,16 @@ impl Summary {
     /// Counts one evaluated lead.
     pub fn add(&mut self, tally: Tally, unknown: BTreeMap<String, u64>) {
         self.read += 1;
+        for (i, n) in self.carried.iter_mut().enumerate().take(64) {
+            *n += (tally.carried >> i) & 1;
+        }
+        for i in tally.carried_more {
+            if let Some(n) = self.carried.get_mut(i) {
+                *n += 1;
+            }
+        }
+        self.with_events += u64::from(tally.events);
+        self.recent += u64::from(tally.recent);
         for (i, n) in self.reached.iter_mut().enumerate().take(64) {
             *n += (tally.reached >> i) & 1;
         }
@@ -536,6 +763,65 @@ impl Summary {
     }
 }
 
+impl Summary {
+    /// A warning when the default moment lies far beyond the bulk of the data: at most one
+    /// lead in a hundred (and at least one) of those with events (of the types the schema
+    /// declares: the ones evaluated) has its latest event within
+    /// [`RECENT`] (30 days) before it, that is, the moment is more than 30 days after the
+    /// 99th percentile of the leads' latest events. One event dated years ahead (a typo, a
+    /// test record) moves every other lead's evaluation there: windows close, scores decay,
+    /// SLAs breach. Two counts per lead, summed, so cheap and the same on any thread count.
+    pub fn as_of_line(&self, latest: &LatestEvent) -> Option<String> {
+        let bulk = self.with_events - self.recent;
+        let outliers = (self.with_events / 100).max(1);
+        (self.with_events >= 2 && self.recent <= outliers).then(|| {
+            format!(
+                "evaluating as of {}, but only {} of the {} leads with events of the schema's \
+                 types had one in the 30 days before it; pass --as-of to choose the moment",
+                latest.described(),
+                thousands(self.recent),
+                thousands(bulk + self.recent),
+            )
+        })
+    }
+
+    /// A warning for each declared trait that no evaluated lead has a value for, or that more
+    /// than half of them lack: a schema that does not match the data (a misspelt path, a
+    /// renamed field) otherwise shows only as leads stuck at an early stage. Counts are sums
+    /// over leads, so the same whatever the thread count.
+    pub fn trait_lines(&self, plan: &Plan) -> Vec<String> {
+        let evaluated = self.read - self.skipped;
+        if evaluated == 0 {
+            return Vec::new();
+        }
+        let noun = |n: u64| if n == 1 { "lead" } else { "leads" };
+        plan.traits
+            .iter()
+            .zip(&self.carried)
+            .filter_map(|((path, _), &carried)| {
+                let lacking = evaluated - carried;
+                if carried == 0 {
+                    Some(format!(
+                        "trait `{path}` is declared but none of the {} {} evaluated has it",
+                        thousands(evaluated),
+                        noun(evaluated)
+                    ))
+                } else if lacking * 2 > evaluated {
+                    Some(format!(
+                        "trait `{path}` is missing from {} of {} {} ({}%)",
+                        thousands(lacking),
+                        thousands(evaluated),
+                        noun(evaluated),
+                        lacking * 100 / evaluated
+                    ))
+                } else {
+                    None
+                }
+            })
+            .collect()
+    }
+}
+
 /// `1234567` → `1,234,567`.
 pub fn thousands(n: u64) -> String {
     let s = n.to_string();
@@ -585,6 +871,36 @@ mod tests {
         assert_eq!(data(&lead).format(), Ok(Format::Jsonl));
         assert_eq!(data(Path::new("x.CSV")).format(), Ok(Format::Csv));
         assert_eq!(data(Path::new("-")).format(), Ok(Format::Jsonl));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_latest_instant_is_placed_on_the_first_line_holding_it() {
+        let dir = std::env::temp_dir().join(format!("funnelc-latest-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("leads.jsonl");
+        let line = |i: usize| {
+            let at = if i == 1500 || i == 2900 {
+                "2026-01-01T00:00:00Z"
+            } else {
+                "2025-01-01T00:00:00Z"
+            };
+            format!("{{\"id\":\"L{i}\",\"events\":[{{\"type\":\"x\",\"at\":\"{at}\"}}]}}\n")
+        };
+        let text: String = (1..=3000).map(line).collect();
+        std::fs::write(&path, &text).unwrap();
+        let offset = text.find("\"L1500\"").unwrap() as u64 - 6;
+        for threads in [1, 2, 4] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let got = pool.install(|| latest_event_time(&path)).unwrap();
+            let at = crate::time::parse_timestamp("2026-01-01T00:00:00Z")
+                .unwrap()
+                .millis;
+            assert_eq!(got, Some((at, Some((1500, offset)))), "{threads} threads");
+        }
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -97,9 +97,16 @@ pub fn run_test(plan: &Plan, test: &Test, line: usize) -> TestResult {
             }
         }
     };
+    // A bare date is the end of that day, as for `--as-of`.
     let as_of = test
         .as_of
-        .map(|t| t.at.millis)
+        .map(|t| {
+            if t.date_only {
+                t.at.millis + 86_400_000 - 1
+            } else {
+                t.at.millis
+            }
+        })
         .or_else(|| lead.events.iter().map(|e| e.at).max())
         .unwrap_or(0);
     let out = replay(plan, &lead, as_of);

@@ -99,6 +99,24 @@ pub fn date_to_timestamp(d: Date) -> Timestamp {
     }
 }
 
+/// Parses an evaluation moment (`--as-of`, a test's `as of`): an instant as
+/// [`parse_timestamp`] reads it, except that a bare date means the *end* of that day, its
+/// last millisecond (23:59:59.999 UTC). "As of 2025-03-31" includes the 31st's events; as
+/// midnight it would leave out the whole day it names.
+pub fn parse_moment(s: &str) -> Result<Timestamp, String> {
+    if s.len() == 10 {
+        return parse_date(s).map(end_of_day);
+    }
+    parse_timestamp(s)
+}
+
+/// The last millisecond of a day.
+pub fn end_of_day(d: Date) -> Timestamp {
+    Timestamp {
+        millis: date_to_timestamp(d).millis + MS_PER_DAY - 1,
+    }
+}
+
 /// Parses an RFC 3339 instant (`2025-01-03T10:00:00Z`, `2025-01-03T12:00:00+02:00`,
 /// fractional seconds allowed), a date-time with a space and no zone (read as UTC, minutes
 /// optional seconds), or a bare date (midnight UTC).
@@ -113,7 +131,8 @@ pub fn parse_timestamp(s: &str) -> Result<Timestamp, String> {
     if s.len() < 16 || !s.is_char_boundary(10) {
         return Err(bad());
     }
-    let date = parse_date(&s[..10])?;
+    // Its message quotes the whole value: the date part alone reads as a different value.
+    let date = parse_date(&s[..10]).map_err(|e| e.replacen(&s[..10], s, 1))?;
     let b = s.as_bytes();
     if !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' {
         return Err(bad());
@@ -336,6 +355,45 @@ pub fn format_date(d: Date) -> String {
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bare_date_as_a_moment_is_the_end_of_its_day() {
+        let end = parse_moment("2025-03-31").unwrap();
+        assert_eq!(format_timestamp(end), "2025-03-31T23:59:59.999Z");
+        assert_eq!(
+            end.millis + 1,
+            parse_timestamp("2025-04-01").unwrap().millis
+        );
+        // An instant is that instant, midnight included.
+        for s in ["2025-03-31T00:00:00Z", "2025-03-31T10:00:00+02:00"] {
+            assert_eq!(parse_moment(s), parse_timestamp(s));
+        }
+        assert_eq!(
+            parse_moment("2025-02-30").unwrap_err(),
+            "`2025-02-30` is not a day of the calendar"
+        );
+    }
+
+    #[test]
+    fn messages_quote_the_whole_value() {
+        for (s, want) in [
+            (
+                "2025-13-45T10:00:00Z",
+                "`2025-13-45T10:00:00Z` has no month 13",
+            ),
+            (
+                "2025-02-30T10:00:00+02:00",
+                "`2025-02-30T10:00:00+02:00` is not a day of the calendar",
+            ),
+            (
+                "2025-1x-01T10:00:00Z",
+                "`2025-1x-01T10:00:00Z` is not a date (expected YYYY-MM-DD)",
+            ),
+            ("2025-13-45", "`2025-13-45` has no month 13"),
+        ] {
+            assert_eq!(parse_timestamp(s).unwrap_err(), want);
+        }
+    }
 
     #[test]
     fn civil_round_trip() {

@@ -253,6 +253,16 @@ fn a_failing_rule_file_test_says_what_differs() {
 }
 
 #[test]
+fn a_test_as_of_a_bare_date_sees_that_whole_day() {
+    // As for `eval --as-of`: a bare date is the end of the day, so the evening's event
+    // counts; midnight written out does not see it.
+    let src = "schema {\n  event form.submitted\n  event ping\n}\n\nstage MCL {\n  enter when form.submitted\n}\n\ntest \"the day counts\" {\n  as of 2025-01-05\n  events {\n    2025-01-01 ping\n    2025-01-05T21:00:00Z form.submitted\n  }\n  expect stage MCL\n}\n\ntest \"midnight does not\" {\n  as of 2025-01-05T00:00:00Z\n  events {\n    2025-01-01 ping\n    2025-01-05T21:00:00Z form.submitted\n  }\n  expect not entered MCL\n}\n";
+    let path = temp_file("as-of-day.funnel", src.as_bytes());
+    let (code, stdout, stderr) = funnelc(&["test", path.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+}
+
+#[test]
 fn explain_a_diagnostic_code() {
     let (code, stdout, stderr) = funnelc(&["check", "--explain", "unknown_event"]);
     assert_eq!(code, 0, "{stderr}");
@@ -306,4 +316,75 @@ fn the_not_utf8_explanation_example_is_real() {
     let path = temp_file("cafe-utf8.funnel", Code::NotUtf8.fix().as_bytes());
     let (code, stdout, _) = funnelc(&["check", path.to_str().unwrap()]);
     assert_eq!(code, 0, "{stdout}");
+}
+
+/// A mistake past column 65,535 is shown around its label with its true column, in every
+/// command that renders diagnostics; thousands of mistakes are drawn up to a limit and
+/// counted after it, and the run ends with exit 1, never a panic.
+#[test]
+fn long_lines_and_many_mistakes_are_shown_in_part() {
+    let chain = "a or ".repeat(20_000);
+    // An unknown name for `check` and `test`; a syntax error for `fmt`, which does not check.
+    let unknown = format!("schema {{ event a }}\nstage A {{ enter when {chain}zz }}\n");
+    let broken = format!("schema {{ event a }}\nstage A {{ enter when {chain}or }}\n");
+    let unknown = temp_file("long-line.funnel", unknown.as_bytes());
+    let broken = temp_file("long-line-broken.funnel", broken.as_bytes());
+    let (u, b) = (unknown.to_str().unwrap(), broken.to_str().unwrap());
+    for cmd in [vec!["check", u], vec!["test", u], vec!["fmt", "--check", b]] {
+        let (code, stdout, stderr) = funnelc(&cmd);
+        let shown = format!("{stdout}{stderr}");
+        // Never the whole line in a failure message: it is 100,000 characters.
+        let head: String = shown.chars().take(600).collect();
+        assert_eq!(code, 1, "{cmd:?}: {head}");
+        assert!(
+            shown.len() < 4_000,
+            "{cmd:?}: {} bytes: {head}",
+            shown.len()
+        );
+        assert!(shown.contains(":2:10002"), "{cmd:?}: {head}");
+        assert!(shown.contains("a or…a or"), "{cmd:?}: {head}");
+    }
+    let mut many = String::from("schema { event a }\n");
+    for i in 0..16_000 {
+        many.push_str(&format!("stage S{i} {{ enter when zz{i} }}\n"));
+    }
+    let path = temp_file("many-mistakes.funnel", many.as_bytes());
+    let (code, stdout, _) = funnelc(&["check", path.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert_eq!(stdout.matches("× unknown name").count(), 100);
+    assert!(
+        stdout.contains("… and 15900 more diagnostics in"),
+        "{}",
+        &stdout[stdout.len() - 300..]
+    );
+    assert!(stdout.ends_with("16000 errors, 0 warnings\n"));
+    let (_, json, _) = funnelc(&["check", "--format", "json", path.to_str().unwrap()]);
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(doc["diagnostics"].as_array().unwrap().len(), 16_000);
+}
+
+/// `fmt` rewrites the file a symbolic link points to, leaves the link a link, and keeps the
+/// file's permissions.
+#[cfg(unix)]
+#[test]
+fn fmt_writes_through_links_and_keeps_the_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let messy = "schema {event a}\nstage A {enter when a}\n";
+    for mode in [0o600, 0o440] {
+        let real = temp_file(&format!("real-{mode:o}.funnel"), messy.as_bytes());
+        std::fs::set_permissions(&real, std::fs::Permissions::from_mode(mode)).unwrap();
+        let link = real.with_file_name(format!("link-{mode:o}.funnel"));
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let (code, _, stderr) = funnelc(&["fmt", link.to_str().unwrap()]);
+        assert_eq!(code, 0, "{stderr}");
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        let text = std::fs::read_to_string(&real).unwrap();
+        assert!(text.starts_with("schema {\n  event a\n}\n"), "{text}");
+        let got = std::fs::metadata(&real).unwrap().permissions().mode() & 0o777;
+        assert_eq!(got, mode, "{got:o}");
+    }
 }

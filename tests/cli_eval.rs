@@ -68,7 +68,7 @@ fn csv_output_is_quoted_and_complete() {
     let mut lines = out.lines();
     assert_eq!(
         lines.next().unwrap(),
-        "id,stage,exit,exited_at,MCL,MEL,MQL,SAL,SQL,SQO,sla_breaches,fit,fit_grade,engagement"
+        "id,stage,exit,exited_at,MCL,MEL,MQL,SAL,SQL,SQO,sla_breaches,fit,fit_grade,engagement,as_of"
     );
     assert_eq!(lines.count(), 6);
 }
@@ -548,4 +548,221 @@ fn an_int_beyond_64_bits_is_bad_data() {
     assert!(err.contains("(beyond a 64-bit integer)"), "{err}");
     assert!(!err.contains("lead `L2`"), "{err}");
     assert!(err.contains("1 skipped"), "{err}");
+}
+
+#[test]
+fn wrong_data_is_an_error_never_a_silent_value() {
+    // Each line would once have been read as something it does not say.
+    let data = [
+        r#"{"id": "W1", "traits": {"company": 5}}"#,
+        r#"{"id": "W2", "traits": {"company": {"employees": 10}, "company": {"region": "us-east"}}}"#,
+        r#"{"id": "W3", "events": [{"type": "email.opened", "at": "2025-01-01", "step": 1}], "events": []}"#,
+        r#"{"id": "W4", "events": [{"type": "opportunity.created", "at": "2025-01-01", "amount": "$1e309"}]}"#,
+        r#"{"id": "W5", "events": [{"type": "opportunity.created", "at": "2025-01-01", "amount": "$4,50,0"}]}"#,
+        r#"{"id": "W6", "events": [{"type": "email.opened", "at": "2025-13-45T10:00:00Z", "step": 1}]}"#,
+        r#"{"id": "W7"}"#,
+        r#"{"id": "W7", "traits": {"role": "cfo"}}"#,
+        r#"{"id": "W1"}"#,
+    ]
+    .join("\n");
+    let p = temp("wrong.jsonl", &data);
+    let ps = p.to_str().unwrap();
+    let rejects = temp("wrong-rejects.txt", "");
+    let (code, out, err) = funnelc(&[
+        "eval",
+        RULES,
+        "--leads",
+        ps,
+        "--as-of",
+        AS_OF,
+        "--format",
+        "jsonl",
+        "--skip-bad",
+        "--rejects",
+        rejects.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let ids: Vec<&str> = out.lines().map(|l| &l[7..9]).collect();
+    assert_eq!(ids, ["W7"], "{out}");
+    let rej = std::fs::read_to_string(&rejects)
+        .unwrap()
+        .replace(ps, "wrong.jsonl");
+    insta::assert_snapshot!(rej);
+    // Without --skip-bad the first one stops the run.
+    let (code, _, err) = funnelc(&["eval", RULES, "--leads", ps, "--as-of", AS_OF]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("field `traits.company`: expected an object"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_file_appended_to_itself_has_every_lead_twice() {
+    let text = std::fs::read_to_string("examples/leads.jsonl").unwrap();
+    let p = temp("twice.jsonl", &format!("{text}{text}"));
+    let ps = p.to_str().unwrap();
+    for threads in ["1", "3"] {
+        let (code, out, err) = funnelc(&[
+            "eval",
+            RULES,
+            "--leads",
+            ps,
+            "--format",
+            "jsonl",
+            "--skip-bad",
+            "-j",
+            threads,
+        ]);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(out.lines().count(), 500);
+        let skipped: Vec<&str> = err.lines().filter(|l| l.starts_with("skipped:")).collect();
+        assert_eq!(skipped.len(), 500);
+        assert!(
+            skipped[499].ends_with(&format!(
+                "lead `L500`, field `id`: the id is already used by the lead at {ps}:500"
+            )),
+            "{}",
+            skipped[499]
+        );
+    }
+}
+
+#[test]
+fn eval_warns_of_rule_warnings_and_traits_the_data_lacks() {
+    // A grade no score reaches (a rule warning), a trait no lead has (a misspelt path in
+    // the data), and one most leads lack.
+    let rules = temp(
+        "warned.funnel",
+        "schema {\n  trait source: text\n  trait plan: text\n  trait company.employees: int\n  event e\n}\n\nscore fit max 10 {\n  +10 when company.employees > 100\n  grade A from 50\n  grade B from 0\n}\n\nstage A {\n  enter when e and source == \"x\"\n}\n",
+    );
+    let leads = temp(
+        "warned.jsonl",
+        &[
+            r#"{"id": "1", "traits": {"source": "x", "company": {"employees": 120}}, "events": [{"type": "e", "at": "2025-01-01"}]}"#,
+            r#"{"id": "2", "traits": {"source": "x", "company": {"employes": 130}}, "events": [{"type": "e", "at": "2025-01-01"}]}"#,
+            r#"{"id": "3", "traits": {"source": "y", "Plan": "pro"}, "events": [{"type": "e", "at": "2025-01-01"}]}"#,
+        ]
+        .join("\n"),
+    );
+    let (r, l) = (rules.to_str().unwrap(), leads.to_str().unwrap());
+    let (code, out, err) = funnelc(&["eval", r, "--leads", l, "--format", "jsonl"]);
+    assert_eq!(code, 0, "{err}");
+    // Standard output is the run's alone.
+    assert_eq!(out.lines().count(), 3);
+    assert!(out.lines().all(|l| l.starts_with("{\"id\":")), "{out}");
+    let err = err.replace(r, "warned.funnel");
+    insta::assert_snapshot!(err);
+}
+
+#[test]
+fn a_bare_date_as_of_is_the_end_of_that_day() {
+    let p = temp(
+        "eod.jsonl",
+        r#"{"id": "E1", "traits": {"consent": true, "role": "cfo", "company": {"employees": 200, "paying_customers": 2000}}, "events": [{"type": "form.submitted", "at": "2025-03-31T18:30:00Z", "form": "oecd-research"}]}"#,
+    );
+    let ps = p.to_str().unwrap();
+    let run = |as_of: &str| {
+        let (code, out, err) = funnelc(&[
+            "eval", RULES, "--leads", ps, "--as-of", as_of, "--format", "jsonl",
+        ]);
+        assert_eq!(code, 0, "{err}");
+        out
+    };
+    let day = run("2025-03-31");
+    assert!(day.contains(r#""MCL":"2025-03-31T18:30:00Z""#), "{day}");
+    assert!(
+        day.contains(r#""as_of":"2025-03-31T23:59:59.999Z""#),
+        "{day}"
+    );
+    // Midnight, written out, is the start of the day: the evening's event is not seen yet.
+    let midnight = run("2025-03-31T00:00:00Z");
+    assert!(midnight.contains(r#""MCL":null"#), "{midnight}");
+}
+
+#[test]
+fn every_output_format_states_the_as_of() {
+    let run = |format: &str| {
+        let (code, out, err) = funnelc(&[
+            "eval",
+            RULES,
+            "--leads",
+            "tests/fixtures/input/leads.jsonl",
+            "--format",
+            format,
+        ]);
+        assert_eq!(code, 0, "{err}");
+        out
+    };
+    let jsonl = run("jsonl");
+    let latest = "2025-02-03T17:45:00Z";
+    for line in jsonl.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(v["as_of"], latest, "{line}");
+    }
+    let json: serde_json::Value = serde_json::from_str(&run("json")).unwrap();
+    assert!(json
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|v| v["as_of"] == latest));
+    let csv = run("csv");
+    assert!(csv.lines().next().unwrap().ends_with(",as_of"), "{csv}");
+    assert!(
+        csv.lines()
+            .skip(1)
+            .all(|l| l.ends_with(&format!(",{latest}"))),
+        "{csv}"
+    );
+    let table = run("table");
+    assert_eq!(table.lines().next().unwrap(), format!("as of {latest}"));
+}
+
+#[test]
+fn a_default_as_of_far_beyond_the_data_is_warned_of() {
+    let text = std::fs::read_to_string("examples/leads.jsonl").unwrap();
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    // One lead's event dated in the future, then well past the others.
+    let original = lines[6].clone();
+    let with = |at: &str| {
+        let mut v: serde_json::Value = serde_json::from_str(&original).unwrap();
+        let ev = serde_json::json!({"type": "email.opened", "at": at, "step": 1});
+        v["events"].as_array_mut().unwrap().push(ev);
+        v.to_string()
+    };
+    let mut stderr = String::new();
+    for (name, at) in [
+        ("future.jsonl", "9999-01-01T00:00:00Z"),
+        ("ahead.jsonl", "2025-12-31T00:00:00Z"),
+    ] {
+        lines[6] = with(at);
+        let p = temp(name, &(lines.join("\n") + "\n"));
+        let ps = p.to_str().unwrap();
+        let (code, _, err) = funnelc(&["eval", RULES, "--leads", ps, "-o", "/dev/null"]);
+        assert_eq!(code, 0, "{err}");
+        stderr.push_str(&err.replace(ps, name));
+        // Given, the moment is the user's choice: no warning.
+        let (_, _, err) = funnelc(&[
+            "eval",
+            RULES,
+            "--leads",
+            ps,
+            "-o",
+            "/dev/null",
+            "--as-of",
+            "9999-01-01",
+        ]);
+        assert!(!err.contains("warning"), "{err}");
+    }
+    // The shipped data, whose latest events spread over months, is not warned of.
+    let (_, _, err) = funnelc(&[
+        "eval",
+        RULES,
+        "--leads",
+        "examples/leads.jsonl",
+        "-o",
+        "/dev/null",
+    ]);
+    assert!(!err.contains("warning"), "{err}");
+    insta::assert_snapshot!(stderr);
 }

@@ -134,7 +134,8 @@ fn parse_case(name: &str, text: &str) -> Result<Case, String> {
         if l.is_empty() || is_comment(l) {
             continue;
         }
-        let t = funnelc::time::parse_timestamp(l).map_err(|e| format!("{name}:{}: {e}", i + 1))?;
+        // Read as `--as-of` reads it: a bare date is the end of that day.
+        let t = funnelc::time::parse_moment(l).map_err(|e| format!("{name}:{}: {e}", i + 1))?;
         as_of.push(t.millis);
     }
     if as_of.is_empty() {
@@ -223,7 +224,7 @@ fn run_case(path: &Path) -> String {
             snap.push_str(&format!(
                 "\n--- as of {}: eval --format jsonl\n{line}\n--- explain\n{}",
                 ts(as_of),
-                output::explain::render(&plan, &x)
+                output::explain::render(&x)
             ));
         }
     }
@@ -276,7 +277,8 @@ fn malformed_cases_are_refused() {
     let line_in_rules = case.rules.lines().position(|l| l == "stage A {");
     assert!(line_in_case.is_some());
     assert_eq!(line_in_rules, line_in_case);
-    assert_eq!(case.as_of, vec![86_400_000 * 20_090]);
+    // A bare date is the end of its day, as for `--as-of`.
+    assert_eq!(case.as_of, vec![86_400_000 * 20_091 - 1]);
     let bad = [
         (
             good.replace("// What it shows.\n", ""),

@@ -327,7 +327,12 @@ proptest! {
         let b = dir.join("order-b.jsonl");
         std::fs::write(&a, lines.join("\n") + "\n").unwrap();
         std::fs::write(&b, order.iter().map(|&i| lines[i].as_str()).collect::<Vec<_>>().join("\n") + "\n").unwrap();
+        // Leads without a single event need an explicit as-of (a usage error otherwise).
+        let any_event = leads.iter().any(|l| !l.events.is_empty());
         for as_of in [None, Some("2025-02-15T00:00:00Z")] {
+            if as_of.is_none() && !any_event {
+                continue;
+            }
             let out_a = eval_bin(&a, as_of, 4);
             let out_b = eval_bin(&b, as_of, 4);
             prop_assert_eq!(by_id(&out_a), by_id(&out_b));

@@ -7,6 +7,9 @@
 //! The other lines are leads, one per line, as `funnelc eval --leads` reads them. Without
 //! `as_of`, the moment is the latest event instant of the leads, as on the command line.
 //!
+//! Each fixture is also snapshotted as the JSON of `funnelc explain --format json`, whose
+//! fields `docs/explain.md` documents: a renamed or moved field fails here.
+//!
 //! Besides the snapshot, each fixture checks that the explanation's outcome is exactly what
 //! `eval` computes, and that the binary prints the same explanation.
 
@@ -55,7 +58,14 @@ fn ts(ms: i64) -> String {
 }
 
 /// Runs the binary's `explain` on the fixture's leads, from the crate root.
-fn cli_explain(name: &str, rules: &str, leads: &str, lead: &str, as_of: &str) -> String {
+fn cli_explain(
+    name: &str,
+    rules: &str,
+    leads: &str,
+    lead: &str,
+    as_of: &str,
+    format: &str,
+) -> String {
     let dir = std::env::temp_dir().join(format!("funnelc-explain-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(format!("{name}.jsonl"));
@@ -63,7 +73,7 @@ fn cli_explain(name: &str, rules: &str, leads: &str, lead: &str, as_of: &str) ->
     let out = Command::new(env!("CARGO_BIN_EXE_funnelc"))
         .args(["explain", rules, "--leads"])
         .arg(&path)
-        .args(["--lead", lead, "--as-of", as_of])
+        .args(["--lead", lead, "--as-of", as_of, "--format", format])
         .current_dir(ROOT)
         .env("NO_COLOR", "1")
         .output()
@@ -76,8 +86,8 @@ fn cli_explain(name: &str, rules: &str, leads: &str, lead: &str, as_of: &str) ->
     String::from_utf8(out.stdout).unwrap()
 }
 
-/// Explains one fixture: the text to snapshot.
-fn explain_fixture(path: &Path) -> String {
+/// Explains one fixture: the text to snapshot, and the explanation's JSON.
+fn explain_fixture(path: &Path) -> (String, serde_json::Value) {
     let name = path.file_stem().unwrap().to_string_lossy().into_owned();
     let text = std::fs::read_to_string(path).unwrap();
     let mut lines = text.lines();
@@ -112,23 +122,73 @@ fn explain_fixture(path: &Path) -> String {
         output::json(&plan, lead, &replay(&plan, lead, as_of)),
         "{name}: explain and eval disagree"
     );
-    let rendered = output::explain::render(&plan, &x);
+    let rendered = output::explain::render(&x);
     // The command line shows the same explanation.
-    let cli = cli_explain(&name, &h.rules, &lead_lines.join("\n"), &h.lead, &ts(as_of));
+    let leads = lead_lines.join("\n");
+    let cli = cli_explain(&name, &h.rules, &leads, &h.lead, &ts(as_of), "text");
     assert_eq!(
         cli, rendered,
         "{name}: `funnelc explain` prints something else"
     );
-    format!(
+    let json = serde_json::to_value(&x).unwrap();
+    let cli = cli_explain(&name, &h.rules, &leads, &h.lead, &ts(as_of), "json");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&cli).unwrap(),
+        json,
+        "{name}: `funnelc explain --format json` prints something else"
+    );
+    let text = format!(
         "----- LEADS\n{}\n----- EXPLANATION\n{}",
         lead_lines.join("\n"),
         rendered
-    )
+    );
+    (text, json)
 }
 
 #[test]
 fn explain_fixtures() {
     insta::glob!("fixtures/explain/*.jsonl", |path| {
-        insta::assert_snapshot!(explain_fixture(path));
+        let (text, json) = explain_fixture(path);
+        insta::assert_snapshot!(text);
+        insta::assert_snapshot!("json", serde_json::to_string_pretty(&json).unwrap());
     });
+}
+
+/// Every key path of a JSON value (array items share their array's path).
+fn key_paths(v: &serde_json::Value, at: &str, out: &mut std::collections::BTreeSet<String>) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, x) in m {
+                let p = format!("{at}.{k}");
+                out.insert(p.clone());
+                key_paths(x, &p, out);
+            }
+        }
+        serde_json::Value::Array(a) => a.iter().for_each(|x| key_paths(x, &format!("{at}[]"), out)),
+        _ => {}
+    }
+}
+
+/// The example in `docs/explain.md` is an abridged explanation of its fixture: each field it
+/// shows is one the explanation has, at the same place.
+#[test]
+fn the_documented_json_example_is_real() {
+    let doc = std::fs::read_to_string(Path::new(ROOT).join("docs/explain.md")).unwrap();
+    let example = doc
+        .split("```json\n")
+        .nth(1)
+        .and_then(|s| s.split("```").next())
+        .expect("docs/explain.md has a JSON example");
+    let example: serde_json::Value = serde_json::from_str(example).unwrap();
+    let (_, real) =
+        explain_fixture(&Path::new(ROOT).join("tests/fixtures/explain/why-not-each-reason.jsonl"));
+    let (mut shown, mut has) = (Default::default(), Default::default());
+    key_paths(&example, "", &mut shown);
+    key_paths(&real, "", &mut has);
+    let missing: Vec<&String> = shown.difference(&has).collect();
+    assert!(
+        missing.is_empty(),
+        "docs/explain.md shows fields the JSON lacks: {missing:?}"
+    );
+    assert_eq!(example["id"], real["id"]);
 }

@@ -99,7 +99,7 @@ fn keys_in_a_new_order_are_read_as_well_as_keys_in_the_learned_one() {
         r#"{"id":"A3","traits":{"company":{"hq":{"city":"e"},"region":"t","employees":3},"consent":true,"source":"c"},"events":[{"type":"page.viewed","at":"2025-01-01T00:00:00Z","tags":["u"],"ratio":3,"page":"r"}]}"#,
         r#"{"id":"A4","traits":{"source":"d","company":{"region":"u"}},"events":[{"type":"page.viewed","at":"2025-01-01T00:00:00Z","ratio":4}]}"#,
         r#"{"id":"A5","traits":{"source":"e","x":1,"consent":true,"company":{"employees":5,"y":{"z":2},"region":"v"}}}"#,
-        r#"{"id":"A6","traits":{"source":"f","source":"g","company":{"region":"w","region":"x"}}}"#,
+        r#"{"id":"A6","traits":{"source":"f","x":1,"x":2,"company":{"region":"w","y":3,"y":4}}}"#,
         r#"{"id":"A7","traits":{"source":"h", "consent" :true,"company": {"employees":7}}}"#,
         r#"{"id":"A8","traits":{"sourc":"i","sources":"j","consent":true}}"#,
         r#"{"id":"A9","traits":{"source":"k","consent":true,"company":{"employees":9,"region":"y","hq":{"city":"f"}}}}"#,
@@ -179,6 +179,43 @@ fn unusual_and_bad_lines_are_left_to_serde() {
         "]".repeat(200)
     );
     assert!(!agree(p, &deeper));
+}
+
+#[test]
+fn keys_given_twice_and_scalars_for_objects_are_errors_in_both_readers() {
+    let p = plan();
+    let cases = [
+        (r#"{"id":"L1","events":[],"events":[{"type":"ping","at":"2025-01-01"}]}"#, "f:1: lead `L1`, field `events`: given twice in the same object; the second value would silently replace the first"),
+        (r#"{"id":"L1","traits":{},"traits":{}}"#, "f:1: lead `L1`, field `traits`: given twice in the same object; the second value would silently replace the first"),
+        (r#"{"id":"L1","id":"L2"}"#, "f:1, field `id`: given twice in the same object; the second value would silently replace the first"),
+        (r#"{"id":"L1","traits":{"source":"a","source":"b"}}"#, "f:1: lead `L1`, field `traits.source`: given twice in the same object; the second value would silently replace the first"),
+        (r#"{"id":"L1","traits":{"company":{"employees":1},"company":{"region":"x"}}}"#, "f:1: lead `L1`, field `traits.company`: given twice in the same object; the second value would silently replace the first"),
+        (r#"{"id":"L1","traits":{"company":{"hq":{"city":"a","city":"b"}}}}"#, "f:1: lead `L1`, field `traits.company.hq.city`: given twice in the same object; the second value would silently replace the first"),
+        (r#"{"id":"L1","traits":{"company.employees":1,"company":{"employees":2}}}"#, "f:1: lead `L1`, field `traits.company.employees`: given twice in the same object; the second value would silently replace the first"),
+        (r#"{"id":"L1","events":[{"type":"ping","at":"2025-01-01","at":"2099-01-01"}]}"#, "f:1: lead `L1`, field `events[0].at`: given twice in the same object; the second value would silently replace the first"),
+        (r#"{"id":"L1","events":[{"type":"email.opened","type":"ping","at":"2025-01-01"}]}"#, "f:1: lead `L1`, field `events[0].type`: given twice in the same object; the second value would silently replace the first"),
+        (r#"{"id":"L1","events":[{"type":"email.opened","at":"2025-01-01","step":1,"step":2}]}"#, "f:1: lead `L1`, field `events[0].step`: given twice in the same object; the second value would silently replace the first"),
+        (r#"{"id":"L1","events":[{"step":1,"at":"2025-01-01","step":2,"type":"email.opened"}]}"#, "f:1: lead `L1`, field `events[0].step`: given twice in the same object; the second value would silently replace the first"),
+        (r#"{"id":"L1","traits":{"company":5}}"#, "f:1: lead `L1`, field `traits.company`: expected an object (the schema declares `company.*` traits), found 5"),
+        (r#"{"id":"L1","traits":{"company":null}}"#, "f:1: lead `L1`, field `traits.company`: expected an object (the schema declares `company.*` traits), found null"),
+        (r#"{"id":"L1","traits":{"company":[{"employees":5}]}}"#, "f:1: lead `L1`, field `traits.company`: expected an object (the schema declares `company.*` traits), found a list"),
+        (r#"{"id":"L1","traits":{"company":{"hq":"Tel Aviv"}}}"#, "f:1: lead `L1`, field `traits.company.hq`: expected an object (the schema declares `company.hq.*` traits), found \"Tel Aviv\""),
+        (r#"{"id":"L1","traits":{"arr":"$1e309"}}"#, "f:1: lead `L1`, field `traits.arr`: expected an amount of money, found \"$1e309\""),
+        (r#"{"id":"L1","traits":{"share":"4.5.6%"}}"#, "f:1: lead `L1`, field `traits.share`: expected a percentage, found \"4.5.6%\""),
+        (r#"{"id":"L1","events":[{"type":"deal.won","at":"2025-01-01","amount":"$4,50,0"}]}"#, "f:1: lead `L1`, field `events[0].amount`: expected an amount of money, found \"$4,50,0\""),
+        (r#"{"id":"L1","events":[{"type":"deal.won","at":"2025-01-01","share":"NaN%"}]}"#, "f:1: lead `L1`, field `events[0].share`: expected a percentage, found \"NaN%\""),
+    ];
+    for (line, want) in cases {
+        assert!(
+            fastjson::parse_line(p, line).is_none(),
+            "the fast path read {line}"
+        );
+        let e = jsonl::parse_line_serde(p, line, "f:1".into()).unwrap_err();
+        assert_eq!(e.to_string(), want, "{line}");
+    }
+    // A key the schema does not read may repeat, at any level: it is not read at all.
+    let line = r#"{"id":"L1","x":1,"x":2,"traits":{"y":1,"y":2,"company":{"z":1,"z":2}},"events":[{"type":"ping","at":"2025-01-01","w":1,"w":2}]}"#;
+    assert!(agree(p, line), "{line}");
 }
 
 #[test]
@@ -434,15 +471,71 @@ fn latest_agrees(line: &str) -> bool {
         floors.extend([t - 1000, t - 1, t, t + 1, t + 86_400_000]);
     }
     for floor in floors {
+        // The scan that passes over a line says so only when its every instant is before
+        // the floor, whatever else the line holds.
+        if let Some(text) = fastjson::floor_text(floor) {
+            if fastjson::below_floor(line.as_bytes(), &text) {
+                assert!(
+                    serde.is_none_or(|t| t < floor),
+                    "passed over a line with an instant at or after {floor}:\n{line}"
+                );
+            }
+        }
         if let Some(fast) = fastjson::latest_at(line, Some(floor)) {
             assert_eq!(
                 fast.max(Some(floor)),
                 serde.max(Some(floor)),
                 "latest instant after {floor} of:\n{line}"
             );
+            // A line whose latest is at or after the floor says it exactly: the line that
+            // holds the input's latest instant is always found.
+            if serde.is_some_and(|t| t >= floor) {
+                assert_eq!(
+                    fast, serde,
+                    "latest instant at or after {floor} of:\n{line}"
+                );
+            }
         }
     }
     answered
+}
+
+#[test]
+fn the_scan_passes_over_only_lines_before_the_floor() {
+    // No floor text beyond four-digit years (the pass starts from the least instant).
+    assert_eq!(fastjson::floor_text(i64::MIN), None);
+    assert_eq!(fastjson::floor_text(i64::MAX), None);
+    assert_eq!(
+        fastjson::floor_text(-62_167_219_200_000).map(|t| t.to_vec()),
+        Some(b"0000-01-01T00:00:00Z".to_vec())
+    );
+    let floor = funnelc::time::parse_timestamp("2025-06-01T00:00:00Z")
+        .unwrap()
+        .millis;
+    let text = fastjson::floor_text(floor).unwrap();
+    let below = |l: &str| fastjson::below_floor(l.as_bytes(), &text);
+    assert!(below(
+        r#"{"id":"L1","events":[{"type":"a","at":"2025-01-03T10:00:00Z"},{"type":"b","at":"2025-05-31T23:59:59Z"}]}"#
+    ));
+    assert!(below(r#"{"id":"L1","events":[]}"#));
+    assert!(below(r#"{"id":"L1"}"#));
+    for l in [
+        // At or after the floor, however it is found.
+        r#"{"id":"L1","events":[{"type":"a","at":"2025-06-01T00:00:00Z"}]}"#,
+        r#"{"id":"L1","events":[{"type":"a","at":"2025-01-03T10:00:00Z"},{"type":"a","at":"2026-01-01T00:00:00Z"}]}"#,
+        // Forms the scan does not read: the line must be parsed.
+        r#"{"id":"L1","events":[{"type":"a","at":"2025-07-01"}]}"#,
+        r#"{"id":"L1","events":[{"type":"a","at":"2025-07-01T00:00:00.5Z"}]}"#,
+        r#"{"id":"L1","events":[{"type":"a","at": "2025-07-01T00:00:00Z"}]}"#,
+        r#"{"id":"L1","events":[{"type":"a","at" :"2025-07-01T00:00:00Z"}]}"#,
+        r#"{"id":"L1","events":[{"type":"a","\u0061t":"2025-07-01T00:00:00Z"}]}"#,
+        r#"{"id":"L1","events":[{"type":"a","at":"2025-01-01T00:00:00Z","note":"say \"hi\""}]}"#,
+        // A key `at` elsewhere: not an instant of an event, but only a parse can tell.
+        r#"{"id":"L1","traits":{"at":"2030-01-01T00:00:00Z"},"events":[]}"#,
+        r#"{"id":"L1","events":[{"type":"a","at":"2025-01-01T00:00:00Z","page":"at"}]}"#,
+    ] {
+        assert!(!below(l), "{l}");
+    }
 }
 
 #[test]

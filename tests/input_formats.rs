@@ -312,6 +312,90 @@ fn segment_bad_data() {
 }
 
 #[test]
+fn segment_scalars_for_objects_and_loose_numbers_are_errors() {
+    let plan = b2b();
+    let text = [
+        r#"{"type": "identify", "userId": "L1", "timestamp": "2025-01-01T00:00:00Z", "traits": {"company": 5}}"#,
+        r#"{"type": "identify", "userId": "L2", "timestamp": "2025-01-01T00:00:00Z", "traits": {"company": null}}"#,
+        r#"{"type": "identify", "userId": "L3", "timestamp": "2025-01-01T00:00:00Z", "traits": {"organization": "Acme"}}"#,
+        r#"{"type": "track", "userId": "L4", "event": "opportunity.created", "timestamp": "2025-01-02T00:00:00Z", "properties": {"amount": "$1e309"}}"#,
+        r#"{"type": "track", "userId": "L5", "event": "opportunity.created", "timestamp": "2025-01-02T00:00:00Z", "properties": {"amount": "1,2"}}"#,
+    ]
+    .join("\n");
+    let mut rename = rename();
+    rename.insert("organization".into(), "company".into());
+    let read = segment::read(&plan, text.as_bytes(), "segment.jsonl", &rename).unwrap();
+    assert_eq!(
+        errors(&read.leads),
+        [
+            "segment.jsonl:1: lead `L1`, field `traits.company`: expected an object (the schema declares `company.*` traits), found 5",
+            "segment.jsonl:2: lead `L2`, field `traits.company`: expected an object (the schema declares `company.*` traits), found null",
+            "segment.jsonl:3: lead `L3`, field `traits.organization`: expected an object (the schema declares `company.*` traits), found \"Acme\" (read as `company`)",
+            "segment.jsonl:4: lead `L4`, field `properties.amount`: expected an amount of money, found \"$1e309\"",
+            "segment.jsonl:5: lead `L5`, field `properties.amount`: expected an amount of money, found \"1,2\"",
+        ]
+    );
+}
+
+#[test]
+fn csv_money_and_percent_are_read_strictly() {
+    let plan = plan_of(TYPES_FUNNEL, "types.funnel");
+    let cases = [
+        ("ratio", "NaN", "expected a percentage, found \"NaN\""),
+        ("ratio", "inf%", "expected a percentage, found \"inf%\""),
+        ("ratio", "1e3", "expected a percentage, found \"1e3\""),
+        ("ratio", "4.5.6%", "expected a percentage, found \"4.5.6%\""),
+        ("ratio", "\"1,2\"", "expected a percentage, found \"1,2\""),
+        (
+            "budget",
+            "$1e309",
+            "expected an amount of money, found \"$1e309\"",
+        ),
+        (
+            "budget",
+            "NaN",
+            "expected an amount of money, found \"NaN\"",
+        ),
+        (
+            "budget",
+            "\"$4,50,0\"",
+            "expected an amount of money, found \"$4,50,0\"",
+        ),
+        (
+            "budget",
+            "inf",
+            "expected an amount of money, found \"inf\"",
+        ),
+    ];
+    for (col, cell, want) in cases {
+        let leads = format!("id,{col}\nL1,{cell}\n");
+        let out = csv_in::read(
+            &plan,
+            leads.as_bytes(),
+            "l.csv",
+            "lead_id,type,at\n".as_bytes(),
+            "e.csv",
+        )
+        .unwrap();
+        assert_eq!(
+            errors(&out),
+            [format!("l.csv:2: lead `L1`, field `{col}`: {want}")],
+            "{cell}"
+        );
+    }
+    let leads = "id,ratio,budget\nL1,12.5,\"$1,234.50\"\n";
+    let out = csv_in::read(
+        &plan,
+        leads.as_bytes(),
+        "l.csv",
+        "lead_id,type,at\n".as_bytes(),
+        "e.csv",
+    )
+    .unwrap();
+    assert_eq!(errors(&out), ["ok L1"]);
+}
+
+#[test]
 fn segment_error_on_a_later_line_fails_the_lead_at_its_first_position() {
     let plan = b2b();
     let text = [
@@ -325,7 +409,7 @@ fn segment_error_on_a_later_line_fails_the_lead_at_its_first_position() {
     assert_eq!(
         errors(&read_segment(&plan, &text).leads),
         [
-            "segment.jsonl:3: lead `L1`, field `timestamp`: \"2025-01-32\" is not a day of the calendar",
+            "segment.jsonl:3: lead `L1`, field `timestamp`: \"2025-01-32T00:00:00Z\" is not a day of the calendar",
             "ok L2",
         ]
     );
@@ -433,7 +517,7 @@ fn csv_bad_events() {
     assert_eq!(
         errors(&out),
         [
-            "events.csv:2: lead `L1`, field `at`: \"2025-02-30\" is not a day of the calendar",
+            "events.csv:2: lead `L1`, field `at`: \"2025-02-30T10:00:00Z\" is not a day of the calendar",
             "events.csv:3: lead `L2`, field `step`: expected a whole number, found \"two\"",
             "events.csv:4: lead `L3`, field `amount`: expected an amount of money, found \"lots\"",
             "events.csv:5: lead `L4`, field `type`: the event has no `type`",

@@ -368,7 +368,10 @@ fn csv_writes_one_file_per_table_with_plain_numbers() {
     let stages = std::fs::read_to_string(dir.join("stages.csv")).unwrap();
     assert!(stages.starts_with("stage,reached,straight through,from previous,from first,same period last year\nMCL,150,150,,1,120\nMEL,70,70,0.4667,0.4667,60\n"), "{stages}");
     let summary = std::fs::read_to_string(dir.join("summary.csv")).unwrap();
-    assert!(summary.contains("as of,2025-06-30T00:00:00Z"), "{summary}");
+    assert!(
+        summary.contains("as of,2025-06-30T23:59:59.999Z"),
+        "{summary}"
+    );
     assert!(dir.join("channels_source.csv").exists());
     assert!(dir.join("steps_email.csv").exists());
     std::fs::remove_dir_all(&dir).unwrap();

@@ -45,8 +45,8 @@ pub struct Args {
     /// Input format (default: from the file extension, else jsonl)
     #[arg(long, value_enum)]
     pub input_format: Option<InFormat>,
-    /// Evaluate as of this instant (RFC 3339 or a date); `now` for the current time.
-    /// Default: the latest event time in the input
+    /// Evaluate as of this instant (RFC 3339, or a date: the end of that day); `now` for the
+    /// current time. Default: the latest event time in the input
     #[arg(long, value_name = "TIME")]
     pub as_of: Option<String>,
     /// Output format
@@ -126,18 +126,22 @@ fn data(flags: &DataFlags<'_>) -> Result<Data, Exit> {
 fn as_of(given: Option<&str>) -> Result<Option<i64>, Exit> {
     match given {
         None => Ok(None),
-        Some("now") => Ok(Some(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis() as i64),
-        )),
-        Some(s) => funnelc::time::parse_timestamp(s)
+        Some("now") => Ok(Some(now())),
+        // A bare date is the end of that day: `--as-of 2025-03-31` includes the 31st.
+        Some(s) => funnelc::time::parse_moment(s)
             .map(|t| Some(t.millis))
             .map_err(|m| {
                 eprintln!("error: --as-of: {m}");
                 Exit::Usage
             }),
     }
+}
+
+/// The wall clock, in milliseconds since 1970.
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 /// Opens the data the flags name and settles the moment; notes about the input go to
@@ -147,6 +151,9 @@ pub fn open(plan: &Plan, flags: &DataFlags<'_>) -> Result<(Data, pipeline::Opene
     let opened = pipeline::open(plan, &data, as_of(flags.as_of)?).map_err(fail)?;
     for n in &opened.notes {
         eprintln!("note: {n}");
+    }
+    if let Some(line) = opened.latest.as_ref().and_then(|l| l.future_line(now())) {
+        eprintln!("warning: {line}");
     }
     Ok((data, opened))
 }
@@ -195,13 +202,20 @@ pub fn run(mut args: Args) -> Exit {
     let mut summary = Summary::new(&plan);
     let mut table_rows = Vec::new();
     let mut first = true;
+    // Every format says the moment it was evaluated at: a file of results read later, or
+    // by a program, must not have to guess it.
+    let as_of_text = funnelc::time::format_timestamp(funnelc::time::Timestamp {
+        millis: opened.as_of,
+    });
     if args.format == OutFormat::Csv {
-        sink.write(&output::csv_line(&output::csv_header(&plan)));
+        let mut header = output::csv_header(&plan);
+        header.push("as_of".into());
+        sink.write(&output::csv_line(&header));
     }
     if args.format == OutFormat::Json {
         sink.write("[");
     }
-    let lines = output::JsonLines::new(&plan);
+    let lines = output::JsonLines::new(&plan).with_as_of(opened.as_of);
     // Each lead is rendered on the worker that evaluated it: the thread that writes the
     // output in order only counts and writes.
     let render = |lead: &funnelc::lead::Lead,
@@ -209,10 +223,19 @@ pub fn run(mut args: Args) -> Exit {
                   x: Option<&funnelc::eval::explain::Explanation>|
      -> Rendered {
         let explained = x.and_then(|x| serde_json::to_value(x).ok());
+        let json = || {
+            let mut obj = output::json(&plan, lead, out);
+            if let Some(map) = obj.as_object_mut() {
+                map.insert("as_of".into(), as_of_text.clone().into());
+            }
+            obj
+        };
         match (args.format, explained) {
             (OutFormat::Table, _) => Rendered::Cells(output::table_row(&plan, lead, out)),
             (OutFormat::Csv, _) => {
-                Rendered::Text(output::csv_line(&output::csv_row(&plan, lead, out)))
+                let mut row = output::csv_row(&plan, lead, out);
+                row.push(as_of_text.clone());
+                Rendered::Text(output::csv_line(&row))
             }
             (OutFormat::Jsonl, None) => {
                 // About what a line takes, so it is not grown a doubling at a time.
@@ -221,15 +244,13 @@ pub fn run(mut args: Args) -> Exit {
                 text.push('\n');
                 Rendered::Text(text)
             }
-            (OutFormat::Jsonl, Some(x)) => Rendered::Text(format!(
-                "{}\n",
-                with_explanation(output::json(&plan, lead, out), Some(x))
-            )),
-            (OutFormat::Json, x) => {
-                Rendered::Text(with_explanation(output::json(&plan, lead, out), x).to_string())
+            (OutFormat::Jsonl, Some(x)) => {
+                Rendered::Text(format!("{}\n", with_explanation(json(), Some(x))))
             }
+            (OutFormat::Json, x) => Rendered::Text(with_explanation(json(), x).to_string()),
         }
     };
+    let opened_latest = opened.latest.clone();
     let work = Work {
         as_of: opened.as_of,
         explain: args.explain,
@@ -286,6 +307,7 @@ pub fn run(mut args: Args) -> Exit {
         OutFormat::Table => {
             // Colour only for a person at a terminal, never into a file.
             let color = args.output.is_none() && super::color_stdout();
+            sink.write(&format!("as of {as_of_text}\n"));
             sink.write(&output::table(&plan, &table_rows, color))
         }
         OutFormat::Json => sink.write(if first { "]\n" } else { "\n]\n" }),
@@ -299,6 +321,18 @@ pub fn run(mut args: Args) -> Exit {
     }
     eprintln!("{}", summary.line(&plan));
     if let Some(line) = summary.unknown_line() {
+        eprintln!("warning: {line}");
+    }
+    for line in summary.trait_lines(&plan) {
+        eprintln!("warning: {line}");
+    }
+    // Said once: a moment in the future was warned of before the run.
+    let future = opened_latest.as_ref().and_then(|l| l.future_line(now()));
+    if let Some(line) = opened_latest
+        .as_ref()
+        .filter(|_| future.is_none())
+        .and_then(|l| summary.as_of_line(l))
+    {
         eprintln!("warning: {line}");
     }
     Exit::Ok

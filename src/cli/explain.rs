@@ -32,7 +32,8 @@ pub struct Args {
     /// The id of the lead to explain
     #[arg(long, value_name = "ID")]
     lead: String,
-    /// Explain as of this instant (default: the latest event time in the input)
+    /// Explain as of this instant (RFC 3339, or a date: the end of that day; default: the
+    /// latest event time in the input)
     #[arg(long, value_name = "TIME")]
     as_of: Option<String>,
     /// Output format
@@ -90,7 +91,7 @@ pub fn run(mut args: Args) -> Exit {
     let as_of = opened.as_of;
     let (_, x) = explain::explain(&plan, &lead, as_of);
     match args.format {
-        Format::Text => print!("{}", funnelc::output::explain::render(&plan, &x)),
+        Format::Text => print!("{}", funnelc::output::explain::render(&x)),
         Format::Json => match serde_json::to_string_pretty(&x) {
             Ok(s) => println!("{s}"),
             Err(_) => return Exit::Failed,

@@ -64,15 +64,16 @@ pub fn run(args: Args) -> Exit {
                     .header(&source.name, &format!("{} (formatted)", source.name))
             );
             exit = worst(exit, Exit::Failed);
-        } else if let Err(e) = write_atomically(path, &formatted) {
-            eprintln!(
-                "error: cannot write `{}`: {}",
-                source.name,
-                super::io_reason(&e)
-            );
-            exit = Exit::Usage;
         } else {
-            eprintln!("formatted {}", source.name);
+            // The same replacement as `eval -o`: atomic, through a link, keeping the mode.
+            let written = super::Sink::open(Some(path)).and_then(|mut sink| {
+                sink.write(&formatted);
+                sink.finish()
+            });
+            match written {
+                Ok(()) => eprintln!("formatted {}", source.name),
+                Err(e) => exit = worst(exit, e),
+            }
         }
     }
     exit
@@ -84,18 +85,4 @@ fn worst(a: Exit, b: Exit) -> Exit {
     } else {
         b
     }
-}
-
-/// Replaces a file by writing a sibling and renaming it over, so an interrupted run never
-/// leaves half a rule file.
-fn write_atomically(path: &std::path::Path, text: &str) -> std::io::Result<()> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.funnelc-fmt-{}", std::process::id()));
-    std::fs::write(&tmp, text)?;
-    std::fs::rename(&tmp, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
 }

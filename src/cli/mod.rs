@@ -197,7 +197,8 @@ pub fn color_stderr() -> bool {
 
 /// Where output goes: standard output, or a file written atomically (a temporary file in the
 /// same folder, renamed over the target only when everything succeeded; through a symbolic
-/// link, over the file it points to), or a device or pipe, written to directly.
+/// link, over the file it points to; with the replaced file's permissions), or a device or
+/// pipe, written to directly.
 pub struct Sink {
     out: Box<dyn std::io::Write>,
     target: Option<(std::path::PathBuf, std::path::PathBuf)>,
@@ -290,6 +291,11 @@ impl Sink {
             return Err(Exit::Usage);
         }
         if let Some((tmp, target)) = &self.target {
+            // A file replaced keeps its permissions (a rule file kept at 0600 or 0440 stays
+            // so): the new file was created with the default ones.
+            if let Ok(m) = std::fs::metadata(target) {
+                let _ = std::fs::set_permissions(tmp, m.permissions());
+            }
             if let Err(e) = std::fs::rename(tmp, target) {
                 eprintln!(
                     "error: cannot write `{}`: {}",
@@ -340,12 +346,33 @@ pub fn prepare(
     leads: &mut std::path::PathBuf,
     two_passes: bool,
 ) -> Result<(Plan, Option<Spool>), Exit> {
-    let (_, plan) = load(rules)?;
+    let (compiled, plan) = load(rules)?;
+    show_warnings(&compiled);
     let spool = Spool::stdin_if_needed(leads, two_passes)?;
     if let Some(s) = &spool {
         *leads = s.path().to_path_buf();
     }
     Ok((plan, spool))
+}
+
+/// The rule file's warnings on standard error, as `check` shows them, before a run that
+/// uses the file: a rule that can never fire explains a funnel nobody enters. Standard output
+/// stays the run's alone.
+pub fn show_warnings(compiled: &funnelc::Compiled) {
+    let warnings: Vec<_> = compiled
+        .diagnostics
+        .iter()
+        .filter(|d| !d.is_error())
+        .cloned()
+        .collect();
+    if warnings.is_empty() {
+        return;
+    }
+    eprint!(
+        "{}",
+        diag::render_human(&warnings, &compiled.name, &compiled.source, color_stderr())
+    );
+    eprintln!("{}", diag::summary_line(&compiled.name, &warnings));
 }
 
 /// Standard input copied to a scratch file, for the commands that read their input twice (the

@@ -5,6 +5,7 @@
 //! optional label, secondary labels and a help line.
 
 pub mod code;
+mod elide;
 mod render;
 pub mod suggest;
 

@@ -8,8 +8,12 @@ use miette::{
 };
 
 /// A source whose columns count characters, as the JSON output does (miette's own count
-/// bytes, which disagree on any line with non-ASCII text before the mistake).
-struct CharColumns(String);
+/// bytes, which disagree on any line with non-ASCII text before the mistake). When long lines
+/// were shortened for display, columns are still those of the original text.
+struct CharColumns {
+    text: String,
+    original: Option<(String, Elided)>,
+}
 
 impl SourceCode for CharColumns {
     fn read_span<'a>(
@@ -18,11 +22,14 @@ impl SourceCode for CharColumns {
         before: usize,
         after: usize,
     ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
-        let inner = self.0.as_str().read_span(span, before, after)?;
-        let start = inner.span().offset().min(self.0.len());
-        let line_start = self.0[..start].rfind('\n').map_or(0, |i| i + 1);
-        let column = self
-            .0
+        let inner = self.text.as_str().read_span(span, before, after)?;
+        let start = inner.span().offset().min(self.text.len());
+        let (source, start) = match &self.original {
+            Some((source, e)) => (source.as_str(), e.back(start).min(source.len())),
+            None => (self.text.as_str(), start),
+        };
+        let line_start = source[..start].rfind('\n').map_or(0, |i| i + 1);
+        let column = source
             .get(line_start..start)
             .map_or(inner.column(), |s| s.chars().count());
         Ok(Box::new(MietteSpanContents::new(
@@ -35,6 +42,7 @@ impl SourceCode for CharColumns {
     }
 }
 
+use super::elide::Elided;
 use super::{Diagnostic, Severity};
 
 /// Line starts of a source, for turning byte offsets into 1-based lines and columns.
@@ -106,7 +114,7 @@ impl miette::Diagnostic for Report<'_> {
         Some(self.source)
     }
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        let len = self.source.inner().0.len();
+        let len = self.source.inner().text.len();
         let clamp = move |s: crate::span::Span| {
             let start = s.start.min(len);
             (start, s.end.clamp(start, len) - start)
@@ -122,9 +130,30 @@ impl miette::Diagnostic for Report<'_> {
     }
 }
 
-/// Renders diagnostics of one file as miette's graphical report, `color` for a terminal.
+/// At most this many diagnostics of one file are drawn; the rest are counted (all of them are
+/// in `--format json`). Thousands of drawn reports help nobody and cost hundreds of megabytes.
+pub const SHOWN: usize = 100;
+
+/// Renders diagnostics of one file as miette's graphical report, `color` for a terminal: the
+/// first [`SHOWN`] of them, long lines shortened around the labels.
 pub fn render_human(diags: &[Diagnostic], file: &str, source: &str, color: bool) -> String {
-    let named = NamedSource::new(file, CharColumns(source.to_string()));
+    let shown = &diags[..diags.len().min(SHOWN)];
+    let points: Vec<usize> = shown
+        .iter()
+        .flat_map(|d| std::iter::once(&d.span).chain(d.secondary.iter().map(|(s, _)| s)))
+        .flat_map(|s| [s.start, s.end])
+        .collect();
+    let elided = Elided::new(source, &points);
+    let named = NamedSource::new(
+        file,
+        CharColumns {
+            text: elided
+                .as_ref()
+                .map_or(source, |e| e.text.as_str())
+                .to_string(),
+            original: elided.clone().map(|e| (source.to_string(), e)),
+        },
+    );
     let theme = if color {
         GraphicalTheme::unicode()
     } else {
@@ -134,7 +163,23 @@ pub fn render_human(diags: &[Diagnostic], file: &str, source: &str, color: bool)
         .with_width(100)
         .with_links(false);
     let mut out = String::new();
-    for diag in diags {
+    for diag in shown {
+        let moved;
+        let diag = match &elided {
+            Some(e) => {
+                moved = Diagnostic {
+                    span: e.span(diag.span),
+                    secondary: diag
+                        .secondary
+                        .iter()
+                        .map(|(s, t)| (e.span(*s), t.clone()))
+                        .collect(),
+                    ..diag.clone()
+                };
+                &moved
+            }
+            None => diag,
+        };
         let report = Report {
             diag,
             source: &named,
@@ -147,6 +192,12 @@ pub fn render_human(diags: &[Diagnostic], file: &str, source: &str, color: bool)
         }
         out.push_str(&one);
         out.push('\n');
+    }
+    if diags.len() > shown.len() {
+        out.push_str(&format!(
+            "… and {} more diagnostics in {file} (`--format json` lists every one)\n\n",
+            diags.len() - shown.len()
+        ));
     }
     out
 }

@@ -2,6 +2,8 @@
 //! queries over its events (and the prefilters' event lists, made on first use), and the
 //! scores' arithmetic.
 
+use super::chain;
+use super::decay;
 use super::index::Index;
 use super::operand::{compare, test, Operand};
 use super::outcome::{ScoreValue, State};
@@ -23,8 +25,11 @@ pub struct Moment<'a> {
     pub t: i64,
     /// `events[..n]` are the history.
     pub n: usize,
-    /// In a move's or exit's condition: the entry into the current stage.
-    pub scope: Option<i64>,
+    /// A number from [`Index::moment_id`] under which segment values are noted and reused
+    /// (a segment named by several conditions, or by other segments, is worked out once per
+    /// moment), or 0 for none. Whoever hands one out answers for it: every evaluation under
+    /// one number sees the same history, state and moment.
+    pub memo: u64,
 }
 
 /// `points` added `n` times to `0.0`, when that can be had by one multiplication (see
@@ -41,8 +46,29 @@ fn whole_sum(points: f64, n: usize) -> Option<f64> {
     })
 }
 
-fn round2(v: f64) -> f64 {
+pub(super) fn round2(v: f64) -> f64 {
     (v * 100.0).round() / 100.0
+}
+
+/// A `per` rule's sum as its part of the score: capped, then rounded.
+pub(super) fn capped(sum: f64, cap: Option<f64>) -> f64 {
+    round2(cap.map_or(sum, |c| sum.clamp(-c, c)))
+}
+
+/// What one point earned at `earned` is worth at `t`.
+pub(super) fn decay_at(model: &ScoreModel, t: i64, earned: i64) -> f64 {
+    let age = (t - earned).max(0) as f64;
+    match model.decay {
+        Some(DecayKind::HalfLife(h)) if h > 0 => 0.5f64.powf(age / h as f64),
+        Some(DecayKind::Expire(d)) => {
+            if age < d as f64 {
+                1.0
+            } else {
+                0.0
+            }
+        }
+        _ => 1.0,
+    }
 }
 
 impl<'a> Moment<'a> {
@@ -51,9 +77,7 @@ impl<'a> Moment<'a> {
     fn history_start(&self, q: &Query) -> Option<i64> {
         let start = match q.since {
             Some(st) => self.state.latest.get(st as usize).copied().flatten(),
-            None => self
-                .scope
-                .or_else(|| self.lead.events.first().map(|e| e.at)),
+            None => self.lead.events.first().map(|e| e.at),
         };
         start.filter(|s| *s <= self.t)
     }
@@ -91,13 +115,20 @@ impl<'a> Moment<'a> {
     }
 
     /// The indices of the events in the query's list that fall in its scopes: the history so
-    /// far, the current stint, `since` and `within`. Lists are in replay order, which is
+    /// far, `since entering` and `within`. Lists are in replay order, which is
     /// time order, so the scopes cut one contiguous run, found by binary search.
     fn candidates(&self, q: &Query, use_within: bool) -> Option<&'a [u32]> {
+        let (idx, start, end) = self.candidate_range(q, use_within)?;
+        idx.get(start..end)
+    }
+
+    /// [`candidates`](Self::candidates) as a run `start..end` of the query's whole list.
+    pub(super) fn candidate_range(
+        &self,
+        q: &Query,
+        use_within: bool,
+    ) -> Option<(&'a [u32], usize, usize)> {
         let mut lo = i64::MIN;
-        if let Some(s) = self.scope {
-            lo = lo.max(s);
-        }
         // `since entering`: the events from the one that caused the entry on, by index.
         let mut first = 0u32;
         if let Some(st) = q.since {
@@ -121,21 +152,54 @@ impl<'a> Moment<'a> {
         // from below: both are seen without a search.
         let end = match idx.last() {
             Some(last) if in_history(last) => idx.len(),
-            _ => idx.partition_point(in_history),
+            _ => self.history_end(q.list as usize, idx),
         };
-        let mut idx = idx.get(..end)?;
-        if first > 0 {
-            idx = idx.get(idx.partition_point(|&i| i < first)..)?;
-        }
+        // `since entering` cuts by index, the other scopes by instant: both from below.
+        let from = if first > 0 {
+            idx.get(..end)?.partition_point(|&i| i < first)
+        } else {
+            0
+        };
         if lo == i64::MIN {
-            return Some(idx);
+            return Some((idx, from, end.max(from)));
         }
-        let start = idx.partition_point(|&i| events.get(i as usize).is_some_and(|e| e.at < lo));
-        idx.get(start..)
+        let start = from
+            + idx
+                .get(from..end)?
+                .partition_point(|&i| events.get(i as usize).is_some_and(|e| e.at < lo));
+        Some((idx, start, end.max(start)))
+    }
+
+    /// How many of list `k` (`idx`) are in the history. At a look every event before `n` is
+    /// at or before the moment, so that is how many are before `n`: found by a walk from
+    /// where the last look found it (looks move forward through the events), instead of a
+    /// binary search that misses the cache at every step on a long list.
+    pub(super) fn history_end(&self, k: usize, idx: &[u32]) -> usize {
+        let events = &self.lead.events;
+        let all_before = self
+            .n
+            .checked_sub(1)
+            .and_then(|i| events.get(i))
+            .is_none_or(|e| e.at <= self.t);
+        let Some(hint) = self.by_type.ends.get(k).filter(|_| all_before) else {
+            return idx.partition_point(|&i| {
+                (i as usize) < self.n && events.get(i as usize).is_some_and(|e| e.at <= self.t)
+            });
+        };
+        let n = self.n;
+        let mut end = (hint.get() as usize).min(idx.len());
+        while end > 0 && idx.get(end - 1).is_some_and(|&i| i as usize >= n) {
+            end -= 1;
+        }
+        while idx.get(end).is_some_and(|&i| (i as usize) < n) {
+            end += 1;
+        }
+        hint.set(end as u32);
+        end
     }
 
     /// Event list `k`: by type, then by prefilter (worked out on first use).
-    fn list(&self, k: usize) -> Option<&'a [u32]> {
+    pub(super) fn list(&self, k: usize) -> Option<&'a [u32]> {
         let index: &'a Index = self.by_type;
         if k < index.types() {
             return index.of_type(k);
@@ -241,6 +305,20 @@ impl<'a> Moment<'a> {
                     Some(cell) if self.plan.trait_segments.get(i) == Some(&true) => {
                         Operand::Bool(*cell.get_or_init(|| self.eval(c, None).truthy()))
                     }
+                    _ if self.memo != 0 => {
+                        let noted = self.by_type.seg_memo.borrow().get(i).copied();
+                        match noted {
+                            Some((m, v)) if m == self.memo => Operand::Bool(v),
+                            _ => {
+                                // Not borrowed while evaluating: the segment may name others.
+                                let v = self.eval(c, None).truthy();
+                                if let Some(slot) = self.by_type.seg_memo.borrow_mut().get_mut(i) {
+                                    *slot = (self.memo, v);
+                                }
+                                Operand::Bool(v)
+                            }
+                        }
+                    }
                     _ => Operand::Bool(self.eval(c, None).truthy()),
                 }
             }
@@ -308,7 +386,7 @@ impl<'a> Moment<'a> {
                 Some((_, e)) => Operand::Ref(self.lead.prop(e, *prop as usize)),
                 None => Operand::Missing,
             },
-            Cond::Then(steps) => Operand::Bool(self.then(steps)),
+            Cond::Then { steps, id } => Operand::Bool(self.then(steps, *id as usize)),
             Cond::AtLeast(k, items) => {
                 let yes = items.iter().filter(|i| self.eval(i, cur).truthy()).count();
                 Operand::Bool(yes as u32 >= *k)
@@ -371,39 +449,18 @@ impl<'a> Moment<'a> {
         }
     }
 
-    fn then(&self, steps: &[Query]) -> bool {
-        // Greedy earliest matching: the earliest first step leaves the most room for the rest,
-        // except that a `within` on a later step bounds the gap, so every start is tried.
-        fn rest(cx: &Moment<'_>, steps: &[Query], after: usize, prev_at: i64) -> bool {
-            let Some((q, tail)) = steps.split_first() else {
-                return true;
-            };
-            let mut ok = false;
-            let gap = q.within;
-            cx.select_in(q, false, &mut |i, e| {
-                if i <= after || gap.is_some_and(|g| e.at > prev_at.saturating_add(g)) {
-                    return true;
-                }
-                if rest(cx, tail, i, e.at) {
-                    ok = true;
-                    return false;
-                }
-                true
-            });
-            ok
-        }
-        let Some((first, tail)) = steps.split_first() else {
-            return false;
-        };
-        let mut ok = false;
-        self.select(first, &mut |i, e| {
-            if rest(self, tail, i, e.at) {
-                ok = true;
-                return false;
+    fn then(&self, steps: &[Query], id: usize) -> bool {
+        // Lists that need no filtering at the moment are the same at every look: their
+        // links are made once per lead.
+        if steps.iter().all(|q| q.filter.is_none() || q.prefiltered) {
+            let lists: Option<Vec<&[u32]>> =
+                steps.iter().map(|q| self.list(q.list as usize)).collect();
+            if let (Some(lists), Some(cell)) = (lists, self.by_type.chains.get(id)) {
+                let table = cell.get_or_init(|| chain::table(&self.lead.events, steps, &lists));
+                return chain::holds(self, steps, &lists, table);
             }
-            true
-        });
-        ok
+        }
+        chain::holds_by_selection(self, steps)
     }
 
     /// A `per` rule's sum and count without visiting its events, when that gives the same
@@ -421,6 +478,25 @@ impl<'a> Moment<'a> {
         }
         let n = self.count(q);
         Some((whole_sum(points, n)?, n))
+    }
+
+    /// A `per` rule's points (capped and rounded) and event count, by adding its events'
+    /// decayed points one by one; `None` without events.
+    pub(super) fn per_by_events(
+        &self,
+        model: &ScoreModel,
+        points: f64,
+        q: &Query,
+        cap: Option<f64>,
+    ) -> Option<(f64, usize)> {
+        let mut sum = 0.0;
+        let mut n = 0;
+        self.select(q, &mut |_, e| {
+            sum += points * decay_at(model, self.t, e.at);
+            n += 1;
+            true
+        });
+        (n > 0).then(|| (capped(sum, cap), n))
     }
 
     /// A score at this moment.
@@ -445,25 +521,8 @@ impl<'a> Moment<'a> {
         let Some(model) = self.plan.scores.get(i) else {
             return (0.0, 0.0, None);
         };
-        // Scores belong to the lead, not the stint: computed over the whole history.
-        let full = Moment {
-            scope: None,
-            ..*self
-        };
-        let decay = |earned: i64| -> f64 {
-            let age = (self.t - earned).max(0) as f64;
-            match model.decay {
-                Some(DecayKind::HalfLife(h)) if h > 0 => 0.5f64.powf(age / h as f64),
-                Some(DecayKind::Expire(d)) => {
-                    if age < d as f64 {
-                        1.0
-                    } else {
-                        0.0
-                    }
-                }
-                _ => 1.0,
-            }
-        };
+        let full = self;
+        let decay = |earned: i64| decay_at(model, self.t, earned);
         // The parts summed in order from the start `Iterator::sum` uses, as summing the list
         // of parts would: the same bits, zero's sign included.
         let mut raw_sum: f64 = std::iter::empty::<f64>().sum();
@@ -489,24 +548,14 @@ impl<'a> Moment<'a> {
                     }
                 }
                 RulePoints::Per { query, cap } => {
-                    let (mut sum, n) = match full.whole_points(model, rule.points, query) {
-                        Some(done) => done,
-                        None => {
-                            let mut sum = 0.0;
-                            let mut n = 0;
-                            full.select(query, &mut |_, e| {
-                                sum += rule.points * decay(e.at);
-                                n += 1;
-                                true
-                            });
-                            (sum, n)
-                        }
+                    let done = match full.whole_points(model, rule.points, query) {
+                        Some((sum, n)) => Some((n > 0).then(|| (capped(sum, *cap), n))),
+                        None => decay::per_part(full, i, ri, rule.points, query, *cap),
                     };
-                    if n > 0 {
-                        if let Some(c) = cap {
-                            sum = sum.clamp(-c, *c);
-                        }
-                        part((ri, round2(sum), n));
+                    let done =
+                        done.unwrap_or_else(|| full.per_by_events(model, rule.points, query, *cap));
+                    if let Some((points, n)) = done {
+                        part((ri, points, n));
                     }
                 }
             }
@@ -552,7 +601,7 @@ mod tests {
             state: &state,
             t: 0,
             n: 0,
-            scope: None,
+            memo: 0,
         };
         let values = [
             Value::Missing,
@@ -599,7 +648,7 @@ mod tests {
                 }
                 Cond::Has { query, .. } | Cond::PropOf { query, .. } => out.push(query.clone()),
                 Cond::Rate(a, b) => out.extend([a.clone(), b.clone()]),
-                Cond::Then(v) => out.extend(v.iter().cloned()),
+                Cond::Then { steps: v, .. } => out.extend(v.iter().cloned()),
                 Cond::Not(x) | Cond::Neg(x) | Cond::Exists(x) => walk(x, out),
                 Cond::All(v) | Cond::Any(v) | Cond::AtLeast(_, v) => {
                     v.iter().for_each(|x| walk(x, out))
@@ -653,8 +702,7 @@ mod tests {
                 }
                 for n in 0..=seen {
                     let last = n.checked_sub(1).map_or(0, |i| lead.events[i].at);
-                    let scope = lead.events.get(n / 2).map(|e| e.at);
-                    for (t, scope) in [(last, None), (last, scope), (last + 86_400_000, scope)] {
+                    for t in [last, last + 86_400_000] {
                         let cx = Moment {
                             plan: &plan,
                             lead: &lead,
@@ -662,10 +710,10 @@ mod tests {
                             state: &state,
                             t,
                             n,
-                            scope,
+                            memo: 0,
                         };
                         for q in &qs {
-                            let lo = [scope, q.within.map(|w| t - w)];
+                            let lo = [q.within.map(|w| t - w)];
                             let first = q.since.map_or(0, |s| state.since_event[s as usize]);
                             let want: Option<Vec<u32>> = (q.since.is_none()
                                 || state.latest[q.since.unwrap() as usize].is_some())
@@ -753,7 +801,7 @@ mod tests {
                 state: &state,
                 t: as_of,
                 n: seen,
-                scope: None,
+                memo: 0,
             };
             let (a, b) = (cx(&reused), cx(&fresh));
             for ty in 0..=plan.events.len() {
@@ -833,7 +881,7 @@ stage D {
                     state: &state,
                     t: i64::MAX,
                     n: lead.events.len(),
-                    scope: None,
+                    memo: 0,
                 };
                 for (k, (ev, filter)) in plan.prefilters.iter().enumerate() {
                     let Some(test) = &plan.prefilter_tests[k] else {

@@ -3,7 +3,10 @@
 //! that read only traits (both filled on first use by condition evaluation, which needs the
 //! interpreter for them).
 
-use std::cell::{Cell, OnceCell};
+use std::cell::{Cell, OnceCell, RefCell};
+
+use super::chain::ChainTable;
+use super::decay::Weights;
 
 use crate::lead::Lead;
 use crate::plan::Plan;
@@ -24,6 +27,20 @@ pub struct Index {
     pub filtered: Vec<OnceCell<Vec<u32>>>,
     /// For each segment that reads only traits: its value.
     pub segments: Vec<OnceCell<bool>>,
+    /// For each `then` condition of the plan: its links over the lead's events (see
+    /// `chain`), when its steps' lists need no filtering at the moment.
+    pub chains: Vec<OnceCell<ChainTable>>,
+    /// For each score rule (see `Plan::rule_slot`): the weights of a half-life `per` rule's
+    /// events.
+    pub decay: Vec<OnceCell<Weights>>,
+    /// Segment values within one moment (see [`Index::moment_id`]): for each segment, the
+    /// moment it was worked out at and its value there.
+    pub(super) seg_memo: RefCell<Vec<(u64, bool)>>,
+    /// For each event list (types, then prefilters): where the last look found the end of
+    /// its history (see `Moment::history_end`).
+    pub(super) ends: Vec<Cell<u32>>,
+    /// The last number handed out by [`Index::moment_id`].
+    moments: Cell<u64>,
     /// Emptied lists of earlier leads, for `filtered` to fill (they are made behind a shared
     /// reference, on first use).
     spare: Cell<Vec<Vec<u32>>>,
@@ -94,7 +111,32 @@ impl Index {
         }
         self.segments
             .resize_with(plan.segments.len(), OnceCell::new);
+        for cell in &mut self.chains {
+            cell.take();
+        }
+        self.chains.resize_with(plan.chains, OnceCell::new);
+        self.ends.clear();
+        self.ends
+            .resize_with(types + plan.prefilters.len(), || Cell::new(0));
+        for cell in &mut self.decay {
+            cell.take();
+        }
+        let rules = plan.scores.iter().map(|m| m.rules.len()).sum();
+        self.decay.resize_with(rules, OnceCell::new);
+        // Values noted at earlier moments are never read again: every moment gets a new
+        // number.
+        let memo = self.seg_memo.get_mut();
+        memo.clear();
+        memo.resize(plan.segments.len(), (0, false));
         seen
+    }
+
+    /// A number for a new moment, never handed out before by this index: segment values
+    /// noted under it hold for every evaluation under it (see `Moment::memo`).
+    pub fn moment_id(&self) -> u64 {
+        let id = self.moments.get() + 1;
+        self.moments.set(id);
+        id
     }
 
     /// An empty list, with room if an earlier lead left one.
@@ -117,8 +159,69 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
     use super::*;
+    use crate::eval::outcome::State;
     use crate::eval::testgen::Gen;
+    use crate::eval::Moment;
     use crate::plan::samples::{compile_src, MIXED};
+    use crate::plan::Cond;
+
+    /// Segments that name each other, some reading the moment, the state or a score.
+    const SHARED: &str = r#"
+funnel "shared"
+schema {
+  trait seats: int
+  event a { k: text }
+  event b
+}
+score s decay half-life 1d { +10 per a }
+segment d0 = count a within 2d >= 2
+segment d1 = days since last b > 1 or seats >= 10
+segment d2 = d1 or d0
+segment d3 = d2 and not d1 or d0
+segment d4 = d3 or d2 and score s > 12
+segment d5 = d4 and d3 or b since entering S1
+segment d6 = not d5 and d4
+stage S1 { enter when a }
+stage S2 { enter when d6 or d5 }
+"#;
+
+    /// Segment values noted under a moment's number are those worked out afresh, with two
+    /// moments' evaluations interleaved, in any order.
+    #[test]
+    fn noted_segments_are_worked_out_ones() {
+        let plan = compile_src(SHARED);
+        let mut g = Gen::new(&plan, 4);
+        let mut yes = 0;
+        for _ in 0..300 {
+            let lead = g.lead(&plan);
+            let (index, seen) = index_by_type(&plan, &lead, i64::MAX);
+            let mut state = State::new(&plan);
+            for n in 0..=seen {
+                state.latest[0] = lead.events.get(n / 2).map(|e| e.at);
+                let last = n.checked_sub(1).map_or(0, |i| lead.events[i].at);
+                let at = |t: i64, memo: u64| Moment {
+                    plan: &plan,
+                    lead: &lead,
+                    by_type: &index,
+                    state: &state,
+                    t,
+                    n,
+                    memo,
+                };
+                let times = [last, last + g.below(3 * 86_400_000) as i64];
+                let noted = times.map(|t| at(t, index.moment_id()));
+                let fresh = times.map(|t| at(t, 0));
+                for _ in 0..3 * plan.segments.len() {
+                    let (k, i) = (g.below(2), g.below(plan.segments.len()));
+                    let seg = Cond::Segment(i as u16);
+                    let want = fresh[k].eval(&seg, None).truthy();
+                    assert_eq!(noted[k].eval(&seg, None).truthy(), want);
+                    yes += usize::from(want);
+                }
+            }
+        }
+        assert!(yes > 1000, "{yes}");
+    }
 
     #[test]
     fn index_groups_events_by_type_in_order() {

@@ -6,7 +6,9 @@
 //! [`outcome`] holds what a replay produces; [`explain`] evaluates
 //! every decision again, for `funnelc explain`.
 
+mod chain;
 pub mod condition;
+mod decay;
 pub mod explain;
 pub mod index;
 pub mod machine;

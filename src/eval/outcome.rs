@@ -111,13 +111,17 @@ pub struct Outcome {
     pub scores: Vec<ScoreValue>,
 }
 
-/// The machine just before a stage entry or an exit, for explanations.
+/// The machine just before a stage entry or an exit, or before an event's look, for
+/// explanations.
 #[derive(Clone, Debug)]
 pub struct Snapshot {
     pub at: i64,
     /// Events in the history at that moment.
     pub n: usize,
     pub before: State,
+    /// `Some(i)`: the state the look after event `i` starts from (kept for every event, so
+    /// an explanation can say why an event changed nothing); `None`: the state before a step.
+    pub look: Option<usize>,
 }
 
 fn ts(ms: i64) -> String {

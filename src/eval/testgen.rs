@@ -29,7 +29,7 @@ pub(crate) fn constants(c: &Cond, out: &mut Vec<Value>) {
             q(a, out);
             q(b, out);
         }
-        Cond::Then(v) => v.iter().for_each(|x| q(x, out)),
+        Cond::Then { steps: v, .. } => v.iter().for_each(|x| q(x, out)),
         Cond::Not(x) | Cond::Neg(x) | Cond::Exists(x) => constants(x, out),
         Cond::All(v) | Cond::Any(v) | Cond::AtLeast(_, v) => {
             v.iter().for_each(|x| constants(x, out))
@@ -174,7 +174,7 @@ impl Gen {
                 state: &state,
                 t: 0,
                 n: 0,
-                scope: None,
+                memo: 0,
             };
             let met = (0..plan.segments.len())
                 .filter(|i| plan.trait_segments[*i])

@@ -284,8 +284,10 @@ fn cell_raw<'a>(cell: &'a str, ty: &Ty) -> Raw<'a> {
             Err(_) => number().map_or_else(text, Raw::Float),
         },
         Ty::Decimal => number().map_or_else(text, Raw::Float),
+        // `40%` is read by `convert`; a bare number is points, written plainly (no `1e3`, no
+        // `inf`: the same strict reading as `40%`).
         Ty::Percent if t.ends_with('%') => text(),
-        Ty::Percent => number().map_or_else(text, Raw::Float),
+        Ty::Percent => super::parse_plain_decimal(t, false).map_or_else(text, Raw::Float),
         Ty::Bool => match t.to_ascii_lowercase().as_str() {
             "true" | "yes" | "1" => Raw::Bool(true),
             "false" | "no" | "0" => Raw::Bool(false),

@@ -80,6 +80,8 @@ struct FlatEvent<'a> {
     ty: Option<Cow<'a, str>>,
     at: Option<Raw<'a>>,
     props: std::ops::Range<usize>,
+    /// `type` or `at` given a second time.
+    twice: Option<&'static str>,
 }
 
 /// The `events` array, read into a [`Flat`].
@@ -124,9 +126,18 @@ impl<'de: 'a, 'a> Visitor<'de> for EventSeed<'_, 'a> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let flat = self.0;
         let start = flat.props.len();
-        let (mut ty, mut at) = (None, None);
+        let (mut ty, mut at, mut twice) = (None, None, None);
         while let Some(key) = map.next_key::<Cow<'de, str>>()? {
             let JsonRaw(v) = map.next_value()?;
+            let again = match key.as_ref() {
+                "type" => ty.is_some().then_some("type"),
+                "at" => at.is_some().then_some("at"),
+                _ => None,
+            };
+            if let Some(k) = again {
+                twice = twice.or(Some(k));
+                continue;
+            }
             match key.as_ref() {
                 "type" => match v {
                     Raw::Str(s) => ty = Some(s),
@@ -141,6 +152,7 @@ impl<'de: 'a, 'a> Visitor<'de> for EventSeed<'_, 'a> {
             ty,
             at,
             props: start..end,
+            twice,
         });
         Ok(())
     }
@@ -151,6 +163,8 @@ struct TraitsSeed<'x, 'a, 'p> {
     out: &'x mut Vec<(String, Raw<'a>)>,
     plan: &'p Plan,
     path: String,
+    /// The first declared path given twice in one object.
+    twice: &'x mut Option<String>,
 }
 
 impl<'de: 'a, 'a> de::DeserializeSeed<'de> for TraitsSeed<'_, 'a, '_> {
@@ -206,16 +220,30 @@ impl<'de: 'a, 'a> Visitor<'de> for TraitsSeed<'_, 'a, '_> {
             self.out.push((self.path, Raw::Object));
             return Ok(());
         }
+        // Keys the schema reads at or below, met so far in this object; a key it does not
+        // read is ignored, and so is its repetition.
+        let mut seen: Vec<String> = Vec::new();
         while let Some(key) = map.next_key::<Cow<'de, str>>()? {
             let path = if self.path.is_empty() {
-                key.into_owned()
+                key.as_ref().to_string()
             } else {
                 format!("{}.{key}", self.path)
             };
+            let declared =
+                self.plan.trait_slot(&path).is_some() || self.plan.trait_tree.has_below(&path);
+            if declared {
+                if seen.iter().any(|k| *k == key) {
+                    self.twice.get_or_insert(path);
+                    map.next_value::<de::IgnoredAny>()?;
+                    continue;
+                }
+                seen.push(key.into_owned());
+            }
             map.next_value_seed(TraitsSeed {
                 out: &mut *self.out,
                 plan: self.plan,
                 path,
+                twice: &mut *self.twice,
             })?;
         }
         Ok(())
@@ -240,6 +268,8 @@ struct LineSeed<'x, 'a, 'p> {
     id: &'x mut Option<serde_json::Value>,
     traits: &'x mut Vec<(String, Raw<'a>)>,
     flat: &'x mut Flat<'a>,
+    /// The first key of the lead or its traits given twice (`id`, `traits.company`…).
+    twice: &'x mut Option<String>,
 }
 
 impl<'de: 'a, 'a> de::DeserializeSeed<'de> for LineSeed<'_, 'a, '_> {
@@ -255,13 +285,23 @@ impl<'de: 'a, 'a> Visitor<'de> for LineSeed<'_, 'a, '_> {
         f.write_str("a lead object")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut seen = [false; 3];
         while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            let known = ["id", "traits", "events"].iter().position(|k| *k == key);
+            if let Some(k) = known {
+                if std::mem::replace(&mut seen[k], true) {
+                    self.twice.get_or_insert_with(|| key.into_owned());
+                    map.next_value::<de::IgnoredAny>()?;
+                    continue;
+                }
+            }
             match key.as_ref() {
                 "id" => *self.id = Some(map.next_value()?),
                 "traits" => map.next_value_seed(TraitsSeed {
                     out: &mut *self.traits,
                     plan: self.plan,
                     path: String::new(),
+                    twice: &mut *self.twice,
                 })?,
                 "events" => map.next_value_seed(EventsSeed(&mut *self.flat))?,
                 _ => {
@@ -304,16 +344,34 @@ pub fn parse_line_serde(
     let mut id = None;
     let mut traits = Vec::new();
     let mut flat = Flat::default();
+    let mut twice = None;
     let mut de = serde_json::Deserializer::from_str(line);
     LineSeed {
         plan,
         id: &mut id,
         traits: &mut traits,
         flat: &mut flat,
+        twice: &mut twice,
     }
     .deserialize(&mut de)
     .and_then(|()| de.end())
     .map_err(|e| fail(None, None, json_reason(&e)))?;
+    if let Some(key) = twice {
+        // The lead is named when its one `id` says who it is.
+        let lead = match &id {
+            Some(serde_json::Value::String(s)) if key != "id" && !s.is_empty() => Some(s.clone()),
+            Some(serde_json::Value::Number(n)) if key != "id" && (n.is_u64() || n.is_i64()) => {
+                Some(n.to_string())
+            }
+            _ => None,
+        };
+        let field = if key == "id" || key == "traits" || key == "events" {
+            key
+        } else {
+            format!("traits.{key}")
+        };
+        return Err(fail(lead, Some(&field), super::GIVEN_TWICE.into()));
+    }
     let id = match id {
         Some(serde_json::Value::String(s)) if !s.is_empty() => s,
         Some(serde_json::Value::Number(n)) if n.is_u64() || n.is_i64() => n.to_string(),
@@ -329,6 +387,15 @@ pub fn parse_line_serde(
         }
         None => return Err(fail(None, Some("id"), "the lead has no `id`".into())),
     };
+    // One trait reached by two spellings (`{"company.employees": 1, "company": {"employees":
+    // 2}}`) is given twice as surely as a repeated key.
+    let mut paths = std::collections::HashSet::with_capacity(traits.len());
+    for (path, _) in &traits {
+        if !paths.insert(path.as_str()) && plan.trait_slot(path).is_some() {
+            let field = format!("traits.{path}");
+            return Err(fail(Some(id), Some(&field), super::GIVEN_TWICE.into()));
+        }
+    }
     let mut b = LeadBuilder::new(plan, id.clone(), origin.clone());
     for (path, raw) in &traits {
         if path.is_empty() {
@@ -345,6 +412,10 @@ pub fn parse_line_serde(
     }
     for (i, ev) in flat.events.iter().enumerate() {
         let field = || format!("events[{i}]");
+        if let Some(key) = ev.twice {
+            let f = format!("{}.{key}", field());
+            return Err(fail(Some(id), Some(&f), super::GIVEN_TWICE.into()));
+        }
         let Some(ty) = &ev.ty else {
             return Err(fail(
                 Some(id),
@@ -409,8 +480,8 @@ struct AtEvent<'a> {
 }
 
 /// The latest event instant on a line, reading nothing else; `None` for a line with no
-/// readable instant (the full read reports what is wrong with it). Instants at or before
-/// `floor` may be passed over, as in [`super::fastjson::latest_at`].
+/// readable instant (the full read reports what is wrong with it). Instants before `floor`
+/// may be passed over, as in [`super::fastjson::latest_at`].
 pub fn latest_at(line: &str, floor: Option<i64>) -> Option<i64> {
     if let Some(latest) = super::fastjson::latest_at(line, floor) {
         return latest;

@@ -27,6 +27,8 @@ const BLOCK: usize = 1 << 20;
 pub struct Batch {
     pub buf: Arc<Vec<u8>>,
     pub lines: Vec<(usize, Range<usize>)>,
+    /// Where `buf` starts in the input, in bytes: a line can be found again by its offset.
+    pub base: u64,
 }
 
 impl Batch {
@@ -53,6 +55,8 @@ pub struct LineReader<R> {
     filled: usize,
     /// Where the next line starts in `buf`.
     pos: usize,
+    /// Where `buf` starts in the input.
+    base: u64,
     eof: bool,
     line_no: usize,
     /// Buffers of earlier batches, for reuse once no batch holds them.
@@ -66,6 +70,7 @@ impl<R: Read> LineReader<R> {
             buf: Arc::new(Vec::new()),
             filled: 0,
             pos: 0,
+            base: 0,
             eof: false,
             line_no: 0,
             retired: Vec::new(),
@@ -103,6 +108,7 @@ impl<R: Read> LineReader<R> {
         Ok(Batch {
             buf: Arc::clone(&self.buf),
             lines,
+            base: self.base,
         })
     }
 
@@ -146,6 +152,8 @@ impl<R: Read> LineReader<R> {
             }
         }
         drop(current);
+        // The new buffer starts with the unfinished line, which started at `pos`.
+        self.base += self.pos as u64;
         let old = std::mem::replace(&mut self.buf, Arc::new(next));
         // The first, empty buffer is not worth keeping.
         if self.retired.len() < IN_FLIGHT + 2 && !old.is_empty() {
@@ -311,6 +319,9 @@ mod tests {
                 return out;
             }
             for (n, range) in &b.lines {
+                // Each line is where its offset says it is in the input.
+                let at = b.base as usize + range.start;
+                assert_eq!(&data[at..at + range.len()], b.line(range));
                 out.push((*n, b.line(range).to_vec()));
             }
         }

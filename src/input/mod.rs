@@ -3,6 +3,7 @@
 
 pub mod csv;
 pub mod fastjson;
+pub mod ids;
 pub mod jsonl;
 pub mod lines;
 pub mod segment;
@@ -58,17 +59,27 @@ pub enum Raw<'a> {
 /// 2^63: the first whole number an `int` (a 64-bit integer) cannot hold.
 const TWO_TO_63: f64 = 9_223_372_036_854_775_808.0;
 
-/// Converts a raw value to a declared type, or says why it cannot.
-pub fn convert(raw: &Raw<'_>, ty: &Ty) -> Result<Value, String> {
-    let describe = |r: &Raw<'_>| match r {
+/// A raw value as messages show it.
+fn describe(r: &Raw<'_>) -> String {
+    match r {
         Raw::Null => "null".to_string(),
         Raw::Bool(b) => format!("{b}"),
         Raw::Int(i) => format!("{i}"),
         Raw::Float(f) => format!("{f}"),
-        Raw::Str(s) => format!("\"{}\"", s.chars().take(40).collect::<String>()),
+        // Whole: a value cut short in a message is a different value.
+        Raw::Str(s) => format!("\"{s}\""),
         Raw::List(_) => "a list".into(),
         Raw::Object => "an object".into(),
-    };
+    }
+}
+
+/// The message for a key given twice in one object: JSON readers keep the last value
+/// without a word, so the first would be lost.
+pub const GIVEN_TWICE: &str =
+    "given twice in the same object; the second value would silently replace the first";
+
+/// Converts a raw value to a declared type, or says why it cannot.
+pub fn convert(raw: &Raw<'_>, ty: &Ty) -> Result<Value, String> {
     let wrong = || format!("expected {}, found {}", ty.describe(), describe(raw));
     Ok(match (ty, raw) {
         (_, Raw::Null) => Value::Missing,
@@ -84,18 +95,10 @@ pub fn convert(raw: &Raw<'_>, ty: &Ty) -> Result<Value, String> {
         }
         (Ty::Int, Raw::Float(f)) if f.fract() == 0.0 => Value::Num(*f),
         (Ty::Decimal | Ty::Money | Ty::Percent, Raw::Int(i)) => Value::Num(*i as f64),
-        (Ty::Decimal | Ty::Money | Ty::Percent, Raw::Float(f)) => Value::Num(*f),
-        (Ty::Percent, Raw::Str(s)) => Value::Num(
-            s.trim()
-                .strip_suffix('%')
-                .and_then(|n| n.trim().parse::<f64>().ok())
-                .ok_or_else(wrong)?,
-        ),
-        (Ty::Money, Raw::Str(s)) => {
-            let t = s.trim().trim_start_matches('$').replace(',', "");
-            let t = t.split_whitespace().next().unwrap_or("");
-            Value::Num(t.parse::<f64>().map_err(|_| wrong())?)
-        }
+        // No reader makes a float that is not finite, but one would poison every sum.
+        (Ty::Decimal | Ty::Money | Ty::Percent, Raw::Float(f)) if f.is_finite() => Value::Num(*f),
+        (Ty::Percent, Raw::Str(s)) => Value::Num(parse_percent(s).ok_or_else(wrong)?),
+        (Ty::Money, Raw::Str(s)) => Value::Num(parse_money(s).ok_or_else(wrong)?),
         (Ty::Duration, Raw::Str(s)) => Value::Num(parse_duration_ms(s).ok_or_else(wrong)? as f64),
         (Ty::Date | Ty::Timestamp, Raw::Str(s)) => Value::Time(
             crate::time::parse_timestamp(s)
@@ -111,6 +114,76 @@ pub fn convert(raw: &Raw<'_>, ty: &Ty) -> Result<Value, String> {
         ),
         _ => return Err(wrong()),
     })
+}
+
+/// A plain decimal, `[-+]digits[.digits]` (or `.digits`), with no exponent, `inf` or `NaN`;
+/// with `grouped`, the whole part may instead be written in groups of three digits separated
+/// by commas (`4,500`, `1,234,567.5`). `None` for anything else, and for a value too large to
+/// be finite: a number either reads exactly as written or is bad data.
+pub fn parse_plain_decimal(s: &str, grouped: bool) -> Option<f64> {
+    let b = s.as_bytes();
+    let unsigned = match b.first() {
+        Some(b'-' | b'+') => &b[1..],
+        _ => b,
+    };
+    let (whole, fraction) = match unsigned.iter().position(|&c| c == b'.') {
+        Some(dot) => (&unsigned[..dot], Some(&unsigned[dot + 1..])),
+        None => (unsigned, None),
+    };
+    let digits = |d: &[u8]| !d.is_empty() && d.iter().all(u8::is_ascii_digit);
+    let whole_ok = if whole.contains(&b',') {
+        // `1,234,567`: a first group of one to three digits, then groups of exactly three.
+        let mut groups = whole.split(|&c| c == b',');
+        grouped
+            && groups.next().is_some_and(|g| digits(g) && g.len() <= 3)
+            && groups.all(|g| digits(g) && g.len() == 3)
+    } else {
+        whole.is_empty() || digits(whole)
+    };
+    let fraction_ok = match fraction {
+        Some(f) => digits(f),
+        None => !whole.is_empty(),
+    };
+    if !whole_ok || !fraction_ok {
+        return None;
+    }
+    let text: String = s.chars().filter(|&c| c != ',').collect();
+    text.parse::<f64>().ok().filter(|f| f.is_finite())
+}
+
+/// A money amount written as text: an optional sign, an optional `$`, `€` or `£`, a plain
+/// decimal with optional thousands groups (`$4,500.50`, `-$12`), and optionally a space and a
+/// three-letter currency code (`4500 USD`; the currency is not checked).
+pub fn parse_money(s: &str) -> Option<f64> {
+    let t = s.trim();
+    let t = match t.rsplit_once(' ') {
+        Some((amount, code))
+            if code.len() == 3 && code.bytes().all(|c| c.is_ascii_alphabetic()) =>
+        {
+            amount.trim_end()
+        }
+        _ => t,
+    };
+    let (sign, rest) = match t.as_bytes().first() {
+        Some(b'-') => ("-", &t[1..]),
+        Some(b'+') => ("", &t[1..]),
+        _ => ("", t),
+    };
+    let rest = ["$", "€", "£"]
+        .iter()
+        .find_map(|c| rest.strip_prefix(c))
+        .unwrap_or(rest);
+    // One sign at most, before or after the currency sign.
+    if !sign.is_empty() && rest.starts_with(['-', '+']) {
+        return None;
+    }
+    let n = parse_plain_decimal(rest, true)?;
+    Some(if sign.is_empty() { n } else { -n })
+}
+
+/// A percentage written as text: a plain decimal followed by `%` (`40%`, `12.5 %`).
+pub fn parse_percent(s: &str) -> Option<f64> {
+    parse_plain_decimal(s.trim().strip_suffix('%')?.trim_end(), false)
 }
 
 fn parse_duration_ms(s: &str) -> Option<i64> {
@@ -135,8 +208,7 @@ fn parse_duration_ms(s: &str) -> Option<i64> {
 fn refuse_unsplittable(raw: &Raw<'_>, ty: &Ty) -> Option<String> {
     match (ty, raw) {
         (Ty::Duration, Raw::Str(s)) if s.chars().next_back().is_some_and(|c| !c.is_ascii()) => {
-            let shown: String = s.chars().take(40).collect();
-            Some(format!("expected {}, found \"{shown}\"", ty.describe()))
+            Some(format!("expected {}, found \"{s}\"", ty.describe()))
         }
         (Ty::List(inner), Raw::List(items)) => {
             items.iter().find_map(|i| refuse_unsplittable(i, inner))
@@ -179,8 +251,19 @@ impl<'p> LeadBuilder<'p> {
 
     /// Sets a trait by its dotted path; paths the schema does not declare are ignored (data
     /// usually carries more than the rules read).
+    ///
+    /// A value that is not an object where the schema declares traits below the path
+    /// (`"company": 5` with `company.employees` declared) is an error: taken quietly, it would
+    /// leave every trait below it missing.
     pub fn set_trait(&mut self, path: &str, raw: &Raw<'_>) -> Result<(), DataError> {
         let Some(slot) = self.plan.trait_slot(path) else {
+            if self.plan.trait_tree.has_below(path) {
+                let m = format!(
+                    "expected an object (the schema declares `{path}.*` traits), found {}",
+                    describe(raw)
+                );
+                return Err(self.error(format!("traits.{path}"), m));
+            }
             return Ok(());
         };
         let ty = &self.plan.traits[slot].1;
@@ -232,8 +315,25 @@ impl<'p> LeadBuilder<'p> {
         self.lead
             .props
             .extend(std::iter::repeat_n(Value::Missing, decl.props.len()));
+        // Slots given so far: a bit each below 64, listed beyond (no allocation per event).
+        let (mut seen, mut seen_more) = (0u64, Vec::new());
         for (key, raw) in props {
             if let Some(slot) = decl.props.iter().position(|(p, _)| p == key) {
+                let again = match slot {
+                    0..=63 => {
+                        let before = seen;
+                        seen |= 1 << slot;
+                        before & 1 << slot != 0
+                    }
+                    _ if seen_more.contains(&slot) => true,
+                    _ => {
+                        seen_more.push(slot);
+                        false
+                    }
+                };
+                if again {
+                    return Err(self.error(format!("{}.{key}", field()), GIVEN_TWICE));
+                }
                 let v = convert(&raw, &decl.props[slot].1)
                     .map_err(|m| self.error(format!("{}.{key}", field()), m))?;
                 self.lead.props[start + slot] = v;
@@ -265,6 +365,60 @@ mod tests {
         assert_eq!(parse_duration_ms("é"), None);
         assert_eq!(parse_duration_ms(""), None);
         assert!(convert(&Raw::Str("5é".into()), &Ty::Duration).is_err());
+    }
+
+    #[test]
+    fn money_and_percent_read_exactly_or_not_at_all() {
+        let money = |s: &str| convert(&Raw::Str(s.into()), &Ty::Money);
+        for (text, want) in [
+            ("$4,500", 4500.0),
+            ("4500", 4500.0),
+            ("$4,500.25", 4500.25),
+            ("-$12", -12.0),
+            ("$-12", -12.0),
+            ("1,234,567", 1_234_567.0),
+            ("4500 USD", 4500.0),
+            (" €99.5 ", 99.5),
+            (".5", 0.5),
+        ] {
+            assert_eq!(money(text), Ok(Value::Num(want)), "{text}");
+        }
+        for bad in [
+            "NaN", "inf", "-inf", "$1e309", "1e3", "$4,50,0", "1,2", "4,5000", ",500", "4.5.6",
+            "45 00", "$", "", "-$-1", "4500 US", "$ 45", "1.", "0x10",
+        ] {
+            let e = money(bad).unwrap_err();
+            assert_eq!(
+                e,
+                format!("expected an amount of money, found \"{bad}\""),
+                "{bad}"
+            );
+        }
+        let pct = |s: &str| convert(&Raw::Str(s.into()), &Ty::Percent);
+        assert_eq!(pct("40%"), Ok(Value::Num(40.0)));
+        assert_eq!(pct("-12.5 %"), Ok(Value::Num(-12.5)));
+        for bad in [
+            "NaN%", "inf%", "1e309%", "4.5.6%", "1,2%", "1,000%", "40", "%", "4 0%",
+        ] {
+            assert!(pct(bad).is_err(), "{bad}");
+        }
+        assert!(convert(&Raw::Float(f64::NAN), &Ty::Money).is_err());
+        assert!(convert(&Raw::Float(f64::INFINITY), &Ty::Percent).is_err());
+        let long = "4".repeat(400);
+        assert!(
+            money(&long).is_err(),
+            "a number beyond a float is not infinity"
+        );
+    }
+
+    #[test]
+    fn values_are_quoted_whole() {
+        let text = "2025-13-45 and some more text that goes on past forty characters";
+        let e = convert(&Raw::Str(text.into()), &Ty::Money).unwrap_err();
+        assert!(e.ends_with(&format!("\"{text}\"")), "{e}");
+        let d = format!("{}é", "5".repeat(60));
+        let e = refuse_unsplittable(&Raw::Str(d.as_str().into()), &Ty::Duration).unwrap();
+        assert!(e.ends_with(&format!("\"{d}\"")), "{e}");
     }
 
     #[test]

@@ -17,6 +17,8 @@ pub struct JsonLines {
     scores: Vec<String>,
     /// For each model with grades: its key, and its grade labels quoted.
     grades: Vec<Option<(String, Vec<String>)>>,
+    /// What closes each line: `}`, or the evaluation moment's member and `}`.
+    tail: String,
 }
 
 impl JsonLines {
@@ -55,7 +57,15 @@ impl JsonLines {
                     Some((key(with_grades - 1, &m.name), labels))
                 })
                 .collect(),
+            tail: "}".into(),
         }
+    }
+
+    /// Every line also says the moment its lead was evaluated at, as its last member
+    /// `"as_of"`: a line read on its own says what it is true as of.
+    pub fn with_as_of(mut self, as_of: i64) -> Self {
+        self.tail = format!(",\"as_of\":\"{}\"}}", ts(as_of));
+        self
     }
 
     /// One lead's line, without its newline.
@@ -120,7 +130,7 @@ impl JsonLines {
         } else {
             buf.push_str(&serde_json::to_string(&breaches).unwrap_or_else(|_| "[]".into()));
         }
-        buf.push('}');
+        buf.push_str(&self.tail);
     }
 }
 

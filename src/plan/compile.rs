@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use super::reads::{reads_only, trait_only_segments, watch_lists};
 use super::{
     literal, Cond, DecayKind, EventType, Leave, LeaveTo, Plan, PropTest, Query, RulePoints,
-    ScoreModel, ScoreRule, StagePlan,
+    ScoreModel, ScoreRule, StagePlan, Timers,
 };
 use crate::check::{Symbols, Ty};
 use crate::lead::names::{Head, Key, NameTable, TraitTree};
@@ -24,7 +24,12 @@ struct Compiler<'a> {
     scores: BTreeMap<&'a str, u16>,
     grades: BTreeMap<&'a str, Vec<String>>,
     offsets: Vec<i64>,
+    timers: Timers,
+    /// `days since entering` thresholds, by stage.
+    entry_offsets: BTreeMap<u16, Vec<i64>>,
     reads_score: bool,
+    /// `then` conditions so far.
+    chains: usize,
     prefilters: Vec<(u16, Cond)>,
 }
 
@@ -68,7 +73,10 @@ pub(crate) fn compile(file: &File, sym: &Symbols, source: &str, file_name: &str)
         scores: BTreeMap::new(),
         grades: BTreeMap::new(),
         offsets: Vec::new(),
+        timers: Timers::default(),
+        entry_offsets: BTreeMap::new(),
         reads_score: false,
+        chains: 0,
         prefilters: Vec::new(),
     };
     let mut seg_decls = Vec::new();
@@ -210,6 +218,7 @@ pub(crate) fn compile(file: &File, sym: &Symbols, source: &str, file_name: &str)
     let mut offsets = std::mem::take(&mut cx.offsets);
     offsets.sort_unstable();
     offsets.dedup();
+    let timers = cx.finish_timers(stages.len());
     let event_names = NameTable::new(events.iter().map(|e| e.name.as_str()));
     let prop_keys = events
         .iter()
@@ -246,6 +255,8 @@ pub(crate) fn compile(file: &File, sym: &Symbols, source: &str, file_name: &str)
         stages,
         leaves,
         timer_offsets: offsets,
+        timers,
+        chains: cx.chains,
         decay_matters: decays && cx.reads_score,
         dimensions: file
             .items
@@ -302,6 +313,7 @@ impl Compiler<'_> {
             // long enough for `no ... within D` at `start + D`.
             self.offsets.push(w);
             self.offsets.push(w + 1);
+            self.timers.after_start.push(w);
         }
         let since = match &q.since {
             Some(s) => Some(self.sym.stage_index(&s.text)? as u16),
@@ -315,10 +327,14 @@ impl Compiler<'_> {
             }
             _ => (usize::from(ev), false),
         };
+        let list = u32::try_from(list).ok()?;
+        if let Some(w) = within {
+            self.after_events(list, &[w + 1]);
+        }
         Some(Query {
             ev,
             filter,
-            list: u32::try_from(list).ok()?,
+            list,
             prefiltered,
             within,
             since,
@@ -326,16 +342,80 @@ impl Compiler<'_> {
         })
     }
 
-    fn days_offsets(&mut self, other: &Expr) {
-        if let ExprKind::Lit(Literal::Int(n)) = &other.kind {
-            let ms = n.saturating_mul(86_400_000);
-            self.offsets.push(ms);
-            self.offsets.push(ms.saturating_add(1));
-        } else if let ExprKind::Lit(Literal::Decimal(n)) = &other.kind {
-            let ms = (n * 86_400_000.0) as i64;
-            self.offsets.push(ms);
-            self.offsets.push(ms.saturating_add(1));
+    /// The instants (as offsets) at which a `days since` compared with `other` changes, when
+    /// `other` is a number.
+    fn days_offsets(&mut self, other: &Expr) -> Vec<i64> {
+        let ms = match &other.kind {
+            ExprKind::Lit(Literal::Int(n)) => n.saturating_mul(86_400_000),
+            ExprKind::Lit(Literal::Decimal(n)) => (n * 86_400_000.0) as i64,
+            _ => return Vec::new(),
+        };
+        let offs = vec![ms, ms.saturating_add(1)];
+        self.offsets.extend(&offs);
+        offs
+    }
+
+    /// Notes where a compiled `days since` side of a comparison can change: `offs` after the
+    /// event its query picks (or after each event of its list, when the filter must be
+    /// evaluated at the moment), or after the history's start, or after an entry.
+    fn days_timers(&mut self, side: &Cond, offs: &[i64]) {
+        match side {
+            Cond::DaysSince(which, q) => {
+                self.timers.after_start.extend(offs);
+                if q.filter.is_some() && !q.prefiltered {
+                    self.after_events(q.list, offs);
+                    return;
+                }
+                let same = |p: &(Query, Which, Vec<i64>)| {
+                    p.0.list == q.list
+                        && p.1 == *which
+                        && p.0.since == q.since
+                        && p.0.within == q.within
+                };
+                match self.timers.after_pick.iter_mut().find(|p| same(p)) {
+                    Some(p) => p.2.extend(offs),
+                    None => self
+                        .timers
+                        .after_pick
+                        .push((q.clone(), *which, offs.to_vec())),
+                }
+            }
+            Cond::DaysSinceEntering(s) => self.entry_offsets.entry(*s).or_default().extend(offs),
+            _ => {}
         }
+    }
+
+    fn after_events(&mut self, list: u32, offs: &[i64]) {
+        match self
+            .timers
+            .after_events
+            .iter_mut()
+            .find(|(l, _)| *l == list)
+        {
+            Some((_, v)) => v.extend(offs),
+            None => self.timers.after_events.push((list, offs.to_vec())),
+        }
+    }
+
+    /// The timers, each list sorted and without repeats.
+    fn finish_timers(&mut self, stages: usize) -> Timers {
+        fn tidy(v: &mut Vec<i64>) {
+            v.sort_unstable();
+            v.dedup();
+        }
+        let mut t = std::mem::take(&mut self.timers);
+        tidy(&mut t.after_start);
+        t.after_events.iter_mut().for_each(|(_, v)| tidy(v));
+        t.after_pick.iter_mut().for_each(|(_, _, v)| tidy(v));
+        t.after_entry = (0..stages as u16)
+            .map(|s| {
+                let mut v = t.after_start.clone();
+                v.extend(self.entry_offsets.get(&s).into_iter().flatten());
+                tidy(&mut v);
+                v
+            })
+            .collect();
+        t
     }
 
     fn expr(&mut self, e: &Expr, event: Option<u16>) -> Option<Cond> {
@@ -389,12 +469,17 @@ impl Compiler<'_> {
                     query: q,
                 }
             }
-            ExprKind::Then(steps) => Cond::Then(
-                steps
+            ExprKind::Then(steps) => {
+                let steps = steps
                     .iter()
                     .map(|q| self.query(q))
-                    .collect::<Option<Vec<_>>>()?,
-            ),
+                    .collect::<Option<Vec<_>>>()?;
+                self.chains += 1;
+                Cond::Then {
+                    steps,
+                    id: u32::try_from(self.chains - 1).ok()?,
+                }
+            }
             ExprKind::AtLeast { k, items } => Cond::AtLeast(
                 *k,
                 items
@@ -424,12 +509,13 @@ impl Compiler<'_> {
             ),
             ExprKind::Binary { op, lhs, rhs } => {
                 if op.is_comparison() {
-                    for (a, other) in [(lhs, rhs), (rhs, lhs)] {
+                    let mut days = [Vec::new(), Vec::new()];
+                    for (k, (a, other)) in [(lhs, rhs), (rhs, lhs)].into_iter().enumerate() {
                         if matches!(
                             a.kind,
                             ExprKind::DaysSince(..) | ExprKind::DaysSinceEntering(_)
                         ) {
-                            self.days_offsets(other);
+                            days[k] = self.days_offsets(other);
                         }
                     }
                     if let ExprKind::Grade(s) = &lhs.kind {
@@ -443,7 +529,10 @@ impl Compiler<'_> {
                             ));
                         }
                     }
-                    Cond::Cmp(*op, b(self.expr(lhs, event)?), b(self.expr(rhs, event)?))
+                    let (l, r) = (self.expr(lhs, event)?, self.expr(rhs, event)?);
+                    self.days_timers(&l, &days[0]);
+                    self.days_timers(&r, &days[1]);
+                    Cond::Cmp(*op, b(l), b(r))
                 } else {
                     Cond::Arith(*op, b(self.expr(lhs, event)?), b(self.expr(rhs, event)?))
                 }

@@ -68,7 +68,11 @@ pub enum Cond {
         which: Which,
         query: Query,
     },
-    Then(Vec<Query>),
+    /// `id` numbers the plan's chains, for the per-lead tables (see [`Plan::chains`]).
+    Then {
+        steps: Vec<Query>,
+        id: u32,
+    },
     AtLeast(u32, Vec<Cond>),
     Not(Box<Cond>),
     Neg(Box<Cond>),
@@ -150,6 +154,24 @@ pub enum LeaveTo {
     Exit(String),
 }
 
+/// Where a condition can change by the passage of time alone, as offsets (ms, each list
+/// sorted) from the instants they are measured from.
+#[derive(Clone, Debug, Default)]
+pub struct Timers {
+    /// After each event of an event list (by [`Query::list`]): an event leaving a `within`
+    /// window, one millisecond after `at + D`.
+    pub after_events: Vec<(u32, Vec<i64>)>,
+    /// After the event a query picks (`days since last Q`, `days since first Q`, compared
+    /// with a number): only that event can start the count.
+    pub after_pick: Vec<(Query, Which, Vec<i64>)>,
+    /// After the start of the history: a window becoming complete for `no ... within`, and
+    /// `days since` with no matching event.
+    pub after_start: Vec<i64>,
+    /// For each stage, after the latest entry into it: `days since entering` thresholds,
+    /// and `after_start`, since a move's or exit's history starts at the entry.
+    pub after_entry: Vec<Vec<i64>>,
+}
+
 #[derive(Clone, Debug)]
 pub struct Plan {
     pub funnel: Option<String>,
@@ -172,8 +194,13 @@ pub struct Plan {
     pub stages: Vec<StagePlan>,
     /// Exits first, then moves; each group in priority order, then declaration order.
     pub leaves: Vec<Leave>,
-    /// Offsets (ms) after an event or an entry at which a condition may change by time alone.
+    /// Offsets (ms) after an event or an entry at which a condition may change by time alone:
+    /// all of them together, for the question whether anything does.
     pub timer_offsets: Vec<i64>,
+    /// The same instants, each measured from what it depends on (see [`Timers`]).
+    pub timers: Timers,
+    /// How many `then` conditions the plan has (numbered by `Cond::Then::id`).
+    pub chains: usize,
     /// Some score decays and a transition reads a score: crossings need bisection.
     pub decay_matters: bool,
     /// Trait slots of the `dimensions` (what reports and explanations name a lead by).
@@ -204,6 +231,22 @@ impl Plan {
 
     pub fn stage_index(&self, name: &str) -> Option<usize> {
         self.stages.iter().position(|s| s.name == name)
+    }
+
+    /// The event types a condition can read, through segments and scores, by index.
+    pub fn events_read(&self, c: &Cond) -> Vec<bool> {
+        reads::events_read(self.events.len(), &self.segments, &self.scores, c)
+    }
+
+    /// A number for rule `rule` of score `score`, counting every score's rules in order.
+    pub fn rule_slot(&self, score: usize, rule: usize) -> Option<usize> {
+        let before: usize = self
+            .scores
+            .get(..score)?
+            .iter()
+            .map(|m| m.rules.len())
+            .sum();
+        Some(before + rule)
     }
 
     /// Index into [`Plan::watch`]: 0 outside the funnel, `1 + s` in stage `s`, and

@@ -30,7 +30,7 @@ pub(super) fn reads_only(c: &Cond, event: bool, segments: &[bool]) -> bool {
         | Cond::DaysSinceEntering(_)
         | Cond::Has { .. }
         | Cond::PropOf { .. }
-        | Cond::Then(_) => false,
+        | Cond::Then { .. } => false,
     }
 }
 
@@ -47,7 +47,23 @@ struct Reads<'p> {
     score_seen: Vec<bool>,
 }
 
-impl Reads<'_> {
+impl<'p> Reads<'p> {
+    /// Nothing read yet, over `events` event types.
+    fn new(
+        events: usize,
+        segments: &'p [(String, Cond, ast::Expr)],
+        scores: &'p [ScoreModel],
+    ) -> Self {
+        Reads {
+            events: vec![false; events],
+            time: false,
+            segments,
+            scores,
+            seg_seen: vec![false; segments.len()],
+            score_seen: vec![false; scores.len()],
+        }
+    }
+
     fn query(&mut self, q: &Query) {
         self.time |= q.within.is_some();
         self.query_events(q);
@@ -108,7 +124,7 @@ impl Reads<'_> {
                 self.query(a);
                 self.query(b);
             }
-            Cond::Then(steps) => {
+            Cond::Then { steps, .. } => {
                 if let Some((first, rest)) = steps.split_first() {
                     self.query(first);
                     rest.iter().for_each(|q| self.query_events(q));
@@ -151,14 +167,7 @@ pub(super) fn watch_lists(
     leaves: &[Leave],
 ) -> Vec<Option<Vec<bool>>> {
     let position = |stage: Option<usize>, exited: bool| {
-        let mut r = Reads {
-            events: vec![false; events],
-            time: false,
-            segments,
-            scores,
-            seg_seen: vec![false; segments.len()],
-            score_seen: vec![false; scores.len()],
-        };
+        let mut r = Reads::new(events, segments, scores);
         for m in scores.iter().filter(|m| m.decay.is_some()) {
             for rule in &m.rules {
                 if let RulePoints::When(c) = &rule.kind {
@@ -191,6 +200,19 @@ pub(super) fn watch_lists(
     watch.extend((0..stages.len()).map(|s| position(Some(s), false)));
     watch.push(position(None, true));
     watch
+}
+
+/// The event types `c` can read, through segments and scores (for explanations: which rules
+/// an event of a type could have mattered to).
+pub(super) fn events_read(
+    events: usize,
+    segments: &[(String, Cond, ast::Expr)],
+    scores: &[ScoreModel],
+    c: &Cond,
+) -> Vec<bool> {
+    let mut r = Reads::new(events, segments, scores);
+    r.expr(c);
+    r.events
 }
 
 /// Which segments read only traits and constants (possibly through other such segments).

@@ -1,8 +1,9 @@
 //! `funnelc report`: the KPIs a rule file declares, measured on the leads.
 //!
 //! Leads stream through [`pipeline::evaluate_batches`]: each is replayed and boiled down to
-//! its [`Facts`] on the worker that evaluated it, each batch's facts are added up there into
-//! a partial [`Aggregate`], and the partials are merged in input order (whole-number sums,
+//! its [`Facts`] on the worker that evaluated it; each batch's facts are added up into a
+//! partial [`Aggregate`] once the batch's lead ids were checked (on the thread that takes
+//! results), and the partials are merged in input order (whole-number sums,
 //! bounded quantile sketches), so memory does not grow with the number of leads and the
 //! numbers do not depend on the thread count. [`build`] then
 //! computes every KPI into a [`Report`], which the formats lay out: [`render::table`],
@@ -58,7 +59,7 @@ pub fn aggregate(
         explain: false,
         finish: &facts,
     };
-    // Each batch is added up on its worker; its bad leads travel with it, in order, so that
+    // Each batch is added up as a whole; its bad leads travel with it, in order, so that
     // they are reported (and the run stopped) as if the leads were taken one by one.
     let gather = |batch: Vec<Result<pipeline::Evaluated<Facts>, DataError>>| {
         let mut part = Aggregate::new(spec);

@@ -11,15 +11,16 @@ use crate::plan::Plan;
 impl<'a> Cursor<'a> {
     /// [`Self::event_at`] for an event in the compact shape of [`Self::compact_event`];
     /// `None` for anything else, and the caller rewinds. An instant written
-    /// `YYYY-MM-DDTHH:MM:SSZ` that is not after `floor` (the same form, whose byte order is
-    /// time order) is passed over unread: `Some(None)`.
+    /// `YYYY-MM-DDTHH:MM:SSZ` that is before `floor` (the same form, whose byte order is
+    /// time order) is passed over unread: `Some(None)`. One equal to it is read, so that
+    /// every line holding the latest instant says so.
     #[inline]
     pub(super) fn compact_event_at(&mut self, floor: Option<&[u8; 20]>) -> Option<Option<i64>> {
         self.compact_type()?;
         let b = self.b;
         let raw = b.get(self.i..self.i + 20);
         let passed = match (floor, raw, b.get(self.i + 20)) {
-            (Some(floor), Some(raw), Some(b'"')) => canonical(raw) && raw <= &floor[..],
+            (Some(floor), Some(raw), Some(b'"')) => canonical(raw) && raw < &floor[..],
             _ => false,
         };
         let at = if passed {
@@ -142,6 +143,7 @@ impl<'a> Cursor<'a> {
         }
         let b = self.b;
         let mut previous = None;
+        let mut seen = 0u64;
         self.compact_members(|p| {
             // The property that followed the previous one last time is tried first, whole.
             let at = follows(usize::from(id), previous, p.memo.props.len());
@@ -170,6 +172,8 @@ impl<'a> Cursor<'a> {
                     }
                 }
             };
+            // A property given twice: the serde reader's to report.
+            super::first_time(&mut seen, slot)?;
             let dst = lead.props.get_mut(start + slot)?;
             p.typed(&decl.props.get(slot)?.1, dst)?;
             previous = Some(slot);

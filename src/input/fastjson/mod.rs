@@ -2,7 +2,7 @@
 //! [`Lead`], reading only what the plan declares and skipping the rest.
 //!
 //! It is an optimisation, never the judge: whenever a line is anything but plainly valid
-//! (a syntax error, a wrong type, a `\u` escape, a duplicate key, a number out of the easy
+//! (a syntax error, a wrong type, a `\u` escape, a key given twice, a number out of the easy
 //! range…) it gives up and returns `None`, and the serde reader in [`super::jsonl`] reads the
 //! line again. That reader decides what every unusual line means and words every error, so
 //! the two can only differ by speed; `tests/fast_jsonl.rs` checks that they agree.
@@ -145,6 +145,10 @@ fn canonical(raw: &[u8]) -> bool {
 /// `t` as `YYYY-MM-DDTHH:MM:SSZ` with its fraction of a second dropped (so never after
 /// `t`), when it has a four-digit year.
 fn canonical_floor(t: i64) -> Option<[u8; 20]> {
+    // Years 0000 to 9999: the only ones with four digits (and no arithmetic overflows).
+    if !(-62_167_219_200_000..=253_402_300_799_999).contains(&t) {
+        return None;
+    }
     let text = crate::time::format_timestamp(crate::time::Timestamp {
         millis: t - t.rem_euclid(1000),
     });
@@ -165,10 +169,93 @@ fn special(w: u64) -> u64 {
     quote | slash | control
 }
 
+/// `"at"` anywhere in a line.
+static AT_KEY: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\"at\""));
+
+/// The same search keyed on the pair `a`, `t` rather than the bytes the general search
+/// guesses rare: it picks the quotes, which JSON has every few bytes (on the bench file the
+/// search took 136 ms a 400 MB, keyed on `a`,`t` 80 ms). `None` without AVX2.
+#[cfg(target_arch = "x86_64")]
+static AT_PAIR: std::sync::LazyLock<Option<memchr::arch::x86_64::avx2::packedpair::Finder>> =
+    std::sync::LazyLock::new(|| {
+        let pair = memchr::arch::all::packedpair::Pair::with_indices(b"\"at\"", 1, 2)?;
+        memchr::arch::x86_64::avx2::packedpair::Finder::with_pair(b"\"at\"", pair)
+    });
+
+/// Where `"at"` starts in `line` at or after `from`.
+#[inline]
+fn next_at_key(line: &[u8], from: usize) -> Option<usize> {
+    let rest = line.get(from..)?;
+    #[cfg(target_arch = "x86_64")]
+    if let Some(f) = AT_PAIR.as_ref() {
+        if rest.len() >= f.min_haystack_len() {
+            return f.find(rest, b"\"at\"").map(|i| from + i);
+        }
+    }
+    AT_KEY.find(rest).map(|i| from + i)
+}
+
+/// `t` as the floor [`below_floor`] compares with: `YYYY-MM-DDTHH:MM:SSZ`, the fraction of a
+/// second dropped (so never after `t`). `None` when `t` has no such form.
+pub fn floor_text(t: i64) -> Option<[u8; 20]> {
+    canonical_floor(t)
+}
+
+/// Whether every event instant on a line is before `floor` (from [`floor_text`]), told
+/// without parsing the line: `true` only when it is so; `false` when it may not be, and the
+/// line must be read (by [`latest_at`]).
+///
+/// Without a backslash in the line, every `"` in it is a string's edge, so each key `at`
+/// (an event's instant, or any other) is the text `"at"`, and an event's instant cannot be
+/// spelt another way. When each `"at"` is followed by `:"YYYY-MM-DDTHH:MM:SSZ"` before the
+/// floor (byte order is time order in that form), no instant on the line can be at or after
+/// it, whatever the `at` keys belong to: a key `at` that is not an event's only makes the
+/// answer `true` less often. Anything else (a backslash, blanks around the colon, another
+/// form of instant, an instant at or after the floor) answers `false`. This reads each byte
+/// about twice, by SIMD search, instead of walking the JSON: the first pass that finds the
+/// default evaluation moment reads nearly every line this way and parses only the lines that
+/// may move it.
+pub fn below_floor(line: &[u8], floor: &[u8; 20]) -> bool {
+    if memchr::memchr(b'\\', line).is_some() {
+        return false;
+    }
+    let mut from = 0;
+    while let Some(i) = next_at_key(line, from) {
+        let Some(raw) = line.get(i + 6..i + 26) else {
+            return false;
+        };
+        let read = line.get(i + 4..i + 6) == Some(b":\"")
+            && line.get(i + 26) == Some(&b'"')
+            && canonical(raw)
+            && before(raw, floor);
+        if !read {
+            return false;
+        }
+        from = i + 1;
+    }
+    true
+}
+
+/// `raw < floor` as bytes, in two loads each rather than a call to `memcmp`.
+#[inline(always)]
+fn before(raw: &[u8], floor: &[u8; 20]) -> bool {
+    let words = |b: &[u8]| -> Option<(u128, u32)> {
+        Some((
+            u128::from_be_bytes(b.get(..16)?.try_into().ok()?),
+            u32::from_be_bytes(b.get(16..20)?.try_into().ok()?),
+        ))
+    };
+    match (words(raw), words(floor)) {
+        (Some(r), Some(f)) => r < f,
+        _ => false,
+    }
+}
+
 /// The latest event instant on a line, as [`super::jsonl::latest_at`] finds it: `Some(x)`
-/// when the line is plain, `None` when serde must look. Instants at or before `floor` may be
-/// passed over (so `x` may be `None` or earlier than the line's latest only when that is at
-/// or before `floor`): the caller, looking for the latest instant of many lines, passes the
+/// when the line is plain, `None` when serde must look. Instants before `floor` may be
+/// passed over (so `x` may be `None` or earlier than the line's latest only when that is
+/// before `floor`): the caller, looking for the latest instant of many lines, passes the
 /// latest it has so far, and most events are then not read.
 pub fn latest_at(line: &str, floor: Option<i64>) -> Option<Option<i64>> {
     let mut p = Cursor::new(line, MEMO.get());
@@ -207,19 +294,30 @@ fn latest_in(p: &mut Cursor<'_>, floor: Option<&[u8; 20]>) -> Option<Option<i64>
 }
 
 /// Writes a property into its slot of the event whose slots start at `start`; a property the
-/// schema does not declare is ignored. `None` when the value has the wrong type.
+/// schema does not declare is ignored. `None` when the value has the wrong type, or the
+/// property is in `seen` already (given twice); else it is added to `seen`.
 fn put_prop(
     decl: &crate::plan::EventType,
     lead: &mut Lead,
     start: usize,
     key: &str,
     raw: &Raw<'_>,
+    seen: &mut u64,
 ) -> Option<()> {
     if let Some(slot) = decl.props.iter().position(|(name, _)| name == key) {
+        first_time(seen, slot)?;
         let v = convert(raw, &decl.props.get(slot)?.1).ok()?;
         *lead.props.get_mut(start + slot)? = v;
     }
     Some(())
+}
+
+/// Marks `slot` in `seen`; `None` when it was marked already (a key given twice), or is
+/// beyond the mask's 64 bits (the serde reader then reads the line).
+#[inline(always)]
+fn first_time(seen: &mut u64, slot: usize) -> Option<()> {
+    let bit = 1u64.checked_shl(u32::try_from(slot).ok()?)?;
+    (std::mem::replace(seen, *seen | bit) & bit == 0).then_some(())
 }
 
 /// A position in one line, with what the thread has learnt of the data so far.
@@ -564,6 +662,8 @@ impl<'a> Cursor<'a> {
     fn traits(&mut self, plan: &Plan, node: usize, out: &mut [Value]) -> Option<()> {
         let b = self.b;
         let mut previous = None;
+        // The node's keys met so far: one given twice is the serde reader's to report.
+        let mut seen = 0u64;
         self.seq(b'{', b'}', |p| {
             // The declared key that followed the previous one last time is tried first,
             // whole: `"key":` against two words.
@@ -596,6 +696,7 @@ impl<'a> Cursor<'a> {
                 return p.skip();
             };
             previous = Some(i);
+            first_time(&mut seen, i)?;
             if p.peek()? == b'{' {
                 return match (k.slot, k.child) {
                     // An object where one value is declared: a type error.
@@ -606,7 +707,8 @@ impl<'a> Cursor<'a> {
             }
             match k.slot {
                 Some(slot) => p.typed(&plan.traits.get(slot)?.1, out.get_mut(slot)?),
-                None => p.raw().map(drop),
+                // Anything but an object where traits are declared below: an error.
+                None => None,
             }
         })
     }
@@ -771,6 +873,8 @@ impl<'a> Cursor<'a> {
         // The event type and where its properties start in `lead.props`, once known.
         let mut typed: Option<(u16, usize)> = None;
         let mut first = true;
+        // Declared properties met so far, by slot: one given twice is serde's to report.
+        let mut seen = 0u64;
         self.object(|p, key| {
             let was_first = std::mem::replace(&mut first, false);
             match key.as_ref() {
@@ -790,7 +894,7 @@ impl<'a> Cursor<'a> {
                         let decl = plan.events.get(id as usize)?;
                         if decl.props.iter().any(|(name, _)| *name == key) {
                             let raw = p.raw()?;
-                            put_prop(decl, lead, start, &key, &raw)?;
+                            put_prop(decl, lead, start, &key, &raw, &mut seen)?;
                         } else {
                             p.skip()?;
                         }
@@ -816,7 +920,7 @@ impl<'a> Cursor<'a> {
                 lead.props
                     .extend(std::iter::repeat_n(Value::Missing, decl.props.len()));
                 for (key, raw) in scratch.drain(..) {
-                    put_prop(decl, lead, start, &key, &raw)?;
+                    put_prop(decl, lead, start, &key, &raw, &mut seen)?;
                 }
                 (id, start)
             }

@@ -563,3 +563,89 @@ fn to_before_from_is_a_usage_error() {
         "{err}"
     );
 }
+
+#[test]
+fn weeks_and_quarters_label_their_periods() {
+    let run = |period: &str| {
+        let (code, out, err) = funnelc(&[
+            "report",
+            RULES,
+            "--leads",
+            LEADS,
+            "--from",
+            "2025-03-01",
+            "--to",
+            "2025-03-31",
+            "--as-of",
+            "2025-06-30",
+            "--period",
+            period,
+            "--format",
+            "json",
+        ]);
+        assert_eq!(code, 0, "{err}");
+        let r: Value = serde_json::from_str(&out).unwrap();
+        r["periods"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["period"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(run("quarter"), ["2025-Q1"]);
+    // March 2025 touches the weeks starting on Mondays from February 24 to March 31.
+    assert_eq!(
+        run("week"),
+        [
+            "2025-02-24",
+            "2025-03-03",
+            "2025-03-10",
+            "2025-03-17",
+            "2025-03-24",
+            "2025-03-31"
+        ]
+    );
+}
+
+#[test]
+fn leads_from_standard_input_give_the_same_report() {
+    use std::io::Write;
+    let file = example("json");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_funnelc"))
+        .args([
+            "report",
+            RULES,
+            "--leads",
+            "-",
+            "--spend",
+            SPEND,
+            "--from",
+            "2025-03-01",
+            "--to",
+            "2025-03-31",
+            "--format",
+            "json",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let data = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/heshbonit4u/leads.jsonl"
+    ))
+    .unwrap();
+    child.stdin.take().unwrap().write_all(&data).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Without --as-of, the moment is the latest event: the same stage counts as of then.
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let f: Value = serde_json::from_str(&file.1).unwrap();
+    assert_eq!(r["stages"], f["stages"]);
+}

@@ -1,7 +1,7 @@
 //! The two halves of streaming aggregation. [`Facts`] are what one lead contributes, worked
 //! out on the worker that evaluated it (so the lead and its outcome are freed there); an
-//! [`Aggregate`] adds them up on the thread that takes results in input order. Every sum is
-//! of whole numbers (counts, milliseconds, cents), so the totals are exact and the same
+//! [`Aggregate`] adds up a batch of them, and batches merge in input order. Every sum is of
+//! whole numbers (counts, milliseconds, cents), so the totals are exact and the same
 //! whatever the thread count.
 
 use std::collections::BTreeMap;
@@ -334,7 +334,7 @@ impl Aggregate {
         self.skipped += 1;
     }
 
-    /// Adds a later part of the input (a batch added up on its worker). Merged in input
+    /// Adds a later part of the input (a batch added up as a whole). Merged in input
     /// order, parts give exactly the sums one aggregate of every lead would.
     pub fn merge(&mut self, o: Aggregate) {
         self.read += o.read;

@@ -128,6 +128,14 @@ pub fn open_input(path: &Path) -> Result<Box<dyn BufRead + Send>, Error> {
             std::io::stdin(),
         )));
     }
+    // A folder opens on Linux, and fails only at its first read, as a data error on line
+    // 1: it is a usage error, said before anything is read.
+    if path.is_dir() {
+        return Err(Error::Usage(format!(
+            "`{}` is a folder: lead data is a file, or `-` for standard input",
+            path.display()
+        )));
+    }
     match std::fs::File::open(path) {
         Ok(f) => Ok(Box::new(std::io::BufReader::with_capacity(1 << 20, f))),
         Err(e) => Err(Error::Usage(format!(

@@ -766,3 +766,28 @@ fn a_default_as_of_far_beyond_the_data_is_warned_of() {
     assert!(!err.contains("warning"), "{err}");
     insta::assert_snapshot!(stderr);
 }
+
+/// A folder given as lead data is a usage error said once, before anything is read, not a
+/// data error on its "line 1"; a missing file is said once too.
+#[test]
+fn a_folder_or_a_missing_file_as_data_is_a_usage_error() {
+    let dir = std::env::temp_dir().join(format!("funnelc-leads-dir-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let d = dir.to_str().unwrap();
+    let missing = dir.join("missing.jsonl");
+    let m = missing.to_str().unwrap();
+    for cmd in [
+        vec!["eval", "rules/b2b-saas.funnel", "--leads", d],
+        vec!["explain", "rules/b2b-saas.funnel", "--leads", d, "L1"],
+        vec!["eval", "rules/b2b-saas.funnel", "--leads", m],
+    ] {
+        let (code, stdout, stderr) = funnelc(&cmd);
+        assert_eq!(code, 2, "{cmd:?}: {stderr}");
+        assert!(stdout.is_empty(), "{cmd:?}: {stdout}");
+        assert_eq!(stderr.matches("error:").count(), 1, "{cmd:?}: {stderr}");
+        assert!(!stderr.contains(":1:"), "{cmd:?}: {stderr}");
+    }
+    let (_, _, stderr) = funnelc(&["eval", "rules/b2b-saas.funnel", "--leads", d]);
+    assert!(stderr.contains("is a folder"), "{stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -29,6 +29,28 @@ pub enum InFormat {
 
 #[derive(clap::Args)]
 pub struct Args {
+    #[command(flatten)]
+    pub input: Input,
+    /// Output format
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: OutFormat,
+    /// Write the output to this file (atomically) instead of standard output
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Keep going past bad leads: report them and count them
+    #[arg(long)]
+    pub skip_bad: bool,
+    /// With --skip-bad: write the bad leads' reasons to this file instead of standard error
+    #[arg(long, value_name = "FILE")]
+    pub rejects: Option<PathBuf>,
+    /// Add each lead's explanation (json and jsonl formats)
+    #[arg(long)]
+    pub explain: bool,
+}
+
+/// The rule file and the lead data, as every command that reads leads takes them.
+#[derive(clap::Args)]
+pub struct Input {
     /// The rule file
     #[arg(value_name = "RULES")]
     pub rules: PathBuf,
@@ -49,21 +71,21 @@ pub struct Args {
     /// current time. Default: the latest event time in the input
     #[arg(long, value_name = "TIME")]
     pub as_of: Option<String>,
-    /// Output format
-    #[arg(long, value_enum, default_value = "table")]
-    pub format: OutFormat,
-    /// Write the output to this file (atomically) instead of standard output
-    #[arg(short = 'o', long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
-    /// Keep going past bad leads: report them and count them
-    #[arg(long)]
-    pub skip_bad: bool,
-    /// With --skip-bad: write the bad leads' reasons to this file instead of standard error
-    #[arg(long, value_name = "FILE")]
-    pub rejects: Option<PathBuf>,
-    /// Add each lead's explanation (json and jsonl formats)
-    #[arg(long)]
-    pub explain: bool,
+}
+
+impl Input {
+    /// The data flags as [`open`] takes them; `spooled` when `leads` is the scratch copy of
+    /// standard input.
+    pub fn flags(&self, spooled: bool) -> DataFlags<'_> {
+        DataFlags {
+            leads: &self.leads,
+            spooled,
+            format: self.input_format,
+            events: self.events.as_deref(),
+            rename: self.rename.as_deref(),
+            as_of: self.as_of.as_deref(),
+        }
+    }
 }
 
 impl From<InFormat> for pipeline::Format {
@@ -159,7 +181,9 @@ pub fn open(plan: &Plan, flags: &DataFlags<'_>) -> Result<(Data, pipeline::Opene
 }
 
 pub fn run(mut args: Args) -> Exit {
-    let (plan, spool) = match super::prepare(&args.rules, &mut args.leads, args.as_of.is_none()) {
+    let input = &mut args.input;
+    let (plan, spool) = match super::prepare(&input.rules, &mut input.leads, input.as_of.is_none())
+    {
         Ok(p) => p,
         Err(e) => return e,
     };
@@ -169,14 +193,7 @@ pub fn run(mut args: Args) -> Exit {
         );
         return Exit::Usage;
     }
-    let flags = DataFlags {
-        leads: &args.leads,
-        spooled: spool.is_some(),
-        format: args.input_format,
-        events: args.events.as_deref(),
-        rename: args.rename.as_deref(),
-        as_of: args.as_of.as_deref(),
-    };
+    let flags = args.input.flags(spool.is_some());
     let (data, opened) = match open(&plan, &flags) {
         Ok(x) => x,
         Err(e) => return e,

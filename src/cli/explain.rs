@@ -1,7 +1,5 @@
 //! `funnelc explain RULES --leads DATA --lead ID`: one lead's timeline, conditions and scores.
 
-use std::path::PathBuf;
-
 use super::Exit;
 use funnelc::eval::explain;
 use funnelc::pipeline;
@@ -14,46 +12,24 @@ pub enum Format {
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The rule file
-    #[arg(value_name = "RULES")]
-    rules: PathBuf,
-    /// Lead data: a file, or `-` for standard input
-    #[arg(long, value_name = "DATA")]
-    leads: PathBuf,
-    /// With CSV input: the events file
-    #[arg(long, value_name = "FILE")]
-    events: Option<PathBuf>,
-    /// Input format (default: from the file)
-    #[arg(long, value_enum)]
-    input_format: Option<super::eval::InFormat>,
-    /// With Segment input: a TOML rename table
-    #[arg(long, value_name = "FILE")]
-    rename: Option<PathBuf>,
+    #[command(flatten)]
+    input: super::eval::Input,
     /// The id of the lead to explain
     #[arg(long, value_name = "ID")]
     lead: String,
-    /// Explain as of this instant (RFC 3339, or a date: the end of that day; default: the
-    /// latest event time in the input)
-    #[arg(long, value_name = "TIME")]
-    as_of: Option<String>,
     /// Output format
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
 }
 
 pub fn run(mut args: Args) -> Exit {
-    let (plan, spool) = match super::prepare(&args.rules, &mut args.leads, args.as_of.is_none()) {
+    let input = &mut args.input;
+    let (plan, spool) = match super::prepare(&input.rules, &mut input.leads, input.as_of.is_none())
+    {
         Ok(p) => p,
         Err(e) => return e,
     };
-    let flags = super::eval::DataFlags {
-        leads: &args.leads,
-        spooled: spool.is_some(),
-        format: args.input_format,
-        events: args.events.as_deref(),
-        rename: args.rename.as_deref(),
-        as_of: args.as_of.as_deref(),
-    };
+    let flags = args.input.flags(spool.is_some());
     let (data, opened) = match super::eval::open(&plan, &flags) {
         Ok(x) => x,
         Err(e) => return e,

@@ -28,25 +28,8 @@ pub enum PeriodArg {
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The rule file
-    #[arg(value_name = "RULES")]
-    rules: PathBuf,
-    /// Lead data: a file, or `-` for standard input
-    #[arg(long, value_name = "DATA")]
-    leads: PathBuf,
-    /// With CSV input: the events file
-    #[arg(long, value_name = "FILE")]
-    events: Option<PathBuf>,
-    /// Input format (default: from the file)
-    #[arg(long, value_enum)]
-    input_format: Option<super::eval::InFormat>,
-    /// With Segment input: a TOML rename table
-    #[arg(long, value_name = "FILE")]
-    rename: Option<PathBuf>,
-    /// Evaluate as of this instant (RFC 3339 or a date); `now` for the current time.
-    /// Default: the latest event time in the input
-    #[arg(long, value_name = "TIME")]
-    as_of: Option<String>,
+    #[command(flatten)]
+    input: super::eval::Input,
     /// The periods of the flow table (entries per stage per period)
     #[arg(long, value_enum, default_value = "month")]
     period: PeriodArg,
@@ -100,7 +83,7 @@ fn read_spend(path: &Path) -> Result<report::Spend, Exit> {
 }
 
 pub fn run(mut args: Args) -> Exit {
-    let (compiled, plan) = match super::load(&args.rules) {
+    let (compiled, plan) = match super::load(&args.input.rules) {
         Ok(x) => x,
         Err(e) => return e,
     };
@@ -145,21 +128,14 @@ pub fn run(mut args: Args) -> Exit {
             return Exit::Usage;
         }
     }
-    let spool = match super::Spool::stdin_if_needed(&args.leads, args.as_of.is_none()) {
+    let spool = match super::Spool::stdin_if_needed(&args.input.leads, args.input.as_of.is_none()) {
         Ok(s) => s,
         Err(e) => return e,
     };
     if let Some(s) = &spool {
-        args.leads = s.path().to_path_buf();
+        args.input.leads = s.path().to_path_buf();
     }
-    let flags = super::eval::DataFlags {
-        leads: &args.leads,
-        spooled: spool.is_some(),
-        format: args.input_format,
-        events: args.events.as_deref(),
-        rename: args.rename.as_deref(),
-        as_of: args.as_of.as_deref(),
-    };
+    let flags = args.input.flags(spool.is_some());
     let (data, opened) = match super::eval::open(&plan, &flags) {
         Ok(x) => x,
         Err(e) => return e,

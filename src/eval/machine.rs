@@ -458,38 +458,37 @@ impl<'a> Machine<'a> {
     /// re-armed; one found true but spent stays spent, and the search goes on.
     fn leave_now(&mut self, s: u16, event: Option<&Event>, taken: &[usize]) -> Option<usize> {
         let plan = self.plan;
-        for (li, l) in plan.leaves.iter().enumerate() {
-            if !l.from.as_ref().is_none_or(|f| f.contains(&s)) || taken.contains(&li) {
-                continue;
-            }
+        // One moment for every rule tried, so that segments are worked out once; the rules
+        // found false while spent are re-armed after it.
+        let mut rearm = Vec::new();
+        let fired = {
             let cx = self.moment();
-            match &l.on {
-                Some(q) => {
-                    let Some(ev) = event.filter(|e| e.ty == q.ev) else {
-                        continue;
-                    };
-                    let matches = q
-                        .filter
-                        .as_ref()
-                        .is_none_or(|f| cx.eval(f, Some(ev)).truthy())
-                        && l.when.as_ref().is_none_or(|c| cx.eval(c, None).truthy());
-                    if matches {
-                        return Some(li);
+            plan.leaves.iter().enumerate().find(|&(li, l)| {
+                if !l.from.as_ref().is_none_or(|f| f.contains(&s)) || taken.contains(&li) {
+                    return false;
+                }
+                match &l.on {
+                    Some(q) => event.filter(|e| e.ty == q.ev).is_some_and(|ev| {
+                        q.filter
+                            .as_ref()
+                            .is_none_or(|f| cx.eval(f, Some(ev)).truthy())
+                            && l.when.as_ref().is_none_or(|c| cx.eval(c, None).truthy())
+                    }),
+                    None => {
+                        let holds = l.when.as_ref().is_some_and(|c| cx.eval(c, None).truthy());
+                        let spent = self.state.spent.get(li).copied().unwrap_or(false);
+                        if !holds && spent {
+                            rearm.push(li);
+                        }
+                        holds && !spent
                     }
                 }
-                None => {
-                    let holds = l.when.as_ref().is_some_and(|c| cx.eval(c, None).truthy());
-                    let spent = self.state.spent.get(li).copied().unwrap_or(false);
-                    if holds && !spent {
-                        return Some(li);
-                    }
-                    if !holds && spent {
-                        self.state.spent[li] = false;
-                    }
-                }
-            }
+            })
+        };
+        for li in rearm {
+            self.state.spent[li] = false;
         }
-        None
+        fired.map(|(li, _)| li)
     }
 
     fn snapshot(&mut self) {

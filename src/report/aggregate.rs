@@ -497,34 +497,25 @@ impl Aggregate {
             count(map, key);
         }
         self.revenue_cents += revenue_cents;
+        // A step's counts before its first lead.
+        let empty = |fam: u16| StepCounts {
+            leads: vec![0; spec.families.get(fam as usize).map_or(0, |x| x.types.len())],
+            helped: vec![0; n],
+        };
         for (fam, t, step) in &f.steps {
-            let types = spec
-                .families
-                .get(*fam as usize)
-                .map_or(0, |x| x.types.len());
             let c = self
                 .steps
                 .entry((*fam, *step))
-                .or_insert_with(|| StepCounts {
-                    leads: vec![0; types],
-                    helped: vec![0; n],
-                });
+                .or_insert_with(|| empty(*fam));
             if let Some(x) = c.leads.get_mut(*t as usize) {
                 *x += 1;
             }
         }
         for (fam, step, stage) in &f.helped {
-            let types = spec
-                .families
-                .get(*fam as usize)
-                .map_or(0, |x| x.types.len());
             let c = self
                 .steps
                 .entry((*fam, *step))
-                .or_insert_with(|| StepCounts {
-                    leads: vec![0; types],
-                    helped: vec![0; n],
-                });
+                .or_insert_with(|| empty(*fam));
             if let Some(x) = c.helped.get_mut(*stage as usize) {
                 *x += 1;
             }

@@ -1,38 +1,58 @@
 //! Outcomes as an aligned table for a terminal.
 
 use crate::eval::{position, Outcome};
-use crate::lead::{fmt_num, Lead};
+use crate::lead::{fmt_num, Lead, Value};
 use crate::plan::{LeaveTo, Plan};
 use crate::time::format_date_of;
 use crate::time::Timestamp;
 
-/// The table's cells for one lead: id, position, the date of each stage entry, scores.
+/// The table's cells for one lead: id, position (a stage, or the exit taken), dimensions,
+/// the date of each stage's latest entry, then each score and, for graded models, its grade.
 pub fn table_row(plan: &Plan, lead: &Lead, out: &Outcome) -> Vec<String> {
     let mut row = vec![lead.id.clone(), position(plan, out)];
+    row.extend(plan.dimensions.iter().map(|slot| {
+        lead.traits
+            .get(*slot)
+            .and_then(Value::plain)
+            .unwrap_or_else(|| "—".into())
+    }));
     row.extend(out.state.latest.iter().map(|t| {
         t.map_or("—".to_string(), |ms| {
             format_date_of(Timestamp { millis: ms })
         })
     }));
     for (m, v) in plan.scores.iter().zip(&out.scores) {
-        let grade = v
-            .grade
-            .and_then(|g| m.grades.get(g))
-            .map(|(l, _)| format!(" {l}"))
-            .unwrap_or_default();
-        row.push(format!("{}{grade}", fmt_num(v.total)));
+        row.push(fmt_num(v.total));
+        if !m.grades.is_empty() {
+            row.push(
+                v.grade
+                    .and_then(|g| m.grades.get(g))
+                    .map_or("—".to_string(), |(l, _)| l.clone()),
+            );
+        }
     }
     row
 }
 
 pub fn table_header(plan: &Plan) -> Vec<String> {
     let mut h = vec!["lead".to_string(), "stage".into()];
+    h.extend(super::dimension_names(plan).map(String::from));
     h.extend(plan.stages.iter().map(|s| s.name.clone()));
-    h.extend(plan.scores.iter().map(|m| m.name.clone()));
+    for m in &plan.scores {
+        h.push(m.name.clone());
+        if !m.grades.is_empty() {
+            h.push(format!("{} grade", m.name));
+        }
+    }
     h
 }
 
-/// Aligns rows into columns: text left, scores right.
+/// Columns a cell takes in a terminal: wide characters (CJK, most emoji) take two.
+fn width(s: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(s)
+}
+
+/// Aligns rows into columns by display width: scores right, everything else left.
 ///
 /// With `color`, the header is bold, a lead's position is green (in a stage) or red (exited),
 /// and stages never entered are dim; padding is computed on the plain text.
@@ -47,18 +67,27 @@ pub fn table(plan: &Plan, rows: &[Vec<String>], color: bool) -> String {
         })
         .collect();
     let cols = header.len();
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    let mut widths: Vec<usize> = header.iter().map(|h| width(h)).collect();
     for r in rows {
         for (i, c) in r.iter().enumerate().take(cols) {
-            widths[i] = widths[i].max(c.chars().count());
+            widths[i] = widths[i].max(width(c));
         }
     }
-    let first_score = 2 + plan.stages.len();
+    // Score columns are right-aligned; grade columns (after their score) are not.
+    let first_score = 2 + plan.dimensions.len() + plan.stages.len();
+    let mut right = vec![false; cols];
+    let mut i = first_score;
+    for m in &plan.scores {
+        if let Some(r) = right.get_mut(i) {
+            *r = true;
+        }
+        i += 1 + usize::from(!m.grades.is_empty());
+    }
     let mut out = String::new();
     for (row, r) in std::iter::once(&header).chain(rows).enumerate() {
         let mut line = String::new();
         for (i, c) in r.iter().enumerate().take(cols) {
-            let pad = widths[i].saturating_sub(c.chars().count());
+            let pad = widths[i].saturating_sub(width(c));
             if i > 0 {
                 line.push_str("  ");
             }
@@ -75,7 +104,7 @@ pub fn table(plan: &Plan, rows: &[Vec<String>], color: bool) -> String {
             } else {
                 format!("{style}{c}\x1b[0m")
             };
-            if i >= first_score {
+            if right[i] {
                 line.push_str(&" ".repeat(pad));
                 line.push_str(&cell);
             } else {
@@ -106,5 +135,24 @@ mod tests {
             .unwrap()
             .replace_all(&coloured, "");
         assert_eq!(stripped, plain);
+    }
+
+    #[test]
+    fn wide_characters_are_aligned_by_display_width() {
+        let src = "schema {\n  event e\n}\nstage A {\n  enter when e\n}\n";
+        let plan = crate::compile(src, "t").plan().unwrap();
+        let rows = vec![
+            vec!["日本語".to_string(), "A".into(), "2025-01-01".into()],
+            vec!["abc".to_string(), "A".into(), "2025-01-02".into()],
+        ];
+        let text = table(&plan, &rows, false);
+        let cols: Vec<usize> = text
+            .lines()
+            .map(|l| width(&l[..l.find('A').unwrap()]))
+            .collect();
+        // The header's `stage` starts where each row's `A` does.
+        let header = text.lines().next().unwrap();
+        assert_eq!(width(&header[..header.find("stage").unwrap()]), 8);
+        assert_eq!(cols[1..], [8, 8], "{text}");
     }
 }

@@ -186,21 +186,7 @@ impl<'a> Context<'a> {
 
 /// A trait's value as a breakdown key; `None` when the lead lacks it.
 fn text_of(v: Option<&Value>) -> Option<String> {
-    match v? {
-        Value::Missing => None,
-        Value::Text(s) => Some(s.to_string()),
-        Value::List(items) => Some(
-            items
-                .iter()
-                .map(|i| match i {
-                    Value::Text(s) => s.to_string(),
-                    other => other.to_string(),
-                })
-                .collect::<Vec<_>>()
-                .join(", "),
-        ),
-        other => Some(other.to_string()),
-    }
+    v?.plain()
 }
 
 pub(super) fn add_into(a: &mut [u64], b: &[u64]) {

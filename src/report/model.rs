@@ -79,8 +79,27 @@ pub struct Comparison {
     pub name: String,
     pub from: String,
     pub to: String,
+    /// `full`: the data reaches back to the window's first day; `partial`: the data's
+    /// earliest funnel entry is inside the window; `none`: no lead entered the funnel in it.
+    pub coverage: String,
+    /// The window's cohort: leads that entered the funnel in it and reached each stage.
     pub reached: Vec<u64>,
+    pub from_previous: Vec<Option<f64>>,
+    pub from_first: Vec<Option<f64>>,
+    /// Per stage: (reached now − reached then) / reached then.
+    pub change: Vec<Option<f64>>,
     pub from_first_to_last: Option<f64>,
+    /// What the coverage means for the numbers, when it is not `full`.
+    pub note: Option<String>,
+}
+
+/// An earlier window to compare the report's range with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Compare {
+    /// The same length just before the range.
+    Previous,
+    /// The same dates a year earlier.
+    LastYear,
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -268,6 +287,11 @@ pub struct Asked {
     pub from: Option<i64>,
     pub to: Option<i64>,
     pub period: Period,
+    /// The comparisons asked for, in this order.
+    pub compare: Vec<Compare>,
+    /// Whether they were asked for by name (a window the data does not cover is then also
+    /// a warning), not the default.
+    pub compare_given: bool,
 }
 
 pub(super) fn ratio(a: f64, b: f64) -> Option<f64> {
@@ -307,9 +331,19 @@ pub fn build(spec: &Spec, agg: &Aggregate, asked: &Asked, spend: Option<&Spend>)
             from_first: pct(agg.reached[s], agg.reached[0]),
         })
         .collect();
-    let comparisons = comparisons(agg, n, from, to);
+    let comparisons = comparisons(agg, &stages, from, to, &asked.compare);
+    if asked.compare_given {
+        for c in &comparisons {
+            if let Some(note) = c.note.as_ref().filter(|_| c.coverage != "full") {
+                warnings.push(note.clone());
+            }
+        }
+    }
     if agg.outside > 0 {
-        let used: u64 = comparisons.iter().map(|c| c.reached[0]).sum();
+        let used: u64 = comparisons
+            .iter()
+            .map(|c| c.reached.first().copied().unwrap_or(0))
+            .sum();
         let mut w = format!(
             "{} entered the funnel outside {}..{} and are not in the report",
             leads(agg.outside),
@@ -503,41 +537,83 @@ fn leads(n: u64) -> String {
     format!("{} {}", thousands(n), if n == 1 { "lead" } else { "leads" })
 }
 
-/// The cohorts of the window before the range and of the same window a year earlier, each
-/// when the data has leads that entered the funnel in it.
-fn comparisons(agg: &Aggregate, n: usize, from: i64, to: i64) -> Vec<Comparison> {
+/// The cohorts of the window before the range and of the same window a year earlier, as
+/// asked, each with how much of it the data covers.
+fn comparisons(
+    agg: &Aggregate,
+    now: &[StageRow],
+    from: i64,
+    to: i64,
+    asked: &[Compare],
+) -> Vec<Comparison> {
+    let n = now.len();
     let months = period::whole_months(from, to);
-    let previous = match months {
-        Some(m) => (period::add_months(from, -(m as i32)), from - 1),
-        None => (from - (to - from + 1), from - 1),
-    };
-    let last_year = (
-        period::add_months(from, -12),
-        period::add_months(to + 1, -12) - 1,
-    );
+    let data_start = agg.cohorts.keys().next().copied();
     let mut out = Vec::new();
-    for (name, (a, b)) in [
-        ("previous period", previous),
-        ("same period last year", last_year),
-    ] {
+    for c in asked {
+        let (name, (a, b)) = match c {
+            Compare::Previous => (
+                "previous period",
+                match months {
+                    Some(m) => (period::add_months(from, -(m as i32)), from - 1),
+                    None => (from - (to - from + 1), from - 1),
+                },
+            ),
+            Compare::LastYear => (
+                "same period last year",
+                (
+                    period::add_months(from, -12),
+                    period::add_months(to + 1, -12) - 1,
+                ),
+            ),
+        };
         let mut reached = vec![0u64; n];
         for (_, row) in agg.cohorts.range(a..=b) {
             for (r, c) in reached.iter_mut().zip(row) {
                 *r += c;
             }
         }
-        if reached.first().copied().unwrap_or(0) == 0 {
-            continue;
-        }
+        let first = reached.first().copied().unwrap_or(0);
+        let (coverage, note) = match data_start {
+            _ if first == 0 => (
+                "none",
+                Some(format!(
+                    "no comparison with the {name}: no lead in the data entered the funnel \
+                     in {}..{}",
+                    date(a),
+                    date(b)
+                )),
+            ),
+            Some(d) if d > a => (
+                "partial",
+                Some(format!(
+                    "the {name} ({}..{}) is only partly in the data: its earliest funnel \
+                     entry is on {}",
+                    date(a),
+                    date(b),
+                    date(d)
+                )),
+            ),
+            _ => ("full", None),
+        };
+        let pct = |x: u64, y: u64| ratio(x as f64, y as f64);
         out.push(Comparison {
             name: name.into(),
             from: date(a),
             to: date(b),
-            from_first_to_last: ratio(
-                reached.last().copied().unwrap_or(0) as f64,
-                reached[0] as f64,
-            ),
+            coverage: coverage.into(),
+            from_previous: (0..n)
+                .map(|s| (s > 0).then(|| pct(reached[s], reached[s - 1])).flatten())
+                .collect(),
+            from_first: (0..n).map(|s| pct(reached[s], first)).collect(),
+            change: now
+                .iter()
+                .zip(&reached)
+                .map(|(st, then)| ratio(st.reached as f64 - *then as f64, *then as f64))
+                .collect(),
+            from_first_to_last: pct(reached.last().copied().unwrap_or(0), first),
             reached,
+            note,
         });
     }
     out

@@ -52,6 +52,8 @@ fn report(lines: &[&str], as_of: &str, range: Range, spend: Option<&Spend>) -> R
         from: range.from,
         to: range.to,
         period: Period::Monthly,
+        compare: vec![Compare::Previous, Compare::LastYear],
+        compare_given: false,
     };
     build(&spec, &agg, &asked, spend)
 }
@@ -252,9 +254,32 @@ fn the_range_picks_the_cohort_and_last_year_is_compared() {
     let r = report(&[&old, &now], "2025-03-31T00:00:00Z", range, None);
     assert_eq!(r.leads.in_report, 1);
     assert_eq!(r.leads.outside_range, 1);
-    assert_eq!(r.comparisons.len(), 1);
-    assert_eq!(r.comparisons[0].name, "same period last year");
-    assert_eq!(r.comparisons[0].reached[0], 1);
+    assert_eq!(r.comparisons.len(), 2);
+    // February 2025: nobody entered the funnel then, and the report says so.
+    let prev = &r.comparisons[0];
+    assert_eq!(prev.name, "previous period");
+    assert_eq!(
+        (prev.from.as_str(), prev.to.as_str()),
+        ("2025-02-01", "2025-02-28")
+    );
+    assert_eq!(prev.coverage, "none");
+    assert!(prev
+        .note
+        .as_ref()
+        .unwrap()
+        .contains("no lead in the data entered"));
+    assert_eq!(prev.change[0], None);
+    let ly = &r.comparisons[1];
+    assert_eq!(ly.name, "same period last year");
+    assert_eq!(ly.coverage, "partial");
+    assert_eq!(ly.reached[0], 1);
+    // One lead now against one then: no change.
+    assert_eq!(ly.change[0], Some(0.0));
+    let text = crate::report::render::table(&r);
+    assert!(
+        text.contains("no comparison with the previous period"),
+        "{text}"
+    );
     assert!(r.warnings[0].contains("1 lead entered the funnel outside"));
     assert_eq!(r.periods[0].last_year.as_ref().unwrap()[0], 1);
 }

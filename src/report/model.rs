@@ -168,7 +168,20 @@ pub struct BreakdownRow {
     /// The trait's value; `(none)` for leads without it.
     pub value: String,
     pub reached: Vec<u64>,
+    pub from_previous: Vec<Option<f64>>,
     pub from_first_to_last: Option<f64>,
+    /// The report's `conversions[]`, over this value's leads, with their bands.
+    pub conversions: Vec<ConversionRow>,
+    /// The report's `velocity[]`, over this value's leads.
+    pub velocity: Vec<TransitionRow>,
+    /// Per stage with an SLA: this value's leads with a stay over it.
+    pub sla: Vec<SlaCount>,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct SlaCount {
+    pub stage: String,
+    pub breached: u64,
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -372,66 +385,8 @@ pub fn build(spec: &Spec, agg: &Aggregate, asked: &Asked, spend: Option<&Spend>)
             list.join(", ")
         ));
     }
-    let conversions = spec
-        .conversions
-        .iter()
-        .map(|k| {
-            let rate = pct(agg.reached[k.to], agg.reached[k.from]);
-            let band = rate.and_then(|r| band_of(&k.bands, r));
-            let best_from = k
-                .bands
-                .iter()
-                .enumerate()
-                .filter_map(|(i, b)| match b.range {
-                    Band::From(p) => Some((i, p)),
-                    _ => None,
-                })
-                .max_by(|a, b| a.1.total_cmp(&b.1))
-                .map(|(i, _)| i);
-            ConversionRow {
-                from: spec.stage_name(k.from).into(),
-                to: spec.stage_name(k.to).into(),
-                from_count: agg.reached[k.from],
-                to_count: agg.reached[k.to],
-                rate,
-                band: band.map(|i| k.bands[i].label.clone()),
-                tone: band.map(|i| {
-                    match k.bands[i].range {
-                        Band::Below(_) => "low",
-                        _ if Some(i) == best_from => "high",
-                        Band::Between(..) => "high",
-                        _ => "mid",
-                    }
-                    .to_string()
-                }),
-                bands: k
-                    .bands
-                    .iter()
-                    .map(|b| match b.range {
-                        Band::Below(p) => format!("{} below {}%", b.label, num(p)),
-                        Band::From(p) => format!("{} from {}%", b.label, num(p)),
-                        Band::Between(p, q) => {
-                            format!("{} between {}% and {}%", b.label, num(p), num(q))
-                        }
-                    })
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            }
-        })
-        .collect();
-    let mut velocity = Vec::new();
-    for (i, d) in agg.transitions.iter().enumerate() {
-        let (a, b) = if i + 1 < n { (i, i + 1) } else { (0, n - 1) };
-        velocity.push(TransitionRow {
-            from: spec.stage_name(a).into(),
-            to: spec.stage_name(b).into(),
-            leads: d.count(),
-            mean_days: days(d.mean()),
-            median_days: days(d.quantile(0.5)),
-            p90_days: days(d.quantile(0.9)),
-            exact: d.is_exact(),
-        });
-    }
+    let conversions = conversion_rows(spec, &agg.reached);
+    let velocity = transition_rows(spec, &agg.transitions);
     let velocity_targets = spec
         .velocities
         .iter()
@@ -465,7 +420,7 @@ pub fn build(spec: &Spec, agg: &Aggregate, asked: &Asked, spend: Option<&Spend>)
         .dimensions
         .iter()
         .zip(&agg.dims)
-        .map(|(d, map)| breakdown(&d.name, map))
+        .map(|(d, map)| breakdown(spec, &d.name, map))
         .collect();
     for b in &breakdowns {
         if b.missing > 0 {
@@ -524,6 +479,78 @@ pub fn build(spec: &Spec, agg: &Aggregate, asked: &Asked, spend: Option<&Spend>)
     };
     report.insights = super::insights::insights(&report);
     report
+}
+
+/// One row per `kpi conversion`, over the leads whose `reached` counts are given.
+fn conversion_rows(spec: &Spec, reached: &[u64]) -> Vec<ConversionRow> {
+    let at = |s: usize| reached.get(s).copied().unwrap_or(0);
+    spec.conversions
+        .iter()
+        .map(|k| {
+            let rate = ratio(at(k.to) as f64, at(k.from) as f64);
+            let band = rate.and_then(|r| band_of(&k.bands, r));
+            let best_from = k
+                .bands
+                .iter()
+                .enumerate()
+                .filter_map(|(i, b)| match b.range {
+                    Band::From(p) => Some((i, p)),
+                    _ => None,
+                })
+                .max_by(|a, b| a.1.total_cmp(&b.1))
+                .map(|(i, _)| i);
+            ConversionRow {
+                from: spec.stage_name(k.from).into(),
+                to: spec.stage_name(k.to).into(),
+                from_count: at(k.from),
+                to_count: at(k.to),
+                rate,
+                band: band.map(|i| k.bands[i].label.clone()),
+                tone: band.map(|i| {
+                    match k.bands[i].range {
+                        Band::Below(_) => "low",
+                        _ if Some(i) == best_from => "high",
+                        Band::Between(..) => "high",
+                        _ => "mid",
+                    }
+                    .to_string()
+                }),
+                bands: k
+                    .bands
+                    .iter()
+                    .map(|b| match b.range {
+                        Band::Below(p) => format!("{} below {}%", b.label, num(p)),
+                        Band::From(p) => format!("{} from {}%", b.label, num(p)),
+                        Band::Between(p, q) => {
+                            format!("{} between {}% and {}%", b.label, num(p), num(q))
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            }
+        })
+        .collect()
+}
+
+/// The velocity rows: each consecutive pair of stages, then first to last.
+fn transition_rows(spec: &Spec, dists: &[super::Dist]) -> Vec<TransitionRow> {
+    let n = spec.stages.len();
+    dists
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let (a, b) = if i + 1 < n { (i, i + 1) } else { (0, n - 1) };
+            TransitionRow {
+                from: spec.stage_name(a).into(),
+                to: spec.stage_name(b).into(),
+                leads: d.count(),
+                mean_days: days(d.mean()),
+                median_days: days(d.quantile(0.5)),
+                p90_days: days(d.quantile(0.9)),
+                exact: d.is_exact(),
+            }
+        })
+        .collect()
 }
 
 /// `50`, `42.5`: a number as written in a rule file.
@@ -619,14 +646,33 @@ fn comparisons(
     out
 }
 
-fn breakdown(name: &str, map: &std::collections::BTreeMap<Option<String>, Counts>) -> Breakdown {
-    let row = |value: String, c: &Counts| BreakdownRow {
-        value,
-        from_first_to_last: ratio(
-            c.reached.last().copied().unwrap_or(0) as f64,
-            c.reached.first().copied().unwrap_or(0) as f64,
-        ),
-        reached: c.reached.clone(),
+fn breakdown(
+    spec: &Spec,
+    name: &str,
+    map: &std::collections::BTreeMap<Option<String>, Counts>,
+) -> Breakdown {
+    let row = |value: String, c: &Counts| {
+        let at = |s: usize| c.reached.get(s).copied().unwrap_or(0) as f64;
+        BreakdownRow {
+            value,
+            from_previous: (0..c.reached.len())
+                .map(|s| (s > 0).then(|| ratio(at(s), at(s - 1))).flatten())
+                .collect(),
+            from_first_to_last: ratio(at(c.reached.len().saturating_sub(1)), at(0)),
+            conversions: conversion_rows(spec, &c.reached),
+            velocity: transition_rows(spec, &c.transitions),
+            sla: spec
+                .stages
+                .iter()
+                .enumerate()
+                .filter(|(_, st)| st.sla_ms.is_some())
+                .map(|(s, st)| SlaCount {
+                    stage: st.name.clone(),
+                    breached: c.breached.get(s).copied().unwrap_or(0),
+                })
+                .collect(),
+            reached: c.reached.clone(),
+        }
     };
     // Largest first (by each stage in turn), then by name: the order people read a source
     // table in, and a stable one.

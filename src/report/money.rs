@@ -86,7 +86,7 @@ pub fn channels(
         };
         let zero = Counts {
             reached: vec![0; n],
-            revenue_cents: 0,
+            ..Counts::default()
         };
         // Every channel with leads, then those with spend only, in the declaration's order
         // where it has one.
@@ -140,7 +140,7 @@ pub fn channels(
         }
         let mut all = Counts {
             reached: vec![0; n],
-            revenue_cents: 0,
+            ..Counts::default()
         };
         for c in map.values() {
             for (a, b) in all.reached.iter_mut().zip(&c.reached) {

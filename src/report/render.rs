@@ -317,6 +317,7 @@ pub fn sections(r: &Report, f: Fmt) -> Vec<Section> {
             s.push(cells);
         }
         out.push(s);
+        breakdown_tables(&mut out, b, f);
     }
 
     if !r.periods.is_empty() {
@@ -533,6 +534,82 @@ pub fn sections(r: &Report, f: Fmt) -> Vec<Section> {
         out.push(s);
     }
     out
+}
+
+/// Per breakdown value, the tables the whole cohort has: conversion KPIs with their bands,
+/// days between stages, and SLA breaches.
+fn breakdown_tables(out: &mut Vec<Section>, b: &super::model::Breakdown, f: Fmt) {
+    let id = b.dimension.replace('.', "_");
+    let Some(sample) = b.rows.first() else {
+        return;
+    };
+    if !sample.conversions.is_empty() {
+        let mut header = vec![b.dimension.clone()];
+        for c in &sample.conversions {
+            header.push(format!("{} → {}", c.from, c.to));
+            header.push("band".into());
+        }
+        let mut s = Section::new(
+            &format!("by_{id}_conversions"),
+            &format!("Conversion KPIs by {}", b.dimension),
+            header,
+        );
+        for row in &b.rows {
+            let mut cells = vec![row.value.clone()];
+            for c in &row.conversions {
+                cells.push(f.pct(c.rate));
+                cells.push(c.band.clone().unwrap_or_else(|| f.dash()));
+            }
+            s.push(cells);
+        }
+        out.push(s);
+    }
+    let mut s = Section::new(
+        &format!("by_{id}_velocity"),
+        &format!("Days between stages by {}", b.dimension),
+        [
+            b.dimension.as_str(),
+            "transition",
+            "leads",
+            "mean",
+            "median",
+            "p90",
+        ]
+        .map(String::from)
+        .to_vec(),
+    );
+    for row in &b.rows {
+        // A value's transitions that no lead made say nothing: left out of the table.
+        for t in row.velocity.iter().filter(|t| t.leads > 0) {
+            s.push(vec![
+                row.value.clone(),
+                format!("{} → {}", t.from, t.to),
+                f.count(t.leads),
+                f.days(t.mean_days),
+                f.days(t.median_days),
+                f.days(t.p90_days),
+            ]);
+        }
+    }
+    if b.rows.iter().flat_map(|r| &r.velocity).any(|t| !t.exact) {
+        s.note = Some("median and p90 within 0.5% (see docs/kpis.md)".into());
+    }
+    out.push(s);
+    if !sample.sla.is_empty() {
+        let mut header = vec![b.dimension.clone()];
+        header.extend(sample.sla.iter().map(|x| format!("over {} SLA", x.stage)));
+        let mut s = Section::new(
+            &format!("by_{id}_sla"),
+            &format!("SLA breaches by {}", b.dimension),
+            header,
+        );
+        for row in &b.rows {
+            let mut cells = vec![row.value.clone()];
+            cells.extend(row.sla.iter().map(|x| f.count(x.breached)));
+            s.push(cells);
+        }
+        out.push(s);
+    }
 }
 
 /// The cohort against each earlier window the data has leads in: per stage the counts, the

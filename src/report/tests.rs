@@ -461,3 +461,62 @@ fn the_stage_inventory_balances_stays_per_period() {
         ]
     );
 }
+
+#[test]
+fn each_breakdown_value_has_the_cohorts_tables() {
+    // ads: two leads reach B (one in 1 day, one in 3: a breach of B's 2-day SLA), one of
+    // them C; web: one lead that stays in A.
+    let ads1 = lead(
+        "L1",
+        Some("ads"),
+        &[
+            ("signup", "2025-03-01T00:00:00Z"),
+            ("engaged", "2025-03-02T00:00:00Z"),
+            ("won", "2025-03-03T00:00:00Z \"amount\":10"),
+        ],
+    );
+    let ads2 = lead(
+        "L2",
+        Some("ads"),
+        &[
+            ("signup", "2025-03-01T00:00:00Z"),
+            ("engaged", "2025-03-04T00:00:00Z"),
+        ],
+    );
+    let web = lead("L3", Some("web"), &[("signup", "2025-03-01T00:00:00Z")]);
+    let r = report(
+        &[&ads1, &ads2, &web],
+        "2025-03-31T00:00:00Z",
+        Range::default(),
+        None,
+    );
+    let b = &r.breakdowns[0];
+    let (ads, web) = (&b.rows[0], &b.rows[1]);
+    assert_eq!((ads.value.as_str(), web.value.as_str()), ("ads", "web"));
+    assert_eq!(ads.reached, [2, 2, 1]);
+    assert_eq!(ads.from_previous, [None, Some(1.0), Some(0.5)]);
+    // The conversion KPI and its band, per value: 100% good, 0% failing.
+    assert_eq!(ads.conversions[0].rate, Some(1.0));
+    assert_eq!(ads.conversions[0].band.as_deref(), Some("good"));
+    assert_eq!(web.conversions[0].rate, Some(0.0));
+    assert_eq!(web.conversions[0].band.as_deref(), Some("failing"));
+    // Velocity A -> B over ads' two leads: 1 and 3 days; web has none (no division by 0).
+    assert_eq!(ads.velocity[0].leads, 2);
+    assert_eq!(ads.velocity[0].mean_days, Some(2.0));
+    assert_eq!(ads.velocity[0].median_days, Some(1.0));
+    assert_eq!(web.velocity[0].leads, 0);
+    assert_eq!(web.velocity[0].mean_days, None);
+    // B's SLA: L2 is still in B after 27 days; L1 left after a day.
+    assert_eq!(ads.sla[0].stage, "B");
+    assert_eq!(ads.sla[0].breached, 1);
+    assert_eq!(web.sla[0].breached, 0);
+    // Every format has the per-value tables.
+    let text = crate::report::render::table(&r);
+    for title in [
+        "Conversion KPIs by source",
+        "Days between stages by source",
+        "SLA breaches by source",
+    ] {
+        assert!(text.contains(title), "{title}");
+    }
+}

@@ -239,8 +239,9 @@ fn periods_with_no_data_and_targets_with_growth() {
             (12.1, 2, Some(-0.8347))
         ]
     );
-    // The declared $100 a month, over the three months the range touches.
-    assert_eq!(r.channels[0].rows[0].spend, Some(300.0));
+    // The declared $100 a month over the range, from the first funnel entry (January 15:
+    // 17 of January's 31 days) to the as-of day (February and March in full).
+    assert_eq!(r.channels[0].rows[0].spend, Some(254.84));
 }
 
 #[test]
@@ -519,4 +520,49 @@ fn each_breakdown_value_has_the_cohorts_tables() {
     ] {
         assert!(text.contains(title), "{title}");
     }
+}
+
+#[test]
+fn spend_is_prorated_by_the_days_of_a_period_inside_the_range() {
+    let l = lead("L1", Some("ads"), &[("signup", "2025-03-12T00:00:00Z")]);
+    // March 10 to 20: 11 of March's 31 days.
+    let range = Range {
+        from: Some(day(2025, 3, 10)),
+        to: Some(day(2025, 3, 20)),
+    };
+    // The declared $100 a month.
+    let r = report(&[&l], "2025-03-31T00:00:00Z", range, None);
+    assert_eq!(r.channels[0].rows[0].spend, Some(35.48));
+    assert!(
+        r.warnings.iter().any(|w| w
+            == "the range 2025-03-10..2025-03-20 covers 11 of the 31 days of month 2025-03: its \
+                spend is counted for those days only"),
+        "{:?}",
+        r.warnings
+    );
+    // $310 in the spend file for March: $10 a day.
+    let spend = spend::parse("channel,month,amount\nads,2025-03,310\n", "s.csv").unwrap();
+    let r = report(&[&l], "2025-03-31T00:00:00Z", range, Some(&spend));
+    assert_eq!(r.channels[0].rows[0].spend, Some(110.0));
+    // Across two months: February 20 to March 9 is 9 of February's 28 days and 9 of March's
+    // 31.
+    let range = Range {
+        from: Some(day(2025, 2, 20)),
+        to: Some(day(2025, 3, 9)),
+    };
+    let l = lead("L1", Some("ads"), &[("signup", "2025-03-01T00:00:00Z")]);
+    let r = report(&[&l], "2025-03-31T00:00:00Z", range, None);
+    let want: f64 = (100.0 * 9.0 / 28.0 + 100.0 * 9.0 / 31.0) * 100.0;
+    assert_eq!(r.channels[0].rows[0].spend, Some(want.round() / 100.0));
+    // A whole month is charged in full, with no warning.
+    let range = Range {
+        from: Some(day(2025, 3, 1)),
+        to: Some(day(2025, 3, 31)),
+    };
+    let r = report(&[&l], "2025-03-31T00:00:00Z", range, None);
+    assert_eq!(r.channels[0].rows[0].spend, Some(100.0));
+    assert!(!r
+        .warnings
+        .iter()
+        .any(|w| w.contains("counted for those days")));
 }

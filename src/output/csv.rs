@@ -59,8 +59,15 @@ pub fn csv_row(plan: &Plan, lead: &Lead, out: &Outcome) -> Vec<String> {
     }));
     let first = out.state.first_entries(plan.stages.len());
     for (f, l) in first.iter().zip(&out.state.latest) {
-        row.push(f.map(ts).unwrap_or_default());
-        row.push(l.map(ts).unwrap_or_default());
+        let text = f.map(ts).unwrap_or_default();
+        // Most stages were entered once: the first entry is the latest.
+        let latest = if l == f {
+            text.clone()
+        } else {
+            l.map(ts).unwrap_or_default()
+        };
+        row.push(text);
+        row.push(latest);
     }
     // `MQL>MEL@2025-03-20T10:00:00Z`, `;` between moves.
     let moves: Vec<String> = super::move_list(plan, out)

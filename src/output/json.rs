@@ -113,19 +113,34 @@ impl JsonLines {
         } else {
             buf.push_str(&serde_json::Value::Array(mv).to_string());
         }
-        let instants = |buf: &mut String, times: &[Option<i64>]| {
-            for (key, at) in self.entered.iter().zip(times) {
-                buf.push_str(key);
-                match at {
-                    Some(t) => push_json_str(buf, &ts(*t)),
-                    None => buf.push_str("null"),
-                }
-            }
-        };
+        // Most stages were entered once: the first entry's text is kept to write the latest.
+        let first = out.state.first_entries(plan.stages.len());
+        let mut texts: Vec<Option<String>> = Vec::with_capacity(first.len());
         buf.push_str(",\"first_entered\":{");
-        instants(buf, &out.state.first_entries(plan.stages.len()));
+        for (key, at) in self.entered.iter().zip(&first) {
+            buf.push_str(key);
+            let text = at.map(ts);
+            match &text {
+                Some(t) => push_json_str(buf, t),
+                None => buf.push_str("null"),
+            }
+            texts.push(text);
+        }
         buf.push_str("},\"entered\":{");
-        instants(buf, &out.state.latest);
+        for (((key, at), f), text) in self
+            .entered
+            .iter()
+            .zip(&out.state.latest)
+            .zip(&first)
+            .zip(&texts)
+        {
+            buf.push_str(key);
+            match (at, text) {
+                (Some(t), Some(same)) if Some(*t) == *f => push_json_str(buf, same),
+                (Some(t), _) => push_json_str(buf, &ts(*t)),
+                (None, _) => buf.push_str("null"),
+            }
+        }
         buf.push_str("},\"dimensions\":{");
         for (key, slot) in self.dims.iter().zip(&plan.dimensions) {
             buf.push_str(key);

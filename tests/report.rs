@@ -720,4 +720,12 @@ fn compare_asks_for_windows_and_says_when_the_data_lacks_one() {
     assert_eq!(code, 0);
     let r: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(r["comparisons"], serde_json::json!([]));
+    // The latest period's table follows the same choice.
+    let (_, out, _) = run("none", "md");
+    assert!(!out.contains("2025-03 compared"), "{out}");
+    let (_, out, _) = run("last-year", "md");
+    assert!(
+        out.contains("| stage | entries | a year earlier | change |"),
+        "{out}"
+    );
 }

@@ -101,6 +101,9 @@ pub fn run(mut args: Args) -> Exit {
         Ok(x) => x,
         Err(e) => return e,
     };
+    // As `eval` does: a rule that can never fire, or a KPI that runs backwards, explains a
+    // number in the report.
+    super::show_warnings(&compiled);
     let (from, to) = match (
         day("--from", args.from.as_deref()),
         day("--to", args.to.as_deref()),

@@ -329,7 +329,8 @@ pub fn build(spec: &Spec, agg: &Aggregate, asked: &Asked, spend: Option<&Spend>)
         .or_else(|| agg.cohorts.keys().next().copied())
         .unwrap_or(as_of_day);
     let to = asked.to.unwrap_or(as_of_day.max(from));
-    let mut warnings: Vec<String> = spend.map(|s| s.warnings.clone()).unwrap_or_default();
+    let mut warnings: Vec<String> = spec.warnings.clone();
+    warnings.extend(spend.map(|s| s.warnings.clone()).unwrap_or_default());
     let in_report = agg.read - agg.skipped - agg.outside - agg.not_in_funnel;
     let pct = |a: u64, b: u64| ratio(a as f64, b as f64);
     let stages: Vec<StageRow> = (0..n)

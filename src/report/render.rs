@@ -334,30 +334,33 @@ pub fn sections(r: &Report, f: Fmt) -> Vec<Section> {
             s.push(cells);
         }
         out.push(s);
-        if let Some(p) = r.periods.last() {
-            let mut s = Section::new(
-                "latest_period",
-                &format!("{} compared", p.period),
-                [
-                    "stage",
-                    "entries",
-                    "change from previous",
-                    "a year earlier",
-                    "change",
-                ]
-                .map(String::from)
-                .to_vec(),
-            );
+        // The latest period against the windows `--compare` asked for.
+        let asked = |name: &str| r.comparisons.iter().any(|c| c.name == name);
+        let (previous, last_year) = (asked("previous period"), asked("same period last year"));
+        if let Some(p) = r.periods.last().filter(|_| previous || last_year) {
+            let mut header = vec!["stage".to_string(), "entries".into()];
+            if previous {
+                header.push("change from previous".into());
+            }
+            if last_year {
+                header.push("a year earlier".into());
+                header.push("change".into());
+            }
+            let mut s = Section::new("latest_period", &format!("{} compared", p.period), header);
             for (i, name) in names.iter().enumerate() {
                 let now = p.entries.get(i).copied().unwrap_or(0);
                 let ly = p.last_year.as_ref().and_then(|v| v.get(i).copied());
-                s.push(vec![
-                    name.clone(),
-                    f.count(now),
-                    f.change(p.change.get(i).copied().flatten()),
-                    ly.map_or(f.dash(), |n| f.count(n)),
-                    f.change(ly.and_then(|l| super::model::ratio(now as f64 - l as f64, l as f64))),
-                ]);
+                let mut row = vec![name.clone(), f.count(now)];
+                if previous {
+                    row.push(f.change(p.change.get(i).copied().flatten()));
+                }
+                if last_year {
+                    row.push(ly.map_or(f.dash(), |n| f.count(n)));
+                    row.push(f.change(
+                        ly.and_then(|l| super::model::ratio(now as f64 - l as f64, l as f64)),
+                    ));
+                }
+                s.push(row);
             }
             out.push(s);
         }

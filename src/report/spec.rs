@@ -109,6 +109,8 @@ pub struct Spec {
     pub costs: Vec<CostSpec>,
     pub revenue: Vec<RevenueSpec>,
     pub families: Vec<Family>,
+    /// Declarations the report cannot measure, said in its warnings.
+    pub warnings: Vec<String>,
 }
 
 impl Spec {
@@ -145,6 +147,7 @@ impl Spec {
             costs: Vec::new(),
             revenue: Vec::new(),
             families: families(file, plan),
+            warnings: Vec::new(),
         };
         for item in &file.items {
             match item {
@@ -167,12 +170,25 @@ impl Spec {
                 }),
                 Item::Kpi(Kpi::Velocity {
                     from, to, at_most, ..
-                }) => spec.velocities.push(VelocityKpi {
-                    from: stage(from)?,
-                    to: stage(to)?,
-                    at_most_ms: at_most.value.seconds() * 1000,
-                    text: format!("{}{}", at_most.value.value, at_most.value.unit.suffix()),
-                }),
+                }) => {
+                    let (a, b) = (stage(from)?, stage(to)?);
+                    // A lead enters a later stage after an earlier one, never before: the
+                    // time back up the funnel is not a duration (`check` warns of it too).
+                    if b <= a {
+                        spec.warnings.push(format!(
+                            "kpi velocity {} -> {} is not measured: {} does not come after {} \
+                             in the funnel",
+                            from.text, to.text, to.text, from.text
+                        ));
+                        continue;
+                    }
+                    spec.velocities.push(VelocityKpi {
+                        from: a,
+                        to: b,
+                        at_most_ms: at_most.value.seconds() * 1000,
+                        text: format!("{}{}", at_most.value.value, at_most.value.unit.suffix()),
+                    });
+                }
                 Item::Target(t) => spec.targets.push(TargetSpec {
                     stage: stage(&t.stage)?,
                     period: t.period,
@@ -365,5 +381,25 @@ mod tests {
         assert_eq!(band_of(&healthy, 0.25), Some(0));
         assert_eq!(band_of(&healthy, 0.45), Some(0));
         assert_eq!(band_of(&healthy, 0.46), None);
+    }
+
+    #[test]
+    fn a_velocity_kpi_up_the_funnel_is_not_measured_and_says_so() {
+        let src = "schema {\n  event a\n  event b\n}\nstage A { enter when a }\n\
+                   stage B { enter when b }\nkpi velocity B -> A { target at most 7d }\n\
+                   kpi velocity A -> B { target at most 7d }\n";
+        let compiled = crate::compile(src, "t");
+        let Some(plan) = compiled.plan() else {
+            unreachable!("the rules compile")
+        };
+        let Ok(spec) = Spec::new(&compiled.file, &plan, &[]) else {
+            unreachable!("the spec reads")
+        };
+        assert_eq!(spec.velocities.len(), 1);
+        assert_eq!((spec.velocities[0].from, spec.velocities[0].to), (0, 1));
+        assert_eq!(
+            spec.warnings,
+            ["kpi velocity B -> A is not measured: A does not come after B in the funnel"]
+        );
     }
 }

@@ -12,6 +12,7 @@
 extern crate alloc;
 
 pub mod check;
+pub mod compare;
 mod compile;
 pub mod diag;
 pub mod eval;

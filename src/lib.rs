@@ -15,6 +15,7 @@ pub mod check;
 pub mod compare;
 mod compile;
 pub mod diag;
+pub mod diff;
 pub mod eval;
 pub mod input;
 pub mod lead;

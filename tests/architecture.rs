@@ -27,7 +27,8 @@ const LAYERS: &[(&str, u8)] = &[
     ("pipeline", 8),
     ("report", 9),
     ("compare", 9),
-    ("cli", 10),
+    ("diff", 10),
+    ("cli", 11),
 ];
 
 fn layer(module: &str) -> Option<u8> {

@@ -66,14 +66,18 @@ impl Table {
 
     /// The table as Markdown: a level-`depth` heading and a pipe table.
     pub fn markdown(&self, depth: usize) -> String {
-        let cell = |s: &str| -> String {
-            if s.is_empty() {
-                " ".into()
-            } else {
-                s.replace('|', "\\|")
-            }
-        };
-        let mut out = format!("{} {}\n\n", "#".repeat(depth), cell(&self.title));
+        format!(
+            "{} {}\n\n{}",
+            "#".repeat(depth),
+            md_cell(&self.title),
+            self.markdown_body()
+        )
+    }
+
+    /// The pipe table and its note, without a heading.
+    pub fn markdown_body(&self) -> String {
+        let cell = md_cell;
+        let mut out = String::new();
         let header: Vec<String> = self.header.iter().map(|h| cell(h)).collect();
         out.push_str(&format!("| {} |\n", header.join(" | ")));
         let align: Vec<&str> = (0..self.header.len())
@@ -89,6 +93,15 @@ impl Table {
         }
         out.push('\n');
         out
+    }
+}
+
+/// A Markdown table cell: pipes escaped, an empty cell a space.
+fn md_cell(s: &str) -> String {
+    if s.is_empty() {
+        " ".into()
+    } else {
+        s.replace('|', "\\|")
     }
 }
 
@@ -149,18 +162,15 @@ fn volumes(c: &Comparison) -> Table {
     }
     row.append(&mut out);
     rows.push(row);
-    let mut note = format!(
-        "{} leads compared; {} ended somewhere else.",
-        thousands(c.leads),
-        thousands(c.moved_count)
-    );
-    if c.absent != [0, 0] {
-        note.push_str(&format!(
-            " {} only after, {} only before.",
+    // Leads on one side only (a snapshot against fresh data): said, since the volumes of the
+    // two sides then count different leads.
+    let note = (c.absent != [0, 0]).then(|| {
+        format!(
+            "{} leads only after, {} only before.",
             thousands(c.absent[BEFORE]),
             thousands(c.absent[AFTER])
-        ));
-    }
+        )
+    });
     Table {
         title: "Leads per stage".into(),
         header: [
@@ -175,7 +185,7 @@ fn volumes(c: &Comparison) -> Table {
         .map(String::from)
         .to_vec(),
         rows,
-        note: Some(note),
+        note,
     }
 }
 

@@ -25,7 +25,7 @@ pub struct Args {
     #[arg(value_name = "OLD")]
     old: PathBuf,
     /// The rule file after the change
-    #[arg(value_name = "NEW", required_unless_present = "rev")]
+    #[arg(value_name = "NEW")]
     new: Option<PathBuf>,
     /// Compare the working file OLD with its committed version at this git revision (a
     /// commit, branch or tag), read through git without a checkout
@@ -145,7 +145,9 @@ pub fn run(mut args: Args) -> Exit {
         (Some(new), _) => (super::read_source(&args.old), super::read_source(new)),
         (None, Some(rev)) => (committed(&args.old, rev), super::read_source(&args.old)),
         (None, None) => {
-            eprintln!("error: name the new rule file, or pass --rev GIT_REV");
+            eprintln!(
+                "error: name the new rule file (`funnelc diff OLD NEW`), or compare with a git revision (`funnelc diff FILE --rev GIT_REV`)"
+            );
             return Exit::Usage;
         }
     };

@@ -238,6 +238,19 @@ fn a_bad_lead_stops_the_diff_with_its_line() {
 }
 
 #[test]
+fn show_0_counts_the_moved_leads_without_listing_them() {
+    let (code, out, err) = funnelc(&[
+        "diff", OLD, NEW, "--leads", LEADS, "--format", "md", "--show", "0",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.ends_with("\nLeads that moved: 2, none listed.\n"),
+        "{out}"
+    );
+    assert!(!out.contains("<details>"), "{out}");
+}
+
+#[test]
 fn a_new_file_or_a_revision_is_needed() {
     let (code, _, err) = funnelc(&["diff", OLD, "--leads", LEADS]);
     assert_eq!(code, 2, "{err}");

@@ -241,6 +241,11 @@ fn moved(c: &Comparison) -> Table {
         .collect();
     let title = if c.moved.len() as u64 == c.moved_count {
         "Leads that moved".to_string()
+    } else if c.moved.is_empty() {
+        format!(
+            "Leads that moved: {}, none listed",
+            thousands(c.moved_count)
+        )
     } else {
         format!(
             "Leads that moved (the first {} of {})",

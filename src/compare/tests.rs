@@ -156,6 +156,10 @@ fn only_the_first_moved_leads_are_kept() {
     assert_eq!(c.moved.len(), 2);
     let text = render::text(&render::tables(&c));
     assert!(text.contains("the first 2 of 3"), "{text}");
+    let none = compared(0);
+    assert_eq!((none.moved_count, none.moved.len()), (3, 0));
+    let text = render::text(&render::tables(&none));
+    assert!(text.contains("Leads that moved: 3, none listed"), "{text}");
 }
 
 #[test]

@@ -169,8 +169,10 @@ pub fn markdown(d: &Diff) -> String {
         .map_or((None, &all[..]), |(m, r)| (Some(m), r));
     out.push_str(&cmp::markdown(rest, 3));
     if let Some(m) = moved {
-        if d.comparison.moved.is_empty() {
+        if d.comparison.moved_count == 0 {
             out.push_str("No lead ended somewhere else.\n\n");
+        } else if d.comparison.moved.is_empty() {
+            out.push_str(&format!("{}.\n\n", m.title));
         } else {
             out.push_str(&format!(
                 "<details>\n<summary>{}</summary>\n\n",

@@ -94,10 +94,18 @@ impl StageSet {
         }
     }
 
+    /// The stages, the first 64 in order, then the others as inserted.
     fn iter(&self) -> impl Iterator<Item = u16> + '_ {
-        (0..64u16)
-            .filter(|i| self.low >> i & 1 == 1)
-            .chain(self.more.iter().copied())
+        // One step per stage in the set, not per possible stage.
+        let mut rest = self.low;
+        std::iter::from_fn(move || {
+            (rest != 0).then(|| {
+                let i = rest.trailing_zeros() as u16;
+                rest &= rest - 1;
+                i
+            })
+        })
+        .chain(self.more.iter().copied())
     }
 }
 

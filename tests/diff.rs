@@ -237,6 +237,44 @@ fn a_bad_lead_stops_the_diff_with_its_line() {
     );
 }
 
+/// Every shipped rule file against itself on the example leads: nobody moves, every lead is
+/// on the diagonal, and each side's counts are the ones `eval` prints.
+#[test]
+fn a_file_against_itself_moves_nobody_and_counts_what_eval_counts() {
+    for rules in crate::common::shipped_rules() {
+        let (code, out, err) =
+            funnelc(&["diff", &rules, &rules, "--leads", LEADS, "--format", "json"]);
+        assert_eq!(code, 0, "{rules}: {err}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["moved_count"], 0, "{rules}");
+        for cell in v["matrix"].as_array().unwrap() {
+            assert_eq!(cell["from"], cell["to"], "{rules}");
+        }
+        let (code, _, summary) = funnelc(&["eval", &rules, "--leads", LEADS, "-o", "/dev/null"]);
+        assert_eq!(code, 0, "{summary}");
+        let mut counted = vec![format!("{} leads", v["read"])];
+        for vol in v["volumes"].as_array().unwrap() {
+            if vol["kind"] == "outside" {
+                continue;
+            }
+            let [a, b] = [&vol["reached"][0], &vol["reached"][1]];
+            assert_eq!(a, b, "{rules}");
+            // `eval` names only the exits some lead took.
+            if vol["kind"] == "exit" && a == 0 {
+                continue;
+            }
+            counted.push(format!("{} {a}", vol["name"].as_str().unwrap()));
+        }
+        counted.push("0 skipped".into());
+        // Counts below 1,000 here, so written without separators either way.
+        let line = summary
+            .lines()
+            .find(|l| l.ends_with(" skipped"))
+            .unwrap_or("");
+        assert_eq!(line, counted.join(" · "), "{rules}");
+    }
+}
+
 #[test]
 fn show_0_counts_the_moved_leads_without_listing_them() {
     let (code, out, err) = funnelc(&[

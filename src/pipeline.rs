@@ -22,7 +22,7 @@ use crate::output;
 use crate::plan::Plan;
 
 mod pair;
-pub use pair::{evaluate_pair, same_schema, PairEvaluated, PairWork};
+pub use pair::{evaluate_pair, same_schema, PairEvaluated, PairWork, Subset};
 
 /// The shapes lead data comes in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

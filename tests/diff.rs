@@ -182,6 +182,40 @@ fn schemas_that_differ_read_each_lead_by_both() {
 }
 
 #[test]
+fn a_new_schema_that_declares_more_reads_each_lead_once() {
+    // The new file declares one trait more: leads are parsed by it, and the old side's lead
+    // is made from that parse. The result is the one of the same-schema diff.
+    let new = std::fs::read_to_string(NEW).unwrap().replace(
+        "  trait company.invoicing_pain: bool\n",
+        "  trait company.invoicing_pain: bool\n  trait company.founded: int\n",
+    );
+    let new = temp_file("b2b-saas-more.funnel", new.as_bytes());
+    let (code, out, err) = funnelc(&[
+        "diff",
+        OLD,
+        new.to_str().unwrap(),
+        "--leads",
+        LEADS,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let mut got: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let mut want: serde_json::Value = serde_json::from_str(&seed_change("json")).unwrap();
+    for m in got["moved"].as_array_mut().unwrap() {
+        let line = m["why_after"]["line"].as_u64().unwrap();
+        m["why_after"]["line"] = (line - 1).into();
+    }
+    for v in [&mut got, &mut want] {
+        v["after"] = "new".into();
+        for m in v["moved"].as_array_mut().unwrap() {
+            m["why_after"]["file"] = "new".into();
+        }
+    }
+    assert_eq!(got, want);
+}
+
+#[test]
 fn schemas_that_differ_need_lead_per_line_input() {
     let old = std::fs::read_to_string(OLD).unwrap().replace(
         "  trait company.invoicing_pain: bool\n",

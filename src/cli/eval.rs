@@ -217,7 +217,7 @@ pub fn run(mut args: Args) -> Exit {
         None => None,
     };
     let mut summary = Summary::new(&plan);
-    let mut table_rows = Vec::new();
+    let mut table = output::Table::new(&plan);
     let mut first = true;
     // Every format says the moment it was evaluated at: a file of results read later, or
     // by a program, must not have to guess it.
@@ -280,7 +280,7 @@ pub fn run(mut args: Args) -> Exit {
                 Ok(done) => {
                     summary.add(done.tally, done.unknown);
                     match done.value {
-                        Rendered::Cells(cells) => table_rows.push(cells),
+                        Rendered::Cells(cells) => table.push(&cells),
                         Rendered::Text(text) if args.format == OutFormat::Json => {
                             sink.write(if first { "\n  " } else { ",\n  " });
                             first = false;
@@ -325,7 +325,7 @@ pub fn run(mut args: Args) -> Exit {
             // Colour only for a person at a terminal, never into a file.
             let color = args.output.is_none() && super::color_stdout();
             sink.write(&format!("as of {as_of_text}\n"));
-            sink.write(&output::table(&plan, &table_rows, color))
+            table.write(color, |line| sink.write(line));
         }
         OutFormat::Json => sink.write(if first { "]\n" } else { "\n]\n" }),
         _ => {}

@@ -9,7 +9,7 @@ mod table;
 
 pub use self::csv::{csv_header, csv_line, csv_row};
 pub use json::{json, moves, JsonLines};
-pub use table::{table, table_header, table_row};
+pub use table::{table, table_header, table_row, Table};
 
 use crate::time::format_timestamp;
 use crate::time::Timestamp;

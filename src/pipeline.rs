@@ -850,18 +850,9 @@ impl Summary {
     }
 }
 
-/// `1234567` → `1,234,567`.
-pub fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+/// `1234567` → `1,234,567` (kept in `output`, beside the other number formats, so that
+/// modules beside the pipeline can use it too).
+pub use crate::output::thousands;
 
 #[cfg(test)]
 mod tests {

@@ -25,8 +25,8 @@ const LAYERS: &[(&str, u8)] = &[
     ("output", 7),
     ("rule_tests", 7),
     ("pipeline", 8),
+    ("compare", 8),
     ("report", 9),
-    ("compare", 9),
     ("diff", 10),
     ("cli", 11),
 ];

@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 use super::{Comparison, Decision, Spot, AFTER, BEFORE};
-use crate::pipeline::thousands;
+use crate::output::thousands;
 
 /// Shown for a number that does not apply.
 pub const DASH: &str = "—";

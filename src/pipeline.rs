@@ -757,17 +757,38 @@ impl Summary {
     }
 
     /// `1,000 leads · MCL 1,000 · MEL 466 · … · disqualified 12 · 0 skipped`
+    /// `6 leads (5 evaluated, 1 skipped) · reached: MCL 3 · MEL 2 · exited: lost 1`: the
+    /// leads that reached each stage at some point (wherever they are now), and those that
+    /// took each exit.
     pub fn line(&self, plan: &Plan) -> String {
         let noun = if self.read == 1 { "lead" } else { "leads" };
-        let mut parts = vec![format!("{} {noun}", thousands(self.read))];
-        for (st, n) in plan.stages.iter().zip(&self.reached) {
-            parts.push(format!("{} {}", st.name, thousands(*n)));
+        let mut out = format!(
+            "{} {noun} ({} evaluated, {} skipped)",
+            thousands(self.read),
+            thousands(self.read - self.skipped),
+            thousands(self.skipped)
+        );
+        let list = |items: Vec<String>| items.join(" · ");
+        if !plan.stages.is_empty() {
+            out.push_str(" · reached: ");
+            out.push_str(&list(
+                plan.stages
+                    .iter()
+                    .zip(&self.reached)
+                    .map(|(st, n)| format!("{} {}", st.name, thousands(*n)))
+                    .collect(),
+            ));
         }
-        for (x, n) in &self.exits {
-            parts.push(format!("{x} {}", thousands(*n)));
+        if !self.exits.is_empty() {
+            out.push_str(" · exited: ");
+            out.push_str(&list(
+                self.exits
+                    .iter()
+                    .map(|(x, n)| format!("{x} {}", thousands(*n)))
+                    .collect(),
+            ));
         }
-        parts.push(format!("{} skipped", thousands(self.skipped)));
-        parts.join(" · ")
+        out
     }
 
     /// `ignored 3 events of types the schema does not declare: x (2), y (1)`, when there were

@@ -68,9 +68,98 @@ fn csv_output_is_quoted_and_complete() {
     let mut lines = out.lines();
     assert_eq!(
         lines.next().unwrap(),
-        "id,stage,exit,exited_at,MCL,MEL,MQL,SAL,SQL,SQO,sla_breaches,fit,fit_grade,engagement,as_of"
+        "id,stage,last_stage,exit,exited_at,source,company.region,\
+         MCL_first_entered_at,MCL_entered_at,MEL_first_entered_at,MEL_entered_at,\
+         MQL_first_entered_at,MQL_entered_at,SAL_first_entered_at,SAL_entered_at,\
+         SQL_first_entered_at,SQL_entered_at,SQO_first_entered_at,SQO_entered_at,\
+         moves,sla_breaches,fit,fit_grade,engagement,as_of"
     );
     assert_eq!(lines.count(), 6);
+}
+
+/// The three output formats of `eval` say the same thing about every lead: where it is (an
+/// exited lead's `stage` is its exit everywhere), each stage's first and latest entry, its
+/// moves and its dimensions. The worked example has returned and disqualified leads.
+#[test]
+fn table_csv_and_json_agree_on_every_lead() {
+    let run = |format: &str| {
+        let (code, out, err) = funnelc(&[
+            "eval",
+            "examples/heshbonit4u/heshbonit4u.funnel",
+            "--leads",
+            "examples/heshbonit4u/leads.jsonl",
+            "--as-of",
+            "2025-06-30",
+            "--format",
+            format,
+        ]);
+        assert_eq!(code, 0, "{err}");
+        out
+    };
+    let json: Vec<serde_json::Value> = run("jsonl")
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let csv_text = run("csv");
+    let mut reader = csv::Reader::from_reader(csv_text.as_bytes());
+    let header = reader.headers().unwrap().clone();
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    let table = run("table");
+    let table_rows: Vec<Vec<&str>> = table
+        .lines()
+        .skip(2)
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(json.len(), rows.len());
+    assert_eq!(json.len(), table_rows.len());
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let (mut exited, mut returned) = (0, 0);
+    for ((j, c), t) in json.iter().zip(&rows).zip(&table_rows) {
+        let id = j["id"].as_str().unwrap();
+        assert_eq!(&c[col("id")], id);
+        assert_eq!(t[0], id);
+        let stage = j["stage"].as_str().unwrap_or("");
+        assert_eq!(&c[col("stage")], stage, "{id}");
+        assert_eq!(t[1], stage, "{id}");
+        if !j["exit"].is_null() {
+            exited += 1;
+            assert_eq!(j["exit"]["name"], j["stage"], "{id}");
+            assert_eq!(j["exit"]["from"], j["last_stage"], "{id}");
+            assert_eq!(&c[col("last_stage")], j["last_stage"].as_str().unwrap());
+        }
+        for s in ["MCL", "MEL", "MQL", "SAL", "SQL", "SQO"] {
+            let first = j["first_entered"][s].as_str().unwrap_or("");
+            let last = j["entered"][s].as_str().unwrap_or("");
+            assert_eq!(&c[col(&format!("{s}_first_entered_at"))], first, "{id} {s}");
+            assert_eq!(&c[col(&format!("{s}_entered_at"))], last, "{id} {s}");
+            assert!(first <= last, "{id} {s}: first entry after the latest");
+        }
+        let moves = j["moves"].as_array().unwrap();
+        let csv_moves = &c[col("moves")];
+        assert_eq!(
+            csv_moves.split(';').filter(|m| !m.is_empty()).count(),
+            moves.len(),
+            "{id}"
+        );
+        if !moves.is_empty() {
+            returned += 1;
+            assert!(j["first_entered"]["MEL"] != j["entered"]["MEL"], "{id}");
+            assert!(csv_moves.starts_with("MQL>MEL@"), "{id}: {csv_moves}");
+        }
+        assert_eq!(
+            &c[col("source")],
+            j["dimensions"]["source"].as_str().unwrap()
+        );
+        assert_eq!(
+            &c[col("company.region")],
+            j["dimensions"]["company.region"].as_str().unwrap()
+        );
+        assert_eq!(c[col("as_of")], j["as_of"]);
+    }
+    assert!(
+        exited > 0 && returned > 0,
+        "{exited} exited, {returned} returned"
+    );
 }
 
 #[test]

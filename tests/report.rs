@@ -64,8 +64,15 @@ fn the_worked_example_reproduces_the_seeds_report() {
     assert_eq!(from_previous, ["46.7", "42.9", "83.3", "48.0", "66.7"]);
     assert_eq!(pct(&stages[5]["from_first"]), "5.3");
     // Last year: 120, 60, 22, 18, 9, 6 and 5% overall.
-    let ly = &r["comparisons"][0];
+    let ly = &r["comparisons"][1];
     assert_eq!(ly["name"], "same period last year");
+    assert_eq!(ly["coverage"], "full");
+    // February 2025 has no leads: no comparison, and a note that says so.
+    assert_eq!(r["comparisons"][0]["coverage"], "none");
+    assert!(r["comparisons"][0]["note"]
+        .as_str()
+        .unwrap()
+        .contains("2025-02-01..2025-02-28"));
     assert_eq!(nums(&ly["reached"]), [120, 60, 22, 18, 9, 6]);
     assert_eq!(pct(&ly["from_first_to_last"]), "5.0");
     // Conversion bands.
@@ -366,11 +373,25 @@ fn csv_writes_one_file_per_table_with_plain_numbers() {
     ]);
     assert_eq!(code, 0, "{err}");
     let stages = std::fs::read_to_string(dir.join("stages.csv")).unwrap();
-    assert!(stages.starts_with("stage,reached,straight through,from previous,from first,same period last year\nMCL,150,150,,1,120\nMEL,70,70,0.4667,0.4667,60\n"), "{stages}");
+    assert!(stages.starts_with("stage,reached,straight through,from previous,from first\nMCL,150,150,,1\nMEL,70,70,0.4667,0.4667\n"), "{stages}");
+    let compared = std::fs::read_to_string(dir.join("comparisons.csv")).unwrap();
+    assert!(
+        compared.starts_with(
+            "stage,now,rate now,last year,change,rate last year\nMCL,150,,120,0.25,\nMEL,70,0.4667,60,0.1667,0.5\n"
+        ),
+        "{compared}"
+    );
     let summary = std::fs::read_to_string(dir.join("summary.csv")).unwrap();
     assert!(
         summary.contains("as of,2025-06-30T23:59:59.999Z"),
         "{summary}"
+    );
+    let notes = std::fs::read_to_string(dir.join("notes.csv")).unwrap();
+    assert!(
+        notes.contains(
+            "\ncomparisons,now: 2025-03-01 to 2025-03-31; no comparison with the previous period"
+        ),
+        "{notes}"
     );
     assert!(dir.join("channels_source.csv").exists());
     assert!(dir.join("steps_email.csv").exists());
@@ -648,4 +669,55 @@ fn leads_from_standard_input_give_the_same_report() {
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     let f: Value = serde_json::from_str(&file.1).unwrap();
     assert_eq!(r["stages"], f["stages"]);
+}
+
+/// `--compare` picks the windows; one the data does not cover is a warning when asked for by
+/// name, and a note in every format.
+#[test]
+fn compare_asks_for_windows_and_says_when_the_data_lacks_one() {
+    let run = |compare: &str, format: &str| {
+        funnelc(&[
+            "report",
+            RULES,
+            "--leads",
+            LEADS,
+            "--from",
+            "2025-03-01",
+            "--to",
+            "2025-03-31",
+            "--as-of",
+            "2025-06-30",
+            "--compare",
+            compare,
+            "--format",
+            format,
+        ])
+    };
+    let (code, out, err) = run("last-year", "json");
+    assert_eq!(code, 0, "{err}");
+    let r: Value = serde_json::from_str(&out).unwrap();
+    let names: Vec<&str> = r["comparisons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["same period last year"]);
+    assert_eq!(pct(&r["comparisons"][0]["change"][0]), "25.0");
+    assert!(!err.contains("no comparison"), "{err}");
+
+    let (code, out, err) = run("previous", "md");
+    assert_eq!(code, 0, "{err}");
+    let missing = "no comparison with the previous period: no lead in the data entered the funnel in 2025-02-01..2025-02-28";
+    assert!(err.contains(&format!("warning: {missing}")), "{err}");
+    assert!(out.contains(missing), "{out}");
+    for format in ["table", "html"] {
+        let (code, out, _) = run("previous", format);
+        assert_eq!(code, 0);
+        assert!(out.contains(missing), "{format}");
+    }
+    let (code, out, _) = run("none", "json");
+    assert_eq!(code, 0);
+    let r: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(r["comparisons"], serde_json::json!([]));
 }

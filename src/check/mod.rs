@@ -3,6 +3,7 @@
 //! and a name or type already reported is typed [`Ty::Error`] so it causes no follow-on errors.
 
 mod collect;
+mod costs;
 mod cycles;
 mod decls;
 mod lints;
@@ -40,6 +41,7 @@ pub fn check(file: &File, source: &str) -> Checked {
     );
     diagnostics.extend(typed);
     diagnostics.extend(linted);
+    diagnostics.extend(costs::check(file));
     lints::run_unused(file, &symbols, &usage, &mut diagnostics);
     if symbols.stages.is_empty() {
         let what = if source.trim().is_empty() {

@@ -26,6 +26,16 @@ pub enum PeriodArg {
     Quarter,
 }
 
+#[derive(Clone, Copy, Debug, clap::ValueEnum, PartialEq, Eq)]
+pub enum CompareArg {
+    /// The same length of time just before the range
+    Previous,
+    /// The same dates a year earlier
+    LastYear,
+    /// No comparison
+    None,
+}
+
 #[derive(clap::Args)]
 pub struct Args {
     #[command(flatten)]
@@ -48,6 +58,10 @@ pub struct Args {
     /// Write to this file (a folder with --format csv) instead of standard output
     #[arg(short = 'o', long, value_name = "PATH")]
     output: Option<PathBuf>,
+    /// Compare the range's cohort with earlier windows (default: both). A window the data
+    /// does not cover is noted under the table, and warned of when asked for by name
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "WINDOW")]
+    compare: Vec<CompareArg>,
     /// Spend per channel and month: a CSV with the columns channel, month (YYYY-MM), amount
     #[arg(long, value_name = "FILE")]
     spend: Option<PathBuf>,
@@ -178,6 +192,23 @@ pub fn run(mut args: Args) -> Exit {
             PeriodArg::Month => Period::Monthly,
             PeriodArg::Quarter => Period::Quarterly,
         },
+        compare: if args.compare.is_empty() {
+            vec![report::Compare::Previous, report::Compare::LastYear]
+        } else {
+            let mut v = Vec::new();
+            for c in &args.compare {
+                let c = match c {
+                    CompareArg::Previous => report::Compare::Previous,
+                    CompareArg::LastYear => report::Compare::LastYear,
+                    CompareArg::None => continue,
+                };
+                if !v.contains(&c) {
+                    v.push(c);
+                }
+            }
+            v
+        },
+        compare_given: !args.compare.is_empty(),
     };
     let built = report::build(&spec, &agg, &asked, spend.as_ref());
     for w in &built.warnings {

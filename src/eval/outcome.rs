@@ -90,6 +90,21 @@ impl State {
     }
 }
 
+impl State {
+    /// The first entry into each of `n` stages (the latest is [`State::latest`]).
+    pub fn first_entries(&self, n: usize) -> Vec<Option<i64>> {
+        let mut first = vec![None; n];
+        for e in &self.entries {
+            if let Some(f) = first.get_mut(e.stage as usize) {
+                if f.is_none() {
+                    *f = Some(e.at);
+                }
+            }
+        }
+        first
+    }
+}
+
 /// One score at a moment, with what made it.
 #[derive(Clone, Debug)]
 pub struct ScoreValue {

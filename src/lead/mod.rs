@@ -24,6 +24,23 @@ impl Value {
     pub fn is_missing(&self) -> bool {
         matches!(self, Value::Missing)
     }
+
+    /// The value as a cell of a table or CSV file: text without quotes, a list's items
+    /// joined by `, `; `None` when missing.
+    pub fn plain(&self) -> Option<String> {
+        match self {
+            Value::Missing => None,
+            Value::Text(s) => Some(s.to_string()),
+            Value::List(items) => Some(
+                items
+                    .iter()
+                    .map(|i| i.plain().unwrap_or_else(|| "missing".into()))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
+            other => Some(other.to_string()),
+        }
+    }
 }
 
 impl fmt::Display for Value {

@@ -8,11 +8,20 @@ mod json;
 mod table;
 
 pub use self::csv::{csv_header, csv_line, csv_row};
-pub use json::{json, moves, JsonLines};
+pub use json::{json, move_list, moves, JsonLines};
 pub use table::{table, table_header, table_row, Table};
 
+use crate::plan::Plan;
 use crate::time::format_timestamp;
 use crate::time::Timestamp;
+
+/// The declared `dimensions`, by trait path, in declaration order: every format has a column
+/// (or member) for each.
+fn dimension_names(plan: &Plan) -> impl Iterator<Item = &str> {
+    plan.dimensions
+        .iter()
+        .map(|slot| plan.traits.get(*slot).map_or("", |(path, _)| path.as_str()))
+}
 
 fn ts(ms: i64) -> String {
     format_timestamp(Timestamp { millis: ms })

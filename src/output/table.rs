@@ -1,35 +1,55 @@
 //! Outcomes as an aligned table for a terminal.
 
 use crate::eval::{position, Outcome};
-use crate::lead::{fmt_num, Lead};
+use crate::lead::{fmt_num, Lead, Value};
 use crate::plan::{LeaveTo, Plan};
 use crate::time::format_date_of;
 use crate::time::Timestamp;
 
-/// The table's cells for one lead: id, position, the date of each stage entry, scores.
+/// The table's cells for one lead: id, position (a stage, or the exit taken), dimensions,
+/// the date of each stage's latest entry, then each score and, for graded models, its grade.
 pub fn table_row(plan: &Plan, lead: &Lead, out: &Outcome) -> Vec<String> {
     let mut row = vec![lead.id.clone(), position(plan, out)];
+    row.extend(plan.dimensions.iter().map(|slot| {
+        lead.traits
+            .get(*slot)
+            .and_then(Value::plain)
+            .unwrap_or_else(|| "—".into())
+    }));
     row.extend(out.state.latest.iter().map(|t| {
         t.map_or("—".to_string(), |ms| {
             format_date_of(Timestamp { millis: ms })
         })
     }));
     for (m, v) in plan.scores.iter().zip(&out.scores) {
-        let grade = v
-            .grade
-            .and_then(|g| m.grades.get(g))
-            .map(|(l, _)| format!(" {l}"))
-            .unwrap_or_default();
-        row.push(format!("{}{grade}", fmt_num(v.total)));
+        row.push(fmt_num(v.total));
+        if !m.grades.is_empty() {
+            row.push(
+                v.grade
+                    .and_then(|g| m.grades.get(g))
+                    .map_or("—".to_string(), |(l, _)| l.clone()),
+            );
+        }
     }
     row
 }
 
 pub fn table_header(plan: &Plan) -> Vec<String> {
     let mut h = vec!["lead".to_string(), "stage".into()];
+    h.extend(super::dimension_names(plan).map(String::from));
     h.extend(plan.stages.iter().map(|s| s.name.clone()));
-    h.extend(plan.scores.iter().map(|m| m.name.clone()));
+    for m in &plan.scores {
+        h.push(m.name.clone());
+        if !m.grades.is_empty() {
+            h.push(format!("{} grade", m.name));
+        }
+    }
     h
+}
+
+/// Columns a cell takes in a terminal: wide characters (CJK, most emoji) take two.
+fn width(s: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(s)
 }
 
 /// Rows gathered for an aligned table, whose column widths are known only once the last row
@@ -42,7 +62,8 @@ pub struct Table {
     rows: usize,
     header: Vec<String>,
     exits: Vec<String>,
-    first_score: usize,
+    /// Score columns are right-aligned; grade columns (after their score) are not.
+    right: Vec<bool>,
 }
 
 impl Table {
@@ -56,13 +77,21 @@ impl Table {
                 LeaveTo::Stage(_) => None,
             })
             .collect();
+        let mut right = vec![false; header.len()];
+        let mut i = 2 + plan.dimensions.len() + plan.stages.len();
+        for m in &plan.scores {
+            if let Some(r) = right.get_mut(i) {
+                *r = true;
+            }
+            i += 1 + usize::from(!m.grades.is_empty());
+        }
         Table {
             cells: Vec::new(),
-            widths: header.iter().map(|h| h.chars().count()).collect(),
+            widths: header.iter().map(|h| width(h)).collect(),
             rows: 0,
             header,
             exits,
-            first_score: 2 + plan.stages.len(),
+            right,
         }
     }
 
@@ -71,7 +100,7 @@ impl Table {
     pub fn push(&mut self, row: &[String]) {
         for (i, width) in self.widths.iter_mut().enumerate() {
             let cell = row.get(i).map_or("", String::as_str);
-            *width = (*width).max(cell.chars().count());
+            *width = (*width).max(self::width(cell));
             // The length as a base-128 varint: seven bits a byte, the high bit set on all but
             // the last.
             let mut n = cell.len();
@@ -85,7 +114,8 @@ impl Table {
         self.rows += 1;
     }
 
-    /// Writes the table a line at a time: text left, scores right.
+    /// Writes the table a line at a time, aligned by display width: scores right, everything
+    /// else left.
     ///
     /// With `color`, the header is bold, a lead's position is green (in a stage) or red
     /// (exited), and stages never entered are dim; padding is computed on the plain text.
@@ -129,7 +159,7 @@ impl Table {
     fn line(&self, line: &mut String, color: bool, header: bool, row: &[&str]) {
         line.clear();
         for (i, (c, width)) in row.iter().zip(&self.widths).enumerate() {
-            let pad = width.saturating_sub(c.chars().count());
+            let pad = width.saturating_sub(self::width(c));
             if i > 0 {
                 line.push_str("  ");
             }
@@ -141,7 +171,7 @@ impl Table {
                 (true, _, _) if *c == "—" => "\x1b[2m",
                 _ => "",
             };
-            let right = i >= self.first_score;
+            let right = self.right.get(i).copied().unwrap_or(false);
             if right {
                 line.extend(std::iter::repeat_n(' ', pad));
             }
@@ -214,5 +244,24 @@ mod tests {
             .unwrap()
             .replace_all(&coloured, "");
         assert_eq!(stripped, plain);
+    }
+
+    #[test]
+    fn wide_characters_are_aligned_by_display_width() {
+        let src = "schema {\n  event e\n}\nstage A {\n  enter when e\n}\n";
+        let plan = crate::compile(src, "t").plan().unwrap();
+        let rows = vec![
+            vec!["日本語".to_string(), "A".into(), "2025-01-01".into()],
+            vec!["abc".to_string(), "A".into(), "2025-01-02".into()],
+        ];
+        let text = table(&plan, &rows, false);
+        let cols: Vec<usize> = text
+            .lines()
+            .map(|l| width(&l[..l.find('A').unwrap()]))
+            .collect();
+        // The header's `stage` starts where each row's `A` does.
+        let header = text.lines().next().unwrap();
+        assert_eq!(width(&header[..header.find("stage").unwrap()]), 8);
+        assert_eq!(cols[1..], [8, 8], "{text}");
     }
 }

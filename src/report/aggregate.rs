@@ -186,21 +186,7 @@ impl<'a> Context<'a> {
 
 /// A trait's value as a breakdown key; `None` when the lead lacks it.
 fn text_of(v: Option<&Value>) -> Option<String> {
-    match v? {
-        Value::Missing => None,
-        Value::Text(s) => Some(s.to_string()),
-        Value::List(items) => Some(
-            items
-                .iter()
-                .map(|i| match i {
-                    Value::Text(s) => s.to_string(),
-                    other => other.to_string(),
-                })
-                .collect::<Vec<_>>()
-                .join(", "),
-        ),
-        other => Some(other.to_string()),
-    }
+    v?.plain()
 }
 
 pub(super) fn add_into(a: &mut [u64], b: &[u64]) {
@@ -267,6 +253,56 @@ pub struct Counts {
     /// Leads that reached each stage.
     pub reached: Vec<u64>,
     pub revenue_cents: i64,
+    /// Breakdown values only (empty for channels): durations of each transition, as
+    /// [`Aggregate::transitions`], and leads with a stay over each stage's SLA.
+    pub transitions: Vec<Dist>,
+    pub breached: Vec<u64>,
+}
+
+impl Counts {
+    fn new(n: usize, detailed: bool) -> Self {
+        Counts {
+            reached: vec![0; n],
+            revenue_cents: 0,
+            transitions: if detailed {
+                vec![Dist::default(); transitions(n)]
+            } else {
+                Vec::new()
+            },
+            breached: if detailed { vec![0; n] } else { Vec::new() },
+        }
+    }
+
+    fn merge(&mut self, o: Counts) {
+        add_into(&mut self.reached, &o.reached);
+        self.revenue_cents += o.revenue_cents;
+        for (a, b) in self.transitions.iter_mut().zip(o.transitions) {
+            a.merge(b);
+        }
+        add_into(&mut self.breached, &o.breached);
+    }
+}
+
+/// How many transitions a funnel of `n` stages measures: each consecutive pair, then first
+/// to last.
+fn transitions(n: usize) -> usize {
+    n.saturating_sub(1) + usize::from(n > 1)
+}
+
+/// Adds a lead's transitions (from its stages' first entries) to `into`, in the order of
+/// [`transitions`].
+fn add_transitions(into: &mut [Dist], first: &[Option<i64>]) {
+    let n = first.len();
+    for s in 1..n {
+        if let (Some(a), Some(b), Some(d)) = (first[s - 1], first[s], into.get_mut(s - 1)) {
+            d.add(b - a);
+        }
+    }
+    if n > 1 {
+        if let (Some(a), Some(b), Some(d)) = (first[0], first[n - 1], into.get_mut(n - 1)) {
+            d.add(b - a);
+        }
+    }
 }
 
 /// One step of a family: leads with each event type of that step, and stage entries its
@@ -318,7 +354,7 @@ impl Aggregate {
         Aggregate {
             reached: vec![0; n],
             straight: vec![0; n],
-            transitions: vec![Dist::default(); n.saturating_sub(1) + usize::from(n > 1)],
+            transitions: vec![Dist::default(); transitions(n)],
             velocities: vec![(Dist::default(), 0); spec.velocities.len()],
             breached: vec![0; n],
             ongoing: vec![0; n],
@@ -378,10 +414,7 @@ impl Aggregate {
         {
             for (k, c) in theirs {
                 match mine.get_mut(&k) {
-                    Some(m) => {
-                        add_into(&mut m.reached, &c.reached);
-                        m.revenue_cents += c.revenue_cents;
-                    }
+                    Some(m) => m.merge(c),
                     None => {
                         mine.insert(k, c);
                     }
@@ -456,16 +489,7 @@ impl Aggregate {
             self.breached[s] += u64::from(flags & BREACHED != 0);
             self.ongoing[s] += u64::from(flags & ONGOING != 0);
         }
-        for s in 1..n {
-            if let (Some(a), Some(b)) = (f.first[s - 1], f.first[s]) {
-                self.transitions[s - 1].add(b - a);
-            }
-        }
-        if n > 1 {
-            if let (Some(a), Some(b)) = (f.first[0], f.first[n - 1]) {
-                self.transitions[n - 1].add(b - a);
-            }
-        }
+        add_transitions(&mut self.transitions, &f.first);
         for (k, v) in spec.velocities.iter().zip(self.velocities.iter_mut()) {
             if let (Some(a), Some(b)) = (f.first[k.from], f.first[k.to]) {
                 v.0.add(b - a);
@@ -474,27 +498,32 @@ impl Aggregate {
         }
         let Facts {
             first,
+            flags,
             dims,
             costs,
             revenue_cents,
             ..
         } = f;
-        let count = |map: &mut BTreeMap<Option<String>, Counts>, key: Option<String>| {
-            let c = map.entry(key).or_insert_with(|| Counts {
-                reached: vec![0; n],
-                revenue_cents: 0,
-            });
-            for (r, at) in c.reached.iter_mut().zip(&first) {
-                *r += u64::from(at.is_some());
-            }
-            c.revenue_cents += revenue_cents;
-        };
+        let count =
+            |map: &mut BTreeMap<Option<String>, Counts>, key: Option<String>, detailed: bool| {
+                let c = map.entry(key).or_insert_with(|| Counts::new(n, detailed));
+                for (r, at) in c.reached.iter_mut().zip(&first) {
+                    *r += u64::from(at.is_some());
+                }
+                c.revenue_cents += revenue_cents;
+                if detailed {
+                    add_transitions(&mut c.transitions, &first);
+                    for (b, fl) in c.breached.iter_mut().zip(&flags) {
+                        *b += u64::from(fl & BREACHED != 0);
+                    }
+                }
+            };
         // The keys move into the maps: no copy of a text per lead.
         for (map, key) in self.dims.iter_mut().zip(dims) {
-            count(map, key);
+            count(map, key, true);
         }
         for (map, key) in self.channels.iter_mut().zip(costs) {
-            count(map, key);
+            count(map, key, false);
         }
         self.revenue_cents += revenue_cents;
         // A step's counts before its first lead.

@@ -79,8 +79,27 @@ pub struct Comparison {
     pub name: String,
     pub from: String,
     pub to: String,
+    /// `full`: the data reaches back to the window's first day; `partial`: the data's
+    /// earliest funnel entry is inside the window; `none`: no lead entered the funnel in it.
+    pub coverage: String,
+    /// The window's cohort: leads that entered the funnel in it and reached each stage.
     pub reached: Vec<u64>,
+    pub from_previous: Vec<Option<f64>>,
+    pub from_first: Vec<Option<f64>>,
+    /// Per stage: (reached now − reached then) / reached then.
+    pub change: Vec<Option<f64>>,
     pub from_first_to_last: Option<f64>,
+    /// What the coverage means for the numbers, when it is not `full`.
+    pub note: Option<String>,
+}
+
+/// An earlier window to compare the report's range with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Compare {
+    /// The same length just before the range.
+    Previous,
+    /// The same dates a year earlier.
+    LastYear,
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -149,7 +168,20 @@ pub struct BreakdownRow {
     /// The trait's value; `(none)` for leads without it.
     pub value: String,
     pub reached: Vec<u64>,
+    pub from_previous: Vec<Option<f64>>,
     pub from_first_to_last: Option<f64>,
+    /// The report's `conversions[]`, over this value's leads, with their bands.
+    pub conversions: Vec<ConversionRow>,
+    /// The report's `velocity[]`, over this value's leads.
+    pub velocity: Vec<TransitionRow>,
+    /// Per stage with an SLA: this value's leads with a stay over it.
+    pub sla: Vec<SlaCount>,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct SlaCount {
+    pub stage: String,
+    pub breached: u64,
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -268,6 +300,11 @@ pub struct Asked {
     pub from: Option<i64>,
     pub to: Option<i64>,
     pub period: Period,
+    /// The comparisons asked for, in this order.
+    pub compare: Vec<Compare>,
+    /// Whether they were asked for by name (a window the data does not cover is then also
+    /// a warning), not the default.
+    pub compare_given: bool,
 }
 
 pub(super) fn ratio(a: f64, b: f64) -> Option<f64> {
@@ -281,57 +318,6 @@ pub(super) fn round(v: f64, places: i32) -> f64 {
 
 fn days(ms: Option<f64>) -> Option<f64> {
     ms.map(|v| round(v / MS_PER_DAY as f64, 2))
-}
-
-/// The conversion from one stage to another: `to_count / from_count`, and the band of
-/// `bands` (as declared by a `kpi conversion`; empty for none) it falls in. `funnelc diff`
-/// shows the same rows for two versions of a rule file.
-pub fn conversion(
-    from: &str,
-    to: &str,
-    from_count: u64,
-    to_count: u64,
-    bands: &[BandSpec],
-) -> ConversionRow {
-    let rate = ratio(to_count as f64, from_count as f64);
-    let band = rate.and_then(|r| band_of(bands, r));
-    let best_from = bands
-        .iter()
-        .enumerate()
-        .filter_map(|(i, b)| match b.range {
-            Band::From(p) => Some((i, p)),
-            _ => None,
-        })
-        .max_by(|a, b| a.1.total_cmp(&b.1))
-        .map(|(i, _)| i);
-    ConversionRow {
-        from: from.into(),
-        to: to.into(),
-        from_count,
-        to_count,
-        rate,
-        band: band.map(|i| bands[i].label.clone()),
-        tone: band.map(|i| {
-            match bands[i].range {
-                Band::Below(_) => "low",
-                _ if Some(i) == best_from => "high",
-                Band::Between(..) => "high",
-                _ => "mid",
-            }
-            .to_string()
-        }),
-        bands: bands
-            .iter()
-            .map(|b| match b.range {
-                Band::Below(p) => format!("{} below {}%", b.label, num(p)),
-                Band::From(p) => format!("{} from {}%", b.label, num(p)),
-                Band::Between(p, q) => {
-                    format!("{} between {}% and {}%", b.label, num(p), num(q))
-                }
-            })
-            .collect::<Vec<_>>()
-            .join(", "),
-    }
 }
 
 /// Computes every KPI.
@@ -358,9 +344,19 @@ pub fn build(spec: &Spec, agg: &Aggregate, asked: &Asked, spend: Option<&Spend>)
             from_first: pct(agg.reached[s], agg.reached[0]),
         })
         .collect();
-    let comparisons = comparisons(agg, n, from, to);
+    let comparisons = comparisons(agg, &stages, from, to, &asked.compare);
+    if asked.compare_given {
+        for c in &comparisons {
+            if let Some(note) = c.note.as_ref().filter(|_| c.coverage != "full") {
+                warnings.push(note.clone());
+            }
+        }
+    }
     if agg.outside > 0 {
-        let used: u64 = comparisons.iter().map(|c| c.reached[0]).sum();
+        let used: u64 = comparisons
+            .iter()
+            .map(|c| c.reached.first().copied().unwrap_or(0))
+            .sum();
         let mut w = format!(
             "{} entered the funnel outside {}..{} and are not in the report",
             leads(agg.outside),
@@ -389,32 +385,8 @@ pub fn build(spec: &Spec, agg: &Aggregate, asked: &Asked, spend: Option<&Spend>)
             list.join(", ")
         ));
     }
-    let conversions = spec
-        .conversions
-        .iter()
-        .map(|k| {
-            conversion(
-                spec.stage_name(k.from),
-                spec.stage_name(k.to),
-                agg.reached[k.from],
-                agg.reached[k.to],
-                &k.bands,
-            )
-        })
-        .collect();
-    let mut velocity = Vec::new();
-    for (i, d) in agg.transitions.iter().enumerate() {
-        let (a, b) = if i + 1 < n { (i, i + 1) } else { (0, n - 1) };
-        velocity.push(TransitionRow {
-            from: spec.stage_name(a).into(),
-            to: spec.stage_name(b).into(),
-            leads: d.count(),
-            mean_days: days(d.mean()),
-            median_days: days(d.quantile(0.5)),
-            p90_days: days(d.quantile(0.9)),
-            exact: d.is_exact(),
-        });
-    }
+    let conversions = conversion_rows(spec, &agg.reached);
+    let velocity = transition_rows(spec, &agg.transitions);
     let velocity_targets = spec
         .velocities
         .iter()
@@ -448,7 +420,7 @@ pub fn build(spec: &Spec, agg: &Aggregate, asked: &Asked, spend: Option<&Spend>)
         .dimensions
         .iter()
         .zip(&agg.dims)
-        .map(|(d, map)| breakdown(&d.name, map))
+        .map(|(d, map)| breakdown(spec, &d.name, map))
         .collect();
     for b in &breakdowns {
         if b.missing > 0 {
@@ -509,6 +481,95 @@ pub fn build(spec: &Spec, agg: &Aggregate, asked: &Asked, spend: Option<&Spend>)
     report
 }
 
+/// One row per `kpi conversion`, over the leads whose `reached` counts are given.
+fn conversion_rows(spec: &Spec, reached: &[u64]) -> Vec<ConversionRow> {
+    let at = |s: usize| reached.get(s).copied().unwrap_or(0);
+    spec.conversions
+        .iter()
+        .map(|k| {
+            conversion(
+                spec.stage_name(k.from),
+                spec.stage_name(k.to),
+                at(k.from),
+                at(k.to),
+                &k.bands,
+            )
+        })
+        .collect()
+}
+
+/// The conversion from one stage to another: `to_count / from_count`, and the band of
+/// `bands` (as declared by a `kpi conversion`; empty for none) it falls in. `funnelc diff`
+/// shows the same rows for two versions of a rule file.
+pub fn conversion(
+    from: &str,
+    to: &str,
+    from_count: u64,
+    to_count: u64,
+    bands: &[BandSpec],
+) -> ConversionRow {
+    let rate = ratio(to_count as f64, from_count as f64);
+    let band = rate.and_then(|r| band_of(bands, r));
+    let best_from = bands
+        .iter()
+        .enumerate()
+        .filter_map(|(i, b)| match b.range {
+            Band::From(p) => Some((i, p)),
+            _ => None,
+        })
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(i, _)| i);
+    ConversionRow {
+        from: from.into(),
+        to: to.into(),
+        from_count,
+        to_count,
+        rate,
+        band: band.map(|i| bands[i].label.clone()),
+        tone: band.map(|i| {
+            match bands[i].range {
+                Band::Below(_) => "low",
+                _ if Some(i) == best_from => "high",
+                Band::Between(..) => "high",
+                _ => "mid",
+            }
+            .to_string()
+        }),
+        bands: bands
+            .iter()
+            .map(|b| match b.range {
+                Band::Below(p) => format!("{} below {}%", b.label, num(p)),
+                Band::From(p) => format!("{} from {}%", b.label, num(p)),
+                Band::Between(p, q) => {
+                    format!("{} between {}% and {}%", b.label, num(p), num(q))
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}
+
+/// The velocity rows: each consecutive pair of stages, then first to last.
+fn transition_rows(spec: &Spec, dists: &[super::Dist]) -> Vec<TransitionRow> {
+    let n = spec.stages.len();
+    dists
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let (a, b) = if i + 1 < n { (i, i + 1) } else { (0, n - 1) };
+            TransitionRow {
+                from: spec.stage_name(a).into(),
+                to: spec.stage_name(b).into(),
+                leads: d.count(),
+                mean_days: days(d.mean()),
+                median_days: days(d.quantile(0.5)),
+                p90_days: days(d.quantile(0.9)),
+                exact: d.is_exact(),
+            }
+        })
+        .collect()
+}
+
 /// `50`, `42.5`: a number as written in a rule file.
 pub(super) fn num(v: f64) -> String {
     crate::lead::fmt_num(v)
@@ -520,54 +581,115 @@ fn leads(n: u64) -> String {
     format!("{} {}", thousands(n), if n == 1 { "lead" } else { "leads" })
 }
 
-/// The cohorts of the window before the range and of the same window a year earlier, each
-/// when the data has leads that entered the funnel in it.
-fn comparisons(agg: &Aggregate, n: usize, from: i64, to: i64) -> Vec<Comparison> {
+/// The cohorts of the window before the range and of the same window a year earlier, as
+/// asked, each with how much of it the data covers.
+fn comparisons(
+    agg: &Aggregate,
+    now: &[StageRow],
+    from: i64,
+    to: i64,
+    asked: &[Compare],
+) -> Vec<Comparison> {
+    let n = now.len();
     let months = period::whole_months(from, to);
-    let previous = match months {
-        Some(m) => (period::add_months(from, -(m as i32)), from - 1),
-        None => (from - (to - from + 1), from - 1),
-    };
-    let last_year = (
-        period::add_months(from, -12),
-        period::add_months(to + 1, -12) - 1,
-    );
+    let data_start = agg.cohorts.keys().next().copied();
     let mut out = Vec::new();
-    for (name, (a, b)) in [
-        ("previous period", previous),
-        ("same period last year", last_year),
-    ] {
+    for c in asked {
+        let (name, (a, b)) = match c {
+            Compare::Previous => (
+                "previous period",
+                match months {
+                    Some(m) => (period::add_months(from, -(m as i32)), from - 1),
+                    None => (from - (to - from + 1), from - 1),
+                },
+            ),
+            Compare::LastYear => (
+                "same period last year",
+                (
+                    period::add_months(from, -12),
+                    period::add_months(to + 1, -12) - 1,
+                ),
+            ),
+        };
         let mut reached = vec![0u64; n];
         for (_, row) in agg.cohorts.range(a..=b) {
             for (r, c) in reached.iter_mut().zip(row) {
                 *r += c;
             }
         }
-        if reached.first().copied().unwrap_or(0) == 0 {
-            continue;
-        }
+        let first = reached.first().copied().unwrap_or(0);
+        let (coverage, note) = match data_start {
+            _ if first == 0 => (
+                "none",
+                Some(format!(
+                    "no comparison with the {name}: no lead in the data entered the funnel \
+                     in {}..{}",
+                    date(a),
+                    date(b)
+                )),
+            ),
+            Some(d) if d > a => (
+                "partial",
+                Some(format!(
+                    "the {name} ({}..{}) is only partly in the data: its earliest funnel \
+                     entry is on {}",
+                    date(a),
+                    date(b),
+                    date(d)
+                )),
+            ),
+            _ => ("full", None),
+        };
+        let pct = |x: u64, y: u64| ratio(x as f64, y as f64);
         out.push(Comparison {
             name: name.into(),
             from: date(a),
             to: date(b),
-            from_first_to_last: ratio(
-                reached.last().copied().unwrap_or(0) as f64,
-                reached[0] as f64,
-            ),
+            coverage: coverage.into(),
+            from_previous: (0..n)
+                .map(|s| (s > 0).then(|| pct(reached[s], reached[s - 1])).flatten())
+                .collect(),
+            from_first: (0..n).map(|s| pct(reached[s], first)).collect(),
+            change: now
+                .iter()
+                .zip(&reached)
+                .map(|(st, then)| ratio(st.reached as f64 - *then as f64, *then as f64))
+                .collect(),
+            from_first_to_last: pct(reached.last().copied().unwrap_or(0), first),
             reached,
+            note,
         });
     }
     out
 }
 
-fn breakdown(name: &str, map: &std::collections::BTreeMap<Option<String>, Counts>) -> Breakdown {
-    let row = |value: String, c: &Counts| BreakdownRow {
-        value,
-        from_first_to_last: ratio(
-            c.reached.last().copied().unwrap_or(0) as f64,
-            c.reached.first().copied().unwrap_or(0) as f64,
-        ),
-        reached: c.reached.clone(),
+fn breakdown(
+    spec: &Spec,
+    name: &str,
+    map: &std::collections::BTreeMap<Option<String>, Counts>,
+) -> Breakdown {
+    let row = |value: String, c: &Counts| {
+        let at = |s: usize| c.reached.get(s).copied().unwrap_or(0) as f64;
+        BreakdownRow {
+            value,
+            from_previous: (0..c.reached.len())
+                .map(|s| (s > 0).then(|| ratio(at(s), at(s - 1))).flatten())
+                .collect(),
+            from_first_to_last: ratio(at(c.reached.len().saturating_sub(1)), at(0)),
+            conversions: conversion_rows(spec, &c.reached),
+            velocity: transition_rows(spec, &c.transitions),
+            sla: spec
+                .stages
+                .iter()
+                .enumerate()
+                .filter(|(_, st)| st.sla_ms.is_some())
+                .map(|(s, st)| SlaCount {
+                    stage: st.name.clone(),
+                    breached: c.breached.get(s).copied().unwrap_or(0),
+                })
+                .collect(),
+            reached: c.reached.clone(),
+        }
     };
     // Largest first (by each stage in turn), then by name: the order people read a source
     // table in, and a stable one.

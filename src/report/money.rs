@@ -26,13 +26,27 @@ pub fn channels(
     warnings: &mut Vec<String>,
 ) -> (Vec<ChannelTable>, Option<f64>) {
     let n = spec.stages.len();
-    let months: BTreeSet<(i32, u32)> = period::starts(from, to, Period::Monthly)
+    // Each month the range touches, with the share of its days inside the range.
+    let months: BTreeMap<(i32, u32), f64> = period::starts(from, to, Period::Monthly)
         .into_iter()
         .map(|d| {
             let (y, m, _) = civil_from_days(d);
-            (y, m)
+            ((y, m), share(d, Period::Monthly, from, to))
         })
         .collect();
+    for (start, p) in partial_periods(spec, spend.is_some(), from, to) {
+        let end = period::next(start, p);
+        warnings.push(format!(
+            "the range {}..{} covers {} of the {} days of {} {}: its spend is counted for \
+             those days only",
+            period::date(from),
+            period::date(to),
+            end.min(to + 1) - start.max(from),
+            end - start,
+            period::noun(p),
+            period::label(start, p)
+        ));
+    }
     let mut tables = Vec::new();
     let mut total_spend = None;
     for (i, cost) in spec.costs.iter().enumerate() {
@@ -44,8 +58,8 @@ pub fn channels(
             let mut outside = 0;
             let mut seen: BTreeSet<(&str, (i32, u32))> = BTreeSet::new();
             for r in &f.rows {
-                if months.contains(&(r.year, r.month)) {
-                    *from_file.entry(r.channel.clone()).or_insert(0.0) += r.amount;
+                if let Some(part) = months.get(&(r.year, r.month)) {
+                    *from_file.entry(r.channel.clone()).or_insert(0.0) += r.amount * part;
                     seen.insert((r.channel.as_str(), (r.year, r.month)));
                 } else {
                     from_file.entry(r.channel.clone()).or_insert(0.0);
@@ -62,7 +76,7 @@ pub fn channels(
                 ));
             }
             for ch in from_file.keys() {
-                for (y, m) in &months {
+                for (y, m) in months.keys() {
                     if !seen.contains(&(ch.as_str(), (*y, *m))) {
                         warnings.push(format!(
                             "{}: no spend for `{ch}` in {y:04}-{m:02}: counted as 0",
@@ -72,7 +86,12 @@ pub fn channels(
                 }
             }
         }
-        let periods = period::starts(from, to, cost.period).len() as f64;
+        // The declared amount is per period: each period the range touches counts for the
+        // share of its days inside the range.
+        let periods: f64 = period::starts(from, to, cost.period)
+            .into_iter()
+            .map(|s| share(s, cost.period, from, to))
+            .sum();
         let declared: BTreeMap<&str, f64> =
             cost.entries.iter().fold(BTreeMap::new(), |mut m, (k, v)| {
                 *m.entry(k.as_str()).or_insert(0.0) += v;
@@ -86,7 +105,7 @@ pub fn channels(
         };
         let zero = Counts {
             reached: vec![0; n],
-            revenue_cents: 0,
+            ..Counts::default()
         };
         // Every channel with leads, then those with spend only, in the declaration's order
         // where it has one.
@@ -140,7 +159,7 @@ pub fn channels(
         }
         let mut all = Counts {
             reached: vec![0; n],
-            revenue_cents: 0,
+            ..Counts::default()
         };
         for c in map.values() {
             for (a, b) in all.reached.iter_mut().zip(&c.reached) {
@@ -161,6 +180,37 @@ pub fn channels(
         });
     }
     (tables, total_spend)
+}
+
+/// The share of the days of the period starting on `start` that lie in `from..=to`.
+fn share(start: i64, p: Period, from: i64, to: i64) -> f64 {
+    let end = period::next(start, p);
+    let inside = (end.min(to + 1) - start.max(from)).max(0);
+    inside as f64 / (end - start) as f64
+}
+
+/// The periods whose spend is prorated: the months of the spend file (`file`) and the
+/// periods of the `cost by` declarations that the range covers only in part, each once, in
+/// order.
+fn partial_periods(spec: &Spec, file: bool, from: i64, to: i64) -> Vec<(i64, Period)> {
+    let mut kinds = Vec::new();
+    if file {
+        kinds.push(Period::Monthly);
+    }
+    for c in &spec.costs {
+        if !kinds.contains(&c.period) {
+            kinds.push(c.period);
+        }
+    }
+    let mut out = Vec::new();
+    for p in kinds {
+        for s in period::starts(from, to, p) {
+            if share(s, p, from, to) < 1.0 {
+                out.push((s, p));
+            }
+        }
+    }
+    out
 }
 
 fn row(channel: &str, spend: Option<f64>, c: &Counts, spec: &Spec) -> ChannelRow {
@@ -208,4 +258,26 @@ pub fn revenue(spec: &Spec, agg: &Aggregate, spend: Option<f64>) -> Option<Reven
             _ => None,
         },
     })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use crate::time::days_from_civil;
+
+    #[test]
+    fn a_period_counts_for_its_days_inside_the_range() {
+        let d = |m, day| days_from_civil(2025, m, day);
+        // Week of Monday March 3: the range starts on Thursday the 6th (4 of 7 days).
+        assert_eq!(share(d(3, 3), Period::Weekly, d(3, 6), d(3, 31)), 4.0 / 7.0);
+        // Q1 (90 days in 2025) against March alone: 31 days.
+        assert_eq!(
+            share(d(1, 1), Period::Quarterly, d(3, 1), d(3, 31)),
+            31.0 / 90.0
+        );
+        // Fully inside, and not at all.
+        assert_eq!(share(d(3, 1), Period::Monthly, d(1, 1), d(12, 31)), 1.0);
+        assert_eq!(share(d(3, 1), Period::Monthly, d(4, 1), d(4, 30)), 0.0);
+    }
 }

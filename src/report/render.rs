@@ -76,6 +76,19 @@ impl Fmt {
         }
     }
 
+    /// `+1.5 pp`, `−0.3 pp`: a change of a rate (a fraction), in percentage points.
+    fn points(self, v: f64) -> String {
+        if self.plain {
+            return plain(v);
+        }
+        let pp = v * 100.0;
+        if pp < 0.0 {
+            format!("−{:.1} pp", -pp)
+        } else {
+            format!("+{pp:.1} pp")
+        }
+    }
+
     /// `14.0`; `—` without a value.
     pub fn days(self, v: Option<f64>) -> String {
         match v {
@@ -163,7 +176,7 @@ pub fn sections(r: &Report, f: Fmt) -> Vec<Section> {
     s.push(vec!["skipped (bad data)".into(), f.count(r.leads.skipped)]);
     out.push(s);
 
-    let mut header: Vec<String> = [
+    let header: Vec<String> = [
         "stage",
         "reached",
         "straight through",
@@ -172,36 +185,23 @@ pub fn sections(r: &Report, f: Fmt) -> Vec<Section> {
     ]
     .map(String::from)
     .to_vec();
-    for c in &r.comparisons {
-        header.push(c.name.clone());
-    }
     let mut s = Section::new("stages", "Stages", header);
-    for (i, st) in r.stages.iter().enumerate() {
-        let mut row = vec![
+    for st in &r.stages {
+        s.push(vec![
             st.name.clone(),
             f.count(st.reached),
             f.count(st.straight),
             f.pct(st.from_previous),
             f.pct(st.from_first),
-        ];
-        for c in &r.comparisons {
-            row.push(f.count(c.reached.get(i).copied().unwrap_or(0)));
-        }
-        s.push(row);
+        ]);
     }
     let overall = r.stages.last().and_then(|x| x.from_first);
-    let mut note = format!("{first} → {last}: {}", f.pct(overall));
-    for c in &r.comparisons {
-        note.push_str(&format!(
-            "; {} ({} to {}): {}",
-            c.name,
-            c.from,
-            c.to,
-            f.pct(c.from_first_to_last)
-        ));
-    }
-    s.note = Some(note);
+    s.note = Some(format!("{first} → {last}: {}", f.pct(overall)));
     out.push(s);
+
+    if !r.comparisons.is_empty() {
+        out.push(comparisons(r, f, &first, &last));
+    }
 
     if !r.conversions.is_empty() {
         let mut s = Section::new(
@@ -317,6 +317,7 @@ pub fn sections(r: &Report, f: Fmt) -> Vec<Section> {
             s.push(cells);
         }
         out.push(s);
+        breakdown_tables(&mut out, b, f);
     }
 
     if !r.periods.is_empty() {
@@ -535,6 +536,140 @@ pub fn sections(r: &Report, f: Fmt) -> Vec<Section> {
     out
 }
 
+/// Per breakdown value, the tables the whole cohort has: conversion KPIs with their bands,
+/// days between stages, and SLA breaches.
+fn breakdown_tables(out: &mut Vec<Section>, b: &super::model::Breakdown, f: Fmt) {
+    let id = b.dimension.replace('.', "_");
+    let Some(sample) = b.rows.first() else {
+        return;
+    };
+    if !sample.conversions.is_empty() {
+        let mut header = vec![b.dimension.clone()];
+        for c in &sample.conversions {
+            header.push(format!("{} → {}", c.from, c.to));
+            header.push("band".into());
+        }
+        let mut s = Section::new(
+            &format!("by_{id}_conversions"),
+            &format!("Conversion KPIs by {}", b.dimension),
+            header,
+        );
+        for row in &b.rows {
+            let mut cells = vec![row.value.clone()];
+            for c in &row.conversions {
+                cells.push(f.pct(c.rate));
+                cells.push(c.band.clone().unwrap_or_else(|| f.dash()));
+            }
+            s.push(cells);
+        }
+        out.push(s);
+    }
+    let mut s = Section::new(
+        &format!("by_{id}_velocity"),
+        &format!("Days between stages by {}", b.dimension),
+        [
+            b.dimension.as_str(),
+            "transition",
+            "leads",
+            "mean",
+            "median",
+            "p90",
+        ]
+        .map(String::from)
+        .to_vec(),
+    );
+    for row in &b.rows {
+        // A value's transitions that no lead made say nothing: left out of the table.
+        for t in row.velocity.iter().filter(|t| t.leads > 0) {
+            s.push(vec![
+                row.value.clone(),
+                format!("{} → {}", t.from, t.to),
+                f.count(t.leads),
+                f.days(t.mean_days),
+                f.days(t.median_days),
+                f.days(t.p90_days),
+            ]);
+        }
+    }
+    if b.rows.iter().flat_map(|r| &r.velocity).any(|t| !t.exact) {
+        s.note = Some("median and p90 within 0.5% (see docs/kpis.md)".into());
+    }
+    out.push(s);
+    if !sample.sla.is_empty() {
+        let mut header = vec![b.dimension.clone()];
+        header.extend(sample.sla.iter().map(|x| format!("over {} SLA", x.stage)));
+        let mut s = Section::new(
+            &format!("by_{id}_sla"),
+            &format!("SLA breaches by {}", b.dimension),
+            header,
+        );
+        for row in &b.rows {
+            let mut cells = vec![row.value.clone()];
+            cells.extend(row.sla.iter().map(|x| f.count(x.breached)));
+            s.push(cells);
+        }
+        out.push(s);
+    }
+}
+
+/// The cohort against each earlier window the data has leads in: per stage the counts, the
+/// change, and the rate from the previous stage, then first to last. The note gives each
+/// window's dates and says which the data does not cover.
+fn comparisons(r: &Report, f: Fmt, first: &str, last: &str) -> Section {
+    let short = |name: &str| match name {
+        "previous period" => "previous".to_string(),
+        "same period last year" => "last year".to_string(),
+        other => other.to_string(),
+    };
+    let shown: Vec<&super::model::Comparison> = r
+        .comparisons
+        .iter()
+        .filter(|c| c.coverage != "none")
+        .collect();
+    let mut header = vec!["stage".to_string(), "now".into(), "rate now".into()];
+    for c in &shown {
+        let name = short(&c.name);
+        header.push(name.clone());
+        header.push("change".into());
+        header.push(format!("rate {name}"));
+    }
+    let mut s = Section::new("comparisons", "Compared with earlier windows", header);
+    for (i, st) in r.stages.iter().enumerate() {
+        let mut row = vec![
+            st.name.clone(),
+            f.count(st.reached),
+            f.pct(st.from_previous),
+        ];
+        for c in &shown {
+            row.push(f.count(c.reached.get(i).copied().unwrap_or(0)));
+            row.push(f.change(c.change.get(i).copied().flatten()));
+            row.push(f.pct(c.from_previous.get(i).copied().flatten()));
+        }
+        s.push(row);
+    }
+    let now = r.stages.last().and_then(|x| x.from_first);
+    let mut row = vec![format!("{first} → {last}"), f.pct(now), f.dash()];
+    for c in &shown {
+        row.push(f.pct(c.from_first_to_last));
+        // A change of a rate is in percentage points.
+        row.push(match (now, c.from_first_to_last) {
+            (Some(a), Some(b)) => f.points(a - b),
+            _ => f.dash(),
+        });
+        row.push(f.dash());
+    }
+    s.push(row);
+    let mut notes = vec![format!("now: {} to {}", r.range.from, r.range.to)];
+    for c in &r.comparisons {
+        match &c.note {
+            Some(n) => notes.push(n.clone()),
+            None => notes.push(format!("{}: {} to {}", short(&c.name), c.from, c.to)),
+        }
+    }
+    s.note = Some(notes.join("; "));
+    s
+}
+
 /// Whether a column holds numbers (right-aligned): every cell looks like one.
 fn numeric(s: &Section, col: usize) -> bool {
     col > 0
@@ -621,9 +756,18 @@ pub fn markdown(r: &Report) -> String {
     out
 }
 
-/// CSV: one file per section, `(file name, text)`; the summary carries the as-of moment.
+/// CSV: one file per section, `(file name, text)`; the summary carries the as-of moment, and
+/// `notes.csv` the line under each table that has one (what the other formats print there).
 pub fn csv_files(r: &Report) -> Vec<(String, String)> {
-    sections(r, Fmt::PLAIN)
+    let text = |w: csv::Writer<Vec<u8>>| {
+        w.into_inner()
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
+    };
+    let sections = sections(r, Fmt::PLAIN);
+    let mut notes = csv::Writer::from_writer(Vec::new());
+    let _ = notes.write_record(["table", "note"]);
+    let mut files: Vec<(String, String)> = sections
         .into_iter()
         .map(|s| {
             let mut w = csv::Writer::from_writer(Vec::new());
@@ -636,11 +780,12 @@ pub fn csv_files(r: &Report) -> Vec<(String, String)> {
             for row in &s.rows {
                 let _ = w.write_record(row);
             }
-            let text = w
-                .into_inner()
-                .map(|b| String::from_utf8_lossy(&b).into_owned())
-                .unwrap_or_default();
-            (format!("{}.csv", s.id), text)
+            if let Some(n) = &s.note {
+                let _ = notes.write_record([s.id.as_str(), n.as_str()]);
+            }
+            (format!("{}.csv", s.id), text(w))
         })
-        .collect()
+        .collect();
+    files.push(("notes.csv".into(), text(notes)));
+    files
 }

@@ -52,6 +52,8 @@ fn report(lines: &[&str], as_of: &str, range: Range, spend: Option<&Spend>) -> R
         from: range.from,
         to: range.to,
         period: Period::Monthly,
+        compare: vec![Compare::Previous, Compare::LastYear],
+        compare_given: false,
     };
     build(&spec, &agg, &asked, spend)
 }
@@ -237,8 +239,9 @@ fn periods_with_no_data_and_targets_with_growth() {
             (12.1, 2, Some(-0.8347))
         ]
     );
-    // The declared $100 a month, over the three months the range touches.
-    assert_eq!(r.channels[0].rows[0].spend, Some(300.0));
+    // The declared $100 a month over the range, from the first funnel entry (January 15:
+    // 17 of January's 31 days) to the as-of day (February and March in full).
+    assert_eq!(r.channels[0].rows[0].spend, Some(254.84));
 }
 
 #[test]
@@ -252,9 +255,32 @@ fn the_range_picks_the_cohort_and_last_year_is_compared() {
     let r = report(&[&old, &now], "2025-03-31T00:00:00Z", range, None);
     assert_eq!(r.leads.in_report, 1);
     assert_eq!(r.leads.outside_range, 1);
-    assert_eq!(r.comparisons.len(), 1);
-    assert_eq!(r.comparisons[0].name, "same period last year");
-    assert_eq!(r.comparisons[0].reached[0], 1);
+    assert_eq!(r.comparisons.len(), 2);
+    // February 2025: nobody entered the funnel then, and the report says so.
+    let prev = &r.comparisons[0];
+    assert_eq!(prev.name, "previous period");
+    assert_eq!(
+        (prev.from.as_str(), prev.to.as_str()),
+        ("2025-02-01", "2025-02-28")
+    );
+    assert_eq!(prev.coverage, "none");
+    assert!(prev
+        .note
+        .as_ref()
+        .unwrap()
+        .contains("no lead in the data entered"));
+    assert_eq!(prev.change[0], None);
+    let ly = &r.comparisons[1];
+    assert_eq!(ly.name, "same period last year");
+    assert_eq!(ly.coverage, "partial");
+    assert_eq!(ly.reached[0], 1);
+    // One lead now against one then: no change.
+    assert_eq!(ly.change[0], Some(0.0));
+    let text = crate::report::render::table(&r);
+    assert!(
+        text.contains("no comparison with the previous period"),
+        "{text}"
+    );
     assert!(r.warnings[0].contains("1 lead entered the funnel outside"));
     assert_eq!(r.periods[0].last_year.as_ref().unwrap()[0], 1);
 }
@@ -435,4 +461,108 @@ fn the_stage_inventory_balances_stays_per_period() {
             ("2025-04", "C", 0, 0, 0, 0, None),
         ]
     );
+}
+
+#[test]
+fn each_breakdown_value_has_the_cohorts_tables() {
+    // ads: two leads reach B (one in 1 day, one in 3: a breach of B's 2-day SLA), one of
+    // them C; web: one lead that stays in A.
+    let ads1 = lead(
+        "L1",
+        Some("ads"),
+        &[
+            ("signup", "2025-03-01T00:00:00Z"),
+            ("engaged", "2025-03-02T00:00:00Z"),
+            ("won", "2025-03-03T00:00:00Z \"amount\":10"),
+        ],
+    );
+    let ads2 = lead(
+        "L2",
+        Some("ads"),
+        &[
+            ("signup", "2025-03-01T00:00:00Z"),
+            ("engaged", "2025-03-04T00:00:00Z"),
+        ],
+    );
+    let web = lead("L3", Some("web"), &[("signup", "2025-03-01T00:00:00Z")]);
+    let r = report(
+        &[&ads1, &ads2, &web],
+        "2025-03-31T00:00:00Z",
+        Range::default(),
+        None,
+    );
+    let b = &r.breakdowns[0];
+    let (ads, web) = (&b.rows[0], &b.rows[1]);
+    assert_eq!((ads.value.as_str(), web.value.as_str()), ("ads", "web"));
+    assert_eq!(ads.reached, [2, 2, 1]);
+    assert_eq!(ads.from_previous, [None, Some(1.0), Some(0.5)]);
+    // The conversion KPI and its band, per value: 100% good, 0% failing.
+    assert_eq!(ads.conversions[0].rate, Some(1.0));
+    assert_eq!(ads.conversions[0].band.as_deref(), Some("good"));
+    assert_eq!(web.conversions[0].rate, Some(0.0));
+    assert_eq!(web.conversions[0].band.as_deref(), Some("failing"));
+    // Velocity A -> B over ads' two leads: 1 and 3 days; web has none (no division by 0).
+    assert_eq!(ads.velocity[0].leads, 2);
+    assert_eq!(ads.velocity[0].mean_days, Some(2.0));
+    assert_eq!(ads.velocity[0].median_days, Some(1.0));
+    assert_eq!(web.velocity[0].leads, 0);
+    assert_eq!(web.velocity[0].mean_days, None);
+    // B's SLA: L2 is still in B after 27 days; L1 left after a day.
+    assert_eq!(ads.sla[0].stage, "B");
+    assert_eq!(ads.sla[0].breached, 1);
+    assert_eq!(web.sla[0].breached, 0);
+    // Every format has the per-value tables.
+    let text = crate::report::render::table(&r);
+    for title in [
+        "Conversion KPIs by source",
+        "Days between stages by source",
+        "SLA breaches by source",
+    ] {
+        assert!(text.contains(title), "{title}");
+    }
+}
+
+#[test]
+fn spend_is_prorated_by_the_days_of_a_period_inside_the_range() {
+    let l = lead("L1", Some("ads"), &[("signup", "2025-03-12T00:00:00Z")]);
+    // March 10 to 20: 11 of March's 31 days.
+    let range = Range {
+        from: Some(day(2025, 3, 10)),
+        to: Some(day(2025, 3, 20)),
+    };
+    // The declared $100 a month.
+    let r = report(&[&l], "2025-03-31T00:00:00Z", range, None);
+    assert_eq!(r.channels[0].rows[0].spend, Some(35.48));
+    assert!(
+        r.warnings.iter().any(|w| w
+            == "the range 2025-03-10..2025-03-20 covers 11 of the 31 days of month 2025-03: its \
+                spend is counted for those days only"),
+        "{:?}",
+        r.warnings
+    );
+    // $310 in the spend file for March: $10 a day.
+    let spend = spend::parse("channel,month,amount\nads,2025-03,310\n", "s.csv").unwrap();
+    let r = report(&[&l], "2025-03-31T00:00:00Z", range, Some(&spend));
+    assert_eq!(r.channels[0].rows[0].spend, Some(110.0));
+    // Across two months: February 20 to March 9 is 9 of February's 28 days and 9 of March's
+    // 31.
+    let range = Range {
+        from: Some(day(2025, 2, 20)),
+        to: Some(day(2025, 3, 9)),
+    };
+    let l = lead("L1", Some("ads"), &[("signup", "2025-03-01T00:00:00Z")]);
+    let r = report(&[&l], "2025-03-31T00:00:00Z", range, None);
+    let want: f64 = (100.0 * 9.0 / 28.0 + 100.0 * 9.0 / 31.0) * 100.0;
+    assert_eq!(r.channels[0].rows[0].spend, Some(want.round() / 100.0));
+    // A whole month is charged in full, with no warning.
+    let range = Range {
+        from: Some(day(2025, 3, 1)),
+        to: Some(day(2025, 3, 31)),
+    };
+    let r = report(&[&l], "2025-03-31T00:00:00Z", range, None);
+    assert_eq!(r.channels[0].rows[0].spend, Some(100.0));
+    assert!(!r
+        .warnings
+        .iter()
+        .any(|w| w.contains("counted for those days")));
 }

@@ -25,8 +25,10 @@ const LAYERS: &[(&str, u8)] = &[
     ("output", 7),
     ("rule_tests", 7),
     ("pipeline", 8),
+    ("compare", 8),
     ("report", 9),
-    ("cli", 10),
+    ("diff", 10),
+    ("cli", 11),
 ];
 
 fn layer(module: &str) -> Option<u8> {

@@ -50,6 +50,19 @@ pub fn push_json_str(out: &mut String, s: &str) {
     out.push('"');
 }
 
+/// `1234567` → `1,234,567`.
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// A whole number's digits, for the hot paths that write one per lead.
 pub fn push_whole(out: &mut String, n: u64) {
     let mut digits = [0u8; 20];

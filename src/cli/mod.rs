@@ -6,6 +6,7 @@ mod eval;
 mod explain;
 mod fmt;
 mod report;
+mod scratch;
 mod test;
 
 use std::io::IsTerminal;
@@ -75,6 +76,7 @@ pub enum Format {
 }
 
 pub fn main() -> ExitCode {
+    scratch::install_cleanup();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -201,7 +203,7 @@ pub fn color_stderr() -> bool {
 /// pipe, written to directly.
 pub struct Sink {
     out: Box<dyn std::io::Write>,
-    target: Option<(std::path::PathBuf, std::path::PathBuf)>,
+    target: Option<(tempfile::TempPath, std::path::PathBuf)>,
     failed: Option<String>,
 }
 
@@ -254,13 +256,31 @@ impl Sink {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let tmp = path.with_file_name(format!(".{name}.funnelc-tmp-{}", std::process::id()));
-        match std::fs::File::create(&tmp) {
-            Ok(f) => Ok(Sink {
-                out: Box::new(std::io::BufWriter::with_capacity(1 << 20, f)),
-                target: Some((tmp, path.to_path_buf())),
-                failed: None,
-            }),
+        scratch::remove_stale(path);
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        // A new output gets the permissions a plain create would give (0666 less the umask);
+        // a replaced one gets its own in `finish`.
+        let made = tempfile::Builder::new()
+            .prefix(&format!(
+                "{}{}-",
+                scratch::output_prefix(&name),
+                std::process::id()
+            ))
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
+            .tempfile_in(dir);
+        match made {
+            Ok(f) => {
+                let (file, tmp) = f.into_parts();
+                scratch::track(&tmp);
+                Ok(Sink {
+                    out: Box::new(std::io::BufWriter::with_capacity(1 << 20, file)),
+                    target: Some((tmp, path.to_path_buf())),
+                    failed: None,
+                })
+            }
             Err(e) => Err(cannot(e)),
         }
     }
@@ -274,8 +294,10 @@ impl Sink {
     }
 
     pub fn abandon(self) {
-        if let Some((tmp, _)) = &self.target {
-            let _ = std::fs::remove_file(tmp);
+        if let Some((tmp, _)) = self.target {
+            scratch::untrack(&tmp);
+            // Dropping the path removes the file.
+            drop(tmp);
         }
     }
 
@@ -290,19 +312,23 @@ impl Sink {
             self.abandon();
             return Err(Exit::Usage);
         }
-        if let Some((tmp, target)) = &self.target {
+        if let Some((tmp, target)) = self.target.take() {
             // A file replaced keeps its permissions (a rule file kept at 0600 or 0440 stays
             // so): the new file was created with the default ones.
-            if let Ok(m) = std::fs::metadata(target) {
-                let _ = std::fs::set_permissions(tmp, m.permissions());
+            if let Ok(m) = std::fs::metadata(&target) {
+                let _ = std::fs::set_permissions(&tmp, m.permissions());
             }
-            if let Err(e) = std::fs::rename(tmp, target) {
+            let path = tmp.to_path_buf();
+            let persisted = tmp.persist(&target);
+            scratch::untrack(&path);
+            if let Err(e) = persisted {
                 eprintln!(
                     "error: cannot write `{}`: {}",
                     target.display(),
-                    io_reason(&e)
+                    io_reason(&e.error)
                 );
-                let _ = std::fs::remove_file(tmp);
+                // Dropping the path given back removes the file.
+                drop(e.path);
                 return Err(Exit::Usage);
             }
         }
@@ -376,9 +402,10 @@ pub fn show_warnings(compiled: &funnelc::Compiled) {
 }
 
 /// Standard input copied to a scratch file, for the commands that read their input twice (the
-/// default `--as-of` is the latest event in the data). Removed when dropped.
+/// default `--as-of` is the latest event in the data). A private file with an unguessable
+/// name (see [`scratch`]), removed when dropped or when the run is interrupted.
 pub struct Spool {
-    path: std::path::PathBuf,
+    file: tempfile::TempPath,
 }
 
 impl Spool {
@@ -388,30 +415,33 @@ impl Spool {
         if path.as_os_str() != "-" || !needed {
             return Ok(None);
         }
-        let spool = Spool {
-            path: std::env::temp_dir().join(format!("funnelc-stdin-{}.jsonl", std::process::id())),
+        let failed = |e: std::io::Error| {
+            eprintln!(
+                "error: cannot keep standard input for a second pass: {}",
+                io_reason(&e)
+            );
+            Exit::Usage
         };
-        let copied = std::fs::File::create(&spool.path)
-            .and_then(|mut f| std::io::copy(&mut std::io::stdin().lock(), &mut f));
-        match copied {
-            Ok(_) => Ok(Some(spool)),
-            Err(e) => {
-                eprintln!(
-                    "error: cannot keep standard input for a second pass: {}",
-                    io_reason(&e)
-                );
-                Err(Exit::Usage)
-            }
-        }
+        let made = tempfile::Builder::new()
+            .prefix("funnelc-stdin-")
+            .suffix(".jsonl")
+            .tempfile()
+            .map_err(failed)?;
+        let (mut file, path) = made.into_parts();
+        scratch::track(&path);
+        let spool = Spool { file: path };
+        std::io::copy(&mut std::io::stdin().lock(), &mut file).map_err(failed)?;
+        Ok(Some(spool))
     }
 
     pub fn path(&self) -> &Path {
-        &self.path
+        &self.file
     }
 }
 
 impl Drop for Spool {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
+        // The file itself goes when `file` is dropped, right after this.
+        scratch::untrack(&self.file);
     }
 }

@@ -1,0 +1,210 @@
+//! Hostile input and the edges of the command line (issue #13): scratch files, interrupted
+//! runs, flags that do nothing, damaged data. Each test is a regression test for one finding.
+
+use crate::common::funnelc;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const RULES: &str = "rules/b2b-saas.funnel";
+
+fn first_lead() -> String {
+    let all = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/leads.jsonl"))
+        .unwrap();
+    format!("{}\n", all.lines().next().unwrap())
+}
+
+/// A fresh empty folder of its own for one test.
+fn fresh_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("funnelc-hostile-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn entries(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+/// Waits until `dir` holds a file whose name contains `part`, for at most 20 seconds.
+fn wait_for(dir: &Path, part: &str) -> PathBuf {
+    let start = Instant::now();
+    loop {
+        if let Some(name) = entries(dir).into_iter().find(|n| n.contains(part)) {
+            return dir.join(name);
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "no file with `{part}` in {}",
+            dir.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn signal(child: &Child, sig: &str) {
+    let ok = Command::new("kill")
+        .args([&format!("-{sig}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+}
+
+/// Standard input, held open: the run waits on it while its scratch file exists.
+fn spawn(args: &[&str], tmpdir: &Path) -> Child {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_funnelc"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .env("TMPDIR", tmpdir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lead = first_lead();
+    child
+        .stdin
+        .as_mut()
+        .unwrap()
+        .write_all(lead.as_bytes())
+        .unwrap();
+    child
+}
+
+#[test]
+fn the_stdin_spool_is_private_and_removed_on_interrupt() {
+    use std::os::unix::fs::PermissionsExt;
+    for sig in ["INT", "TERM"] {
+        let tmp = fresh_dir(&format!("spool-{sig}"));
+        // A planted link under the old predictable name is never followed.
+        let victim = tmp.join("victim");
+        std::fs::write(&victim, "keep me").unwrap();
+        let mut child = spawn(&["eval", RULES, "--leads", "-"], &tmp);
+        let planted = tmp.join(format!("funnelc-stdin-{}.jsonl", child.id()));
+        let _ = std::os::unix::fs::symlink(&victim, &planted);
+        let spool = wait_for(&tmp, ".jsonl");
+        let spool = if spool == planted {
+            // The listing may find the planted link first: look for the real one.
+            let start = Instant::now();
+            loop {
+                let found = entries(&tmp)
+                    .into_iter()
+                    .map(|n| tmp.join(n))
+                    .find(|p| p.to_string_lossy().contains("funnelc-stdin-") && *p != planted);
+                if let Some(f) = found {
+                    break f;
+                }
+                assert!(start.elapsed() < Duration::from_secs(20));
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        } else {
+            spool
+        };
+        let mode = std::fs::metadata(&spool).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "the spool is readable by its owner only");
+        signal(&child, sig);
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(130), "after SIG{sig}");
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
+        let _ = std::fs::remove_file(&planted);
+        assert_eq!(entries(&tmp), ["victim"], "after SIG{sig}");
+    }
+}
+
+#[test]
+fn an_interrupted_output_leaves_nothing_behind() {
+    for sig in ["INT", "TERM"] {
+        let dir = fresh_dir(&format!("out-{sig}"));
+        let out = dir.join("result.json");
+        std::fs::write(&out, "the previous result").unwrap();
+        let out_arg = out.to_string_lossy().into_owned();
+        let args = [
+            "eval",
+            RULES,
+            "--leads",
+            "-",
+            "--as-of",
+            "2025-03-01",
+            "--format",
+            "json",
+            "-o",
+            &out_arg,
+        ];
+        let mut child = spawn(&args, &dir);
+        wait_for(&dir, ".funnelc-tmp-");
+        signal(&child, sig);
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(130), "after SIG{sig}");
+        assert_eq!(entries(&dir), ["result.json"], "after SIG{sig}");
+        assert_eq!(
+            std::fs::read_to_string(&out).unwrap(),
+            "the previous result"
+        );
+    }
+}
+
+#[test]
+fn a_killed_runs_leftover_is_removed_by_the_next_run() {
+    let dir = fresh_dir("out-KILL");
+    let out = dir.join("result.json");
+    let out_arg = out.to_string_lossy().into_owned();
+    let args = [
+        "eval",
+        RULES,
+        "--leads",
+        "-",
+        "--as-of",
+        "2025-03-01",
+        "--format",
+        "json",
+        "-o",
+        &out_arg,
+    ];
+    let mut child = spawn(&args, &dir);
+    wait_for(&dir, ".funnelc-tmp-");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(entries(&dir).len(), 1, "SIGKILL cannot be caught");
+    let (code, _, err) = funnelc(&[
+        "eval",
+        RULES,
+        "--leads",
+        "examples/leads.jsonl",
+        "--as-of",
+        "2025-03-01",
+        "-o",
+        &out_arg,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(entries(&dir), ["result.json"]);
+}
+
+#[test]
+fn a_new_output_file_gets_the_usual_permissions() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = fresh_dir("perm");
+    let out = dir.join("r.csv");
+    let (code, _, err) = funnelc(&[
+        "eval",
+        RULES,
+        "--leads",
+        "examples/leads.jsonl",
+        "--format",
+        "csv",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    // Whatever the umask, what a plain create gives, not the scratch file's private mode.
+    let plain = dir.join("plain");
+    std::fs::write(&plain, "").unwrap();
+    assert_eq!(mode(&out), mode(&plain));
+}

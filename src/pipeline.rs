@@ -736,17 +736,20 @@ impl Summary {
         self.skipped += 1;
     }
 
-    /// `1,000 leads · MCL 1,000 · MEL 466 · … · disqualified 12 · 0 skipped`
+    /// `1,000 evaluated, 0 skipped · MCL 1,000 · MEL 466 · … · disqualified 12`: the stage
+    /// counts are of the evaluated leads, so a skipped lead is not counted as one.
     pub fn line(&self, plan: &Plan) -> String {
-        let noun = if self.read == 1 { "lead" } else { "leads" };
-        let mut parts = vec![format!("{} {noun}", thousands(self.read))];
+        let mut parts = vec![format!(
+            "{} evaluated, {} skipped",
+            thousands(self.read - self.skipped),
+            thousands(self.skipped)
+        )];
         for (st, n) in plan.stages.iter().zip(&self.reached) {
             parts.push(format!("{} {}", st.name, thousands(*n)));
         }
         for (x, n) in &self.exits {
             parts.push(format!("{x} {}", thousands(*n)));
         }
-        parts.push(format!("{} skipped", thousands(self.skipped)));
         parts.join(" · ")
     }
 

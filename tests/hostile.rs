@@ -208,3 +208,67 @@ fn a_new_output_file_gets_the_usual_permissions() {
     std::fs::write(&plain, "").unwrap();
     assert_eq!(mode(&out), mode(&plain));
 }
+
+#[test]
+fn flags_that_would_do_nothing_are_refused() {
+    let base = ["eval", RULES, "--as-of", "2025-03-01", "--leads"];
+    let run = |extra: &[&str]| {
+        let mut a = base.to_vec();
+        a.extend_from_slice(extra);
+        funnelc(&a)
+    };
+    // A rename table with JSONL input, even one that does not exist.
+    for rename in ["tests/fixtures/input/rename.toml", "no/such/rename.toml"] {
+        let (code, out, err) = run(&["examples/leads.jsonl", "--rename", rename]);
+        assert_eq!(code, 2, "{err}");
+        assert!(out.is_empty());
+        assert!(err.contains("applies to Segment input only"), "{err}");
+    }
+    // With a Segment stream, a missing rename file is an error, not an empty table.
+    let (code, _, err) = run(&[
+        "tests/fixtures/input/segment.jsonl",
+        "--rename",
+        "no/such/rename.toml",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("cannot read `no/such/rename.toml`"), "{err}");
+    // An events file with JSONL leads.
+    let (code, _, err) = run(&[
+        "examples/leads.jsonl",
+        "--events",
+        "tests/fixtures/input/events.csv",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("goes with CSV leads only"), "{err}");
+    // Rejects without --skip-bad.
+    let rejects = std::env::temp_dir().join(format!("funnelc-rej-{}", std::process::id()));
+    let (code, _, err) = run(&[
+        "examples/leads.jsonl",
+        "--rejects",
+        rejects.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("without --skip-bad"), "{err}");
+    assert!(
+        !rejects.exists(),
+        "nothing is written when the flags are refused"
+    );
+}
+
+#[test]
+fn the_summary_says_evaluated_and_skipped() {
+    let data = format!("{}{{\"id\": 1, \"events\": 7}}\n", first_lead());
+    let path = std::env::temp_dir().join(format!("funnelc-sum-{}.jsonl", std::process::id()));
+    std::fs::write(&path, data).unwrap();
+    let (code, _, err) = funnelc(&[
+        "eval",
+        RULES,
+        "--as-of",
+        "2025-03-01",
+        "--skip-bad",
+        "--leads",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("1 evaluated, 1 skipped · MCL "), "{err}");
+}

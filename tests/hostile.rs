@@ -272,3 +272,106 @@ fn the_summary_says_evaluated_and_skipped() {
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("1 evaluated, 1 skipped · MCL "), "{err}");
 }
+
+fn scratch(name: &str, bytes: &[u8]) -> PathBuf {
+    let dir = fresh_dir(name);
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+#[test]
+fn a_missing_leads_file_is_reported_once() {
+    for cmd in [
+        vec!["eval", RULES],
+        vec!["report", RULES],
+        vec!["explain", RULES, "--lead", "x"],
+    ] {
+        let mut a = cmd.clone();
+        a.extend_from_slice(&["--leads", "no/such/leads.jsonl"]);
+        let (code, out, err) = funnelc(&a);
+        assert_eq!(code, 2, "{cmd:?}: {err}");
+        assert!(out.is_empty());
+        assert_eq!(
+            err, "error: cannot read `no/such/leads.jsonl`: no such file\n",
+            "{cmd:?}"
+        );
+    }
+}
+
+#[test]
+fn a_byte_order_mark_before_lead_data_is_accepted() {
+    let plain = first_lead();
+    let with_bom = [b"\xEF\xBB\xBF".as_slice(), plain.as_bytes()].concat();
+    let plain_path = scratch("plain.jsonl", plain.as_bytes());
+    let bom_path = scratch("bom.jsonl", &with_bom);
+    let run = |p: &Path| {
+        let (code, out, err) = funnelc(&[
+            "eval",
+            RULES,
+            "--as-of",
+            "2025-03-01",
+            "--format",
+            "jsonl",
+            "--leads",
+            p.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{err}");
+        out
+    };
+    assert_eq!(run(&bom_path), run(&plain_path));
+    // A Segment stream too.
+    let seg = std::fs::read("tests/fixtures/input/segment.jsonl").unwrap();
+    let seg_bom = scratch("seg.jsonl", &[b"\xEF\xBB\xBF".as_slice(), &seg].concat());
+    let (code, _, err) = funnelc(&[
+        "eval",
+        RULES,
+        "--as-of",
+        "2025-03-01",
+        "--input-format",
+        "segment",
+        "--rename",
+        "tests/fixtures/input/rename.toml",
+        "--leads",
+        seg_bom.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
+fn a_wrongly_typed_value_names_the_lead_and_a_huge_id_says_why() {
+    let data = concat!(
+        "{\"id\": \"A\", \"events\": {\"type\": \"x\"}}\n",
+        "{\"events\": 7, \"id\": \"B\"}\n",
+        "{\"id\": 1000000000000000000000000000000, \"events\": []}\n",
+        "{\"id\": 1.5, \"events\": []}\n",
+    );
+    let path = scratch("typed.jsonl", data.as_bytes());
+    let (code, _, err) = funnelc(&[
+        "eval",
+        RULES,
+        "--as-of",
+        "2025-03-01",
+        "--skip-bad",
+        "--leads",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let err = err.replace(path.to_str().unwrap(), "typed.jsonl");
+    assert!(
+        err.contains("typed.jsonl:1: lead `A`, field `events`: invalid type: map"),
+        "{err}"
+    );
+    assert!(
+        err.contains("typed.jsonl:2: lead `B`, field `events`: invalid type: integer"),
+        "{err}"
+    );
+    assert!(
+        err.contains("typed.jsonl:3, field `id`: the id is a whole number beyond 64 bits"),
+        "{err}"
+    );
+    assert!(
+        err.contains("typed.jsonl:4, field `id`: the id must be text or a whole number"),
+        "{err}"
+    );
+}

@@ -375,3 +375,56 @@ fn a_wrongly_typed_value_names_the_lead_and_a_huge_id_says_why() {
         "{err}"
     );
 }
+
+#[test]
+fn csv_under_skip_bad_rejects_the_bad_record_and_goes_on() {
+    let leads = scratch("leads.csv", b"id,source\nL1,x\nL2,y,extra\nL3,z\n");
+    let events = scratch(
+        "events.csv",
+        b"lead_id,type,at\nL1,form.submitted,2025-01-02\nGHOST,form.submitted,2025-01-02\nL3,form.submitted\n",
+    );
+    let args = |skip: bool| {
+        let mut a = vec![
+            "eval".to_string(),
+            RULES.into(),
+            "--as-of".into(),
+            "2025-03-01".into(),
+            "--format".into(),
+            "jsonl".into(),
+            "--leads".into(),
+            leads.to_string_lossy().into_owned(),
+            "--events".into(),
+            events.to_string_lossy().into_owned(),
+        ];
+        if skip {
+            a.push("--skip-bad".into());
+        }
+        a
+    };
+    let a = args(true);
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    let (code, out, err) = funnelc(&a);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().count(), 1, "L1 is evaluated: {out}");
+    assert!(out.contains("\"id\":\"L1\""), "{out}");
+    assert!(
+        err.contains("lead `L2`: the record has 3 cells where the header has 2"),
+        "{err}"
+    );
+    assert!(
+        err.contains("lead `L3`: the record has 2 cells where the header has 3"),
+        "{err}"
+    );
+    assert!(
+        err.contains("lead `GHOST`, field `lead_id`: no lead `GHOST`"),
+        "{err}"
+    );
+    assert!(err.contains("1 evaluated, 3 skipped"), "{err}");
+    // Without --skip-bad the first bad record stops the run, and nothing is written.
+    let a = args(false);
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    let (code, out, err) = funnelc(&a);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("lead `L2`: the record has 3 cells"), "{err}");
+    assert!(!out.contains("L3"), "{out}");
+}

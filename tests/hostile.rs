@@ -428,3 +428,66 @@ fn csv_under_skip_bad_rejects_the_bad_record_and_goes_on() {
     assert!(err.contains("lead `L2`: the record has 3 cells"), "{err}");
     assert!(!out.contains("L3"), "{out}");
 }
+
+/// No byte 0x1b (and no raw line break inside a value) reaches a terminal from the data or
+/// the rule file: table, explain, check, test and the errors on standard error.
+#[test]
+fn control_characters_are_escaped_in_human_output() {
+    let id = "EV\u{1b}[31mIL\nfake line";
+    let line = format!(
+        "{}\n{}\n",
+        serde_json::json!({
+            "id": id,
+            "traits": {"source": "a\u{1b}]0;title\u{7}", "consent": true},
+            "events": [{"type": "form.submitted", "at": "2025-01-02T00:00:00Z", "form": "x\u{1b}[2J"}],
+        }),
+        serde_json::json!({"id": "B\u{1b}[1m", "events": 5}),
+    );
+    let data = scratch("inject.jsonl", line.as_bytes());
+    let data = data.to_str().unwrap();
+    let (code, out, err) = funnelc(&["eval", RULES, "--skip-bad", "--leads", data]);
+    assert_eq!(code, 0, "{err}");
+    for text in [&out, &err] {
+        assert!(!text.contains('\u{1b}'), "{text}");
+        assert!(!text.contains("\nfake line"), "{text}");
+    }
+    assert!(out.contains("EV\\u{1b}[31mIL\\nfake line"), "{out}");
+    assert!(err.contains("lead `B\\u{1b}[1m`"), "{err}");
+    let (code, out, err) = funnelc(&["explain", RULES, "--leads", data, "--lead", id]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains('\u{1b}') && !out.contains('\u{7}'), "{out}");
+    assert!(out.starts_with("EV\\u{1b}[31mIL\\nfake line ·"), "{out}");
+    assert!(out.contains("form \"x\\u{1b}[2J\""), "{out}");
+    // JSON keeps the data as it is.
+    let (_, out, _) = funnelc(&[
+        "eval",
+        RULES,
+        "--format",
+        "jsonl",
+        "--skip-bad",
+        "--leads",
+        data,
+    ]);
+    assert!(out.contains("EV\\u001b[31mIL\\nfake line"), "{out}");
+
+    let rules = scratch(
+        "inject.funnel",
+        "funnel \"x\u{1b}[2J\"\nschema {\n  event e\n}\nstage A { enter when e and zzz\u{1b}[31m }\n\
+         test \"t\u{1b}[5m\" {\n  events {\n    2025-01-01 e\n  }\n  expect stage A\n}\n"
+            .as_bytes(),
+    );
+    let rules = rules.to_str().unwrap();
+    let (code, out, err) = funnelc(&["check", rules]);
+    assert_eq!(code, 1, "{err}");
+    assert!(!out.contains('\u{1b}') && !err.contains('\u{1b}'), "{err}");
+    let all = format!("{out}{err}");
+    assert!(all.contains("zzz?[31m"), "the snippet shows `?`: {all}");
+    let fixed = std::fs::read_to_string(rules)
+        .unwrap()
+        .replace(" and zzz\u{1b}[31m", "");
+    let rules = scratch("inject-ok.funnel", fixed.as_bytes());
+    let (code, out, err) = funnelc(&["test", rules.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(!out.contains('\u{1b}') && !err.contains('\u{1b}'), "{out}");
+    assert!(out.contains("✓ t\\u{1b}[5m"), "{out}");
+}

@@ -6,10 +6,12 @@
 
 pub mod code;
 mod elide;
+mod printable;
 mod render;
 pub mod suggest;
 
 pub use code::Code;
+pub use printable::{printable, printable_lines, printable_source};
 pub use render::{render_human, render_json, summary_line, LineIndex};
 
 use crate::span::Span;

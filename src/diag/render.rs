@@ -143,9 +143,11 @@ pub fn render_human(diags: &[Diagnostic], file: &str, source: &str, color: bool)
         .flat_map(|d| std::iter::once(&d.span).chain(d.secondary.iter().map(|(s, _)| s)))
         .flat_map(|s| [s.start, s.end])
         .collect();
+    // Control characters in the file are shown as `?`, never sent to the terminal.
+    let source = &*super::printable_source(source);
     let elided = Elided::new(source, &points);
     let named = NamedSource::new(
-        file,
+        super::printable(file),
         CharColumns {
             text: elided
                 .as_ref()
@@ -164,22 +166,30 @@ pub fn render_human(diags: &[Diagnostic], file: &str, source: &str, color: bool)
         .with_links(false);
     let mut out = String::new();
     for diag in shown {
-        let moved;
-        let diag = match &elided {
-            Some(e) => {
-                moved = Diagnostic {
-                    span: e.span(diag.span),
-                    secondary: diag
-                        .secondary
-                        .iter()
-                        .map(|(s, t)| (e.span(*s), t.clone()))
-                        .collect(),
-                    ..diag.clone()
-                };
-                &moved
-            }
-            None => diag,
+        // Messages and labels quote the file's text: its control characters are escaped.
+        let text = |t: &str| super::printable_lines(t).into_owned();
+        let (span, secondary) = match &elided {
+            Some(e) => (
+                e.span(diag.span),
+                diag.secondary
+                    .iter()
+                    .map(|(s, t)| (e.span(*s), text(t)))
+                    .collect(),
+            ),
+            None => (
+                diag.span,
+                diag.secondary.iter().map(|(s, t)| (*s, text(t))).collect(),
+            ),
         };
+        let moved = Diagnostic {
+            span,
+            secondary,
+            message: text(&diag.message),
+            label: diag.label.as_deref().map(text),
+            help: diag.help.as_deref().map(text),
+            ..diag.clone()
+        };
+        let diag = &moved;
         let report = Report {
             diag,
             source: &named,

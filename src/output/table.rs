@@ -8,7 +8,11 @@ use crate::time::Timestamp;
 
 /// The table's cells for one lead: id, position, the date of each stage entry, scores.
 pub fn table_row(plan: &Plan, lead: &Lead, out: &Outcome) -> Vec<String> {
-    let mut row = vec![lead.id.clone(), position(plan, out)];
+    // The id is the data's: its control characters are escaped, never sent to the terminal.
+    let mut row = vec![
+        crate::diag::printable(&lead.id).into_owned(),
+        position(plan, out),
+    ];
     row.extend(out.state.latest.iter().map(|t| {
         t.map_or("—".to_string(), |ms| {
             format_date_of(Timestamp { millis: ms })

@@ -491,3 +491,29 @@ fn control_characters_are_escaped_in_human_output() {
     assert!(!out.contains('\u{1b}') && !err.contains('\u{1b}'), "{out}");
     assert!(out.contains("✓ t\\u{1b}[5m"), "{out}");
 }
+
+/// One limit on a condition's size, whatever its operators and brackets: a 50,000-term `and`
+/// chain is refused at once with `funnel::too_complex`, pointing at its start (not drawing
+/// 50,000 lines), and so is a sum split into bracketed groups.
+#[test]
+fn huge_conditions_meet_the_one_limit() {
+    let chain: String = (0..50_000).map(|_| "  and x\n").collect();
+    let src =
+        format!("schema {{\n  event e\n  trait x: bool\n}}\nstage A {{ enter when e\n{chain}}}\n");
+    let path = scratch("chain.funnel", src.as_bytes());
+    let (code, out, err) = funnelc(&["check", path.to_str().unwrap()]);
+    assert_eq!(code, 1, "{err}");
+    let all = format!("{out}{err}");
+    assert!(all.contains("funnel::too_complex"), "{all}");
+    assert!(all.contains("50000 operators, more than 256"), "{all}");
+    assert!(all.lines().count() < 30, "{all}");
+    let group = format!("(n{})", " + 1".repeat(60));
+    let sum = vec![group; 5].join(" + ");
+    let src = format!(
+        "schema {{\n  event e\n  trait n: int\n}}\nstage A {{ enter when e and {sum} > 3 }}\n"
+    );
+    let path = scratch("groups.funnel", src.as_bytes());
+    let (code, out, err) = funnelc(&["check", path.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(out.contains("funnel::too_complex"), "{out}");
+}

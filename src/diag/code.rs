@@ -100,12 +100,13 @@ stage MCL { enter when (engaged) }
 "#,
     }
     TooComplex = "funnel::too_complex", Error {
-        summary: "one condition chains more than 64 operators",
-        explanation: "A condition may chain at most 64 operators besides `and` and `or` \
-            (comparisons, arithmetic, `not`, text tests). Split a longer one into named \
-            segments, or sum events in a score.",
+        summary: "one condition has more than 256 operators",
+        explanation: "A condition may have at most 256 operators of every kind: `and`, `or`, \
+            `not`, comparisons, arithmetic and text tests, counted through brackets and `where` \
+            filters. The one limit keeps every later pass quick; hand-written conditions stay \
+            far below it. Split a longer one into named segments, or count events in a score.",
         mistake: r#"schema { event email.opened }
-stage MEL { enter when count email.opened + count email.opened + ... (65 terms) >= 100 }
+stage MEL { enter when count email.opened + count email.opened + ... (257 terms) >= 100 }
 "#,
         fix: r#"schema { event email.opened }
 score engagement { +1 per email.opened }

@@ -517,3 +517,45 @@ fn huge_conditions_meet_the_one_limit() {
     assert_eq!(code, 1, "{err}");
     assert!(out.contains("funnel::too_complex"), "{out}");
 }
+
+/// `matches` patterns: an oversized one is refused after milliseconds, not seconds, and the
+/// file's patterns together are capped.
+#[test]
+fn regex_memory_is_capped_per_pattern_and_in_total() {
+    let head = "schema {\n  trait email: text\n  event e\n}\n";
+    let big = format!("{head}stage A {{ enter when e and email matches \"\\\\w{{10000}}\" }}\n");
+    let path = scratch("bigpattern.funnel", big.as_bytes());
+    let (code, out, err) = funnelc(&["check", path.to_str().unwrap()]);
+    assert_eq!(code, 1, "{err}");
+    assert!(out.contains("this pattern is too large"), "{out}");
+    assert!(out.contains("more than 2 MB"), "{out}");
+    // Seven patterns of 2.2 MB pass; the eighth passes the 16 MB total.
+    let pats: Vec<String> = (0..10)
+        .map(|i| format!("email matches \"x{i}\\\\w{{40}}\""))
+        .collect();
+    let many = format!(
+        "{head}stage A {{ enter when e and ({}) }}\n",
+        pats.join(" or ")
+    );
+    let path = scratch("manypatterns.funnel", many.as_bytes());
+    let (code, out, _) = funnelc(&["check", path.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(code, 1, "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let diags = v
+        .as_array()
+        .or_else(|| v["diagnostics"].as_array())
+        .unwrap()
+        .clone();
+    assert_eq!(diags.len(), 1, "{out}");
+    assert!(diags[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("more than 16 MB"));
+    let eighth = many.find("x7").unwrap();
+    let line_start = many[..eighth].rfind('\n').unwrap() + 1;
+    // The eighth pattern's opening quote, one column before its `x7` (columns count from 1).
+    assert_eq!(
+        diags[0]["column"].as_u64().unwrap() as usize,
+        many[line_start..eighth].chars().count()
+    );
+}

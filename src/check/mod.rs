@@ -6,6 +6,7 @@ mod collect;
 mod cycles;
 mod decls;
 mod lints;
+pub mod pattern;
 mod resolve;
 pub mod symbols;
 mod test_blocks;

@@ -461,10 +461,12 @@ stage SQL { enter when grade fit == A }
 "#,
     }
     BadPattern = "funnel::bad_pattern", Error {
-        summary: "an invalid regular expression",
+        summary: "an invalid or too large regular expression",
         explanation: "The text after `matches` is a regular expression, and this one cannot be \
             read: often an unclosed bracket, or a special character such as `.` or `(` not \
-            escaped with `\\\\` inside the quotes.",
+            escaped with `\\\\` inside the quotes. A pattern is also refused when compiled it \
+            would take more than 2 MB (`\\w{60}`: sixty word characters of any script), or \
+            when the file's patterns together would take more than 16 MB.",
         mistake: r#"schema {
   trait email: text
   event form.submitted

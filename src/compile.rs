@@ -41,6 +41,71 @@ impl Compiled {
     }
 }
 
+/// Whether `d` only follows from declarations that could not be parsed, and so is left out:
+/// the syntax error says what to fix, and every declaration that parsed is still checked.
+///
+/// - a name that a broken declaration declares, reported unknown (`score fit` broken, then
+///   `score fit > 5` elsewhere); with the schema broken, every trait, event and property;
+/// - "no stages" when a stage is among the broken;
+/// - the whole-file warnings that a missing declaration can cause: unused segments and
+///   scores (the broken one may use them), stages no lead can enter.
+fn knock_on(d: &Diagnostic, source: &str, broken: &[(String, String)]) -> bool {
+    let text = source.get(d.span.start..d.span.end).unwrap_or("");
+    let declared = |kind: &str| {
+        broken.iter().any(|(k, n)| {
+            (k == kind || k == "?") && (n == text || text.ends_with(&format!(" {n}")))
+        })
+    };
+    let schema = broken.iter().any(|(k, _)| k == "schema");
+    match d.code {
+        Code::UnknownEvent | Code::UnknownTrait | Code::UnknownProperty => schema,
+        Code::UnknownName => schema || declared("segment") || declared("score"),
+        Code::UnknownStage => declared("stage"),
+        Code::UnknownScore => declared("score"),
+        Code::UnknownGrade => broken.iter().any(|(k, _)| k == "score"),
+        Code::UnknownExit => declared("exit"),
+        Code::NoStages => broken.iter().any(|(k, _)| k == "stage"),
+        Code::UnusedSegment | Code::UnusedScore | Code::UnreachableStage => true,
+        _ => false,
+    }
+}
+
+/// A stage declared twice and one stage name used but never declared: the second
+/// declaration was most likely meant to be that stage (copied, not renamed). The "unknown
+/// stage" errors are knock-on errors of the duplicate, and are left out; the duplicate says
+/// what to type.
+fn duplicate_meant_as_unknown(diagnostics: &mut Vec<Diagnostic>, source: &str) {
+    let text = |d: &Diagnostic| {
+        source
+            .get(d.span.start..d.span.end)
+            .unwrap_or("")
+            .to_string()
+    };
+    let is_dup_stage =
+        |d: &Diagnostic| d.code == Code::DuplicateName && d.message.starts_with("stage ");
+    let mut unknown: Vec<String> = diagnostics
+        .iter()
+        .filter(|d| d.code == Code::UnknownStage)
+        .map(text)
+        .collect();
+    unknown.sort();
+    unknown.dedup();
+    let [missing] = unknown.as_slice() else {
+        return;
+    };
+    if diagnostics.iter().filter(|d| is_dup_stage(d)).count() != 1 {
+        return;
+    }
+    let missing = missing.clone();
+    for d in diagnostics.iter_mut().filter(|d| is_dup_stage(d)) {
+        d.help = Some(format!(
+            "stage `{missing}` is used but never declared: if this one is `{missing}`, write \
+             `stage {missing}` here; else rename one of them or merge the two"
+        ));
+    }
+    diagnostics.retain(|d| d.code != Code::UnknownStage);
+}
+
 /// Parses and checks a rule file; [`Compiled::plan`] then plans it. `name` is how the file is
 /// named in the plan (and so in explanations and rule-test output).
 pub fn compile(source: &str, name: &str) -> Compiled {
@@ -49,17 +114,9 @@ pub fn compile(source: &str, name: &str) -> Compiled {
     let checked = check::check(&parsed.file, source);
     let mut diagnostics = checked.diagnostics;
     if syntax_failed {
-        // Declarations that failed to parse are missing from the tree; "unused" and
-        // "unreachable" warnings about them, and unknown names that they declared, would be
-        // noise.
-        diagnostics.retain(|d| {
-            d.is_error()
-                && !matches!(
-                    d.code,
-                    Code::UnknownStage | Code::UnknownName | Code::NoStages
-                )
-        });
+        diagnostics.retain(|d| !knock_on(d, source, &parsed.broken));
     }
+    duplicate_meant_as_unknown(&mut diagnostics, source);
     diagnostics.extend(parsed.diagnostics);
     diag::sort(&mut diagnostics);
     Compiled {

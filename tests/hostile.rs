@@ -559,3 +559,82 @@ fn regex_memory_is_capped_per_pattern_and_in_total() {
         many[line_start..eighth].chars().count()
     );
 }
+
+fn check_codes(src: &str) -> Vec<(String, String)> {
+    funnelc::compile(src, "t.funnel")
+        .diagnostics
+        .iter()
+        .map(|d| (d.code.as_str().to_string(), d.message.clone()))
+        .collect()
+}
+
+/// The slips a newcomer makes are each one error saying what to type, with no knock-on
+/// errors after them, and the declarations that parse are still checked, warnings included.
+#[test]
+fn misleading_diagnostics_say_what_to_type() {
+    let head = "schema {\n  trait region: text\n  trait role: text\n  event form.submitted\n}\n";
+    let src = format!(
+        "{head}score fit {{\n  +10 when region = \"us-east\"\n}}\n\
+         stage MCL {{ enter when form.submitted and score fit > 5 }}\n\
+         stage MEL {{ enter when form.submitted AND role == \"cfo\" }}\n\
+         stage MQL {{ enter when role == 'cfo' }}\n\
+         stage SQL {{ enter when form.submitted and\n}}\n\
+         stage SQO {{ enter when form.submitted and nope == 1 }}\n"
+    );
+    let got = check_codes(&src);
+    let messages: Vec<&str> = got.iter().map(|(_, m)| m.as_str()).collect();
+    assert_eq!(
+        messages,
+        [
+            "a single `=` does not compare",
+            "`AND` is written in lowercase: `and`",
+            "text is written in double quotes",
+            "`and` needs a condition after it",
+            "unknown name `nope`",
+        ],
+        "{got:?}"
+    );
+    let compiled = funnelc::compile(&src, "t.funnel");
+    let quote = &compiled.diagnostics[2];
+    assert_eq!(quote.label.as_deref(), Some("write \"cfo\""));
+    // The missing operand points at `and`, on its own line, not at the `}` below.
+    let and = &compiled.diagnostics[3];
+    assert_eq!(&src[and.span.start..and.span.end], "and");
+    // A warning in a declaration that parsed is still shown beside a syntax error.
+    let warned = format!(
+        "{head}stage A {{ enter when form.submitted }}\nmove A -> B when form.submitted\n\
+         stage B {{ enter when form.submitted and }}\n"
+    );
+    let got = check_codes(&warned);
+    assert!(
+        got.iter().any(|(c, _)| c == "funnel::event_condition"),
+        "{got:?}"
+    );
+    assert!(
+        !got.iter().any(|(c, _)| c == "funnel::unknown_stage"),
+        "{got:?}"
+    );
+}
+
+#[test]
+fn a_duplicate_stage_meant_as_another_says_so_once() {
+    let src = "schema {\n  event form.submitted\n}\nstage SQL { enter when form.submitted }\n\
+               stage SQL { enter when form.submitted }\nmove SQL -> SQO on form.submitted\n\
+               exit lost from SQO on form.submitted\n";
+    let compiled = funnelc::compile(src, "t.funnel");
+    let errors: Vec<_> = compiled
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .collect();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].message, "stage `SQL` is declared twice");
+    assert!(
+        errors[0]
+            .help
+            .as_deref()
+            .unwrap()
+            .contains("write `stage SQO` here"),
+        "{errors:?}"
+    );
+}

@@ -5,6 +5,7 @@
 use crate::check::{self, Symbols};
 use crate::diag::{self, Code, Diagnostic};
 use crate::plan::Plan;
+use crate::span::Span;
 use crate::syntax::{self, ast::File, scan::Comment};
 
 /// A rule file after the front end: everything each later stage may need.
@@ -106,6 +107,101 @@ fn duplicate_meant_as_unknown(diagnostics: &mut Vec<Diagnostic>, source: &str) {
     diagnostics.retain(|d| d.code != Code::UnknownStage);
 }
 
+/// `// allow(funnel::CODE): reason` comments: each silences the warnings with that code whose
+/// span starts on its line (a comment at the end of a line) or on the next line (a comment on
+/// a line of its own). One that is malformed, names no known warning, gives no reason or
+/// silences nothing is itself a `funnel::bad_allow` warning, and silences nothing.
+fn apply_allows(diagnostics: &mut Vec<Diagnostic>, comments: &[Comment], source: &str) {
+    let index = diag::LineIndex::new(source);
+    let mut allows: Vec<(usize, Code, Span, bool)> = Vec::new();
+    let mut bad = Vec::new();
+    for c in comments {
+        let Some(body) = c.text.strip_prefix("//").map(str::trim) else {
+            continue;
+        };
+        let Some(rest) = body.strip_prefix("allow(") else {
+            continue;
+        };
+        let fail = |msg: String, help: &str| {
+            Diagnostic::warning(Code::BadAllow, c.span, msg)
+                .label("this allow silences nothing")
+                .help(help.to_string())
+        };
+        let Some((name, after)) = rest.split_once(')') else {
+            bad.push(fail("an allow without its closing `)`".into(), FORM));
+            continue;
+        };
+        let name = name.trim();
+        let code = match Code::from_name(name) {
+            Some(code) if code.severity() == diag::Severity::Warning => code,
+            Some(code) => {
+                bad.push(fail(
+                    format!("`{code}` is an error, and only warnings can be allowed"),
+                    "fix the error instead",
+                ));
+                continue;
+            }
+            None => {
+                let help = diag::suggest::closest(
+                    name.rsplit(':').next().unwrap_or(name),
+                    Code::ALL.iter().map(|c| c.short_name()),
+                )
+                .map_or_else(
+                    || "`funnelc check --explain` lists every code".to_string(),
+                    |c| format!("did you mean `funnel::{c}`?"),
+                );
+                bad.push(fail(format!("no diagnostic code `{name}`"), &help));
+                continue;
+            }
+        };
+        let reason = after.trim_start().strip_prefix(':').map(str::trim);
+        if reason.is_none_or(str::is_empty) {
+            bad.push(fail(
+                format!("the allow of `{code}` gives no reason"),
+                "say why after a colon: `// allow(funnel::unused_score): kept for the Q3 review`",
+            ));
+            continue;
+        }
+        // A comment alone on its line speaks of the next line.
+        let line = index.line(c.span.start) + usize::from(!c.trailing);
+        allows.push((line, code, c.span, false));
+    }
+    diagnostics.retain(|d| {
+        if d.is_error() {
+            return true;
+        }
+        let line = index.line(d.span.start);
+        match allows
+            .iter_mut()
+            .find(|(l, code, _, _)| *l == line && *code == d.code)
+        {
+            Some(a) => {
+                a.3 = true;
+                false
+            }
+            None => true,
+        }
+    });
+    for (_, code, span, used) in allows {
+        if !used {
+            bad.push(
+                Diagnostic::warning(
+                    Code::BadAllow,
+                    span,
+                    format!("nothing here is warned of with `{code}`"),
+                )
+                .label("this allow silences nothing")
+                .help("remove it: the warning it was for is gone, or is on another line"),
+            );
+        }
+    }
+    diagnostics.extend(bad);
+    diag::sort(diagnostics);
+}
+
+/// How an allow is written, for the help of a malformed one.
+const FORM: &str = "write `// allow(funnel::CODE): reason`";
+
 /// Parses and checks a rule file; [`Compiled::plan`] then plans it. `name` is how the file is
 /// named in the plan (and so in explanations and rule-test output).
 pub fn compile(source: &str, name: &str) -> Compiled {
@@ -118,6 +214,7 @@ pub fn compile(source: &str, name: &str) -> Compiled {
     }
     duplicate_meant_as_unknown(&mut diagnostics, source);
     diagnostics.extend(parsed.diagnostics);
+    apply_allows(&mut diagnostics, &parsed.comments, source);
     diag::sort(&mut diagnostics);
     Compiled {
         name: name.to_string(),

@@ -638,3 +638,109 @@ fn a_duplicate_stage_meant_as_another_says_so_once() {
         "{errors:?}"
     );
 }
+
+/// CI formats: JSON keeps secondary places and certain fixes; GitHub annotations and SARIF
+/// carry the same diagnostics.
+#[test]
+fn diagnostics_for_ci_and_editors() {
+    let src = "schema {\n  event form.submitted\n}\nstage MCL { enter when form.submitted }\n\
+               stage MCL { enter when form.submitted }\nstage MEL { enter when form.submited }\n";
+    let path = scratch("ci.funnel", src.as_bytes());
+    let p = path.to_str().unwrap();
+    let (code, out, _) = funnelc(&["check", p, "--format", "json"]);
+    assert_eq!(code, 1);
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let diags = doc["diagnostics"].as_array().unwrap();
+    let dup = diags
+        .iter()
+        .find(|d| d["code"] == "funnel::duplicate_name")
+        .unwrap();
+    assert_eq!(dup["secondary"][0]["label"], "first declared here");
+    assert_eq!(dup["secondary"][0]["line"], 4);
+    let typo = diags
+        .iter()
+        .find(|d| d["code"] == "funnel::unknown_event")
+        .unwrap();
+    let fix = &typo["fixes"][0];
+    assert_eq!(fix["replacement"], "form.submitted");
+    assert_eq!(fix["applicability"], "machine-applicable");
+    let (a, b) = (
+        fix["start_byte"].as_u64().unwrap() as usize,
+        fix["end_byte"].as_u64().unwrap() as usize,
+    );
+    assert_eq!(&src[a..b], "form.submited");
+
+    let (code, out, _) = funnelc(&["check", p, "--format", "github"]);
+    assert_eq!(code, 1);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), diags.len(), "{out}");
+    assert!(
+        lines.iter().any(|l| l.starts_with("::error file=")
+            && l.contains(
+                ",line=6,col=24,endLine=6,endColumn=37,title=funnel%3A%3Aunknown_event::"
+            )),
+        "{out}"
+    );
+
+    let (code, out, _) = funnelc(&["check", p, "--format", "sarif"]);
+    assert_eq!(code, 1);
+    let log: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(log["version"], "2.1.0");
+    let results = log["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), diags.len());
+    assert!(results
+        .iter()
+        .any(|r| r["ruleId"] == "funnel::unknown_event"
+            && r["fixes"][0]["artifactChanges"][0]["replacements"][0]["insertedContent"]["text"]
+                == "form.submitted"));
+}
+
+/// `// allow(funnel::CODE): reason` silences one warning at one place; a bad allow is
+/// itself reported and silences nothing.
+#[test]
+fn allow_comments_silence_one_warning_with_a_reason() {
+    let src = "schema { event demo.requested }\n\
+               // allow(funnel::unused_score): kept for the review\n\
+               score a { +20 when demo.requested }\n\
+               score b { +20 when demo.requested } // allow(funnel::unused_score): trailing\n\
+               score c { +20 when demo.requested } // allow(funnel::unused_score)\n\
+               score d { +20 when demo.requested } // allow(funnel::unused_scor): typo\n\
+               score e { +20 when demo.requested } // allow(funnel::syntax): an error\n\
+               // allow(funnel::unused_segment): nothing to silence\n\
+               stage SQL { enter when demo.requested }\n\
+               score f { +20 when demo.requested }\n";
+    let compiled = funnelc::compile(src, "t.funnel");
+    let got: Vec<(usize, &str, &str)> = compiled
+        .diagnostics
+        .iter()
+        .map(|d| {
+            let line = src[..d.span.start].matches('\n').count() + 1;
+            (line, d.code.short_name(), d.message.as_str())
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (5, "unused_score", "score `c` is never used"),
+            (
+                5,
+                "bad_allow",
+                "the allow of `funnel::unused_score` gives no reason"
+            ),
+            (6, "unused_score", "score `d` is never used"),
+            (6, "bad_allow", "no diagnostic code `funnel::unused_scor`"),
+            (7, "unused_score", "score `e` is never used"),
+            (
+                7,
+                "bad_allow",
+                "`funnel::syntax` is an error, and only warnings can be allowed"
+            ),
+            (
+                8,
+                "bad_allow",
+                "nothing here is warned of with `funnel::unused_segment`"
+            ),
+            (10, "unused_score", "score `f` is never used"),
+        ]
+    );
+}

@@ -75,6 +75,19 @@ pub enum Format {
     Json,
 }
 
+/// How `check` reports diagnostics.
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum DiagFormat {
+    /// For people: the source around each problem
+    Human,
+    /// One JSON document: every diagnostic with its places and certain fixes
+    Json,
+    /// GitHub Actions workflow commands: annotations on the pull request
+    Github,
+    /// SARIF 2.1.0, for code scanning
+    Sarif,
+}
+
 pub fn main() -> ExitCode {
     scratch::install_cleanup();
     let cli = match Cli::try_parse() {

@@ -229,7 +229,8 @@ pub fn summary_line(file: &str, diags: &[Diagnostic]) -> String {
     }
 }
 
-/// JSON objects for machines: code, severity, file, line, column, end, message, label, help.
+/// JSON objects for machines: code, severity, file, line, column, end, message, label, help,
+/// the secondary places with their labels, and the fixes that are certain.
 pub fn render_json(diags: &[Diagnostic], file: &str, source: &str) -> Vec<serde_json::Value> {
     let index = LineIndex::new(source);
     diags
@@ -237,6 +238,38 @@ pub fn render_json(diags: &[Diagnostic], file: &str, source: &str) -> Vec<serde_
         .map(|d| {
             let (line, column) = index.line_col(source, d.span.start);
             let (end_line, end_column) = index.line_col(source, d.span.end);
+            let place = |s: crate::span::Span| {
+                let (line, column) = index.line_col(source, s.start);
+                let (end_line, end_column) = index.line_col(source, s.end);
+                (line, column, end_line, end_column)
+            };
+            // The other places the diagnostic points at ("first declared here").
+            let secondary: Vec<serde_json::Value> = d
+                .secondary
+                .iter()
+                .map(|(s, label)| {
+                    let (line, column, end_line, end_column) = place(*s);
+                    serde_json::json!({
+                        "line": line, "column": column,
+                        "end_line": end_line, "end_column": end_column,
+                        "label": label,
+                    })
+                })
+                .collect();
+            let fixes: Vec<serde_json::Value> = d
+                .certain_fix(source)
+                .map(|(s, replacement)| {
+                    let (line, column, end_line, end_column) = place(s);
+                    serde_json::json!({
+                        "line": line, "column": column,
+                        "end_line": end_line, "end_column": end_column,
+                        "start_byte": s.start, "end_byte": s.end,
+                        "replacement": replacement,
+                        "applicability": "machine-applicable",
+                    })
+                })
+                .into_iter()
+                .collect();
             serde_json::json!({
                 "code": d.code,
                 "severity": d.severity,
@@ -248,6 +281,8 @@ pub fn render_json(diags: &[Diagnostic], file: &str, source: &str) -> Vec<serde_
                 "message": d.message,
                 "label": d.label,
                 "help": d.help,
+                "secondary": secondary,
+                "fixes": fixes,
             })
         })
         .collect()

@@ -426,8 +426,8 @@ fn syntax_error(e: &pest::error::Error<Rule>, chunk: &str, offset: usize) -> Dia
             .label("write `==` here")
             .help("to compare, write `==`, e.g. `region == \"us-east\"`");
     }
-    if rest.starts_with('\'') {
-        let end = rest[1..].find(['\'', '\n']).map_or(1, |i| i + 2);
+    if let Some(inner) = rest.strip_prefix('\'') {
+        let end = inner.find(['\'', '\n']).map_or(1, |i| i + 2);
         let quoted = &rest[..end];
         let fixed = format!("\"{}\"", quoted.trim_matches('\''));
         return Diagnostic::error(

@@ -744,3 +744,87 @@ fn allow_comments_silence_one_warning_with_a_reason() {
         ]
     );
 }
+
+fn run_env(args: &[&str], env: &[(&str, &str)]) -> String {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_funnelc"));
+    cmd.args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("NO_COLOR")
+        .env_remove("CLICOLOR_FORCE")
+        .env_remove("CLICOLOR")
+        .env("TERM", "xterm");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// One colour decision for every command: `--color`, else the environment's conventions
+/// (the tests' output is a pipe, so `auto` means no colour unless forced).
+#[test]
+fn colour_follows_the_flag_and_the_environment_in_every_command() {
+    let unformatted = scratch(
+        "ugly.funnel",
+        b"schema {\n event e\n}\nstage A {   enter when e }\n",
+    );
+    let ugly = unformatted.to_str().unwrap();
+    let bad = scratch(
+        "bad.funnel",
+        b"schema {\n event e\n}\nstage A { enter when f }\n",
+    );
+    let commands: Vec<Vec<&str>> = vec![
+        vec!["check", bad.to_str().unwrap()],
+        vec![
+            "eval",
+            RULES,
+            "--leads",
+            "examples/leads.jsonl",
+            "--as-of",
+            "2025-03-01",
+        ],
+        vec![
+            "explain",
+            RULES,
+            "--leads",
+            "examples/leads.jsonl",
+            "--lead",
+            "L1",
+        ],
+        vec!["test", RULES],
+        vec!["fmt", "--check", ugly],
+    ];
+    for cmd in &commands {
+        let coloured = |extra: &[&str], env: &[(&str, &str)]| {
+            let mut a = cmd.clone();
+            a.extend_from_slice(extra);
+            run_env(&a, env).contains('\u{1b}')
+        };
+        assert!(
+            coloured(&["--color", "always"], &[]),
+            "{cmd:?} --color always"
+        );
+        assert!(
+            !coloured(&["--color", "never"], &[("CLICOLOR_FORCE", "1")]),
+            "{cmd:?} never"
+        );
+        assert!(!coloured(&[], &[]), "{cmd:?}: a pipe gets no colour");
+        assert!(
+            coloured(&[], &[("CLICOLOR_FORCE", "1")]),
+            "{cmd:?} CLICOLOR_FORCE"
+        );
+        // no-color.org: an empty NO_COLOR does not turn colour off.
+        assert!(
+            coloured(&[], &[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "")]),
+            "{cmd:?}"
+        );
+        assert!(
+            coloured(&["--color=always"], &[("NO_COLOR", "1")]),
+            "{cmd:?}: the flag wins"
+        );
+    }
+}

@@ -56,13 +56,12 @@ pub fn run(args: Args) -> Exit {
         }
         if args.check {
             let diff = line_diff(&source.text, &formatted);
-            let _ = write!(
-                stdout,
-                "{}",
-                diff.unified_diff()
-                    .context_radius(2)
-                    .header(&source.name, &format!("{} (formatted)", source.name))
-            );
+            let text = diff
+                .unified_diff()
+                .context_radius(2)
+                .header(&source.name, &format!("{} (formatted)", source.name))
+                .to_string();
+            let _ = write!(stdout, "{}", color_diff(&text, super::color_stdout()));
             exit = worst(exit, Exit::Failed);
         } else {
             // The same replacement as `eval -o`: atomic, through a link, keeping the mode.
@@ -77,6 +76,33 @@ pub fn run(args: Args) -> Exit {
         }
     }
     exit
+}
+
+/// A unified diff coloured as `git diff` does: removed lines red, added green, hunk heads
+/// cyan. The text is otherwise unchanged.
+fn color_diff(text: &str, on: bool) -> String {
+    if !on {
+        return text.to_string();
+    }
+    use anstyle::{AnsiColor, Style};
+    text.split_inclusive('\n')
+        .map(|line| {
+            let style = if line.starts_with("---") || line.starts_with("+++") {
+                Style::new().bold()
+            } else if line.starts_with('-') {
+                AnsiColor::Red.on_default()
+            } else if line.starts_with('+') {
+                AnsiColor::Green.on_default()
+            } else if line.starts_with("@@") {
+                AnsiColor::Cyan.on_default()
+            } else {
+                return line.to_string();
+            };
+            let body = line.trim_end_matches('\n');
+            let end = &line[body.len()..];
+            format!("{style}{body}{style:#}{end}")
+        })
+        .collect()
 }
 
 /// The lines that differ. Patience diff matches the lines that occur once in each text first,

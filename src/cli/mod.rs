@@ -50,6 +50,23 @@ struct Cli {
     /// else one per core). With 1, everything runs on a single thread
     #[arg(long, short = 'j', global = true, value_name = "N")]
     threads: Option<std::num::NonZeroUsize>,
+    /// When to colour the output: `auto` (a terminal, unless NO_COLOR is set non-empty or
+    /// TERM=dumb; CLICOLOR_FORCE forces it), `always` or `never`
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "auto",
+        value_name = "WHEN"
+    )]
+    color: ColorWhen,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum ColorWhen {
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Subcommand)]
@@ -102,6 +119,13 @@ pub fn main() -> ExitCode {
             .into();
         }
     };
+    // One decision for every command and both streams, by anstream's rules (no-color.org,
+    // CLICOLOR, CLICOLOR_FORCE, TERM=dumb) unless the flag says.
+    anstream::ColorChoice::write_global(match cli.color {
+        ColorWhen::Auto => anstream::ColorChoice::Auto,
+        ColorWhen::Always => anstream::ColorChoice::Always,
+        ColorWhen::Never => anstream::ColorChoice::Never,
+    });
     if let Some(n) = cli.threads {
         // The pool is built here first, before anything could have started it.
         if let Err(e) = rayon::ThreadPoolBuilder::new()
@@ -163,9 +187,11 @@ pub fn read_source(path: &Path) -> Result<Read, Exit> {
     }
 }
 
-/// Colour only when a person is watching.
+/// Whether standard output is coloured: `--color`, else a terminal with colour allowed by
+/// the environment (NO_COLOR set non-empty, TERM=dumb and CLICOLOR=0 turn it off,
+/// CLICOLOR_FORCE on).
 pub fn color_stdout() -> bool {
-    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+    anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never
 }
 
 /// Reads, checks and compiles a rule file; diagnostics go to standard error. Returns the
@@ -206,8 +232,21 @@ pub fn load(path: &Path) -> Result<(funnelc::Compiled, Plan), Exit> {
     }
 }
 
+/// [`color_stdout`], for standard error.
 pub fn color_stderr() -> bool {
-    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+    anstream::AutoStream::choice(&std::io::stderr()) != anstream::ColorChoice::Never
+}
+
+/// The marks of passed and failed checks (`✓`, `✗`) in green and red, for the outputs that
+/// use them (explain, test); the text is otherwise unchanged.
+pub fn color_marks(text: &str, on: bool) -> String {
+    if !on {
+        return text.to_string();
+    }
+    use anstyle::AnsiColor;
+    let (g, r) = (AnsiColor::Green.on_default(), AnsiColor::Red.on_default());
+    text.replace('✓', &format!("{g}✓{g:#}"))
+        .replace('✗', &format!("{r}✗{r:#}"))
 }
 
 /// Where output goes: standard output, or a file written atomically (a temporary file in the

@@ -55,7 +55,7 @@ pub fn run(args: Args) -> Exit {
         }
     }
     out.push_str(&format!("{passed} passed, {failed} failed\n"));
-    print!("{out}");
+    print!("{}", super::color_marks(&out, super::color_stdout()));
     if failed > 0 && exit == Exit::Ok {
         exit = Exit::Failed;
     }

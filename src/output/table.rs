@@ -66,18 +66,19 @@ pub fn table(plan: &Plan, rows: &[Vec<String>], color: bool) -> String {
             if i > 0 {
                 line.push_str("  ");
             }
+            use anstyle::{AnsiColor, Style};
             let style = match (color, row, i) {
-                (false, _, _) => "",
-                (true, 0, _) => "\x1b[1m",
-                (true, _, 1) if exits.contains(&c.as_str()) => "\x1b[31m",
-                (true, _, 1) if !c.is_empty() => "\x1b[32m",
-                (true, _, _) if c == "—" => "\x1b[2m",
-                _ => "",
+                (false, _, _) => Style::new(),
+                (true, 0, _) => Style::new().bold(),
+                (true, _, 1) if exits.contains(&c.as_str()) => AnsiColor::Red.on_default(),
+                (true, _, 1) if !c.is_empty() => AnsiColor::Green.on_default(),
+                (true, _, _) if c == "—" => Style::new().dimmed(),
+                _ => Style::new(),
             };
-            let cell = if style.is_empty() {
+            let cell = if style == Style::new() {
                 c.clone()
             } else {
-                format!("{style}{c}\x1b[0m")
+                format!("{style}{c}{style:#}")
             };
             if i >= first_score {
                 line.push_str(&" ".repeat(pad));

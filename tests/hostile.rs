@@ -828,3 +828,24 @@ fn colour_follows_the_flag_and_the_environment_in_every_command() {
         );
     }
 }
+
+#[test]
+fn help_lists_exit_codes_and_examples_and_threads_only_where_leads_are_read() {
+    let (code, out, _) = funnelc(&["--help"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("Exit status:") && out.contains("130  interrupted"),
+        "{out}"
+    );
+    for cmd in ["check", "fmt", "test", "eval", "explain", "report"] {
+        assert!(out.contains(&format!("  funnelc {cmd} ")), "{cmd}: {out}");
+        let (code, help, _) = funnelc(&[cmd, "--help"]);
+        assert_eq!(code, 0);
+        assert!(help.contains("Example:\n  funnelc "), "{cmd}: {help}");
+        let reads_leads = matches!(cmd, "eval" | "explain" | "report");
+        assert_eq!(help.contains("--threads"), reads_leads, "{cmd}: {help}");
+        assert!(help.contains("--color"), "{cmd}: {help}");
+    }
+    let (code, _, err) = funnelc(&["check", RULES, "-j", "2"]);
+    assert_eq!(code, 2, "{err}");
+}

@@ -71,6 +71,10 @@ pub struct Input {
     /// current time. Default: the latest event time in the input
     #[arg(long, value_name = "TIME")]
     pub as_of: Option<String>,
+    /// Threads to evaluate leads on (default: the RAYON_NUM_THREADS environment variable,
+    /// else one per core). With 1, everything runs on a single thread
+    #[arg(long, short = 'j', value_name = "N")]
+    pub threads: Option<std::num::NonZeroUsize>,
 }
 
 impl Input {

@@ -13,7 +13,7 @@ pub enum Format {
 #[derive(clap::Args)]
 pub struct Args {
     #[command(flatten)]
-    input: super::eval::Input,
+    pub input: super::eval::Input,
     /// The id of the lead to explain
     #[arg(long, value_name = "ID")]
     lead: String,

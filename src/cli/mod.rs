@@ -37,19 +37,35 @@ impl From<Exit> for ExitCode {
     }
 }
 
+/// What `funnelc --help` ends with: the exit statuses, and a first example of each command.
+const AFTER_HELP: &str = "\
+Exit status:
+  0    success (warnings allowed, unless --deny-warnings)
+  1    the input has errors: a rule file that does not check, a failing test, a file not
+       formatted (fmt --check), bad lead data without --skip-bad
+  2    the command could not run: bad arguments, a file that cannot be read or written
+  130  interrupted (Ctrl-C, SIGTERM); scratch files are removed first
+
+Examples:
+  funnelc check rules/b2b-saas.funnel
+  funnelc fmt --check rules/*.funnel
+  funnelc test rules/b2b-saas.funnel
+  funnelc eval rules/b2b-saas.funnel --leads examples/leads.jsonl
+  funnelc explain rules/b2b-saas.funnel --leads examples/leads.jsonl --lead L1
+  funnelc report rules/b2b-saas.funnel --leads examples/leads.jsonl --format html -o report.html
+
+docs/cli.md describes the conventions (exit status, colour, formats).";
+
 #[derive(Parser)]
 #[command(
     name = "funnelc",
     version,
-    about = "Rules for marketing and sales funnels: check them, format them, run them on lead histories"
+    about = "Rules for marketing and sales funnels: check them, format them, run them on lead histories",
+    after_help = AFTER_HELP
 )]
 struct Cli {
     #[command(subcommand)]
     command: Command,
-    /// Threads to evaluate leads on (default: the RAYON_NUM_THREADS environment variable,
-    /// else one per core). With 1, everything runs on a single thread
-    #[arg(long, short = 'j', global = true, value_name = "N")]
-    threads: Option<std::num::NonZeroUsize>,
     /// When to colour the output: `auto` (a terminal, unless NO_COLOR is set non-empty or
     /// TERM=dumb; CLICOLOR_FORCE forces it), `always` or `never`
     #[arg(
@@ -72,17 +88,29 @@ enum ColorWhen {
 #[derive(Subcommand)]
 enum Command {
     /// Check rule files: every mistake at once, and warnings for rules that can never fire
+    #[command(after_help = "Example:\n  funnelc check rules/b2b-saas.funnel --format github")]
     Check(check::Args),
     /// Replay lead histories through the stage machine: every lead's stage, entries and scores
+    #[command(
+        after_help = "Example:\n  funnelc eval rules/b2b-saas.funnel --leads examples/leads.jsonl --format csv -o stages.csv"
+    )]
     Eval(eval::Args),
     /// Rewrite rule files in the one canonical layout (comments kept)
+    #[command(after_help = "Example:\n  funnelc fmt --check rules/b2b-saas.funnel")]
     Fmt(fmt::Args),
     /// Run the `test` blocks written in rule files
+    #[command(after_help = "Example:\n  funnelc test rules/b2b-saas.funnel")]
     Test(test::Args),
     /// Explain one lead: its timeline, every condition with actual values, its scores
+    #[command(
+        after_help = "Example:\n  funnelc explain rules/b2b-saas.funnel --leads examples/leads.jsonl --lead L1"
+    )]
     Explain(explain::Args),
     /// Measure the rule file's KPIs on the leads: stage counts, conversions against their
     /// bands, velocity, breakdowns, targets, spend and revenue
+    #[command(
+        after_help = "Example:\n  funnelc report rules/b2b-saas.funnel --leads examples/leads.jsonl --format html -o report.html"
+    )]
     Report(report::Args),
 }
 
@@ -126,7 +154,14 @@ pub fn main() -> ExitCode {
         ColorWhen::Always => anstream::ColorChoice::Always,
         ColorWhen::Never => anstream::ColorChoice::Never,
     });
-    if let Some(n) = cli.threads {
+    // Only the commands that read leads take a thread count.
+    let threads = match &cli.command {
+        Command::Eval(a) => a.input.threads,
+        Command::Explain(a) => a.input.threads,
+        Command::Report(a) => a.input.threads,
+        Command::Check(_) | Command::Fmt(_) | Command::Test(_) => None,
+    };
+    if let Some(n) = threads {
         // The pool is built here first, before anything could have started it.
         if let Err(e) = rayon::ThreadPoolBuilder::new()
             .num_threads(n.get())

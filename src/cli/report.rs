@@ -29,7 +29,7 @@ pub enum PeriodArg {
 #[derive(clap::Args)]
 pub struct Args {
     #[command(flatten)]
-    input: super::eval::Input,
+    pub input: super::eval::Input,
     /// The periods of the flow table (entries per stage per period)
     #[arg(long, value_enum, default_value = "month")]
     period: PeriodArg,

@@ -323,7 +323,13 @@ fn the_not_utf8_explanation_example_is_real() {
 /// counted after it, and the run ends with exit 1, never a panic.
 #[test]
 fn long_lines_and_many_mistakes_are_shown_in_part() {
-    let chain = "a or ".repeat(20_000);
+    // 200 operators (within the one limit on a condition) spread over 100,000 characters.
+    let chain = format!(
+        "{}{}{}",
+        "a or ".repeat(100),
+        " ".repeat(99_000),
+        "a or ".repeat(100)
+    );
     // An unknown name for `check` and `test`; a syntax error for `fmt`, which does not check.
     let unknown = format!("schema {{ event a }}\nstage A {{ enter when {chain}zz }}\n");
     let broken = format!("schema {{ event a }}\nstage A {{ enter when {chain}or }}\n");

@@ -148,7 +148,8 @@ fn every_code_example_shows_its_mistake_and_its_fix() {
 }
 
 /// The limits `funnel::too_deep` and `funnel::too_complex` explain: 64 brackets deep (the
-/// stage's braces count), 64 operators in one condition.
+/// stage's braces count), 256 operators in one condition (`and` and `or` too, through
+/// brackets).
 #[test]
 fn limits_the_explanations_state() {
     let codes = |src: &str| -> Vec<Code> {
@@ -171,6 +172,13 @@ fn limits_the_explanations_state() {
         let sum = vec!["count email.opened"; terms].join(" + ");
         format!("schema {{ event email.opened }}\nstage MEL {{ enter when {sum} >= 100 }}\n")
     };
-    assert_eq!(codes(&summed(64)), vec![]);
-    assert_eq!(codes(&summed(65)), vec![Code::TooComplex]);
+    // n terms: n - 1 `+` and one `>=`.
+    assert_eq!(codes(&summed(256)), vec![]);
+    assert_eq!(codes(&summed(257)), vec![Code::TooComplex]);
+    let chained = |terms: usize| {
+        let chain = vec!["(email.opened)"; terms].join(" and ");
+        format!("schema {{ event email.opened }}\nstage MEL {{ enter when {chain} }}\n")
+    };
+    assert_eq!(codes(&chained(257)), vec![]);
+    assert_eq!(codes(&chained(258)), vec![Code::TooComplex]);
 }

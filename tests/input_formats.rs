@@ -526,24 +526,47 @@ fn csv_bad_events() {
     );
 }
 
+/// An event row that belongs to no lead, or cannot be read, is an error of its own after the
+/// leads, and the others are read: under --skip-bad it is skipped, as a bad JSONL line is.
 #[test]
-fn csv_unknown_lead_id_fails_the_whole_read() {
+fn csv_events_of_no_lead_are_errors_of_their_own() {
     let plan = b2b();
-    let leads = format!("{LEADS_HEADER}L1,cfo,yes,10,,\n");
-    let events = format!("{EVENTS_HEADER}L1,email.opened,2025-01-01,1,\n\"L1 \",email.opened,2025-01-02,1,\nL9,email.opened,2025-01-03,1,\n");
-    let e = read_csv(&plan, &leads, &events).unwrap_err();
-    assert_eq!(
-        e.to_string(),
-        "events.csv:4: lead `L9`, field `lead_id`: no lead `L9` in leads.csv"
+    let leads = format!("{LEADS_HEADER}L1,cfo,yes,10,,\nL2,cfo,yes,10,,\n");
+    let events = format!(
+        "{EVENTS_HEADER}L1,email.opened,2025-01-01,1,\n\"L1 \",email.opened,2025-01-02,1,\n\
+         L9,email.opened,2025-01-03,1,\n,email.opened,2025-01-03,1,\n\
+         L2,email.opened,2025-01-03\nL2,email.opened,2025-01-04,1,\n"
     );
+    let out = read_csv(&plan, &leads, &events).unwrap();
     assert_eq!(
-        e,
-        DataError {
-            origin: "events.csv:4".into(),
-            lead: Some("L9".into()),
-            field: Some("lead_id".into()),
-            message: "no lead `L9` in leads.csv".into(),
-        }
+        errors(&out),
+        [
+            "ok L1",
+            "events.csv:6: lead `L2`: the record has 3 cells where the header has 5",
+            "events.csv:4: lead `L9`, field `lead_id`: no lead `L9` in leads.csv",
+            "events.csv:5, field `lead_id`: the event has no `lead_id`",
+        ]
+    );
+    let Ok((l1, _)) = &out[0] else { unreachable!() };
+    assert_eq!(l1.events.len(), 2, "L1 keeps both its events");
+}
+
+/// A ragged row of the leads file fails that lead alone, named by its id; its events go
+/// with it.
+#[test]
+fn csv_ragged_lead_rows_fail_their_lead() {
+    let plan = b2b();
+    let leads = format!("{LEADS_HEADER}L1,cfo,yes,10,,,extra\nL2,cfo,yes,10,,\nL3,cfo\n");
+    let events =
+        format!("{EVENTS_HEADER}L1,email.opened,2025-01-01,1,\nL2,email.opened,2025-01-01,1,\n");
+    let out = read_csv(&plan, &leads, &events).unwrap();
+    assert_eq!(
+        errors(&out),
+        [
+            "leads.csv:2: lead `L1`: the record has 7 cells where the header has 6",
+            "ok L2",
+            "leads.csv:4: lead `L3`: the record has 2 cells where the header has 6",
+        ]
     );
 }
 
@@ -557,8 +580,6 @@ fn csv_missing_and_malformed_columns() {
         ("id,role,role\n", EVENTS_HEADER, "leads.csv:1, field `role`: the header names column `role` twice"),
         (&ok_leads, "lead_id,type,when\n", "events.csv:1, field `at`: the header has no `at` column (it has: lead_id, type, when)"),
         (&ok_leads, "id,type,at\n", "events.csv:1, field `lead_id`: the header has no `lead_id` column (it has: id, type, at)"),
-        ("id,role\nL1,cfo,extra\n", EVENTS_HEADER, "leads.csv:2: the record has 3 cells where the header has 2"),
-        (&ok_leads, "lead_id,type,at\n,email.opened,2025-01-01\n", "events.csv:2, field `lead_id`: the event has no `lead_id`"),
     ];
     for (leads, events, expected) in cases {
         let e = read_csv(&plan, leads, events).unwrap_err();

@@ -19,6 +19,7 @@ mod eval_properties;
 mod explain;
 mod fast_jsonl;
 mod fmt_roundtrip;
+mod hostile;
 mod input_formats;
 mod report;
 mod report_browser;

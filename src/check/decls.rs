@@ -16,6 +16,8 @@ pub struct Usage {
     pub scores: BTreeSet<String>,
     /// For each segment, the segments its condition names.
     pub segment_deps: BTreeMap<String, Vec<(String, Span)>>,
+    /// Each valid `matches` pattern and the bytes it takes compiled.
+    pub patterns: Vec<(Span, usize)>,
 }
 
 /// The state of the second pass over a slice of the file's declarations: what it has
@@ -68,10 +70,39 @@ pub fn check_items(file: &File, src: &str, sym: &Symbols, diags: &mut Vec<Diagno
         usage.segments.extend(u.segments);
         usage.scores.extend(u.scores);
         usage.segment_deps.extend(u.segment_deps);
+        usage.patterns.extend(u.patterns);
         diags.extend(d);
     }
+    diags.extend(patterns_total(&mut usage.patterns));
     diags.extend(super::cycles::segment_cycles(file, &usage.segment_deps));
     usage
+}
+
+/// The one pattern, in file order, with which the file's patterns together pass
+/// [`super::pattern::TOTAL_LIMIT`].
+fn patterns_total(patterns: &mut [(Span, usize)]) -> Option<Diagnostic> {
+    use super::pattern::TOTAL_LIMIT;
+    patterns.sort_by_key(|(s, _)| s.start);
+    let mut total = 0usize;
+    let &(span, _) = patterns.iter().find(|(_, n)| {
+        total = total.saturating_add(*n);
+        total > TOTAL_LIMIT
+    })?;
+    Some(
+        Diagnostic::error(
+            Code::BadPattern,
+            span,
+            format!(
+                "the file's `matches` patterns take more than {} MB compiled, together",
+                TOTAL_LIMIT >> 20
+            ),
+        )
+        .label("the total passes the limit with this one")
+        .help(
+            "use smaller patterns (`[a-z]` takes far less than `\\w`), or fewer: a pattern \
+             used in many places can be one segment",
+        ),
+    )
 }
 
 impl<'a> DeclChecker<'a> {

@@ -7,6 +7,7 @@ mod costs;
 mod cycles;
 mod decls;
 mod lints;
+pub mod pattern;
 mod resolve;
 pub mod symbols;
 mod test_blocks;

@@ -472,23 +472,26 @@ impl DeclChecker<'_> {
         }
         if op == TestOp::Matches {
             match &arg.kind {
-                ExprKind::Lit(Literal::Text(pattern)) => {
-                    if let Err(err) = regex::Regex::new(pattern) {
-                        let detail = err.to_string();
-                        let last = detail.lines().last().unwrap_or("").trim().to_string();
-                        self.err(
-                            Diagnostic::error(
-                                Code::BadPattern,
-                                arg.span,
-                                "this pattern is not a valid regular expression",
-                            )
+                ExprKind::Lit(Literal::Text(pattern)) => match super::pattern::measure(pattern) {
+                    Ok(bytes) => self.usage.patterns.push((arg.span, bytes)),
+                    Err(last) if last.contains("the limit of one pattern") => self.err(
+                        Diagnostic::error(Code::BadPattern, arg.span, "this pattern is too large")
                             .label(last)
                             .help(
-                                "escape special characters with `\\\\`, e.g. \"@gmail\\\\.com$\"",
+                                "repeat less, or use a smaller class: `[a-z]` takes far less \
+                                 than `\\w`, which is every word character of every script",
                             ),
-                        );
-                    }
-                }
+                    ),
+                    Err(last) => self.err(
+                        Diagnostic::error(
+                            Code::BadPattern,
+                            arg.span,
+                            "this pattern is not a valid regular expression",
+                        )
+                        .label(last)
+                        .help("escape special characters with `\\\\`, e.g. \"@gmail\\\\.com$\""),
+                    ),
+                },
                 _ => {
                     self.mismatch(
                         arg.span,

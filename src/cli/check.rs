@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use super::{color_stdout, read_source, Exit, Format, Read};
+use super::{color_stdout, read_source, DiagFormat as Format, Exit, Read};
 use funnelc::diag::{self, Code};
 
 #[derive(clap::Args)]
@@ -11,7 +11,8 @@ pub struct Args {
     /// Rule files to check
     #[arg(required = true, value_name = "FILE")]
     files: Vec<PathBuf>,
-    /// Output format: `human` for people, `json` for CI and editors
+    /// Output format: `human` for people, `json` for editors and tools, `github` for GitHub
+    /// Actions annotations, `sarif` for code scanning
     #[arg(long, value_enum, default_value = "human")]
     format: Format,
     /// Fail (exit 1) on warnings too
@@ -35,6 +36,7 @@ pub fn run(args: Args) -> Exit {
     }
     let mut exit = Exit::Ok;
     let mut json = Vec::new();
+    let mut sarif = Vec::new();
     let (mut errors, mut warnings) = (0, 0);
     let mut out = String::new();
     for path in &args.files {
@@ -71,7 +73,14 @@ pub fn run(args: Args) -> Exit {
                 out.push('\n');
             }
             Format::Json => json.extend(diag::render_json(&diags, &source.name, &source.text)),
+            Format::Github => {
+                out.push_str(&diag::render_github(&diags, &source.name, &source.text))
+            }
+            Format::Sarif => sarif.push((source.name, source.text, diags)),
         }
+    }
+    if args.format == Format::Sarif {
+        out = format!("{:#}\n", diag::render_sarif(&sarif));
     }
     if args.format == Format::Json {
         let doc = serde_json::json!({

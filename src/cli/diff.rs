@@ -48,6 +48,10 @@ pub struct Args {
     /// `now` for the current time. Default: the latest event time in the input
     #[arg(long, value_name = "TIME")]
     as_of: Option<String>,
+    /// Threads to evaluate leads on (default: the RAYON_NUM_THREADS environment variable,
+    /// else one per core). With 1, everything runs on a single thread
+    #[arg(long, short = 'j', value_name = "N")]
+    pub threads: Option<std::num::NonZeroUsize>,
     /// Output format
     #[arg(long, value_enum, default_value = "table")]
     format: OutFormat,

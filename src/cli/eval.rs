@@ -71,6 +71,10 @@ pub struct Input {
     /// current time. Default: the latest event time in the input
     #[arg(long, value_name = "TIME")]
     pub as_of: Option<String>,
+    /// Threads to evaluate leads on (default: the RAYON_NUM_THREADS environment variable,
+    /// else one per core). With 1, everything runs on a single thread
+    #[arg(long, short = 'j', value_name = "N")]
+    pub threads: Option<std::num::NonZeroUsize>,
 }
 
 impl Input {
@@ -135,12 +139,40 @@ fn data(flags: &DataFlags<'_>) -> Result<Data, Exit> {
     // Told once, here: telling it may read the file's first line.
     let format = data.format().map_err(fail)?;
     data.format = Some(format);
+    // A rename table renames Segment calls only: with another format it would be silently
+    // ignored, so it is refused (and so is an events file without CSV leads).
     if let Some(p) = flags.rename {
-        if format == pipeline::Format::Segment {
-            data.rename = read_rename(p)?;
+        if format != pipeline::Format::Segment {
+            eprintln!(
+                "error: --rename `{}` applies to Segment input only, and this input is {}",
+                p.display(),
+                format_name(format)
+            );
+            eprintln!("  help: drop --rename, or pass --input-format segment if the data is a Segment stream");
+            return Err(Exit::Usage);
+        }
+        data.rename = read_rename(p)?;
+    }
+    if let Some(p) = flags.events {
+        if format != pipeline::Format::Csv {
+            eprintln!(
+                "error: --events `{}` goes with CSV leads only, and this input is {}",
+                p.display(),
+                format_name(format)
+            );
+            eprintln!("  help: drop --events (JSONL and Segment data carry their events), or pass --input-format csv");
+            return Err(Exit::Usage);
         }
     }
     Ok(data)
+}
+
+fn format_name(f: pipeline::Format) -> &'static str {
+    match f {
+        pipeline::Format::Jsonl => "JSONL",
+        pipeline::Format::Segment => "a Segment stream",
+        pipeline::Format::Csv => "CSV",
+    }
 }
 
 /// `--as-of`: an instant or date, or `now`; `None` when not given (the latest event in the
@@ -187,6 +219,11 @@ pub fn run(mut args: Args) -> Exit {
         Ok(p) => p,
         Err(e) => return e,
     };
+    if args.rejects.is_some() && !args.skip_bad {
+        eprintln!("error: --rejects names where skipped leads go, and without --skip-bad none are skipped");
+        eprintln!("  help: add --skip-bad, or drop --rejects");
+        return Exit::Usage;
+    }
     if args.explain && matches!(args.format, OutFormat::Table | OutFormat::Csv) {
         eprintln!(
             "error: --explain adds a JSON explanation per lead: use it with --format json or jsonl"

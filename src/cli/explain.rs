@@ -13,7 +13,7 @@ pub enum Format {
 #[derive(clap::Args)]
 pub struct Args {
     #[command(flatten)]
-    input: super::eval::Input,
+    pub input: super::eval::Input,
     /// The id of the lead to explain
     #[arg(long, value_name = "ID")]
     lead: String,
@@ -67,7 +67,10 @@ pub fn run(mut args: Args) -> Exit {
     let as_of = opened.as_of;
     let (_, x) = explain::explain(&plan, &lead, as_of);
     match args.format {
-        Format::Text => print!("{}", funnelc::output::explain::render(&x)),
+        Format::Text => print!(
+            "{}",
+            super::color_marks(&funnelc::output::explain::render(&x), super::color_stdout())
+        ),
         Format::Json => match serde_json::to_string_pretty(&x) {
             Ok(s) => println!("{s}"),
             Err(_) => return Exit::Failed,

@@ -7,6 +7,7 @@ mod eval;
 mod explain;
 mod fmt;
 mod report;
+mod scratch;
 mod test;
 
 use std::io::IsTerminal;
@@ -37,35 +38,80 @@ impl From<Exit> for ExitCode {
     }
 }
 
+/// What `funnelc --help` ends with: the exit statuses, and a first example of each command.
+const AFTER_HELP: &str = "\
+Exit status:
+  0    success (warnings allowed, unless --deny-warnings)
+  1    the input has errors: a rule file that does not check, a failing test, a file not
+       formatted (fmt --check), bad lead data without --skip-bad
+  2    the command could not run: bad arguments, a file that cannot be read or written
+  130  interrupted (Ctrl-C, SIGTERM); scratch files are removed first
+
+Examples:
+  funnelc check rules/b2b-saas.funnel
+  funnelc fmt --check rules/*.funnel
+  funnelc test rules/b2b-saas.funnel
+  funnelc eval rules/b2b-saas.funnel --leads examples/leads.jsonl
+  funnelc explain rules/b2b-saas.funnel --leads examples/leads.jsonl --lead L1
+  funnelc report rules/b2b-saas.funnel --leads examples/leads.jsonl --format html -o report.html
+
+docs/cli.md describes the conventions (exit status, colour, formats).";
+
 #[derive(Parser)]
 #[command(
     name = "funnelc",
     version,
-    about = "Rules for marketing and sales funnels: check them, format them, run them on lead histories"
+    about = "Rules for marketing and sales funnels: check them, format them, run them on lead histories",
+    after_help = AFTER_HELP
 )]
 struct Cli {
     #[command(subcommand)]
     command: Command,
-    /// Threads to evaluate leads on (default: the RAYON_NUM_THREADS environment variable,
-    /// else one per core). With 1, everything runs on a single thread
-    #[arg(long, short = 'j', global = true, value_name = "N")]
-    threads: Option<std::num::NonZeroUsize>,
+    /// When to colour the output: `auto` (a terminal, unless NO_COLOR is set non-empty or
+    /// TERM=dumb; CLICOLOR_FORCE forces it), `always` or `never`
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "auto",
+        value_name = "WHEN"
+    )]
+    color: ColorWhen,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum ColorWhen {
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Subcommand)]
 enum Command {
     /// Check rule files: every mistake at once, and warnings for rules that can never fire
+    #[command(after_help = "Example:\n  funnelc check rules/b2b-saas.funnel --format github")]
     Check(check::Args),
     /// Replay lead histories through the stage machine: every lead's stage, entries and scores
+    #[command(
+        after_help = "Example:\n  funnelc eval rules/b2b-saas.funnel --leads examples/leads.jsonl --format csv -o stages.csv"
+    )]
     Eval(eval::Args),
     /// Rewrite rule files in the one canonical layout (comments kept)
+    #[command(after_help = "Example:\n  funnelc fmt --check rules/b2b-saas.funnel")]
     Fmt(fmt::Args),
     /// Run the `test` blocks written in rule files
+    #[command(after_help = "Example:\n  funnelc test rules/b2b-saas.funnel")]
     Test(test::Args),
     /// Explain one lead: its timeline, every condition with actual values, its scores
+    #[command(
+        after_help = "Example:\n  funnelc explain rules/b2b-saas.funnel --leads examples/leads.jsonl --lead L1"
+    )]
     Explain(explain::Args),
     /// Measure the rule file's KPIs on the leads: stage counts, conversions against their
     /// bands, velocity, breakdowns, targets, spend and revenue
+    #[command(
+        after_help = "Example:\n  funnelc report rules/b2b-saas.funnel --leads examples/leads.jsonl --format html -o report.html"
+    )]
     Report(report::Args),
     /// Compare two versions of a rule file on the same leads: stage volumes, where each lead
     /// ended before and after, conversions and their bands, the leads that moved and why
@@ -78,7 +124,21 @@ pub enum Format {
     Json,
 }
 
+/// How `check` reports diagnostics.
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum DiagFormat {
+    /// For people: the source around each problem
+    Human,
+    /// One JSON document: every diagnostic with its places and certain fixes
+    Json,
+    /// GitHub Actions workflow commands: annotations on the pull request
+    Github,
+    /// SARIF 2.1.0, for code scanning
+    Sarif,
+}
+
 pub fn main() -> ExitCode {
+    scratch::install_cleanup();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -91,7 +151,22 @@ pub fn main() -> ExitCode {
             .into();
         }
     };
-    if let Some(n) = cli.threads {
+    // One decision for every command and both streams, by anstream's rules (no-color.org,
+    // CLICOLOR, CLICOLOR_FORCE, TERM=dumb) unless the flag says.
+    anstream::ColorChoice::write_global(match cli.color {
+        ColorWhen::Auto => anstream::ColorChoice::Auto,
+        ColorWhen::Always => anstream::ColorChoice::Always,
+        ColorWhen::Never => anstream::ColorChoice::Never,
+    });
+    // Only the commands that read leads take a thread count.
+    let threads = match &cli.command {
+        Command::Eval(a) => a.input.threads,
+        Command::Explain(a) => a.input.threads,
+        Command::Report(a) => a.input.threads,
+        Command::Diff(a) => a.threads,
+        Command::Check(_) | Command::Fmt(_) | Command::Test(_) => None,
+    };
+    if let Some(n) = threads {
         // The pool is built here first, before anything could have started it.
         if let Err(e) = rayon::ThreadPoolBuilder::new()
             .num_threads(n.get())
@@ -158,9 +233,11 @@ pub fn source_from_bytes(name: String, bytes: Vec<u8>) -> Read {
     }
 }
 
-/// Colour only when a person is watching.
+/// Whether standard output is coloured: `--color`, else a terminal with colour allowed by
+/// the environment (NO_COLOR set non-empty, TERM=dumb and CLICOLOR=0 turn it off,
+/// CLICOLOR_FORCE on).
 pub fn color_stdout() -> bool {
-    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+    anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never
 }
 
 /// Reads, checks and compiles a rule file; diagnostics go to standard error. Returns the
@@ -206,8 +283,21 @@ pub fn load_read(read: Read) -> Result<(funnelc::Compiled, Plan), Exit> {
     }
 }
 
+/// [`color_stdout`], for standard error.
 pub fn color_stderr() -> bool {
-    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+    anstream::AutoStream::choice(&std::io::stderr()) != anstream::ColorChoice::Never
+}
+
+/// The marks of passed and failed checks (`✓`, `✗`) in green and red, for the outputs that
+/// use them (explain, test); the text is otherwise unchanged.
+pub fn color_marks(text: &str, on: bool) -> String {
+    if !on {
+        return text.to_string();
+    }
+    use anstyle::AnsiColor;
+    let (g, r) = (AnsiColor::Green.on_default(), AnsiColor::Red.on_default());
+    text.replace('✓', &format!("{g}✓{g:#}"))
+        .replace('✗', &format!("{r}✗{r:#}"))
 }
 
 /// Where output goes: standard output, or a file written atomically (a temporary file in the
@@ -216,7 +306,7 @@ pub fn color_stderr() -> bool {
 /// pipe, written to directly.
 pub struct Sink {
     out: Box<dyn std::io::Write>,
-    target: Option<(std::path::PathBuf, std::path::PathBuf)>,
+    target: Option<(tempfile::TempPath, std::path::PathBuf)>,
     failed: Option<String>,
 }
 
@@ -269,13 +359,31 @@ impl Sink {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let tmp = path.with_file_name(format!(".{name}.funnelc-tmp-{}", std::process::id()));
-        match std::fs::File::create(&tmp) {
-            Ok(f) => Ok(Sink {
-                out: Box::new(std::io::BufWriter::with_capacity(1 << 20, f)),
-                target: Some((tmp, path.to_path_buf())),
-                failed: None,
-            }),
+        scratch::remove_stale(path);
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        // A new output gets the permissions a plain create would give (0666 less the umask);
+        // a replaced one gets its own in `finish`.
+        let made = tempfile::Builder::new()
+            .prefix(&format!(
+                "{}{}-",
+                scratch::output_prefix(&name),
+                std::process::id()
+            ))
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
+            .tempfile_in(dir);
+        match made {
+            Ok(f) => {
+                let (file, tmp) = f.into_parts();
+                scratch::track(&tmp);
+                Ok(Sink {
+                    out: Box::new(std::io::BufWriter::with_capacity(1 << 20, file)),
+                    target: Some((tmp, path.to_path_buf())),
+                    failed: None,
+                })
+            }
             Err(e) => Err(cannot(e)),
         }
     }
@@ -289,8 +397,10 @@ impl Sink {
     }
 
     pub fn abandon(self) {
-        if let Some((tmp, _)) = &self.target {
-            let _ = std::fs::remove_file(tmp);
+        if let Some((tmp, _)) = self.target {
+            scratch::untrack(&tmp);
+            // Dropping the path removes the file.
+            drop(tmp);
         }
     }
 
@@ -305,19 +415,23 @@ impl Sink {
             self.abandon();
             return Err(Exit::Usage);
         }
-        if let Some((tmp, target)) = &self.target {
+        if let Some((tmp, target)) = self.target.take() {
             // A file replaced keeps its permissions (a rule file kept at 0600 or 0440 stays
             // so): the new file was created with the default ones.
-            if let Ok(m) = std::fs::metadata(target) {
-                let _ = std::fs::set_permissions(tmp, m.permissions());
+            if let Ok(m) = std::fs::metadata(&target) {
+                let _ = std::fs::set_permissions(&tmp, m.permissions());
             }
-            if let Err(e) = std::fs::rename(tmp, target) {
+            let path = tmp.to_path_buf();
+            let persisted = tmp.persist(&target);
+            scratch::untrack(&path);
+            if let Err(e) = persisted {
                 eprintln!(
                     "error: cannot write `{}`: {}",
                     target.display(),
-                    io_reason(&e)
+                    io_reason(&e.error)
                 );
-                let _ = std::fs::remove_file(tmp);
+                // Dropping the path given back removes the file.
+                drop(e.path);
                 return Err(Exit::Usage);
             }
         }
@@ -391,9 +505,10 @@ pub fn show_warnings(compiled: &funnelc::Compiled) {
 }
 
 /// Standard input copied to a scratch file, for the commands that read their input twice (the
-/// default `--as-of` is the latest event in the data). Removed when dropped.
+/// default `--as-of` is the latest event in the data). A private file with an unguessable
+/// name (see [`scratch`]), removed when dropped or when the run is interrupted.
 pub struct Spool {
-    path: std::path::PathBuf,
+    file: tempfile::TempPath,
 }
 
 impl Spool {
@@ -403,30 +518,33 @@ impl Spool {
         if path.as_os_str() != "-" || !needed {
             return Ok(None);
         }
-        let spool = Spool {
-            path: std::env::temp_dir().join(format!("funnelc-stdin-{}.jsonl", std::process::id())),
+        let failed = |e: std::io::Error| {
+            eprintln!(
+                "error: cannot keep standard input for a second pass: {}",
+                io_reason(&e)
+            );
+            Exit::Usage
         };
-        let copied = std::fs::File::create(&spool.path)
-            .and_then(|mut f| std::io::copy(&mut std::io::stdin().lock(), &mut f));
-        match copied {
-            Ok(_) => Ok(Some(spool)),
-            Err(e) => {
-                eprintln!(
-                    "error: cannot keep standard input for a second pass: {}",
-                    io_reason(&e)
-                );
-                Err(Exit::Usage)
-            }
-        }
+        let made = tempfile::Builder::new()
+            .prefix("funnelc-stdin-")
+            .suffix(".jsonl")
+            .tempfile()
+            .map_err(failed)?;
+        let (mut file, path) = made.into_parts();
+        scratch::track(&path);
+        let spool = Spool { file: path };
+        std::io::copy(&mut std::io::stdin().lock(), &mut file).map_err(failed)?;
+        Ok(Some(spool))
     }
 
     pub fn path(&self) -> &Path {
-        &self.path
+        &self.file
     }
 }
 
 impl Drop for Spool {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
+        // The file itself goes when `file` is dropped, right after this.
+        scratch::untrack(&self.file);
     }
 }

@@ -39,7 +39,7 @@ pub enum CompareArg {
 #[derive(clap::Args)]
 pub struct Args {
     #[command(flatten)]
-    input: super::eval::Input,
+    pub input: super::eval::Input,
     /// The periods of the flow table (entries per stage per period)
     #[arg(long, value_enum, default_value = "month")]
     period: PeriodArg,

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use super::{load, Exit};
+use funnelc::diag::{printable, printable_lines};
 use funnelc::rule_tests::run_test;
 use funnelc::syntax::ast::Item;
 
@@ -26,7 +27,7 @@ pub fn run(args: Args) -> Exit {
             }
         };
         let index = funnelc::diag::LineIndex::new(&plan.source);
-        out.push_str(&format!("{}\n", plan.file));
+        out.push_str(&format!("{}\n", printable(&plan.file)));
         let mut any = false;
         for item in &compiled.file.items {
             let Item::Test(t) = item else { continue };
@@ -35,12 +36,17 @@ pub fn run(args: Args) -> Exit {
             let r = run_test(&plan, t, line);
             if r.failures.is_empty() {
                 passed += 1;
-                out.push_str(&format!("  ✓ {}\n", r.name));
+                out.push_str(&format!("  ✓ {}\n", printable(&r.name)));
             } else {
                 failed += 1;
-                out.push_str(&format!("  ✗ {} ({}:{})\n", r.name, plan.file, r.line));
+                out.push_str(&format!(
+                    "  ✗ {} ({}:{})\n",
+                    printable(&r.name),
+                    printable(&plan.file),
+                    r.line
+                ));
                 for f in &r.failures {
-                    out.push_str(&format!("      {f}\n"));
+                    out.push_str(&format!("      {}\n", printable_lines(f)));
                 }
             }
         }
@@ -49,7 +55,7 @@ pub fn run(args: Args) -> Exit {
         }
     }
     out.push_str(&format!("{passed} passed, {failed} failed\n"));
-    print!("{out}");
+    print!("{}", super::color_marks(&out, super::color_stdout()));
     if failed > 0 && exit == Exit::Ok {
         exit = Exit::Failed;
     }

@@ -7,6 +7,8 @@
 
 use std::fmt;
 
+use super::wrap::{indent, wrap};
+
 use super::Severity;
 
 /// What the registry knows about one code.
@@ -100,12 +102,13 @@ stage MCL { enter when (engaged) }
 "#,
     }
     TooComplex = "funnel::too_complex", Error {
-        summary: "one condition chains more than 64 operators",
-        explanation: "A condition may chain at most 64 operators besides `and` and `or` \
-            (comparisons, arithmetic, `not`, text tests). Split a longer one into named \
-            segments, or sum events in a score.",
+        summary: "one condition has more than 256 operators",
+        explanation: "A condition may have at most 256 operators of every kind: `and`, `or`, \
+            `not`, comparisons, arithmetic and text tests, counted through brackets and `where` \
+            filters. The one limit keeps every later pass quick; hand-written conditions stay \
+            far below it. Split a longer one into named segments, or count events in a score.",
         mistake: r#"schema { event email.opened }
-stage MEL { enter when count email.opened + count email.opened + ... (65 terms) >= 100 }
+stage MEL { enter when count email.opened + count email.opened + ... (257 terms) >= 100 }
 "#,
         fix: r#"schema { event email.opened }
 score engagement { +1 per email.opened }
@@ -460,10 +463,12 @@ stage SQL { enter when grade fit == A }
 "#,
     }
     BadPattern = "funnel::bad_pattern", Error {
-        summary: "an invalid regular expression",
+        summary: "an invalid or too large regular expression",
         explanation: "The text after `matches` is a regular expression, and this one cannot be \
             read: often an unclosed bracket, or a special character such as `.` or `(` not \
-            escaped with `\\\\` inside the quotes.",
+            escaped with `\\\\` inside the quotes. A pattern is also refused when compiled it \
+            would take more than 2 MB (`\\w{60}`: sixty word characters of any script), or \
+            when the file's patterns together would take more than 16 MB.",
         mistake: r#"schema {
   trait email: text
   event form.submitted
@@ -780,6 +785,24 @@ exit disqualified from any priority 1 on sales.rejected
 exit bounced from MCL priority 2 when email.bounced within 7d
 "#,
     }
+    BadAllow = "funnel::bad_allow", Warning {
+        summary: "an allow comment that silences nothing",
+        explanation: "A comment `// allow(funnel::CODE): reason` silences the warnings with that \
+            code on its own line, or on the next line when it stands alone. It needs a known \
+            warning code and a reason after the colon, the reason being what a reader needs to \
+            know; an error cannot be allowed. An allow that is malformed, names no warning, or \
+            has nothing to silence is reported, and silences nothing.",
+        mistake: r#"schema { event demo.requested }
+// allow(funnel::unused_score)
+score fit { +20 when demo.requested }
+stage SQL { enter when demo.requested }
+"#,
+        fix: r#"schema { event demo.requested }
+// allow(funnel::unused_score): kept for the Q3 pricing review
+score fit { +20 when demo.requested }
+stage SQL { enter when demo.requested }
+"#,
+    }
 }
 
 /// The prefix every code string starts with.
@@ -855,55 +878,6 @@ impl serde::Serialize for Code {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.as_str())
     }
-}
-
-/// Words joined into lines of at most `width` characters. A span of code in backticks is
-/// kept on one line, and a longer one stands alone.
-fn wrap(text: &str, width: usize) -> String {
-    let mut units: Vec<String> = Vec::new();
-    let mut in_code = false;
-    for word in text.split_whitespace() {
-        match units.last_mut() {
-            Some(last) if in_code => {
-                last.push(' ');
-                last.push_str(word);
-            }
-            _ => units.push(word.to_string()),
-        }
-        if word.matches('`').count() % 2 == 1 {
-            in_code = !in_code;
-        }
-    }
-    let mut out = String::new();
-    let mut line_len = 0;
-    for word in &units {
-        let len = word.chars().count();
-        if line_len > 0 && line_len + 1 + len > width {
-            out.push('\n');
-            line_len = 0;
-        }
-        if line_len > 0 {
-            out.push(' ');
-            line_len += 1;
-        }
-        out.push_str(word);
-        line_len += len;
-    }
-    out.push('\n');
-    out
-}
-
-/// A block of source set off by four spaces, as code in a terminal (and in Markdown).
-fn indent(text: &str) -> String {
-    text.lines()
-        .map(|l| {
-            if l.is_empty() {
-                "\n".to_string()
-            } else {
-                format!("    {l}\n")
-            }
-        })
-        .collect()
 }
 
 #[cfg(test)]

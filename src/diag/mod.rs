@@ -4,12 +4,17 @@
 //! house style (lowercase, no final period, user input in backticks), a primary span with an
 //! optional label, secondary labels and a help line.
 
+mod ci;
 pub mod code;
 mod elide;
+mod printable;
 mod render;
 pub mod suggest;
+mod wrap;
 
+pub use ci::{render_github, render_sarif};
 pub use code::Code;
+pub use printable::{printable, printable_lines, printable_source};
 pub use render::{render_human, render_json, summary_line, LineIndex};
 
 use crate::span::Span;
@@ -33,6 +38,20 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
+    /// The fix that is certain, as (span, replacement): a misspelt name whose help is "did you
+    /// mean `x`?" is replaced by `x`. Editors and CI tools may apply it without asking.
+    pub fn certain_fix(&self, source: &str) -> Option<(Span, String)> {
+        let name = self
+            .help
+            .as_deref()?
+            .strip_prefix("did you mean `")?
+            .strip_suffix("`?")?;
+        let text = source.get(self.span.start..self.span.end)?;
+        // Only where the span is the one misspelt word.
+        let word = |t: &str| !t.is_empty() && !t.contains(|c: char| c.is_whitespace() || c == '`');
+        (word(text) && word(name) && text != name).then(|| (self.span, name.to_string()))
+    }
+
     pub fn error(code: Code, span: Span, message: impl Into<String>) -> Self {
         debug_assert_eq!(code.severity(), Severity::Error, "{code} is not an error");
         Diagnostic {

@@ -143,9 +143,11 @@ pub fn render_human(diags: &[Diagnostic], file: &str, source: &str, color: bool)
         .flat_map(|d| std::iter::once(&d.span).chain(d.secondary.iter().map(|(s, _)| s)))
         .flat_map(|s| [s.start, s.end])
         .collect();
+    // Control characters in the file are shown as `?`, never sent to the terminal.
+    let source = &*super::printable_source(source);
     let elided = Elided::new(source, &points);
     let named = NamedSource::new(
-        file,
+        super::printable(file),
         CharColumns {
             text: elided
                 .as_ref()
@@ -164,22 +166,30 @@ pub fn render_human(diags: &[Diagnostic], file: &str, source: &str, color: bool)
         .with_links(false);
     let mut out = String::new();
     for diag in shown {
-        let moved;
-        let diag = match &elided {
-            Some(e) => {
-                moved = Diagnostic {
-                    span: e.span(diag.span),
-                    secondary: diag
-                        .secondary
-                        .iter()
-                        .map(|(s, t)| (e.span(*s), t.clone()))
-                        .collect(),
-                    ..diag.clone()
-                };
-                &moved
-            }
-            None => diag,
+        // Messages and labels quote the file's text: its control characters are escaped.
+        let text = |t: &str| super::printable_lines(t).into_owned();
+        let (span, secondary) = match &elided {
+            Some(e) => (
+                e.span(diag.span),
+                diag.secondary
+                    .iter()
+                    .map(|(s, t)| (e.span(*s), text(t)))
+                    .collect(),
+            ),
+            None => (
+                diag.span,
+                diag.secondary.iter().map(|(s, t)| (*s, text(t))).collect(),
+            ),
         };
+        let moved = Diagnostic {
+            span,
+            secondary,
+            message: text(&diag.message),
+            label: diag.label.as_deref().map(text),
+            help: diag.help.as_deref().map(text),
+            ..diag.clone()
+        };
+        let diag = &moved;
         let report = Report {
             diag,
             source: &named,
@@ -219,7 +229,8 @@ pub fn summary_line(file: &str, diags: &[Diagnostic]) -> String {
     }
 }
 
-/// JSON objects for machines: code, severity, file, line, column, end, message, label, help.
+/// JSON objects for machines: code, severity, file, line, column, end, message, label, help,
+/// the secondary places with their labels, and the fixes that are certain.
 pub fn render_json(diags: &[Diagnostic], file: &str, source: &str) -> Vec<serde_json::Value> {
     let index = LineIndex::new(source);
     diags
@@ -227,6 +238,38 @@ pub fn render_json(diags: &[Diagnostic], file: &str, source: &str) -> Vec<serde_
         .map(|d| {
             let (line, column) = index.line_col(source, d.span.start);
             let (end_line, end_column) = index.line_col(source, d.span.end);
+            let place = |s: crate::span::Span| {
+                let (line, column) = index.line_col(source, s.start);
+                let (end_line, end_column) = index.line_col(source, s.end);
+                (line, column, end_line, end_column)
+            };
+            // The other places the diagnostic points at ("first declared here").
+            let secondary: Vec<serde_json::Value> = d
+                .secondary
+                .iter()
+                .map(|(s, label)| {
+                    let (line, column, end_line, end_column) = place(*s);
+                    serde_json::json!({
+                        "line": line, "column": column,
+                        "end_line": end_line, "end_column": end_column,
+                        "label": label,
+                    })
+                })
+                .collect();
+            let fixes: Vec<serde_json::Value> = d
+                .certain_fix(source)
+                .map(|(s, replacement)| {
+                    let (line, column, end_line, end_column) = place(s);
+                    serde_json::json!({
+                        "line": line, "column": column,
+                        "end_line": end_line, "end_column": end_column,
+                        "start_byte": s.start, "end_byte": s.end,
+                        "replacement": replacement,
+                        "applicability": "machine-applicable",
+                    })
+                })
+                .into_iter()
+                .collect();
             serde_json::json!({
                 "code": d.code,
                 "severity": d.severity,
@@ -238,6 +281,8 @@ pub fn render_json(diags: &[Diagnostic], file: &str, source: &str) -> Vec<serde_
                 "message": d.message,
                 "label": d.label,
                 "help": d.help,
+                "secondary": secondary,
+                "fixes": fixes,
             })
         })
         .collect()

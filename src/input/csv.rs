@@ -27,9 +27,11 @@ use crate::plan::Plan;
 
 /// Reads a leads file and an events file into leads, in leads-file order.
 ///
-/// The outer `Err` fails the whole read: an unreadable file or malformed CSV, a header
-/// without its required columns, or an event whose `lead_id` is not in the leads file
-/// (every event must belong to a lead). Other problems fail only their lead.
+/// The outer `Err` fails the whole read: an unreadable file, or a header without its required
+/// columns. A bad record fails only its lead: a ragged row or a cell that does not read. An
+/// event row that belongs to no lead (its `lead_id` is empty or in no row of the leads file,
+/// or the row cannot be read at all) is an error of its own, after the leads: under
+/// `--skip-bad` it is reported and the run goes on, as a bad JSONL line is.
 pub fn read(
     plan: &Plan,
     leads: impl Read,
@@ -39,10 +41,12 @@ pub fn read(
 ) -> Result<Vec<LeadResult>, DataError> {
     let mut pending = read_leads(plan, leads, leads_name)?;
     read_events(plan, &mut pending, events, events_name)?;
+    let orphans = pending.orphans.into_iter().map(Err);
     Ok(pending
         .slots
         .into_iter()
         .map(|s| s.map(LeadBuilder::finish))
+        .chain(orphans)
         .collect())
 }
 
@@ -52,10 +56,40 @@ struct Pending<'p> {
     /// Lead id → its slot.
     by_id: HashMap<String, usize>,
     leads_name: String,
+    /// Event rows that belong to no lead.
+    orphans: Vec<DataError>,
 }
 
+/// Rows of any length are read (`flexible`), so that a ragged row fails its own lead, named
+/// by its id, instead of the whole read.
 fn reader<R: Read>(r: R) -> csv::Reader<R> {
-    csv::ReaderBuilder::new().has_headers(true).from_reader(r)
+    csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(r)
+}
+
+/// A record that cannot be read: its error, when it fails only itself (the reader goes on
+/// after it), else the error that fails the whole read.
+fn record_or_skip(
+    rec: Result<csv::StringRecord, csv::Error>,
+    name: &str,
+) -> Result<Result<csv::StringRecord, DataError>, DataError> {
+    match rec {
+        Ok(r) => Ok(Ok(r)),
+        Err(e) if matches!(e.kind(), csv::ErrorKind::Utf8 { .. }) => Ok(Err(csv_error(name, &e))),
+        Err(e) => Err(csv_error(name, &e)),
+    }
+}
+
+/// A row with another number of cells than the header: the message, else `None`.
+fn ragged(rec: &csv::StringRecord, header: usize) -> Option<String> {
+    (rec.len() != header).then(|| {
+        format!(
+            "the record has {} cells where the header has {header}",
+            rec.len()
+        )
+    })
 }
 
 /// The header's column names (trimmed), refusing duplicates and requiring `required`.
@@ -110,15 +144,40 @@ fn read_leads<'p>(plan: &'p Plan, leads: impl Read, name: &str) -> Result<Pendin
         slots: Vec::new(),
         by_id: HashMap::new(),
         leads_name: name.to_string(),
+        orphans: Vec::new(),
     };
     let mut first_line: HashMap<String, u64> = HashMap::new();
     for rec in rdr.records() {
-        let rec = rec.map_err(|e| csv_error(name, &e))?;
+        let rec = match record_or_skip(rec, name)? {
+            Ok(r) => r,
+            Err(e) => {
+                pending.slots.push(Err(e));
+                continue;
+            }
+        };
         let origin = record_origin(name, &rec);
         let fail = |lead: Option<&str>, field: &str, message: String| {
             record_error(&origin, lead, field, message)
         };
         let id = rec.get(id_col).unwrap_or("").trim();
+        if let Some(m) = ragged(&rec, cols.len()) {
+            let e = DataError {
+                origin: origin.clone(),
+                lead: (!id.is_empty()).then(|| id.to_string()),
+                field: None,
+                message: m,
+            };
+            // Its id is still taken: events naming it belong to this failed lead.
+            if !id.is_empty() && !pending.by_id.contains_key(id) {
+                pending.by_id.insert(id.to_string(), pending.slots.len());
+                first_line.insert(
+                    id.to_string(),
+                    rec.position().map_or(0, csv::Position::line),
+                );
+            }
+            pending.slots.push(Err(e));
+            continue;
+        }
         if id.is_empty() {
             let e = fail(None, "id", "the lead has no `id`".into());
             pending.slots.push(Err(e));
@@ -176,23 +235,42 @@ fn read_events(
         .map(|(i, c)| (i, c.as_str()))
         .collect();
     for rec in rdr.records() {
-        let rec = rec.map_err(|e| csv_error(name, &e))?;
+        let rec = match record_or_skip(rec, name)? {
+            Ok(r) => r,
+            Err(e) => {
+                pending.orphans.push(e);
+                continue;
+            }
+        };
         let origin = record_origin(name, &rec);
         let fail = |lead: Option<&str>, field: &str, message: String| {
             record_error(&origin, lead, field, message)
         };
         let lead_id = rec.get(lead_col).unwrap_or("").trim();
         if lead_id.is_empty() {
-            return Err(fail(None, "lead_id", "the event has no `lead_id`".into()));
+            let e = fail(None, "lead_id", "the event has no `lead_id`".into());
+            pending.orphans.push(e);
+            continue;
         }
         let Some(&slot) = pending.by_id.get(lead_id) else {
             let m = format!("no lead `{lead_id}` in {}", pending.leads_name);
-            return Err(fail(Some(lead_id), "lead_id", m));
+            pending.orphans.push(fail(Some(lead_id), "lead_id", m));
+            continue;
         };
         let Some(Ok(b)) = pending.slots.get_mut(slot) else {
             // The lead already failed; its first error is the one reported.
             continue;
         };
+        if let Some(m) = ragged(&rec, cols.len()) {
+            let e = DataError {
+                origin: origin.clone(),
+                lead: Some(lead_id.to_string()),
+                field: None,
+                message: m,
+            };
+            pending.slots[slot] = Err(e);
+            continue;
+        }
         let ty = rec.get(type_col).unwrap_or("").trim();
         let at = rec.get(at_col).unwrap_or("").trim();
         let res = if ty.is_empty() {

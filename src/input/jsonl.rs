@@ -270,6 +270,8 @@ struct LineSeed<'x, 'a, 'p> {
     flat: &'x mut Flat<'a>,
     /// The first key of the lead or its traits given twice (`id`, `traits.company`…).
     twice: &'x mut Option<String>,
+    /// The key whose value is being read, for an error in it.
+    reading: &'x mut Option<&'static str>,
 }
 
 impl<'de: 'a, 'a> de::DeserializeSeed<'de> for LineSeed<'_, 'a, '_> {
@@ -295,6 +297,7 @@ impl<'de: 'a, 'a> Visitor<'de> for LineSeed<'_, 'a, '_> {
                     continue;
                 }
             }
+            *self.reading = known.and_then(|k| ["id", "traits", "events"].get(k).copied());
             match key.as_ref() {
                 "id" => *self.id = Some(map.next_value()?),
                 "traits" => map.next_value_seed(TraitsSeed {
@@ -308,6 +311,7 @@ impl<'de: 'a, 'a> Visitor<'de> for LineSeed<'_, 'a, '_> {
                     map.next_value::<de::IgnoredAny>()?;
                 }
             }
+            *self.reading = None;
         }
         Ok(())
     }
@@ -345,6 +349,7 @@ pub fn parse_line_serde(
     let mut traits = Vec::new();
     let mut flat = Flat::default();
     let mut twice = None;
+    let mut reading = None;
     let mut de = serde_json::Deserializer::from_str(line);
     LineSeed {
         plan,
@@ -352,10 +357,28 @@ pub fn parse_line_serde(
         traits: &mut traits,
         flat: &mut flat,
         twice: &mut twice,
+        reading: &mut reading,
     }
     .deserialize(&mut de)
     .and_then(|()| de.end())
-    .map_err(|e| fail(None, None, json_reason(&e)))?;
+    .map_err(|e| {
+        // A value of the wrong shape is told with the lead it belongs to, when its id came
+        // first, and the key being read; broken JSON is told by its column alone.
+        let (lead, field) = match e.classify() {
+            serde_json::error::Category::Data => {
+                let lead = match &id {
+                    Some(v) => id_text(v),
+                    // The id may come after the broken value: read it alone.
+                    None => serde_json::from_str::<IdOnly>(line)
+                        .ok()
+                        .and_then(|x| x.id.as_ref().and_then(id_text)),
+                };
+                (lead, reading)
+            }
+            _ => (None, None),
+        };
+        fail(lead, field, json_reason(&e))
+    })?;
     if let Some(key) = twice {
         // The lead is named when its one `id` says who it is.
         let lead = match &id {
@@ -377,6 +400,16 @@ pub fn parse_line_serde(
         Some(serde_json::Value::Number(n)) if n.is_u64() || n.is_i64() => n.to_string(),
         Some(serde_json::Value::String(_)) => {
             return Err(fail(None, Some("id"), "the id is empty".into()))
+        }
+        Some(serde_json::Value::Number(n)) if n.as_f64().is_some_and(|f| f.fract() == 0.0) => {
+            return Err(fail(
+                None,
+                Some("id"),
+                format!(
+                    "the id is a whole number beyond 64 bits (read as {n}), so its digits \
+                     cannot all be kept: write it as text, in quotes"
+                ),
+            ))
         }
         Some(_) => {
             return Err(fail(
@@ -446,6 +479,20 @@ pub fn parse_line_serde(
         b.push_event_lazy(ty, at, props, &field)?;
     }
     Ok(b.finish())
+}
+
+#[derive(Deserialize)]
+struct IdOnly {
+    id: Option<serde_json::Value>,
+}
+
+/// An id as a lead is named by: text, or a whole number; `None` for anything else.
+fn id_text(v: &serde_json::Value) -> Option<String> {
+    match v {
+        serde_json::Value::String(s) if !s.is_empty() => Some(s.clone()),
+        serde_json::Value::Number(n) if n.is_u64() || n.is_i64() => Some(n.to_string()),
+        _ => None,
+    }
 }
 
 /// serde's message in the user's words, without its line number (the caller names the line).

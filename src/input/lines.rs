@@ -22,6 +22,9 @@ pub const IN_FLIGHT: usize = 6;
 /// Each read asks for this much.
 const BLOCK: usize = 1 << 20;
 
+/// The UTF-8 byte-order mark.
+pub const BOM: &[u8] = b"\xEF\xBB\xBF";
+
 /// Some lines of the input: `buf[range]` for each, with its 1-based line number.
 #[derive(Default)]
 pub struct Batch {
@@ -96,9 +99,19 @@ impl<R: Read> LineReader<R> {
                     continue;
                 }
             };
-            let range = self.pos..end;
+            let mut range = self.pos..end;
             self.pos = end;
             self.line_no += 1;
+            // A byte-order mark before the first line is the editor's, not the data's, as in
+            // rule files.
+            if self.line_no == 1
+                && self
+                    .buf
+                    .get(range.clone())
+                    .is_some_and(|t| t.starts_with(BOM))
+            {
+                range.start += BOM.len();
+            }
             bytes += range.len();
             let text = self.buf.get(range.clone()).unwrap_or_default();
             if !text.iter().all(u8::is_ascii_whitespace) {
@@ -340,6 +353,22 @@ mod tests {
         }
         assert!(all_lines(b"", 1).is_empty());
         assert!(all_lines(b"\n\n", 1).is_empty());
+    }
+
+    #[test]
+    fn a_byte_order_mark_before_the_first_line_is_dropped() {
+        let data = b"\xEF\xBB\xBF{\"a\":1}\n\xEF\xBB\xBF{}\n";
+        for step in [1, 2, 3, 4, 64] {
+            let lines = all_lines(data, step);
+            assert_eq!(
+                lines,
+                vec![
+                    (1, b"{\"a\":1}\n".to_vec()),
+                    (2, b"\xEF\xBB\xBF{}\n".to_vec())
+                ],
+                "read {step} bytes at a time"
+            );
+        }
     }
 
     #[test]

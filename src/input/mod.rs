@@ -28,14 +28,17 @@ pub struct DataError {
 
 impl fmt::Display for DataError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.origin)?;
+        // The id, field and message may quote the data: its control characters are escaped,
+        // never sent to the terminal.
+        use crate::diag::printable;
+        write!(f, "{}", printable(&self.origin))?;
         if let Some(l) = &self.lead {
-            write!(f, ": lead `{l}`")?;
+            write!(f, ": lead `{}`", printable(l))?;
         }
         if let Some(field) = &self.field {
-            write!(f, ", field `{field}`")?;
+            write!(f, ", field `{}`", printable(field))?;
         }
-        write!(f, ": {}", self.message)
+        write!(f, ": {}", printable(&self.message))
     }
 }
 

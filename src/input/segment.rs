@@ -67,6 +67,10 @@ pub fn read(
         // Without its line break, so serde's columns point into the line.
         let bytes = buf.strip_suffix(b"\n").unwrap_or(&buf);
         let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+        let bytes = match line_no {
+            1 => bytes.strip_prefix(super::lines::BOM).unwrap_or(bytes),
+            _ => bytes,
+        };
         match std::str::from_utf8(bytes) {
             Ok(line) if line.trim().is_empty() => {}
             Ok(line) => st.line(line, line_no, origin),

@@ -3,6 +3,7 @@
 //! and the events that changed nothing, with why. Everything is rendered from the
 //! explanation's data.
 
+use crate::diag::printable;
 use crate::eval::explain::{
     short_ts, Datum, Earlier, EventRef, Explanation, Node, Outside, Position, Reading, RuleRef,
     Scope, StageRef, TriggerRef, Unmoved, Why,
@@ -13,11 +14,13 @@ use crate::lead::{fmt_num, Value};
 pub fn render(x: &Explanation) -> String {
     let mut out = String::new();
     let day = |ms: i64| short_ts(ms).get(..10).unwrap_or_default().to_string();
-    let mut head = vec![x.id.clone()];
+    // Ids and values are the data's: their control characters are escaped, never sent to the
+    // terminal.
+    let mut head = vec![printable(&x.id).into_owned()];
     head.extend(x.about.iter().map(|a| {
         let v = match &a.value.0 {
-            Value::Text(t) => t.to_string(),
-            other => other.to_string(),
+            Value::Text(t) => printable(t).into_owned(),
+            other => printable(&other.to_string()).into_owned(),
         };
         if a.path == "name" || a.path.ends_with(".name") {
             v
@@ -86,7 +89,9 @@ pub fn render(x: &Explanation) -> String {
         tree(&mut out, &n.condition, 2, false);
     }
     unmoved(&mut out, &x.unmoved);
-    out
+    // Whatever else quotes the data (an event type the schema does not know, a list item)
+    // is escaped here too; the values above also had their line breaks escaped.
+    crate::diag::printable_lines(&out).into_owned()
 }
 
 fn scores(out: &mut String, x: &Explanation, day: &str) {
@@ -187,7 +192,7 @@ fn trigger_text(t: &TriggerRef) -> String {
         TriggerRef::Event(e) => {
             let mut s = e.ty.clone();
             for (p, v) in &e.properties {
-                s.push_str(&format!(" {p} {}", v.0));
+                s.push_str(&format!(" {p} {}", printable(&v.0.to_string())));
             }
             s
         }
@@ -235,7 +240,7 @@ fn none_in(base: &str, scope: Option<&Scope>, earlier: Option<&Earlier>) -> Stri
 
 /// What a leaf read, as the tree shows it after `=`.
 fn reading_text(r: &Reading, ok: bool) -> String {
-    let show = |d: &Datum| d.0.to_string();
+    let show = |d: &Datum| printable(&d.0.to_string()).into_owned();
     match r {
         Reading::Compare {
             op,

@@ -9,12 +9,17 @@ use crate::time::Timestamp;
 /// The table's cells for one lead: id, position (a stage, or the exit taken), dimensions,
 /// the date of each stage's latest entry, then each score and, for graded models, its grade.
 pub fn table_row(plan: &Plan, lead: &Lead, out: &Outcome) -> Vec<String> {
-    let mut row = vec![lead.id.clone(), position(plan, out)];
+    // The id and trait values are the data's: their control characters are escaped, never
+    // sent to the terminal.
+    let mut row = vec![
+        crate::diag::printable(&lead.id).into_owned(),
+        position(plan, out),
+    ];
     row.extend(plan.dimensions.iter().map(|slot| {
         lead.traits
             .get(*slot)
             .and_then(Value::plain)
-            .unwrap_or_else(|| "—".into())
+            .map_or_else(|| "—".into(), |v| crate::diag::printable(&v).into_owned())
     }));
     row.extend(out.state.latest.iter().map(|t| {
         t.map_or("—".to_string(), |ms| {
@@ -163,24 +168,24 @@ impl Table {
             if i > 0 {
                 line.push_str("  ");
             }
+            use anstyle::{AnsiColor, Style};
             let style = match (color, header, i) {
-                (false, _, _) => "",
-                (true, true, _) => "\x1b[1m",
-                (true, _, 1) if self.exits.iter().any(|e| e == c) => "\x1b[31m",
-                (true, _, 1) if !c.is_empty() => "\x1b[32m",
-                (true, _, _) if *c == "—" => "\x1b[2m",
-                _ => "",
+                (false, _, _) => Style::new(),
+                (true, true, _) => Style::new().bold(),
+                (true, _, 1) if self.exits.iter().any(|e| e == c) => AnsiColor::Red.on_default(),
+                (true, _, 1) if !c.is_empty() => AnsiColor::Green.on_default(),
+                (true, _, _) if *c == "—" => Style::new().dimmed(),
+                _ => Style::new(),
             };
             let right = self.right.get(i).copied().unwrap_or(false);
             if right {
                 line.extend(std::iter::repeat_n(' ', pad));
             }
-            if style.is_empty() {
+            if style == Style::new() {
                 line.push_str(c);
             } else {
-                line.push_str(style);
-                line.push_str(c);
-                line.push_str("\x1b[0m");
+                use std::fmt::Write as _;
+                let _ = write!(line, "{style}{c}{style:#}");
             }
             if !right {
                 line.extend(std::iter::repeat_n(' ', pad));

@@ -570,7 +570,9 @@ impl Compiler<'_> {
             ExprKind::Test { value, op, arg } => {
                 let re = if *op == TestOp::Matches {
                     match &arg.kind {
-                        ExprKind::Lit(Literal::Text(p)) => Some(regex::Regex::new(p).ok()?),
+                        ExprKind::Lit(Literal::Text(p)) => {
+                            Some(crate::check::pattern::build(p).ok()?)
+                        }
                         _ => return None,
                     }
                 } else {

@@ -23,6 +23,10 @@ pub struct Parsed {
     pub file: File,
     pub diagnostics: Vec<Diagnostic>,
     pub comments: Vec<scan::Comment>,
+    /// The declarations that could not be read, as their first two words say:
+    /// (`stage`, `SQL`), (`schema`, ``). Errors that only follow from their absence (an
+    /// unknown stage of that name) are knock-on errors the front end leaves out.
+    pub broken: Vec<(String, String)>,
 }
 
 /// Parses a whole rule file.
@@ -82,10 +86,41 @@ pub fn parse(source: &str) -> Parsed {
         items.extend(i);
         diagnostics.extend(d);
     }
+    let mut broken: Vec<(String, String)> = Vec::new();
+    for d in &diagnostics {
+        let i = bounds
+            .partition_point(|b| *b <= d.span.start)
+            .saturating_sub(1);
+        let (start, end) = (
+            bounds[i],
+            bounds.get(i + 1).copied().unwrap_or(source.len()),
+        );
+        let mut words = source[start..end]
+            .split(|c: char| c.is_whitespace() || matches!(c, '{' | '=' | '"' | '('))
+            .filter(|w| !w.is_empty());
+        let keyword = words.next().unwrap_or("").to_string();
+        let name = words.next().unwrap_or("").to_string();
+        if scan::TOP_LEVEL.contains(&keyword.as_str())
+            && !broken.contains(&(keyword.clone(), name.clone()))
+        {
+            broken.push((keyword, name));
+        }
+        // A misspelt keyword (`stge MQL`) starts no chunk of its own: the name after it is
+        // declared too, of a kind unknown (`?`).
+        if d.message.starts_with("unknown declaration") {
+            let mut words = source[d.span.end..]
+                .split(|c: char| c.is_whitespace() || matches!(c, '{' | '=' | '"' | '('))
+                .filter(|w| !w.is_empty());
+            if let Some(name) = words.next() {
+                broken.push(("?".to_string(), name.to_string()));
+            }
+        }
+    }
     Parsed {
         file: File { items },
         diagnostics,
         comments: scanned.comments,
+        broken,
     }
 }
 
@@ -384,6 +419,66 @@ fn syntax_error(e: &pest::error::Error<Rule>, chunk: &str, offset: usize) -> Dia
         return Diagnostic::error(Code::Syntax, span, format!("unexpected curly quote {found}"))
             .label("here")
             .help("write text in straight double quotes, e.g. \"us-east\" (word processors turn them curly)");
+    }
+    // The common slips, each said as what to type instead of pest's list of expectations.
+    if rest.starts_with('=') && !rest.starts_with("==") && !chunk[..at].ends_with(['!', '<', '>']) {
+        return Diagnostic::error(Code::Syntax, span, "a single `=` does not compare")
+            .label("write `==` here")
+            .help("to compare, write `==`, e.g. `region == \"us-east\"`");
+    }
+    if let Some(inner) = rest.strip_prefix('\'') {
+        let end = inner.find(['\'', '\n']).map_or(1, |i| i + 2);
+        let quoted = &rest[..end];
+        let fixed = format!("\"{}\"", quoted.trim_matches('\''));
+        return Diagnostic::error(
+            Code::Syntax,
+            Span::new(offset + at, offset + at + quoted.len()),
+            "text is written in double quotes",
+        )
+        .label(format!("write {fixed}"))
+        .help(format!(
+            "write {fixed}: single quotes are not text in rule files"
+        ));
+    }
+    let lower = word.to_lowercase();
+    if word != lower
+        && matches!(
+            lower.as_str(),
+            "and" | "or" | "not" | "when" | "in" | "where"
+        )
+    {
+        return Diagnostic::error(
+            Code::Syntax,
+            span,
+            format!("`{word}` is written in lowercase: `{lower}`"),
+        )
+        .label(format!("write `{lower}`"))
+        .help(format!("keywords are lowercase: write `{lower}`"));
+    }
+    // An operator with nothing after it: point at the operator, not at the next line.
+    let before_word = chunk[..at].split_whitespace().last().unwrap_or("");
+    let operand_missing = matches!(
+        before_word,
+        "and" | "or" | "not" | "==" | "!=" | ">=" | "<=" | ">" | "<" | "+" | "-" | "*" | "/"
+    ) && (rest.trim_start().is_empty()
+        || rest.trim_start().starts_with(['}', ')', ']'])
+        || chunk[..at].rfind('\n') > chunk[..at].rfind(before_word));
+    if operand_missing {
+        let op_at = chunk[..at].rfind(before_word).unwrap_or(at);
+        let what = if matches!(before_word, "and" | "or" | "not") {
+            "a condition"
+        } else {
+            "a value"
+        };
+        return Diagnostic::error(
+            Code::Syntax,
+            Span::new(offset + op_at, offset + op_at + before_word.len()),
+            format!("`{before_word}` needs {what} after it"),
+        )
+        .label(format!("{what} is missing after this"))
+        .help(format!(
+            "write {what} after `{before_word}`, or remove `{before_word}`"
+        ));
     }
     if word == "a NUL byte" {
         return Diagnostic::error(Code::Syntax, span, "the file contains a NUL byte")

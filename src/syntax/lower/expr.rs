@@ -11,10 +11,11 @@ use crate::diag::{Code, Diagnostic};
 use crate::syntax::ast::*;
 use crate::syntax::Rule;
 
-/// Operators (prefix, infix and postfix) allowed in one expression, not counting `and` and
-/// `or`, which are kept flat. Bounds the depth of the tree the checker and formatter recurse
-/// over; together with the bracket-depth limit this keeps every file far from the stack limit.
-const MAX_OPERATORS: usize = 64;
+/// Operators of every kind (`and` and `or` included, inside brackets and `where` filters
+/// too) allowed in one condition: the one limit on a condition's size. It bounds the depth of
+/// the tree the checker and formatter recurse over (with the bracket-depth limit, far from the
+/// stack limit) and the work of every later pass; hand-written conditions stay under 40.
+pub const MAX_OPERATORS: usize = 256;
 
 /// The grammar rule of each operator. With the precedence table ([`Operator::prec`]) and
 /// fixity, it is all the Pratt parser is built from.
@@ -83,23 +84,35 @@ impl Lower {
     }
 
     pub fn expr(&self, pair: Pair<'_, Rule>) -> Lowered<Expr> {
-        // `and` and `or` do not count: their chains are flat lists.
+        // Every operator below this one counts, however it is bracketed; an inner condition
+        // counts again, but never more than its outer one, which is refused first.
         let operators = pair
             .clone()
             .into_inner()
-            .filter(|p| {
-                operator(p.as_rule()).is_some_and(|op| !matches!(op, Operator::And | Operator::Or))
-            })
+            .flatten()
+            .filter(|p| operator(p.as_rule()).is_some())
+            .take(MAX_OPERATORS + 1)
             .count();
         if operators > MAX_OPERATORS {
+            let total = pair
+                .clone()
+                .into_inner()
+                .flatten()
+                .filter(|p| operator(p.as_rule()).is_some())
+                .count();
+            let start = self.span(&pair).start;
+            // The start of the condition only: a span over thousands of lines would be drawn
+            // in full.
             return Err(Diagnostic::error(
                 Code::TooComplex,
-                self.span(&pair),
-                format!("this condition chains {operators} operators"),
+                crate::span::Span::new(start, start + 1),
+                format!("this condition has {total} operators, more than {MAX_OPERATORS}"),
             )
-            .help(format!(
-                "split it into named segments: one condition may chain at most {MAX_OPERATORS}"
-            )));
+            .label("the condition starts here")
+            .help(
+                "split it into named segments (`segment engaged = ...`) and use them by name, \
+                 or count events in a score",
+            ));
         }
         PRATT
             .map_primary(|p| self.term(p))
@@ -455,10 +468,24 @@ mod tests {
             )),
             Some(Code::TooComplex)
         );
-        // `and` and `or` do not count: their chains are flat.
+        // `and` and `or` count like the others.
+        assert_eq!(code(format!("segment s = x{}\n", " and y".repeat(n))), None);
         assert_eq!(
-            code(format!("segment s = x{}\n", " and y or z".repeat(n))),
-            None
+            code(format!("segment s = x{}\n", " and y".repeat(n + 1))),
+            Some(Code::TooComplex)
+        );
+        // Brackets do not reset the count: 8 groups of 40 are 320 operators.
+        let group = format!("(x{})", " + 1".repeat(40));
+        let groups = vec![group; 8].join(" + ");
+        assert_eq!(
+            code(format!("segment s = {groups} > 1\n")),
+            Some(Code::TooComplex)
+        );
+        // Nor does a `where` filter.
+        let filter = format!("count e where (p{}) >= 1", " and q".repeat(n));
+        assert_eq!(
+            code(format!("segment s = {filter}\n")),
+            Some(Code::TooComplex)
         );
     }
 }

@@ -26,6 +26,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("rule_tests", 7),
     ("pipeline", 8),
     ("report", 9),
+    ("review", 9),
     ("cli", 10),
 ];
 

@@ -20,3 +20,4 @@ mod fmt_roundtrip;
 mod input_formats;
 mod report;
 mod report_browser;
+mod rule_tests;

@@ -2,11 +2,14 @@
 //! to the terminal; the library underneath never does.
 
 mod check;
+mod discover;
 mod eval;
 mod explain;
 mod fmt;
 mod report;
+mod snapshots;
 mod test;
+mod test_out;
 
 use std::io::IsTerminal;
 use std::path::Path;
@@ -28,6 +31,9 @@ pub enum Exit {
     Failed = 1,
     /// The command could not run: bad arguments, a file that cannot be read or written.
     Usage = 2,
+    /// `test`: a rule file, test file or table of cases does not check, so its tests did not
+    /// run (told apart from tests that ran and failed).
+    Invalid = 3,
 }
 
 impl From<Exit> for ExitCode {
@@ -59,7 +65,7 @@ enum Command {
     Eval(eval::Args),
     /// Rewrite rule files in the one canonical layout (comments kept)
     Fmt(fmt::Args),
-    /// Run the `test` blocks written in rule files
+    /// Run rule tests: `test` blocks, test files and tables of cases, under folders
     Test(test::Args),
     /// Explain one lead: its timeline, every condition with actual values, its scores
     Explain(explain::Args),

@@ -1,0 +1,212 @@
+//! The snapshot tests of `funnelc test`: each `snapshot` declaration's sample evaluated and
+//! compared with its stored file, `snapshots/NAME.snap` beside the declaring file. A new or
+//! changed snapshot is written beside it as pending (`.snap.new`) and fails the run; only
+//! `--accept` replaces the stored one. With `CI=true` nothing is written.
+
+use std::path::{Path, PathBuf};
+
+use funnelc::pipeline::Data;
+use funnelc::plan::Plan;
+use funnelc::review::{self, take::take, Snapshot};
+use funnelc::rule_tests::{Hits, TestResult};
+
+/// A snapshot to check: where it is declared, its sample and its stored file.
+pub struct Job {
+    pub name: String,
+    /// `file:line` of the declaration.
+    pub origin: String,
+    pub leads: PathBuf,
+    pub as_of: Option<i64>,
+    pub stored: PathBuf,
+}
+
+/// How snapshot files may be written in this run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Pending snapshots are written as `.snap.new`.
+    Normal,
+    /// `--accept`: the stored snapshot is replaced.
+    Accept,
+    /// `CI=true`: nothing is written.
+    Ci,
+}
+
+impl Mode {
+    pub fn new(accept: bool) -> Mode {
+        let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
+        match (accept, ci) {
+            (_, true) => Mode::Ci,
+            (true, false) => Mode::Accept,
+            (false, false) => Mode::Normal,
+        }
+    }
+}
+
+/// The stored file of a snapshot named `name`, declared in a file in `dir`.
+pub fn stored_path(dir: &Path, name: &str) -> PathBuf {
+    let slug: String = name
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let slug = slug
+        .split('-')
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join("-");
+    dir.join("snapshots").join(format!("{slug}.snap"))
+}
+
+fn pending(stored: &Path) -> PathBuf {
+    let mut p = stored.as_os_str().to_owned();
+    p.push(".new");
+    PathBuf::from(p)
+}
+
+fn write(path: &Path, text: &str) -> Result<(), String> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
+    }
+    std::fs::write(path, text).map_err(|e| {
+        format!(
+            "cannot write `{}`: {}",
+            path.display(),
+            funnelc::pipeline::io_reason(&e)
+        )
+    })
+}
+
+/// Checks one snapshot: its result (failures say why, with the summary of what changed) and
+/// a note for standard error (what was written).
+pub fn check(plan: &Plan, job: &Job, mode: Mode) -> (TestResult, Option<String>) {
+    let mut result = TestResult {
+        name: format!("snapshot \"{}\"", job.name),
+        origin: job.origin.clone(),
+        failures: Vec::new(),
+        lead: None,
+        hits: Hits::new(plan),
+    };
+    let data = Data {
+        leads: job.leads.clone(),
+        name: funnelc::pipeline::input_name(&job.leads),
+        format: None,
+        events: None,
+        rename: Default::default(),
+    };
+    let taken = match take(plan, &data, job.as_of) {
+        Ok(t) => t,
+        Err(e) => {
+            result
+                .failures
+                .push(format!("cannot evaluate the sample: {e}"));
+            return (result, None);
+        }
+    };
+    let text = taken.snapshot.text();
+    let stored = job.stored.display().to_string();
+    let new = pending(&job.stored);
+    let stored_text = match std::fs::read_to_string(&job.stored) {
+        Ok(t) => Some(t),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => {
+            result.failures.push(format!(
+                "cannot read `{stored}`: {}",
+                funnelc::pipeline::io_reason(&e)
+            ));
+            return (result, None);
+        }
+    };
+    let accept = |result: &mut TestResult| -> Option<String> {
+        match write(&job.stored, &text) {
+            Ok(()) => {
+                let _ = std::fs::remove_file(&new);
+                Some(format!("accepted {stored}"))
+            }
+            Err(e) => {
+                result.failures.push(e);
+                None
+            }
+        }
+    };
+    let keep_pending = |result: &mut TestResult, why: &str| -> Option<String> {
+        match mode {
+            Mode::Ci => {
+                result.failures.push(format!(
+                    "{why}; with CI=true nothing is written: run `funnelc test --accept` \
+                     where you can review it, and commit `{stored}`"
+                ));
+                None
+            }
+            _ => match write(&new, &text) {
+                Ok(()) => {
+                    result.failures.push(format!(
+                        "{why}; the new one is pending in `{}`: review it, then \
+                         `funnelc test --accept`",
+                        new.display()
+                    ));
+                    None
+                }
+                Err(e) => {
+                    result.failures.push(e);
+                    None
+                }
+            },
+        }
+    };
+    let Some(stored_text) = stored_text else {
+        let note = if mode == Mode::Accept {
+            accept(&mut result)
+        } else {
+            keep_pending(&mut result, &format!("no stored snapshot `{stored}` yet"))
+        };
+        return (result, note);
+    };
+    let old = match Snapshot::parse(&stored_text) {
+        Ok(s) => s,
+        Err((line, why)) => {
+            if mode == Mode::Accept {
+                let note = accept(&mut result);
+                return (result, note);
+            }
+            result.failures.push(format!(
+                "`{stored}` line {line} is not as funnelc writes snapshots: {why}"
+            ));
+            result.failures.push(
+                "a snapshot is written by funnelc, not by hand: if the rules are right, \
+                 `funnelc test --accept` writes it again"
+                    .into(),
+            );
+            return (result, None);
+        }
+    };
+    let why = |id: &str| taken.why.get(id).cloned().unwrap_or_default();
+    match review::compare(plan, &old, &taken.snapshot, &why) {
+        None => {
+            if mode != Mode::Ci {
+                // A pending snapshot left from an earlier run is stale now.
+                let _ = std::fs::remove_file(&new);
+            }
+            (result, None)
+        }
+        Some(_) if mode == Mode::Accept => {
+            let note = accept(&mut result);
+            (result, note)
+        }
+        Some(diff) => {
+            result
+                .failures
+                .push(format!("the outcomes differ from `{stored}`:"));
+            result
+                .failures
+                .extend(diff.summary.lines().map(|l| format!("  {l}")));
+            let note = keep_pending(&mut result, "the snapshot changed");
+            (result, note)
+        }
+    }
+}

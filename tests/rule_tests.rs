@@ -1,0 +1,270 @@
+//! `funnelc test` as a user meets it: test files beside the rules, fixtures, tables of cases,
+//! the three output formats, coverage, exit codes, and the check errors of tests.
+
+use std::path::Path;
+use std::process::Command;
+
+/// A project in a scratch folder: the rule file, its test file and a table of cases below.
+const RULES: &str = r#"schema {
+  trait consent: bool
+  trait role: text
+  event form.submitted
+  event email.opened
+  event sales.returned
+}
+
+score interest {
+  +10 per email.opened max 30
+  +5 when form.submitted
+}
+
+stage MCL {
+  enter when form.submitted and consent
+}
+
+stage MEL {
+  enter when count email.opened >= 2
+}
+
+move MEL -> MCL on sales.returned
+
+fixture "consenting form" {
+  traits { consent: true, role: "cfo" }
+  events { 2025-01-01 form.submitted }
+}
+
+test "a form with consent captures" from "consenting form" {
+  expect stage MCL
+}
+"#;
+
+const TESTS: &str = r#"tests for "rules.funnel"
+
+test "two opens engage" from "consenting form" {
+  events {
+    2025-01-02 email.opened
+    2025-01-03 email.opened
+  }
+  expect stage MEL
+  expect stage MCL at 2025-01-02
+  expect entered MEL at 2025-01-03 by enter on email.opened
+  expect score interest == 25
+}
+
+test "a returned lead is back in MCL by the move" from "consenting form" {
+  events {
+    2025-01-02 email.opened
+    2025-01-03 email.opened
+    2025-01-04 sales.returned
+  }
+  expect entered MCL at 2025-01-04 by move from MEL on sales.returned
+}
+
+cases "consent decides" from "consenting form" {
+  rows "cases/consent.csv"
+}
+"#;
+
+const CASES: &str = "name,consent,expect stage,expect score interest\nwith consent,true,MCL,== 5\nwithout,false,,== 5\n";
+
+const FAILING: &str = r#"tests for "rules.funnel"
+
+test "one open is not enough" from "consenting form" {
+  events { 2025-01-02 email.opened }
+  expect stage MEL
+  expect score interest >= 20
+}
+"#;
+
+fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    dir
+}
+
+fn passing() -> tempfile::TempDir {
+    project(&[
+        ("rules.funnel", RULES),
+        ("rules.test.funnel", TESTS),
+        ("cases/consent.csv", CASES),
+    ])
+}
+
+/// Runs `funnelc` in `dir`: (exit code, stdout, stderr).
+fn run_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_funnelc"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env_remove("CI")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_passing_project() {
+    let dir = passing();
+    let (code, stdout, stderr) = run_in(dir.path(), &["test"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    insta::assert_snapshot!(stdout);
+    // A folder named on the command line is the same as the current one.
+    let (_, named, _) = run_in(
+        dir.path().parent().unwrap(),
+        &["test", dir.path().to_str().unwrap()],
+    );
+    assert_eq!(
+        named.replace(&format!("{}/", dir.path().display()), ""),
+        stdout
+    );
+}
+
+#[test]
+fn a_failing_test_shows_expected_actual_and_the_explanation() {
+    let dir = project(&[("rules.funnel", RULES), ("more.test.funnel", FAILING)]);
+    let (code, stdout, _) = run_in(dir.path(), &["test"]);
+    assert_eq!(code, 1, "{stdout}");
+    insta::assert_snapshot!(stdout);
+}
+
+#[test]
+fn the_same_output_on_one_thread_and_on_several() {
+    let dir = project(&[
+        ("rules.funnel", RULES),
+        ("rules.test.funnel", TESTS),
+        ("cases/consent.csv", CASES),
+        ("more.test.funnel", FAILING),
+    ]);
+    for format in ["human", "json", "junit"] {
+        let one = run_in(
+            dir.path(),
+            &["-j", "1", "test", "--coverage", "--format", format],
+        );
+        let two = run_in(
+            dir.path(),
+            &["-j", "2", "test", "--coverage", "--format", format],
+        );
+        assert_eq!(one, two, "{format}");
+    }
+}
+
+#[test]
+fn junit_for_ci() {
+    let dir = project(&[("rules.funnel", RULES), ("more.test.funnel", FAILING)]);
+    let (code, stdout, _) = run_in(dir.path(), &["test", "--format", "junit"]);
+    assert_eq!(code, 1);
+    insta::assert_snapshot!(stdout);
+}
+
+#[test]
+fn json_results() {
+    let dir = project(&[("rules.funnel", RULES), ("more.test.funnel", FAILING)]);
+    let (code, stdout, _) = run_in(
+        dir.path(),
+        &["test", "--format", "json", "--filter", "OPEN"],
+    );
+    assert_eq!(code, 1);
+    let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(doc["passed"], 0);
+    assert_eq!(doc["failed"], 1);
+    assert_eq!(doc["filtered"], 1);
+    assert_eq!(doc["tests"][0]["name"], "one open is not enough");
+    assert_eq!(
+        doc["tests"][0]["failures"][0],
+        "expected stage MEL, got MCL"
+    );
+}
+
+#[test]
+fn coverage_names_what_no_test_exercised() {
+    let dir = passing();
+    let (code, stdout, _) = run_in(dir.path(), &["test", "--coverage", "--filter", "captures"]);
+    assert_eq!(code, 0, "{stdout}");
+    insta::assert_snapshot!(stdout);
+    // Below the threshold the run fails; at it, it passes.
+    let (code, _, stderr) = run_in(dir.path(), &["test", "--min-coverage", "90%"]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, _, stderr) = run_in(
+        dir.path(),
+        &["test", "--filter", "captures", "--min-coverage", "50%"],
+    );
+    assert_eq!(code, 1);
+    assert!(stderr.contains("below --min-coverage 50%"), "{stderr}");
+    let (code, _, _) = run_in(dir.path(), &["test", "--min-coverage", "150%"]);
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn exit_codes_tell_failed_tests_from_files_that_do_not_check() {
+    // A test naming an unknown stage: the test file does not check (3), nothing runs.
+    let bad = "tests for \"rules.funnel\"\n\ntest \"x\" {\n  expect stage MQL\n}\n";
+    let dir = project(&[("rules.funnel", RULES), ("bad.test.funnel", bad)]);
+    let (code, _, stderr) = run_in(dir.path(), &["test", "bad.test.funnel"]);
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.contains("unknown stage `MQL`"), "{stderr}");
+    assert!(stderr.contains("bad.test.funnel:4:16"), "{stderr}");
+    // The same through `check`, which takes test files too.
+    let (code, stdout, _) = run_in(dir.path(), &["check", "bad.test.funnel"]);
+    assert_eq!(code, 1);
+    assert!(stdout.contains("unknown stage `MQL`"), "{stdout}");
+    // A path that does not exist is a usage error.
+    let (code, _, _) = run_in(dir.path(), &["test", "nowhere"]);
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn test_names_and_fixtures_are_checked() {
+    let src = format!(
+        "{RULES}\ntest \"a form with consent captures\" {{\n  expect stage MCL\n}}\n\ntest \"y\" from \"consenting from\" {{\n  expect stage MCL\n}}\n"
+    );
+    let dir = project(&[("rules.funnel", &src)]);
+    let (code, stdout, _) = run_in(dir.path(), &["check", "rules.funnel"]);
+    assert_eq!(code, 1);
+    insta::assert_snapshot!(stdout);
+}
+
+#[test]
+fn a_table_of_cases_with_a_mistake_says_where() {
+    let rows = "name,consent,colour,expect stage\na,true,red,MCL\nb,true,,SQL\n";
+    let dir = project(&[
+        ("rules.funnel", RULES),
+        ("rules.test.funnel", TESTS),
+        ("cases/consent.csv", rows),
+    ]);
+    let (code, _, stderr) = run_in(dir.path(), &["test"]);
+    assert_eq!(code, 3);
+    assert!(
+        stderr
+            .contains("cases/consent.csv:2: column `colour`: no trait of the schema has this path"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "cases/consent.csv:3: column `expect stage`: `expect stage SQL`: unknown stage `SQL`"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn cases_from_json_lines() {
+    let rows = "{\"name\": \"cfo\", \"role\": \"cfo\", \"expect stage\": \"MCL\"}\n\n{\"consent\": false, \"expect not entered\": \"MCL\"}\n";
+    let tests = "tests for \"rules.funnel\"\ncases \"roles\" from \"consenting form\" {\n  rows \"roles.jsonl\"\n}\n";
+    let dir = project(&[
+        ("rules.funnel", RULES),
+        ("r.test.funnel", tests),
+        ("roles.jsonl", rows),
+    ]);
+    let (code, stdout, stderr) = run_in(dir.path(), &["test", "--filter", "roles"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("ok      roles / cfo\n"), "{stdout}");
+    assert!(stdout.contains("ok      roles / row 2\n"), "{stdout}");
+}

@@ -268,3 +268,126 @@ fn cases_from_json_lines() {
     assert!(stdout.contains("ok      roles / cfo\n"), "{stdout}");
     assert!(stdout.contains("ok      roles / row 2\n"), "{stdout}");
 }
+
+const LEADS: &str = r#"{"id": "L1", "traits": {"consent": true}, "events": [{"type": "form.submitted", "at": "2025-01-01"}, {"type": "email.opened", "at": "2025-01-02"}, {"type": "email.opened", "at": "2025-01-03"}]}
+{"id": "L2", "traits": {"consent": true}, "events": [{"type": "form.submitted", "at": "2025-01-01"}, {"type": "email.opened", "at": "2025-01-05"}]}
+{"id": "L3", "traits": {"consent": false}, "events": [{"type": "form.submitted", "at": "2025-01-01"}]}
+"#;
+
+const SNAPSHOT: &str = "tests for \"rules.funnel\"\n\nsnapshot \"january\" {\n  leads \"leads.jsonl\"\n  as of 2025-01-31\n}\n";
+
+fn with_snapshot() -> tempfile::TempDir {
+    project(&[
+        ("rules.funnel", RULES),
+        ("leads.jsonl", LEADS),
+        ("snap.test.funnel", SNAPSHOT),
+    ])
+}
+
+fn read(dir: &Path, name: &str) -> Option<String> {
+    std::fs::read_to_string(dir.join(name)).ok()
+}
+
+#[test]
+fn a_new_snapshot_is_pending_until_accepted() {
+    let dir = with_snapshot();
+    let p = dir.path();
+    let (code, stdout, _) = run_in(p, &["test", "--filter", "snapshot"]);
+    assert_eq!(code, 1, "{stdout}");
+    insta::assert_snapshot!("pending", stdout);
+    let pending = read(p, "snapshots/january.snap.new").unwrap();
+    assert!(read(p, "snapshots/january.snap").is_none());
+    insta::assert_snapshot!("stored", pending);
+    let (code, stdout, stderr) = run_in(p, &["test", "--accept"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stderr.ends_with("\naccepted snapshots/january.snap\n"),
+        "{stderr}"
+    );
+    assert_eq!(read(p, "snapshots/january.snap").unwrap(), pending);
+    assert!(read(p, "snapshots/january.snap.new").is_none());
+    let (code, stdout, stderr) = run_in(p, &["test"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("ok      snapshot \"january\"\n"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_changed_rule_shows_what_moved() {
+    let dir = with_snapshot();
+    let p = dir.path();
+    let (code, _, _) = run_in(p, &["test", "--accept"]);
+    assert_eq!(code, 0);
+    let stored = read(p, "snapshots/january.snap").unwrap();
+    // One open is enough now: L2 moves from MCL to MEL.
+    let changed = RULES.replace("count email.opened >= 2", "count email.opened >= 1");
+    std::fs::write(p.join("rules.funnel"), changed).unwrap();
+    let (code, stdout, _) = run_in(p, &["test", "--filter", "january"]);
+    assert_eq!(code, 1);
+    insta::assert_snapshot!("changed", stdout);
+    assert_eq!(read(p, "snapshots/january.snap").unwrap(), stored);
+    let pending = read(p, "snapshots/january.snap.new").unwrap();
+    assert!(pending.contains("L2\tMEL\t"), "{pending}");
+    // The same on one thread.
+    let (_, one, _) = run_in(p, &["-j", "1", "test", "--filter", "january"]);
+    assert_eq!(one, stdout);
+}
+
+#[test]
+fn ci_never_writes_a_snapshot() {
+    let dir = with_snapshot();
+    let p = dir.path();
+    let ci = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_funnelc"))
+            .args(args)
+            .current_dir(p)
+            .env("NO_COLOR", "1")
+            .env("CI", "true")
+            .output()
+            .unwrap()
+    };
+    let out = ci(&["test"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("with CI=true nothing is written"),
+        "{stdout}"
+    );
+    assert!(!p.join("snapshots").exists());
+    // `--accept` in CI is refused, and writes nothing either.
+    let out = ci(&["test", "--accept"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!p.join("snapshots").exists());
+    // A stored snapshot that no longer matches fails, and nothing is written beside it.
+    let (code, _, _) = run_in(p, &["test", "--accept"]);
+    assert_eq!(code, 0);
+    let changed = RULES.replace("count email.opened >= 2", "count email.opened >= 1");
+    std::fs::write(p.join("rules.funnel"), changed).unwrap();
+    let out = ci(&["test"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!p.join("snapshots/january.snap.new").exists());
+}
+
+#[test]
+fn a_hand_edited_snapshot_says_where_and_how_to_mend_it() {
+    let dir = with_snapshot();
+    let p = dir.path();
+    run_in(p, &["test", "--accept"]);
+    let stored = read(p, "snapshots/january.snap").unwrap();
+    let edited = stored.replace("L2\tMCL\t", "L2\tMCL ");
+    std::fs::write(p.join("snapshots/january.snap"), edited).unwrap();
+    let (code, stdout, _) = run_in(p, &["test"]);
+    assert_eq!(code, 1);
+    assert!(
+        stdout.contains("`snapshots/january.snap` line 6 is not as funnelc writes snapshots: expected 4 fields separated by tabs"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("`funnelc test --accept` writes it again"),
+        "{stdout}"
+    );
+    run_in(p, &["test", "--accept"]);
+    assert_eq!(read(p, "snapshots/january.snap").unwrap(), stored);
+}

@@ -16,6 +16,8 @@ pub struct Job {
     /// `file:line` of the declaration.
     pub origin: String,
     pub leads: PathBuf,
+    /// The rule file and the sample as the declaration names them.
+    pub names: (String, String),
     pub as_of: Option<i64>,
     pub stored: PathBuf,
 }
@@ -99,7 +101,8 @@ pub fn check(plan: &Plan, job: &Job, mode: Mode) -> (TestResult, Option<String>)
         events: None,
         rename: Default::default(),
     };
-    let taken = match take(plan, &data, job.as_of) {
+    let names = (job.names.0.as_str(), job.names.1.as_str());
+    let taken = match take(plan, &data, job.as_of, names) {
         Ok(t) => t,
         Err(e) => {
             result

@@ -415,6 +415,12 @@ impl Loader {
                             name: d.name.clone(),
                             origin: format!("{}:{line}", source.name),
                             leads: dir.join(&d.leads.text),
+                            names: (
+                                Path::new(&self.rules[r].name)
+                                    .file_name()
+                                    .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+                                d.leads.text.clone(),
+                            ),
                             as_of: d.as_of.as_ref().map(|t| {
                                 if t.date_only {
                                     t.at.millis + 86_400_000 - 1

@@ -15,8 +15,15 @@ pub struct Taken {
 }
 
 /// Evaluates the sample at `as_of` (else at its latest event). `Err` is the first problem with
-/// the data, said with its place, or why the file could not be read.
-pub fn take(plan: &Plan, data: &Data, as_of: Option<i64>) -> Result<Taken, String> {
+/// the data, said with its place, or why the file could not be read. `names` are how the
+/// snapshot's header names the rule file and the sample: as declared, so the file is the same
+/// wherever the command runs from.
+pub fn take(
+    plan: &Plan,
+    data: &Data,
+    as_of: Option<i64>,
+    names: (&str, &str),
+) -> Result<Taken, String> {
     let opened = pipeline::open(plan, data, as_of).map_err(|e| e.to_string())?;
     let at = opened.as_of;
     let finish = |lead: &crate::lead::Lead,
@@ -58,8 +65,8 @@ pub fn take(plan: &Plan, data: &Data, as_of: Option<i64>) -> Result<Taken, Strin
         return Err(e);
     }
     let about = vec![
-        format!("rules: {}", plan.file),
-        format!("leads: {}", data.name),
+        format!("rules: {}", names.0),
+        format!("leads: {}", names.1),
         format!("as of: {}", format_timestamp(Timestamp { millis: at })),
     ];
     Ok(Taken {

@@ -12,8 +12,10 @@
 extern crate alloc;
 
 pub mod check;
+pub mod compare;
 mod compile;
 pub mod diag;
+pub mod diff;
 pub mod eval;
 pub mod input;
 pub mod lead;

@@ -21,6 +21,9 @@ use crate::lead::Lead;
 use crate::output;
 use crate::plan::Plan;
 
+mod pair;
+pub use pair::{evaluate_pair, same_schema, PairEvaluated, PairWork};
+
 /// The shapes lead data comes in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
@@ -438,10 +441,11 @@ pub fn read_leads(
     };
     stream(
         plan,
+        None,
         data,
         input,
         &wanted,
-        &|p| p,
+        &|p, _| p,
         &Err,
         &|batch| batch,
         take,
@@ -509,7 +513,18 @@ pub fn evaluate_batches<T: Send, U: Send>(
             value,
         })
     };
-    stream(plan, data, input, &|_| true, &each, &Err, gather, take)
+    let each = |p: Read, _: Option<Read>| each(p);
+    stream(
+        plan,
+        None,
+        data,
+        input,
+        &|_| true,
+        &each,
+        &Err,
+        gather,
+        take,
+    )
 }
 
 /// One batch of lead-per-line JSONL as the workers hand it on: where its lines are, and
@@ -521,17 +536,20 @@ struct Worked<T> {
     leads: Vec<(usize, Option<IdKey>, T)>,
 }
 
-/// Batches of leads are read, parsed and put through `work` on every core, and handed to
+/// Batches of leads are read, parsed and put through `work` on every core (with `also`,
+/// each line of lead-per-line JSONL is parsed a second time by that plan's schema, and
+/// `work` gets both), and handed to
 /// `take` in input order. Lead-per-line JSONL streams through `lines::flow`, so memory holds
 /// a few batches whatever the input size; a lead whose id an earlier one has is made an
 /// error by `reject` (Segment streams gather a lead's calls by id, and CSV checks its own).
 #[allow(clippy::too_many_arguments)]
 fn stream<T: Send, U: Send>(
     plan: &Plan,
+    also: Option<&Plan>,
     data: &Data,
     input: Input,
     wanted: &(dyn Fn(&[u8]) -> bool + Sync),
-    work: &(dyn Fn(Read) -> T + Sync),
+    work: &(dyn Fn(Read, Option<Read>) -> T + Sync),
     reject: &dyn Fn(DataError) -> T,
     gather: &(dyn Fn(Vec<T>) -> U + Sync),
     mut take: impl FnMut(U) -> bool,
@@ -543,14 +561,15 @@ fn stream<T: Send, U: Send>(
             if batch.is_empty() {
                 return Ok(true);
             }
-            if !take(gather(batch.into_par_iter().map(work).collect())) {
+            let each = |r: Read| work(r, None);
+            if !take(gather(batch.into_par_iter().map(each).collect())) {
                 return Ok(false);
             }
         }
     }
     let reader = LineReader::new(open_input(&data.leads)?);
     let name = &data.name;
-    let parse = |n: usize, line: &[u8]| -> Read {
+    let parse = |plan: &Plan, n: usize, line: &[u8]| -> Read {
         // Checked with SIMD first; only a bad line is looked at again for where it breaks.
         let text = simdutf8::basic::from_utf8(line).or_else(|_| std::str::from_utf8(line));
         match text {
@@ -576,13 +595,14 @@ fn stream<T: Send, U: Send>(
             .filter_map(|(n, r)| {
                 let line = batch.line(r);
                 wanted(line).then(|| {
-                    let read = parse(*n, line);
+                    let read = parse(plan, *n, line);
+                    let again = also.map(|p| parse(p, *n, line));
                     let id = match &read {
                         Ok((lead, _)) => Some(lead.id.as_str()),
                         Err(e) => e.lead.as_deref(),
                     };
                     let key = id.map(|id| Duplicates::key(exact, id));
-                    (*n, key, work(read))
+                    (*n, key, work(read, again))
                 })
             })
             .collect();

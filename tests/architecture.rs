@@ -26,8 +26,10 @@ const LAYERS: &[(&str, u8)] = &[
     ("rule_tests", 7),
     ("pipeline", 8),
     ("report", 9),
-    ("review", 9),
-    ("cli", 10),
+    ("compare", 9),
+    ("diff", 10),
+    ("review", 10),
+    ("cli", 11),
 ];
 
 fn layer(module: &str) -> Option<u8> {

@@ -7,9 +7,11 @@
 mod common;
 
 mod architecture;
+mod ci_examples;
 mod cli;
 mod cli_eval;
 mod diagnostics;
+mod diff;
 mod docs;
 mod eval;
 mod eval_fixtures;

@@ -2,6 +2,7 @@
 //! to the terminal; the library underneath never does.
 
 mod check;
+mod diff;
 mod discover;
 mod eval;
 mod explain;
@@ -72,6 +73,9 @@ enum Command {
     /// Measure the rule file's KPIs on the leads: stage counts, conversions against their
     /// bands, velocity, breakdowns, targets, spend and revenue
     Report(report::Args),
+    /// Compare two versions of a rule file on the same leads: stage volumes, where each lead
+    /// ended before and after, conversions and their bands, the leads that moved and why
+    Diff(diff::Args),
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -105,6 +109,7 @@ pub fn main() -> ExitCode {
     }
     let exit = match cli.command {
         Command::Check(a) => check::run(a),
+        Command::Diff(a) => diff::run(a),
         Command::Eval(a) => eval::run(a),
         Command::Explain(a) => explain::run(a),
         Command::Fmt(a) => fmt::run(a),
@@ -136,8 +141,13 @@ pub fn read_source(path: &Path) -> Result<Read, Exit> {
             return Err(Exit::Usage);
         }
     };
+    Ok(source_from_bytes(name, bytes))
+}
+
+/// A rule file's bytes as text, or a diagnostic when they are not UTF-8.
+pub fn source_from_bytes(name: String, bytes: Vec<u8>) -> Read {
     match String::from_utf8(bytes) {
-        Ok(text) => Ok(Read::Ok(Source { name, text })),
+        Ok(text) => Read::Ok(Source { name, text }),
         Err(e) => {
             let at = e.utf8_error().valid_up_to();
             let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
@@ -149,7 +159,7 @@ pub fn read_source(path: &Path) -> Result<Read, Exit> {
             )
             .label("this byte is not UTF-8")
             .help("save the file as UTF-8 (most editors have an encoding option)");
-            Ok(Read::Bad(Source { name, text }, d))
+            Read::Bad(Source { name, text }, d)
         }
     }
 }
@@ -162,7 +172,12 @@ pub fn color_stdout() -> bool {
 /// Reads, checks and compiles a rule file; diagnostics go to standard error. Returns the
 /// compiled file with its plan taken out.
 pub fn load(path: &Path) -> Result<(funnelc::Compiled, Plan), Exit> {
-    let source = match read_source(path)? {
+    load_read(read_source(path)?)
+}
+
+/// [`load`] for a rule file already read (from git, say).
+pub fn load_read(read: Read) -> Result<(funnelc::Compiled, Plan), Exit> {
+    let source = match read {
         Read::Ok(s) => s,
         Read::Bad(s, d) => {
             eprint!(

@@ -188,8 +188,8 @@ pub fn check(plan: &Plan, job: &Job, mode: Mode) -> (TestResult, Option<String>)
             return (result, None);
         }
     };
-    let why = |id: &str| taken.why.get(id).cloned().unwrap_or_default();
-    match review::compare(plan, &old, &taken.snapshot, &why) {
+    let decision = |id: &str| taken.decisions.get(id).cloned();
+    match review::compare(plan, &old, &taken.snapshot, &decision) {
         None => {
             if mode != Mode::Ci {
                 // A pending snapshot left from an earlier run is stale now.

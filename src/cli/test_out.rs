@@ -94,7 +94,8 @@ fn human(outcomes: &[Outcome<'_>], filtered: usize, coverage: Option<&Coverage>)
         for o in failed {
             let _ = writeln!(out, "\n  {} ({})", o.result.name, o.result.origin);
             for f in &o.result.failures {
-                let _ = writeln!(out, "    {f}");
+                // Tables pad their cells: no spaces at the ends of lines.
+                let _ = writeln!(out, "{}", format!("    {f}").trim_end());
             }
             let ex = excerpt(o);
             if !ex.is_empty() {

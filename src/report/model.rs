@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::aggregate::{Aggregate, Counts, MS_PER_DAY};
 use super::period::{self, date};
-use super::spec::{band_of, Band, Spec};
+use super::spec::{band_of, Band, BandSpec, Spec};
 use super::spend::Spend;
 use crate::syntax::ast::Period;
 
@@ -283,6 +283,57 @@ fn days(ms: Option<f64>) -> Option<f64> {
     ms.map(|v| round(v / MS_PER_DAY as f64, 2))
 }
 
+/// The conversion from one stage to another: `to_count / from_count`, and the band of
+/// `bands` (as declared by a `kpi conversion`; empty for none) it falls in. `funnelc diff`
+/// shows the same rows for two versions of a rule file.
+pub fn conversion(
+    from: &str,
+    to: &str,
+    from_count: u64,
+    to_count: u64,
+    bands: &[BandSpec],
+) -> ConversionRow {
+    let rate = ratio(to_count as f64, from_count as f64);
+    let band = rate.and_then(|r| band_of(bands, r));
+    let best_from = bands
+        .iter()
+        .enumerate()
+        .filter_map(|(i, b)| match b.range {
+            Band::From(p) => Some((i, p)),
+            _ => None,
+        })
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(i, _)| i);
+    ConversionRow {
+        from: from.into(),
+        to: to.into(),
+        from_count,
+        to_count,
+        rate,
+        band: band.map(|i| bands[i].label.clone()),
+        tone: band.map(|i| {
+            match bands[i].range {
+                Band::Below(_) => "low",
+                _ if Some(i) == best_from => "high",
+                Band::Between(..) => "high",
+                _ => "mid",
+            }
+            .to_string()
+        }),
+        bands: bands
+            .iter()
+            .map(|b| match b.range {
+                Band::Below(p) => format!("{} below {}%", b.label, num(p)),
+                Band::From(p) => format!("{} from {}%", b.label, num(p)),
+                Band::Between(p, q) => {
+                    format!("{} between {}% and {}%", b.label, num(p), num(q))
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}
+
 /// Computes every KPI.
 pub fn build(spec: &Spec, agg: &Aggregate, asked: &Asked, spend: Option<&Spend>) -> Report {
     let n = spec.stages.len();
@@ -342,47 +393,13 @@ pub fn build(spec: &Spec, agg: &Aggregate, asked: &Asked, spend: Option<&Spend>)
         .conversions
         .iter()
         .map(|k| {
-            let rate = pct(agg.reached[k.to], agg.reached[k.from]);
-            let band = rate.and_then(|r| band_of(&k.bands, r));
-            let best_from = k
-                .bands
-                .iter()
-                .enumerate()
-                .filter_map(|(i, b)| match b.range {
-                    Band::From(p) => Some((i, p)),
-                    _ => None,
-                })
-                .max_by(|a, b| a.1.total_cmp(&b.1))
-                .map(|(i, _)| i);
-            ConversionRow {
-                from: spec.stage_name(k.from).into(),
-                to: spec.stage_name(k.to).into(),
-                from_count: agg.reached[k.from],
-                to_count: agg.reached[k.to],
-                rate,
-                band: band.map(|i| k.bands[i].label.clone()),
-                tone: band.map(|i| {
-                    match k.bands[i].range {
-                        Band::Below(_) => "low",
-                        _ if Some(i) == best_from => "high",
-                        Band::Between(..) => "high",
-                        _ => "mid",
-                    }
-                    .to_string()
-                }),
-                bands: k
-                    .bands
-                    .iter()
-                    .map(|b| match b.range {
-                        Band::Below(p) => format!("{} below {}%", b.label, num(p)),
-                        Band::From(p) => format!("{} from {}%", b.label, num(p)),
-                        Band::Between(p, q) => {
-                            format!("{} between {}% and {}%", b.label, num(p), num(q))
-                        }
-                    })
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            }
+            conversion(
+                spec.stage_name(k.from),
+                spec.stage_name(k.to),
+                agg.reached[k.from],
+                agg.reached[k.to],
+                &k.bands,
+            )
         })
         .collect();
     let mut velocity = Vec::new();

@@ -1,8 +1,8 @@
 //! Snapshots of a rule file's outcomes on a sample of leads, and what changed between two of
 //! them. A snapshot is text made to read well in a git diff: one line per lead, sorted by id,
-//! `id<TAB>stage<TAB>entries<TAB>scores`. Comparing a stored snapshot with a fresh one gives a
-//! summary a reviewer reads: stage counts before and after, the from → to matrix, the first
-//! leads that moved with the rule that moved them.
+//! `id<TAB>stage<TAB>entries<TAB>scores`. Comparing a stored snapshot with a fresh one gives
+//! the summary `funnelc diff` gives ([`crate::compare`]): stage counts before and after, the
+//! from → to matrix, the first leads that moved with the rule that moved them.
 
 mod compare;
 pub mod take;
@@ -11,9 +11,9 @@ pub use compare::{compare, Difference};
 
 use std::collections::BTreeMap;
 
-use crate::eval::outcome::{EnteredBy, Outcome};
+use crate::eval::outcome::Outcome;
 use crate::lead::{fmt_num, Lead};
-use crate::plan::{LeaveTo, Plan};
+use crate::plan::Plan;
 use crate::time::{format_timestamp, parse_timestamp, Timestamp};
 
 /// The first line of every snapshot file: what it is, and the format's version.
@@ -193,45 +193,6 @@ impl Snapshot {
             records.insert(r.id.clone(), r);
         }
         Ok(Snapshot { about, records })
-    }
-}
-
-/// How the rule that made a lead's latest entry into a stage reads in a summary.
-pub fn entry_rule(plan: &Plan, out: &Outcome, stage: usize) -> Option<String> {
-    let e = out
-        .state
-        .entries
-        .iter()
-        .rev()
-        .find(|e| e.stage as usize == stage)?;
-    Some(match e.by {
-        EnteredBy::Enter => format!(
-            "entered {} by its enter rule ({}:{})",
-            plan.stages[stage].name, plan.file, plan.stages[stage].line
-        ),
-        EnteredBy::Leave(l) => format!(
-            "entered {} by the move at {}:{}",
-            plan.stages[stage].name, plan.file, plan.leaves[l].line
-        ),
-    })
-}
-
-/// Why a lead stands where it does, in a few words: the rule of its exit, or of its entry
-/// into its stage.
-pub fn deciding_rule(plan: &Plan, out: &Outcome) -> String {
-    if let Some(x) = &out.state.exit {
-        let name = match &plan.leaves[x.leave].to {
-            LeaveTo::Exit(n) => n.as_str(),
-            LeaveTo::Stage(_) => "",
-        };
-        return format!(
-            "exited {name} by the exit at {}:{}",
-            plan.file, plan.leaves[x.leave].line
-        );
-    }
-    match out.state.stage {
-        Some(s) => entry_rule(plan, out, s as usize).unwrap_or_default(),
-        None => "entered no stage".into(),
     }
 }
 

@@ -3,15 +3,16 @@
 
 use std::collections::BTreeMap;
 
-use super::{deciding_rule, Record, Snapshot};
+use super::{Record, Snapshot};
+use crate::compare::{decision, Decision};
 use crate::pipeline::{self, Data, Work};
 use crate::plan::Plan;
 use crate::time::{format_timestamp, Timestamp};
 
-/// A fresh snapshot and, by lead id, the rule that decided where each lead stands.
+/// A fresh snapshot and, by lead id, the rule that put each lead where it stands.
 pub struct Taken {
     pub snapshot: Snapshot,
-    pub why: BTreeMap<String, String>,
+    pub decisions: BTreeMap<String, Decision>,
 }
 
 /// Evaluates the sample at `as_of` (else at its latest event). `Err` is the first problem with
@@ -29,10 +30,10 @@ pub fn take(
     let finish = |lead: &crate::lead::Lead,
                   out: &crate::eval::outcome::Outcome,
                   _: Option<&crate::eval::explain::Explanation>| {
-        (Record::of(plan, lead, out), deciding_rule(plan, out))
+        (Record::of(plan, lead, out), decision(plan, lead, out))
     };
     let mut records = BTreeMap::new();
-    let mut why = BTreeMap::new();
+    let mut decisions = BTreeMap::new();
     let mut error = None;
     pipeline::evaluate(
         plan,
@@ -47,8 +48,10 @@ pub fn take(
             for r in batch {
                 match r {
                     Ok(e) => {
-                        let (record, rule) = e.value;
-                        why.insert(record.id.clone(), rule);
+                        let (record, d) = e.value;
+                        if let Some(d) = d {
+                            decisions.insert(record.id.clone(), d);
+                        }
                         records.insert(record.id.clone(), record);
                     }
                     Err(e) => {
@@ -71,6 +74,6 @@ pub fn take(
     ];
     Ok(Taken {
         snapshot: Snapshot { about, records },
-        why,
+        decisions,
     })
 }

@@ -391,3 +391,62 @@ fn a_hand_edited_snapshot_says_where_and_how_to_mend_it() {
     run_in(p, &["test", "--accept"]);
     assert_eq!(read(p, "snapshots/january.snap").unwrap(), stored);
 }
+
+#[test]
+fn init_then_test_is_green() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    let (code, init, stderr) = run_in(p, &["init", "project"]);
+    assert_eq!(code, 0, "{stderr}");
+    insta::assert_snapshot!("init", init);
+    let project = p.join("project");
+    let (code, test, stderr) = run_in(&project, &["test"]);
+    assert_eq!(code, 0, "{test}{stderr}");
+    assert_eq!(stderr, "", "the starter files have no warnings");
+    insta::assert_snapshot!("init_test", test);
+    // From a folder below, the project is the same.
+    let (_, below, _) = run_in(&project.join("data"), &["test"]);
+    assert_eq!(below, test.replace("rules/", "../rules/"));
+    // No second init over a project.
+    let (code, _, stderr) = run_in(p, &["init", "project"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("is a project already"), "{stderr}");
+}
+
+#[test]
+fn the_project_file_gives_defaults_and_flags_win() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    run_in(p, &["init"]);
+    let toml = std::fs::read_to_string(p.join("funnel.toml")).unwrap();
+    let toml = toml.replace("# as_of = \"2025-03-31\"", "as_of = \"2025-01-07\"");
+    std::fs::write(p.join("funnel.toml"), toml).unwrap();
+    let eval = |extra: &[&str]| {
+        let mut args = vec![
+            "eval",
+            "rules/funnel.funnel",
+            "--leads",
+            "data/sample.jsonl",
+            "--format",
+            "jsonl",
+        ];
+        args.extend(extra);
+        let (code, stdout, stderr) = run_in(p, &args);
+        assert_eq!(code, 0, "{stderr}");
+        stdout.lines().next().unwrap().to_string()
+    };
+    assert!(
+        eval(&[]).contains("\"as_of\":\"2025-01-07T23:59:59.999Z\""),
+        "{}",
+        eval(&[])
+    );
+    assert!(eval(&["--as-of", "2025-02-01"]).contains("\"as_of\":\"2025-02-01T23:59:59.999Z\""));
+    // A misspelt key is an error, not a key ignored.
+    std::fs::write(p.join("funnel.toml"), "[defaults]\nasof = \"2025-01-07\"\n").unwrap();
+    let (code, _, stderr) = run_in(p, &["test"]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("funnel.toml:1: unknown field `asof`, expected one of `as_of`"),
+        "{stderr}"
+    );
+}

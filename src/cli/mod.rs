@@ -7,6 +7,8 @@ mod discover;
 mod eval;
 mod explain;
 mod fmt;
+mod init;
+mod project;
 mod report;
 mod snapshots;
 mod test;
@@ -66,8 +68,10 @@ enum Command {
     Eval(eval::Args),
     /// Rewrite rule files in the one canonical layout (comments kept)
     Fmt(fmt::Args),
-    /// Run rule tests: `test` blocks, test files and tables of cases, under folders
+    /// Run rule tests: `test` blocks, test files, tables of cases and snapshots, under folders
     Test(test::Args),
+    /// Start a project: funnel.toml, a rule file, tests, a sample of leads and its snapshot
+    Init(init::Args),
     /// Explain one lead: its timeline, every condition with actual values, its scores
     Explain(explain::Args),
     /// Measure the rule file's KPIs on the leads: stage counts, conversions against their
@@ -115,6 +119,7 @@ pub fn main() -> ExitCode {
         Command::Fmt(a) => fmt::run(a),
         Command::Report(a) => report::run(a),
         Command::Test(a) => test::run(a),
+        Command::Init(a) => init::run(a),
     };
     exit.into()
 }

@@ -20,6 +20,9 @@ pub struct Job {
     pub names: (String, String),
     pub as_of: Option<i64>,
     pub stored: PathBuf,
+    /// The input format and the Segment rename table (the project's defaults).
+    pub format: Option<funnelc::pipeline::Format>,
+    pub rename: std::collections::BTreeMap<String, String>,
 }
 
 /// How snapshot files may be written in this run.
@@ -44,8 +47,9 @@ impl Mode {
     }
 }
 
-/// The stored file of a snapshot named `name`, declared in a file in `dir`.
-pub fn stored_path(dir: &Path, name: &str) -> PathBuf {
+/// The stored file of a snapshot named `name`: in the project's snapshot folder, else in
+/// `snapshots/` beside the declaring file (in `dir`).
+pub fn stored_path(project: Option<&Path>, dir: &Path, name: &str) -> PathBuf {
     let slug: String = name
         .chars()
         .map(|c| {
@@ -61,7 +65,10 @@ pub fn stored_path(dir: &Path, name: &str) -> PathBuf {
         .filter(|s| !s.is_empty())
         .collect::<Vec<_>>()
         .join("-");
-    dir.join("snapshots").join(format!("{slug}.snap"))
+    match project {
+        Some(p) => p.join(format!("{slug}.snap")),
+        None => dir.join("snapshots").join(format!("{slug}.snap")),
+    }
 }
 
 fn pending(stored: &Path) -> PathBuf {
@@ -97,9 +104,9 @@ pub fn check(plan: &Plan, job: &Job, mode: Mode) -> (TestResult, Option<String>)
     let data = Data {
         leads: job.leads.clone(),
         name: funnelc::pipeline::input_name(&job.leads),
-        format: None,
+        format: job.format,
         events: None,
-        rename: Default::default(),
+        rename: job.rename.clone(),
     };
     let names = (job.names.0.as_str(), job.names.1.as_str());
     let taken = match take(plan, &data, job.as_of, names) {

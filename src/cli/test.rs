@@ -89,16 +89,31 @@ impl Job {
 }
 
 pub fn run(args: Args) -> Exit {
-    let paths = if args.paths.is_empty() {
-        vec![PathBuf::from(".")]
-    } else {
-        args.paths.clone()
+    let project = match super::project::Project::find() {
+        Ok(p) => p,
+        Err(e) => return e,
+    };
+    let paths = match (&project, args.paths.is_empty()) {
+        (_, false) => args.paths.clone(),
+        (Some(p), true) => p.test_paths(),
+        (None, true) => vec![PathBuf::from(".")],
     };
     let inputs = match discover(&paths) {
         Ok(i) => i,
         Err(e) => return e,
     };
-    let mut loader = Loader::default();
+    let defaults = project.as_ref().map(|p| &p.config.defaults);
+    let default_as_of = match super::eval::as_of(defaults.and_then(|d| d.as_of.as_deref())) {
+        Ok(a) => a,
+        Err(e) => return e,
+    };
+    let mut loader = Loader {
+        snapshots: project.as_ref().and_then(|p| p.snapshots()),
+        default_as_of,
+        default_format: defaults.and_then(|d| d.input_format).map(Into::into),
+        rename: defaults.map(|d| d.rename.clone()).unwrap_or_default(),
+        ..Loader::default()
+    };
     let mut jobs = Vec::new();
     for input in &inputs {
         loader.input(input, &mut jobs);
@@ -183,6 +198,12 @@ struct Loader {
     invalid: bool,
     /// A file could not be read.
     usage: bool,
+    /// The project's snapshot folder, if it names one.
+    snapshots: Option<PathBuf>,
+    /// The project's defaults for snapshot samples.
+    default_as_of: Option<i64>,
+    default_format: Option<funnelc::pipeline::Format>,
+    rename: std::collections::BTreeMap<String, String>,
 }
 
 fn key(path: &Path) -> PathBuf {
@@ -421,14 +442,20 @@ impl Loader {
                                     .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
                                 d.leads.text.clone(),
                             ),
-                            as_of: d.as_of.as_ref().map(|t| {
-                                if t.date_only {
-                                    t.at.millis + 86_400_000 - 1
-                                } else {
-                                    t.at.millis
-                                }
-                            }),
-                            stored: snapshots::stored_path(dir, &d.name),
+                            as_of: d
+                                .as_of
+                                .as_ref()
+                                .map(|t| {
+                                    if t.date_only {
+                                        t.at.millis + 86_400_000 - 1
+                                    } else {
+                                        t.at.millis
+                                    }
+                                })
+                                .or(self.default_as_of),
+                            format: self.default_format,
+                            rename: self.rename.clone(),
+                            stored: snapshots::stored_path(self.snapshots.as_deref(), dir, &d.name),
                         }),
                     });
                 }

@@ -20,6 +20,7 @@ mod explain;
 mod fast_jsonl;
 mod fmt_roundtrip;
 mod input_formats;
+mod paths;
 mod report;
 mod report_browser;
 mod rule_tests;

@@ -404,6 +404,13 @@ fn init_then_test_is_green() {
     assert_eq!(code, 0, "{test}{stderr}");
     assert_eq!(stderr, "", "the starter files have no warnings");
     insta::assert_snapshot!("init_test", test);
+    // `check` with no path checks the project's rules, test files included.
+    let (code, stdout, _) = run_in(&project, &["check"]);
+    assert_eq!(code, 0, "{stdout}");
+    assert_eq!(
+        stdout,
+        "rules/funnel.funnel: ok\nrules/funnel.test.funnel: ok\n"
+    );
     // From a folder below, the project is the same.
     let (_, below, _) = run_in(&project.join("data"), &["test"]);
     assert_eq!(below, test.replace("rules/", "../rules/"));

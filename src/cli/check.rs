@@ -12,8 +12,9 @@ use funnelc::syntax::ast::Item;
 #[derive(clap::Args)]
 pub struct Args {
     /// Rule files and test files to check, folders (every `*.funnel` under them, as
-    /// `.gitignore` allows), or `-` for standard input
-    #[arg(required = true, value_name = "PATH")]
+    /// `.gitignore` allows), or `-` for standard input [default: the project's rules, from
+    /// funnel.toml]
+    #[arg(value_name = "PATH")]
     files: Vec<PathBuf>,
     /// Output format: `human` for people, `json` for CI and editors
     #[arg(long, value_enum, default_value = "human")]
@@ -41,7 +42,22 @@ pub fn run(args: Args) -> Exit {
     let mut json = Vec::new();
     let (mut errors, mut warnings) = (0, 0);
     let mut out = String::new();
-    let inputs = match discover(&args.files) {
+    let paths = if args.files.is_empty() {
+        match super::project::Project::find() {
+            Ok(Some(p)) => p.config.paths.rules.iter().map(|r| p.path(r)).collect(),
+            Ok(None) => {
+                eprintln!(
+                    "error: no rule files named, and no funnel.toml here or above to name them"
+                );
+                eprintln!("  help: `funnelc check rules/` checks every rule file under rules/");
+                return Exit::Usage;
+            }
+            Err(e) => return e,
+        }
+    } else {
+        args.files.clone()
+    };
+    let inputs = match discover(&paths) {
         Ok(i) => i,
         Err(e) => return e,
     };

@@ -38,7 +38,11 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<Input>, Exit> {
         }
         match std::fs::metadata(path) {
             Ok(m) if m.is_dir() => {
-                for f in under(path)? {
+                let found = under(path)?;
+                if found.is_empty() {
+                    eprintln!("note: no `*.funnel` files under `{}`", path.display());
+                }
+                for f in found {
                     push(Input::File(f), &mut out);
                 }
             }

@@ -457,3 +457,40 @@ fn the_project_file_gives_defaults_and_flags_win() {
         "{stderr}"
     );
 }
+
+#[test]
+fn review_asks_on_a_terminal_only() {
+    let dir = with_snapshot();
+    let p = dir.path();
+    let (code, _, stderr) = run_in(p, &["test", "--review"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("--review asks on a terminal"), "{stderr}");
+    // On a terminal (util-linux `script` gives one), `y` accepts the pending snapshot.
+    let has_script = Command::new("script")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_script {
+        eprintln!("no `script` here: the terminal half of this test did not run");
+        return;
+    }
+    let mut child = Command::new("script")
+        .args([
+            "-qec",
+            &format!("{} test --review", env!("CARGO_BIN_EXE_funnelc")),
+            "/dev/null",
+        ])
+        .current_dir(p)
+        .env_remove("CI")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(b"y\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(shown.contains("accepted snapshots/january.snap"), "{shown}");
+    assert!(read(p, "snapshots/january.snap").is_some());
+    assert!(read(p, "snapshots/january.snap.new").is_none());
+}

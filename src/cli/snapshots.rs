@@ -71,7 +71,8 @@ pub fn stored_path(project: Option<&Path>, dir: &Path, name: &str) -> PathBuf {
     }
 }
 
-fn pending(stored: &Path) -> PathBuf {
+/// Where a snapshot's pending outcome is written: `NAME.snap.new`.
+pub fn pending(stored: &Path) -> PathBuf {
     let mut p = stored.as_os_str().to_owned();
     p.push(".new");
     PathBuf::from(p)
@@ -89,6 +90,41 @@ fn write(path: &Path, text: &str) -> Result<(), String> {
             funnelc::pipeline::io_reason(&e)
         )
     })
+}
+
+/// `--review`: for each snapshot with a pending outcome, asks on the terminal whether to
+/// accept it, and replaces the stored one when told `y`.
+pub fn review(jobs: &[&Job]) -> Result<(), String> {
+    use std::io::BufRead;
+    let mut lines = std::io::stdin().lock().lines();
+    for job in jobs {
+        let new = pending(&job.stored);
+        if !new.is_file() {
+            continue;
+        }
+        eprint!(
+            "accept snapshot \"{}\" (`{}` over `{}`)? [y/N] ",
+            job.name,
+            new.display(),
+            job.stored.display()
+        );
+        let answer = match lines.next() {
+            Some(Ok(a)) => a,
+            Some(Err(e)) => return Err(format!("cannot read the answer: {e}")),
+            None => return Ok(()),
+        };
+        if matches!(answer.trim(), "y" | "Y" | "yes") {
+            std::fs::rename(&new, &job.stored).map_err(|e| {
+                format!(
+                    "cannot write `{}`: {}",
+                    job.stored.display(),
+                    funnelc::pipeline::io_reason(&e)
+                )
+            })?;
+            eprintln!("accepted {}", job.stored.display());
+        }
+    }
+    Ok(())
 }
 
 /// Checks one snapshot: its result (failures say why, with the summary of what changed) and

@@ -45,6 +45,10 @@ pub struct Args {
     /// `.snap.new` files); never with CI=true
     #[arg(long)]
     accept: bool,
+    /// After the run, ask on the terminal, snapshot by snapshot, whether to accept each
+    /// pending one (shown in the failures above)
+    #[arg(long, conflicts_with = "accept")]
+    review: bool,
 }
 
 fn parse_percent(s: &str) -> Result<f64, String> {
@@ -129,8 +133,15 @@ pub fn run(args: Args) -> Exit {
     let filtered = total - jobs.len();
     let rules = &loader.rules;
     let mode = Mode::new(args.accept);
-    if args.accept && mode == Mode::Ci {
-        eprintln!("error: --accept with CI=true: snapshots are never written in CI");
+    if (args.accept || args.review) && mode == Mode::Ci {
+        eprintln!("error: --accept or --review with CI=true: snapshots are never written in CI");
+        return Exit::Usage;
+    }
+    if args.review
+        && !(std::io::IsTerminal::is_terminal(&std::io::stdin())
+            && std::io::IsTerminal::is_terminal(&std::io::stderr()))
+    {
+        eprintln!("error: --review asks on a terminal; without one, use --accept");
         return Exit::Usage;
     }
     // Tests on every core; then each snapshot, whose sample is itself evaluated in parallel.
@@ -181,9 +192,27 @@ pub fn run(args: Args) -> Exit {
     if loader.invalid {
         exit = Exit::Invalid;
     }
-    let mut stdout = std::io::stdout().lock();
-    if std::io::Write::write_all(&mut stdout, text.as_bytes()).is_err() {
-        return Exit::Usage;
+    {
+        let mut stdout = std::io::stdout().lock();
+        if std::io::Write::write_all(&mut stdout, text.as_bytes())
+            .and_then(|()| std::io::Write::flush(&mut stdout))
+            .is_err()
+        {
+            return Exit::Usage;
+        }
+    }
+    if args.review {
+        let snaps: Vec<&snapshots::Job> = jobs
+            .iter()
+            .filter_map(|j| match &j.work {
+                Work::Snapshot(s) => Some(s),
+                Work::Test(_) => None,
+            })
+            .collect();
+        if let Err(e) = snapshots::review(&snaps) {
+            eprintln!("error: {e}");
+            return Exit::Usage;
+        }
     }
     exit
 }

@@ -215,6 +215,15 @@ fn exit_codes_tell_failed_tests_from_files_that_do_not_check() {
     let (code, stdout, _) = run_in(dir.path(), &["check", "bad.test.funnel"]);
     assert_eq!(code, 1);
     assert!(stdout.contains("unknown stage `MQL`"), "{stdout}");
+    // A test named like one of the rule file's.
+    let twice = "tests for \"rules.funnel\"\n\ntest \"a form with consent captures\" {\n  expect stage MCL\n}\n";
+    std::fs::write(dir.path().join("bad.test.funnel"), twice).unwrap();
+    let (code, stdout, _) = run_in(dir.path(), &["check", "bad.test.funnel"]);
+    assert_eq!(code, 1);
+    assert!(
+        stdout.contains("the rule file has a test named \"a form with consent captures\" already"),
+        "{stdout}"
+    );
     // A path that does not exist is a usage error.
     let (code, _, _) = run_in(dir.path(), &["test", "nowhere"]);
     assert_eq!(code, 2);

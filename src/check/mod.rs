@@ -85,6 +85,7 @@ pub fn check_tests(tests: &File, source: &str, rules: &File, symbols: &Symbols) 
     let mut ignored = Vec::new();
     let theirs = test_names::TestNames::collect(rules, &mut ignored);
     diagnostics.extend(test_names::check_bases(tests, &names, Some(&theirs)));
+    diagnostics.extend(test_names::named_in_both(&names, &theirs));
     diagnostics.extend(test_names::check_test_file(tests));
     diag::sort(&mut diagnostics);
     diagnostics

@@ -58,6 +58,32 @@ fn named_twice(kind: &str, name: &str, at: Span, first: Span) -> Diagnostic {
     ))
 }
 
+/// A test, fixture or snapshot of a test file named like one of its rule file: results,
+/// filters and `from` would not know which is meant.
+pub fn named_in_both(own: &TestNames, rules: &TestNames) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    for (kind, mine, theirs) in [
+        ("test", &own.tests, &rules.tests),
+        ("fixture", &own.fixtures, &rules.fixtures),
+        ("snapshot", &own.snapshots, &rules.snapshots),
+    ] {
+        for (name, at) in mine {
+            if theirs.contains_key(name) {
+                diags.push(
+                    Diagnostic::error(
+                        Code::DuplicateName,
+                        *at,
+                        format!("the rule file has a {kind} named \"{name}\" already"),
+                    )
+                    .label("declared again here")
+                    .help(format!("give each {kind} its own name")),
+                );
+            }
+        }
+    }
+    diags
+}
+
 /// Each test's `from "fixture"` names a fixture of its own file or of `also` (the rule file,
 /// for a test file).
 pub fn check_bases(file: &File, own: &TestNames, also: Option<&TestNames>) -> Vec<Diagnostic> {

@@ -207,5 +207,5 @@ fn sample_snapshot(dir: &Path) -> Result<String, String> {
         None,
         ("funnel.funnel", "../data/sample.jsonl"),
     )?;
-    Ok(taken.snapshot.text())
+    Ok(taken.text)
 }

@@ -154,7 +154,7 @@ pub fn check(plan: &Plan, job: &Job, mode: Mode) -> (TestResult, Option<String>)
             return (result, None);
         }
     };
-    let text = taken.snapshot.text();
+    let text = &taken.text;
     let stored = job.stored.display().to_string();
     let new = pending(&job.stored);
     let stored_text = match std::fs::read_to_string(&job.stored) {
@@ -169,7 +169,7 @@ pub fn check(plan: &Plan, job: &Job, mode: Mode) -> (TestResult, Option<String>)
         }
     };
     let accept = |result: &mut TestResult| -> Option<String> {
-        match write(&job.stored, &text) {
+        match write(&job.stored, text) {
             Ok(()) => {
                 let _ = std::fs::remove_file(&new);
                 Some(format!("accepted {stored}"))
@@ -189,7 +189,7 @@ pub fn check(plan: &Plan, job: &Job, mode: Mode) -> (TestResult, Option<String>)
                 ));
                 None
             }
-            _ => match write(&new, &text) {
+            _ => match write(&new, text) {
                 Ok(()) => {
                     result.failures.push(format!(
                         "{why}; the new one is pending in `{}`: review it, then \
@@ -205,6 +205,14 @@ pub fn check(plan: &Plan, job: &Job, mode: Mode) -> (TestResult, Option<String>)
             },
         }
     };
+    // Unchanged: the same text, and nothing to read back.
+    if stored_text.as_deref() == Some(text.as_str()) {
+        if mode != Mode::Ci {
+            // A pending snapshot left from an earlier run is stale now.
+            let _ = std::fs::remove_file(&new);
+        }
+        return (result, None);
+    }
     let Some(stored_text) = stored_text else {
         let note = if mode == Mode::Accept {
             accept(&mut result)
@@ -232,7 +240,14 @@ pub fn check(plan: &Plan, job: &Job, mode: Mode) -> (TestResult, Option<String>)
         }
     };
     let decision = |id: &str| taken.decisions.get(id).cloned();
-    match review::compare(plan, &old, &taken.snapshot, &decision) {
+    let now = match taken.snapshot() {
+        Ok(s) => s,
+        Err(e) => {
+            result.failures.push(e);
+            return (result, None);
+        }
+    };
+    match review::compare(plan, &old, &now, &decision) {
         None => {
             if mode != Mode::Ci {
                 // A pending snapshot left from an earlier run is stale now.

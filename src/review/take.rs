@@ -9,10 +9,23 @@ use crate::pipeline::{self, Data, Work};
 use crate::plan::Plan;
 use crate::time::{format_timestamp, Timestamp};
 
-/// A fresh snapshot and, by lead id, the rule that put each lead where it stands.
+/// A fresh snapshot, as its file's text, and by lead id the rule that put each lead where it
+/// stands. The records themselves are read back from the text only when it differs from the
+/// stored one ([`Taken::snapshot`]): an unchanged snapshot costs one comparison of texts.
 pub struct Taken {
-    pub snapshot: Snapshot,
+    pub text: String,
     pub decisions: BTreeMap<String, Decision>,
+}
+
+impl Taken {
+    /// The records, read back from the text funnelc just wrote.
+    pub fn snapshot(&self) -> Result<Snapshot, String> {
+        Snapshot::parse(&self.text).map_err(|(line, why)| {
+            format!(
+                "funnelc wrote a snapshot it cannot read (line {line}: {why}); please report this"
+            )
+        })
+    }
 }
 
 /// Evaluates the sample at `as_of` (else at its latest event). `Err` is the first problem with
@@ -30,7 +43,12 @@ pub fn take(
     let finish = |lead: &crate::lead::Lead,
                   out: &crate::eval::outcome::Outcome,
                   _: Option<&crate::eval::explain::Explanation>| {
-        (Record::of(plan, lead, out), decision(plan, lead, out))
+        // The line is made on the worker: formatting is most of a snapshot's own cost.
+        (
+            lead.id.clone(),
+            Record::of(plan, lead, out).line(),
+            decision(plan, lead, out),
+        )
     };
     let mut records = BTreeMap::new();
     let mut decisions = BTreeMap::new();
@@ -48,11 +66,11 @@ pub fn take(
             for r in batch {
                 match r {
                     Ok(e) => {
-                        let (record, d) = e.value;
+                        let (id, line, d) = e.value;
                         if let Some(d) = d {
-                            decisions.insert(record.id.clone(), d);
+                            decisions.insert(id.clone(), d);
                         }
-                        records.insert(record.id.clone(), record);
+                        records.insert(id, line);
                     }
                     Err(e) => {
                         error = Some(e.to_string());
@@ -72,8 +90,18 @@ pub fn take(
         format!("leads: {}", names.1),
         format!("as of: {}", format_timestamp(Timestamp { millis: at })),
     ];
-    Ok(Taken {
-        snapshot: Snapshot { about, records },
-        decisions,
-    })
+    let mut text =
+        String::with_capacity(records.values().map(|l| l.len() + 1).sum::<usize>() + 256);
+    text.push_str(super::HEADER);
+    text.push('\n');
+    for a in &about {
+        text.push_str("# ");
+        text.push_str(a);
+        text.push('\n');
+    }
+    for line in records.values() {
+        text.push_str(line);
+        text.push('\n');
+    }
+    Ok(Taken { text, decisions })
 }

@@ -207,8 +207,12 @@ fn exit_codes_tell_failed_tests_from_files_that_do_not_check() {
     // A test naming an unknown stage: the test file does not check (3), nothing runs.
     let bad = "tests for \"rules.funnel\"\n\ntest \"x\" {\n  expect stage MQL\n}\n";
     let dir = project(&[("rules.funnel", RULES), ("bad.test.funnel", bad)]);
-    let (code, _, stderr) = run_in(dir.path(), &["test", "bad.test.funnel"]);
+    let (code, stdout, stderr) = run_in(dir.path(), &["test", "bad.test.funnel"]);
     assert_eq!(code, 3, "{stderr}");
+    assert_eq!(
+        stdout,
+        "0 passed, 0 failed, 1 not run (their file does not check)\n"
+    );
     assert!(stderr.contains("unknown stage `MQL`"), "{stderr}");
     assert!(stderr.contains("bad.test.funnel:4:16"), "{stderr}");
     // The same through `check`, which takes test files too.

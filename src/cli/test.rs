@@ -174,7 +174,11 @@ pub fn run(args: Args) -> Exit {
         .collect();
     let coverage = (args.coverage || args.min_coverage.is_some())
         .then(|| test_out::coverage(rules.iter().map(|r| &r.plan), &outcomes));
-    let text = test_out::render(args.format, &outcomes, filtered, coverage.as_ref());
+    let counts = test_out::Counts {
+        filtered,
+        not_run: loader.not_run,
+    };
+    let text = test_out::render(args.format, &outcomes, counts, coverage.as_ref());
     let mut exit = Exit::Ok;
     if outcomes.iter().any(|o| !o.result.failures.is_empty()) {
         exit = Exit::Failed;
@@ -227,6 +231,8 @@ struct Loader {
     invalid: bool,
     /// A file could not be read.
     usage: bool,
+    /// Tests, cases and snapshots declared in files that do not check.
+    not_run: usize,
     /// The project's snapshot folder, if it names one.
     snapshots: Option<PathBuf>,
     /// The project's defaults for snapshot samples.
@@ -289,6 +295,9 @@ impl Loader {
                     }
                 }
                 let r = self.compile(source);
+                if r.is_none() {
+                    self.not_run += declared_tests(&parsed.file);
+                }
                 if let Some(k) = key {
                     self.loaded.push((k, r));
                 }
@@ -299,6 +308,7 @@ impl Loader {
             Some(rel) => {
                 let rules_path = dir.join(&rel);
                 let Some(r) = self.rules_for(&rules_path, &source.name) else {
+                    self.not_run += declared_tests(&parsed.file);
                     return;
                 };
                 let mut diags = parsed.diagnostics;
@@ -311,6 +321,7 @@ impl Loader {
                 diag::sort(&mut diags);
                 if !report(&diags, &source) {
                     self.invalid = true;
+                    self.not_run += declared_tests(&parsed.file);
                     return;
                 }
                 let files = [&parsed.file, &self.rules[r].compiled.file];
@@ -493,6 +504,14 @@ impl Loader {
         }
         ok
     }
+}
+
+/// How many tests, tables of cases and snapshots a file declares.
+fn declared_tests(file: &File) -> usize {
+    file.items
+        .iter()
+        .filter(|i| matches!(i, Item::Test(_) | Item::Cases(_) | Item::Snapshot(_)))
+        .count()
 }
 
 /// Shows a file's diagnostics on standard error; whether it has no errors.

@@ -49,20 +49,28 @@ fn excerpt(o: &Outcome<'_>) -> Vec<String> {
     out
 }
 
+/// The tests that did not run: left out by `--filter`, or declared in a file that does not
+/// check (a table of cases counts once).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Counts {
+    pub filtered: usize,
+    pub not_run: usize,
+}
+
 pub fn render(
     format: Format,
     outcomes: &[Outcome<'_>],
-    filtered: usize,
+    counts: Counts,
     coverage: Option<&Coverage>,
 ) -> String {
     match format {
-        Format::Human => human(outcomes, filtered, coverage),
-        Format::Json => json(outcomes, filtered, coverage),
+        Format::Human => human(outcomes, counts, coverage),
+        Format::Json => json(outcomes, counts, coverage),
         Format::Junit => junit(outcomes),
     }
 }
 
-fn counts(outcomes: &[Outcome<'_>]) -> (usize, usize) {
+fn tally(outcomes: &[Outcome<'_>]) -> (usize, usize) {
     let failed = outcomes
         .iter()
         .filter(|o| !o.result.failures.is_empty())
@@ -70,7 +78,7 @@ fn counts(outcomes: &[Outcome<'_>]) -> (usize, usize) {
     (outcomes.len() - failed, failed)
 }
 
-fn human(outcomes: &[Outcome<'_>], filtered: usize, coverage: Option<&Coverage>) -> String {
+fn human(outcomes: &[Outcome<'_>], counts: Counts, coverage: Option<&Coverage>) -> String {
     let mut out = String::new();
     let mut group = None;
     for o in outcomes {
@@ -111,10 +119,17 @@ fn human(outcomes: &[Outcome<'_>], filtered: usize, coverage: Option<&Coverage>)
         }
         out.push('\n');
     }
-    let (passed, failed) = counts(outcomes);
+    let (passed, failed) = tally(outcomes);
     let _ = write!(out, "{passed} passed, {failed} failed");
-    if filtered > 0 {
-        let _ = write!(out, ", {filtered} filtered out");
+    if counts.filtered > 0 {
+        let _ = write!(out, ", {} filtered out", counts.filtered);
+    }
+    if counts.not_run > 0 {
+        let _ = write!(
+            out,
+            ", {} not run (their file does not check)",
+            counts.not_run
+        );
     }
     out.push('\n');
     if let Some(c) = coverage {
@@ -123,7 +138,7 @@ fn human(outcomes: &[Outcome<'_>], filtered: usize, coverage: Option<&Coverage>)
     out
 }
 
-fn json(outcomes: &[Outcome<'_>], filtered: usize, coverage: Option<&Coverage>) -> String {
+fn json(outcomes: &[Outcome<'_>], counts: Counts, coverage: Option<&Coverage>) -> String {
     let tests: Vec<serde_json::Value> = outcomes
         .iter()
         .map(|o| {
@@ -136,12 +151,13 @@ fn json(outcomes: &[Outcome<'_>], filtered: usize, coverage: Option<&Coverage>) 
             })
         })
         .collect();
-    let (passed, failed) = counts(outcomes);
+    let (passed, failed) = tally(outcomes);
     let mut doc = serde_json::json!({
         "tests": tests,
         "passed": passed,
         "failed": failed,
-        "filtered": filtered,
+        "filtered": counts.filtered,
+        "not_run": counts.not_run,
     });
     if let Some(c) = coverage {
         doc["coverage"] = c.json();
@@ -172,7 +188,7 @@ fn xml(s: &str) -> String {
 /// JUnit XML: one `testsuite` per file that declares tests, one `testcase` per test, no
 /// timings (the output is the same at every run).
 fn junit(outcomes: &[Outcome<'_>]) -> String {
-    let (passed, failed) = counts(outcomes);
+    let (passed, failed) = tally(outcomes);
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         out,
@@ -187,7 +203,7 @@ fn junit(outcomes: &[Outcome<'_>]) -> String {
             .position(|o| o.group != group)
             .map_or(outcomes.len(), |n| i + n);
         let suite = &outcomes[i..end];
-        let (_, f) = counts(suite);
+        let (_, f) = tally(suite);
         let _ = writeln!(
             out,
             "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{f}\">",

@@ -206,6 +206,7 @@ fn sample_snapshot(dir: &Path) -> Result<String, String> {
         &data,
         None,
         ("funnel.funnel", "../data/sample.jsonl"),
+        false,
     )?;
     Ok(taken.text)
 }

@@ -145,7 +145,7 @@ pub fn check(plan: &Plan, job: &Job, mode: Mode) -> (TestResult, Option<String>)
         rename: job.rename.clone(),
     };
     let names = (job.names.0.as_str(), job.names.1.as_str());
-    let taken = match take(plan, &data, job.as_of, names) {
+    let taken = match take(plan, &data, job.as_of, names, false) {
         Ok(t) => t,
         Err(e) => {
             result
@@ -239,7 +239,18 @@ pub fn check(plan: &Plan, job: &Job, mode: Mode) -> (TestResult, Option<String>)
             return (result, None);
         }
     };
-    let decision = |id: &str| taken.decisions.get(id).cloned();
+    // The deciding rules are worked out only now that they are shown: a second pass over the
+    // sample, on the path that fails anyway.
+    let decided = match take(plan, &data, job.as_of, names, true) {
+        Ok(t) => t.decisions,
+        Err(e) => {
+            result
+                .failures
+                .push(format!("cannot evaluate the sample: {e}"));
+            return (result, None);
+        }
+    };
+    let decision = |id: &str| decided.get(id).cloned();
     let now = match taken.snapshot() {
         Ok(s) => s,
         Err(e) => {

@@ -31,12 +31,14 @@ impl Taken {
 /// Evaluates the sample at `as_of` (else at its latest event). `Err` is the first problem with
 /// the data, said with its place, or why the file could not be read. `names` are how the
 /// snapshot's header names the rule file and the sample: as declared, so the file is the same
-/// wherever the command runs from.
+/// wherever the command runs from. With `decide`, the deciding rule of each lead is worked out
+/// too (only needed to explain a difference).
 pub fn take(
     plan: &Plan,
     data: &Data,
     as_of: Option<i64>,
     names: (&str, &str),
+    decide: bool,
 ) -> Result<Taken, String> {
     let opened = pipeline::open(plan, data, as_of).map_err(|e| e.to_string())?;
     let at = opened.as_of;
@@ -47,10 +49,11 @@ pub fn take(
         (
             lead.id.clone(),
             Record::of(plan, lead, out).line(),
-            decision(plan, lead, out),
+            decide.then(|| decision(plan, lead, out)).flatten(),
         )
     };
-    let mut records = BTreeMap::new();
+    // Ids are unique (the pipeline checks them), so sorting once at the end is enough.
+    let mut records: Vec<(String, String)> = Vec::new();
     let mut decisions = BTreeMap::new();
     let mut error = None;
     pipeline::evaluate(
@@ -70,7 +73,7 @@ pub fn take(
                         if let Some(d) = d {
                             decisions.insert(id.clone(), d);
                         }
-                        records.insert(id, line);
+                        records.push((id, line));
                     }
                     Err(e) => {
                         error = Some(e.to_string());
@@ -91,7 +94,7 @@ pub fn take(
         format!("as of: {}", format_timestamp(Timestamp { millis: at })),
     ];
     let mut text =
-        String::with_capacity(records.values().map(|l| l.len() + 1).sum::<usize>() + 256);
+        String::with_capacity(records.iter().map(|l| l.1.len() + 1).sum::<usize>() + 256);
     text.push_str(super::HEADER);
     text.push('\n');
     for a in &about {
@@ -99,7 +102,8 @@ pub fn take(
         text.push_str(a);
         text.push('\n');
     }
-    for line in records.values() {
+    records.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    for (_, line) in &records {
         text.push_str(line);
         text.push('\n');
     }

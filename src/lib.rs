@@ -23,6 +23,7 @@ pub mod output;
 pub mod pipeline;
 pub mod plan;
 pub mod report;
+pub mod review;
 pub mod rule_tests;
 pub mod span;
 pub mod syntax;

@@ -28,6 +28,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("compare", 8),
     ("report", 9),
     ("diff", 10),
+    ("review", 10),
     ("cli", 11),
 ];
 

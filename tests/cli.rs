@@ -239,7 +239,7 @@ fn rule_file_tests_run() {
     args.extend(files.iter().map(String::as_str));
     let (code, stdout, stderr) = funnelc(&args);
     assert_eq!(code, 0, "{stdout}{stderr}");
-    assert!(stdout.ends_with("4 passed, 0 failed\n"), "{stdout}");
+    assert!(stdout.ends_with("12 passed, 0 failed\n"), "{stdout}");
 }
 
 #[test]
@@ -341,7 +341,9 @@ fn long_lines_and_many_mistakes_are_shown_in_part() {
         let shown = format!("{stdout}{stderr}");
         // Never the whole line in a failure message: it is 100,000 characters.
         let head: String = shown.chars().take(600).collect();
-        assert_eq!(code, 1, "{cmd:?}: {head}");
+        // `test` tells a file that does not check (3) from tests that failed (1).
+        let want = if cmd[0] == "test" { 3 } else { 1 };
+        assert_eq!(code, want, "{cmd:?}: {head}");
         assert!(
             shown.len() < 4_000,
             "{cmd:?}: {} bytes: {head}",

@@ -21,5 +21,7 @@ mod fast_jsonl;
 mod fmt_roundtrip;
 mod hostile;
 mod input_formats;
+mod paths;
 mod report;
 mod report_browser;
+mod rule_tests;

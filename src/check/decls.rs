@@ -230,7 +230,9 @@ impl<'a> DeclChecker<'a> {
                     }
                 }
             }
-            Item::Test(t) => self.test(t),
+            Item::Test(t) | Item::Fixture(t) => self.test(t),
+            Item::Cases(c) => self.test(&c.template),
+            Item::TestsFor(_) | Item::Snapshot(_) => {}
         }
     }
 

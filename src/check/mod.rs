@@ -11,6 +11,7 @@ pub mod pattern;
 mod resolve;
 pub mod symbols;
 mod test_blocks;
+mod test_names;
 mod types;
 
 use crate::diag::{self, Code, Diagnostic};
@@ -44,6 +45,9 @@ pub fn check(file: &File, source: &str) -> Checked {
     diagnostics.extend(linted);
     diagnostics.extend(costs::check(file));
     lints::run_unused(file, &symbols, &usage, &mut diagnostics);
+    let names = test_names::TestNames::collect(file, &mut diagnostics);
+    diagnostics.extend(test_names::check_bases(file, &names, None));
+    diagnostics.extend(test_names::check_test_file(file));
     if symbols.stages.is_empty() {
         let what = if source.trim().is_empty() {
             "the file is empty"
@@ -61,4 +65,31 @@ pub fn check(file: &File, source: &str) -> Checked {
         symbols,
         diagnostics,
     }
+}
+
+/// Checks one test on its own against a rule file's symbols (a row of a `cases` table, built
+/// from text that is no file's).
+pub fn check_test(test: &crate::syntax::ast::Test, symbols: &Symbols) -> Vec<Diagnostic> {
+    let file = File {
+        items: vec![crate::syntax::ast::Item::Test(test.clone())],
+    };
+    let mut diagnostics = Vec::new();
+    decls::check_items(&file, "", symbols, &mut diagnostics);
+    diagnostics
+}
+
+/// Checks a test file (`tests for "..."`) against the rule file it is for: its tests against
+/// the rule file's schema, stages and scores, its fixtures and the rule file's. Diagnostics
+/// are the test file's, sorted.
+pub fn check_tests(tests: &File, source: &str, rules: &File, symbols: &Symbols) -> Vec<Diagnostic> {
+    let mut diagnostics = Vec::new();
+    decls::check_items(tests, source, symbols, &mut diagnostics);
+    let names = test_names::TestNames::collect(tests, &mut diagnostics);
+    let mut ignored = Vec::new();
+    let theirs = test_names::TestNames::collect(rules, &mut ignored);
+    diagnostics.extend(test_names::check_bases(tests, &names, Some(&theirs)));
+    diagnostics.extend(test_names::named_in_both(&names, &theirs));
+    diagnostics.extend(test_names::check_test_file(tests));
+    diag::sort(&mut diagnostics);
+    diagnostics
 }

@@ -31,17 +31,27 @@ impl DeclChecker<'_> {
         }
         for x in &t.expects {
             match x {
-                Expect::Stage(n, _) => {
+                Expect::Stage { stage: n, .. } => {
                     if self.sym.stage_index(&n.text).is_none()
                         && !self.sym.exits.contains_key(&n.text)
                     {
                         self.unknown_stage(n);
                     }
                 }
-                Expect::Entered { stage, .. } | Expect::NotEntered(stage, _) => {
-                    self.stage_ref(stage)
+                Expect::Entered { stage, by, on, .. } => {
+                    self.stage_ref(stage);
+                    if let Some(EnteredBy::Move(Some(from))) = by {
+                        self.stage_ref(from);
+                    }
+                    if let Some(on) = on {
+                        self.event_ref(on);
+                    }
                 }
-                Expect::Exited { exit, .. } => {
+                Expect::NotEntered(stage, _) => self.stage_ref(stage),
+                Expect::Exited { exit, on, .. } => {
+                    if let Some(on) = on {
+                        self.event_ref(on);
+                    }
                     if !self.sym.exits.contains_key(&exit.text) {
                         let exits: Vec<&str> = self.sym.exits.keys().map(String::as_str).collect();
                         let help =

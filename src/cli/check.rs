@@ -1,15 +1,20 @@
 //! `funnelc check FILE...`, and `funnelc check --explain [CODE]`
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use super::{color_stdout, read_source, DiagFormat as Format, Exit, Read};
-use funnelc::diag::{self, Code};
+use super::discover::{discover, read_stdin, Input};
+use super::{color_stdout, read_source, DiagFormat as Format, Exit, Read, Source};
+use funnelc::diag::{self, Code, Diagnostic};
+use funnelc::span::Span;
+use funnelc::syntax::ast::Item;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Rule files to check
-    #[arg(required = true, value_name = "FILE")]
+    /// Rule files and test files to check, folders (every `*.funnel` under them, as
+    /// `.gitignore` allows), or `-` for standard input [default: the project's rules, from
+    /// funnel.toml]
+    #[arg(value_name = "PATH")]
     files: Vec<PathBuf>,
     /// Output format: `human` for people, `json` for editors and tools, `github` for GitHub
     /// Actions annotations, `sarif` for code scanning
@@ -39,19 +44,42 @@ pub fn run(args: Args) -> Exit {
     let mut sarif = Vec::new();
     let (mut errors, mut warnings) = (0, 0);
     let mut out = String::new();
-    for path in &args.files {
-        let (source, diags) = match read_source(path) {
+    let paths = if args.files.is_empty() {
+        match super::project::Project::find() {
+            Ok(Some(p)) => p.config.paths.rules.iter().map(|r| p.path(r)).collect(),
+            Ok(None) => {
+                eprintln!(
+                    "error: no rule files named, and no funnel.toml here or above to name them"
+                );
+                eprintln!("  help: `funnelc check rules/` checks every rule file under rules/");
+                return Exit::Usage;
+            }
+            Err(e) => return e,
+        }
+    } else {
+        args.files.clone()
+    };
+    let inputs = match discover(&paths) {
+        Ok(i) => i,
+        Err(e) => return e,
+    };
+    for input in &inputs {
+        let read = match input {
+            Input::File(path) => read_source(path),
+            Input::Stdin => read_stdin().map(stdin_source),
+        };
+        let dir = match input {
+            Input::File(p) => p.parent().map(Path::to_path_buf).unwrap_or_default(),
+            Input::Stdin => PathBuf::new(),
+        };
+        let (source, diags) = match read {
             Err(_) => {
                 exit = Exit::Usage;
                 continue;
             }
             Ok(Read::Bad(source, d)) => (source, vec![d]),
             Ok(Read::Ok(source)) => {
-                let mut compiled = funnelc::compile(&source.text, &source.name);
-                let diagnostics = std::mem::take(&mut compiled.diagnostics);
-                // A large tree and its symbol tables take a while to free, and the process is
-                // about to end anyway.
-                std::mem::forget(compiled);
+                let diagnostics = diagnostics_of(&source, &dir);
                 (source, diagnostics)
             }
         };
@@ -95,6 +123,75 @@ pub fn run(args: Args) -> Exit {
         return Exit::Usage;
     }
     exit
+}
+
+/// Standard input as a rule file named `<stdin>`.
+pub fn stdin_source(bytes: Vec<u8>) -> Read {
+    let name = "<stdin>".to_string();
+    match String::from_utf8(bytes) {
+        Ok(text) => Read::Ok(Source { name, text }),
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+            let d = Diagnostic::error(
+                Code::NotUtf8,
+                Span::new(at, at + 1),
+                "the text is not UTF-8",
+            )
+            .label("this byte is not UTF-8");
+            Read::Bad(Source { name, text }, d)
+        }
+    }
+}
+
+/// Every diagnostic of a rule file, or of a test file (`tests for "..."`) checked against the
+/// rule file it names, relative to `dir`.
+pub fn diagnostics_of(source: &Source, dir: &Path) -> Vec<Diagnostic> {
+    let parsed = funnelc::syntax::parse(&source.text);
+    let tests_for = parsed.file.items.iter().find_map(|i| match i {
+        Item::TestsFor(t) => Some(t.clone()),
+        _ => None,
+    });
+    let Some(tests_for) = tests_for else {
+        let mut compiled = funnelc::compile(&source.text, &source.name);
+        let diagnostics = std::mem::take(&mut compiled.diagnostics);
+        // A large tree and its symbol tables take a while to free, and the process is about
+        // to end anyway.
+        std::mem::forget(compiled);
+        return diagnostics;
+    };
+    let rules_path = dir.join(&tests_for.path.text);
+    let problem = |why: String| {
+        vec![Diagnostic::error(Code::TestFile, tests_for.path.span, why)
+            .label("the rule file these tests are for")
+            .help("the path is relative to the test file's folder")]
+    };
+    let text = match std::fs::read_to_string(&rules_path) {
+        Ok(t) => t,
+        Err(e) => {
+            return problem(format!(
+                "cannot read `{}`: {}",
+                rules_path.display(),
+                funnelc::pipeline::io_reason(&e)
+            ))
+        }
+    };
+    let rules = funnelc::compile(&text, &rules_path.display().to_string());
+    if rules.has_errors() {
+        return problem(format!(
+            "`{}` does not check, so its tests cannot be checked (`funnelc check {0}`)",
+            rules_path.display()
+        ));
+    }
+    let mut diags = parsed.diagnostics;
+    diags.extend(funnelc::check::check_tests(
+        &parsed.file,
+        &source.text,
+        &rules.file,
+        &rules.symbols,
+    ));
+    diag::sort(&mut diags);
+    diags
 }
 
 /// `--explain CODE`: the code's summary, explanation and example; `--explain` alone: every

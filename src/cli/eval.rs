@@ -17,7 +17,8 @@ pub enum OutFormat {
     Csv,
 }
 
-#[derive(Clone, Copy, Debug, clap::ValueEnum, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, clap::ValueEnum, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum InFormat {
     /// One lead per line: {"id", "traits", "events"}
     Jsonl,
@@ -122,9 +123,10 @@ pub struct DataFlags<'a> {
     pub as_of: Option<&'a str>,
 }
 
-/// The data flags as the pipeline takes them. A rename table is read here, when the input is
-/// a Segment stream (the only format it applies to).
-fn data(flags: &DataFlags<'_>) -> Result<Data, Exit> {
+/// The data flags as the pipeline takes them, with the project's defaults (`funnel.toml`)
+/// where a flag is not given. A rename table is read here, when the input is a Segment
+/// stream (the only format it applies to).
+fn data(flags: &DataFlags<'_>, defaults: Option<&super::project::Defaults>) -> Result<Data, Exit> {
     let mut data = Data {
         leads: flags.leads.to_path_buf(),
         name: if flags.spooled {
@@ -132,7 +134,10 @@ fn data(flags: &DataFlags<'_>) -> Result<Data, Exit> {
         } else {
             pipeline::input_name(flags.leads)
         },
-        format: flags.format.map(Into::into),
+        format: flags
+            .format
+            .or(defaults.and_then(|d| d.input_format))
+            .map(Into::into),
         events: flags.events.map(Path::to_path_buf),
         rename: BTreeMap::new(),
     };
@@ -164,6 +169,11 @@ fn data(flags: &DataFlags<'_>) -> Result<Data, Exit> {
             return Err(Exit::Usage);
         }
     }
+    // The project's rename table (funnel.toml) is a default for Segment input, whatever
+    // else the project's data may be.
+    if let (pipeline::Format::Segment, None, Some(d)) = (format, flags.rename, defaults) {
+        data.rename = d.rename.clone();
+    }
     Ok(data)
 }
 
@@ -177,7 +187,7 @@ fn format_name(f: pipeline::Format) -> &'static str {
 
 /// `--as-of`: an instant or date, or `now`; `None` when not given (the latest event in the
 /// data).
-fn as_of(given: Option<&str>) -> Result<Option<i64>, Exit> {
+pub fn as_of(given: Option<&str>) -> Result<Option<i64>, Exit> {
     match given {
         None => Ok(None),
         Some("now") => Ok(Some(now())),
@@ -201,8 +211,11 @@ fn now() -> i64 {
 /// Opens the data the flags name and settles the moment; notes about the input go to
 /// standard error.
 pub fn open(plan: &Plan, flags: &DataFlags<'_>) -> Result<(Data, pipeline::Opened), Exit> {
-    let data = data(flags)?;
-    let opened = pipeline::open(plan, &data, as_of(flags.as_of)?).map_err(fail)?;
+    let project = super::project::Project::find()?;
+    let defaults = project.as_ref().map(|p| &p.config.defaults);
+    let data = data(flags, defaults)?;
+    let given = flags.as_of.or(defaults.and_then(|d| d.as_of.as_deref()));
+    let opened = pipeline::open(plan, &data, as_of(given)?).map_err(fail)?;
     for n in &opened.notes {
         eprintln!("note: {n}");
     }

@@ -1,26 +1,48 @@
-//! `funnelc fmt [--check] FILE...`
+//! `funnelc fmt [--check] PATH...`: files, folders (every `*.funnel` under them) and `-`
+//! (standard input, formatted to standard output). A file keeps its line endings: one whose
+//! first line ends in CRLF is written with CRLF throughout.
 
 use std::io::Write;
 use std::path::PathBuf;
 
+use super::discover::{discover, read_stdin, Input};
 use super::{color_stderr, read_source, Exit, Read};
 use funnelc::diag;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Rule files to format in place
-    #[arg(required = true, value_name = "FILE")]
+    /// Rule files to format in place, folders (every `*.funnel` under them, as `.gitignore`
+    /// allows), or `-` to format standard input to standard output
+    #[arg(required = true, value_name = "PATH")]
     files: Vec<PathBuf>,
     /// Write nothing: show the differences and fail (exit 1) when a file is not formatted
     #[arg(long)]
     check: bool,
 }
 
+/// The line ending a file uses: that of its first line.
+fn crlf(text: &str) -> bool {
+    text.find('\n')
+        .is_some_and(|i| i > 0 && text.as_bytes()[i - 1] == b'\r')
+}
+
+fn lf(text: &str) -> String {
+    text.replace("\r\n", "\n")
+}
+
 pub fn run(args: Args) -> Exit {
+    let inputs = match discover(&args.files) {
+        Ok(i) => i,
+        Err(e) => return e,
+    };
     let mut exit = Exit::Ok;
     let mut stdout = std::io::stdout().lock();
-    for path in &args.files {
-        let source = match read_source(path) {
+    for input in &inputs {
+        let read = match input {
+            Input::File(path) => read_source(path),
+            Input::Stdin => read_stdin().map(super::check::stdin_source),
+        };
+        let source = match read {
             Err(_) => {
                 exit = Exit::Usage;
                 continue;
@@ -51,19 +73,43 @@ pub fn run(args: Args) -> Exit {
                 continue;
             }
         };
+        // The formatter writes LF; the file's own ending is put back.
+        let formatted = if crlf(&source.text) {
+            lf(&formatted).replace('\n', "\r\n")
+        } else {
+            lf(&formatted)
+        };
+        if *input == Input::Stdin && !args.check {
+            // Editors format on save through standard input: the text goes back whole, changed
+            // or not.
+            if stdout.write_all(formatted.as_bytes()).is_err() {
+                return Exit::Usage;
+            }
+            continue;
+        }
         if formatted == source.text {
             continue;
         }
         if args.check {
-            let diff = line_diff(&source.text, &formatted);
-            let text = diff
-                .unified_diff()
-                .context_radius(2)
-                .header(&source.name, &format!("{} (formatted)", source.name))
-                .to_string();
-            let _ = write!(stdout, "{}", color_diff(&text, super::color_stdout()));
+            let (old, new) = (lf(&source.text), lf(&formatted));
+            if old == new {
+                let ending = if crlf(&source.text) { "CRLF" } else { "LF" };
+                let _ = writeln!(
+                    stdout,
+                    "{}: only line endings differ (they are mixed; fmt writes {ending} throughout, as the first line has)",
+                    source.name
+                );
+            } else {
+                let diff = line_diff(&old, &new);
+                let text = diff
+                    .unified_diff()
+                    .context_radius(2)
+                    .header(&source.name, &format!("{} (formatted)", source.name))
+                    .to_string();
+                let _ = write!(stdout, "{}", color_diff(&text, super::color_stdout()));
+            }
             exit = worst(exit, Exit::Failed);
-        } else {
+        } else if let Input::File(path) = input {
             // The same replacement as `eval -o`: atomic, through a link, keeping the mode.
             let written = super::Sink::open(Some(path)).and_then(|mut sink| {
                 sink.write(&formatted);
@@ -126,7 +172,7 @@ fn worst(a: Exit, b: Exit) -> Exit {
 
 #[cfg(test)]
 mod tests {
-    use super::line_diff;
+    use super::*;
 
     /// The diff of a file whose every line changed holds every line of both texts, in order,
     /// and takes well under the seconds the default diff took (12 s in a release build).
@@ -154,5 +200,13 @@ mod tests {
         assert_eq!((a, b), (old, new));
         let took = started.elapsed();
         assert!(took.as_secs() < 10, "took {took:?}");
+    }
+
+    #[test]
+    fn the_first_line_says_the_ending() {
+        assert!(crlf("a\r\nb\n"));
+        assert!(!crlf("a\nb\r\n"));
+        assert!(!crlf("\n"));
+        assert!(!crlf("no ending"));
     }
 }

@@ -3,12 +3,17 @@
 
 mod check;
 mod diff;
+mod discover;
 mod eval;
 mod explain;
 mod fmt;
+mod init;
+mod project;
 mod report;
 mod scratch;
+mod snapshots;
 mod test;
+mod test_out;
 
 use std::io::IsTerminal;
 use std::path::Path;
@@ -30,6 +35,9 @@ pub enum Exit {
     Failed = 1,
     /// The command could not run: bad arguments, a file that cannot be read or written.
     Usage = 2,
+    /// `test`: a rule file, test file or table of cases does not check, so its tests did not
+    /// run (told apart from tests that ran and failed).
+    Invalid = 3,
 }
 
 impl From<Exit> for ExitCode {
@@ -99,9 +107,11 @@ enum Command {
     /// Rewrite rule files in the one canonical layout (comments kept)
     #[command(after_help = "Example:\n  funnelc fmt --check rules/b2b-saas.funnel")]
     Fmt(fmt::Args),
-    /// Run the `test` blocks written in rule files
-    #[command(after_help = "Example:\n  funnelc test rules/b2b-saas.funnel")]
+    /// Run rule tests: `test` blocks, test files, tables of cases and snapshots, under folders
+    #[command(after_help = "Example:\n  funnelc test rules/")]
     Test(test::Args),
+    /// Start a project: funnel.toml, a rule file, tests, a sample of leads and its snapshot
+    Init(init::Args),
     /// Explain one lead: its timeline, every condition with actual values, its scores
     #[command(
         after_help = "Example:\n  funnelc explain rules/b2b-saas.funnel --leads examples/leads.jsonl --lead L1"
@@ -164,7 +174,8 @@ pub fn main() -> ExitCode {
         Command::Explain(a) => a.input.threads,
         Command::Report(a) => a.input.threads,
         Command::Diff(a) => a.threads,
-        Command::Check(_) | Command::Fmt(_) | Command::Test(_) => None,
+        Command::Test(a) => a.threads,
+        Command::Check(_) | Command::Fmt(_) | Command::Init(_) => None,
     };
     if let Some(n) = threads {
         // The pool is built here first, before anything could have started it.
@@ -184,6 +195,7 @@ pub fn main() -> ExitCode {
         Command::Fmt(a) => fmt::run(a),
         Command::Report(a) => report::run(a),
         Command::Test(a) => test::run(a),
+        Command::Init(a) => init::run(a),
     };
     exit.into()
 }

@@ -289,10 +289,62 @@ test "a rejected lead leaves" {
 }
 "#,
     }
+    UnknownFixture = "funnel::unknown_fixture", Error {
+        summary: "a test starts from a fixture that is not declared",
+        explanation: "`test \"...\" from \"NAME\"` starts the test's lead from the fixture \
+            declared with `fixture \"NAME\" { ... }`, in the same file or, for a test file, in \
+            the rule file it is for.",
+        mistake: r#"schema {
+  trait role: text
+  event form.submitted
+}
+stage MCL { enter when form.submitted }
+fixture "a cfo" {
+  traits { role: "cfo" }
+  events { 2025-01-01 form.submitted }
+}
+test "a cfo who filled a form is captured" from "a cf0" {
+  expect stage MCL
+}
+"#,
+        fix: r#"schema {
+  trait role: text
+  event form.submitted
+}
+stage MCL { enter when form.submitted }
+fixture "a cfo" {
+  traits { role: "cfo" }
+  events { 2025-01-01 form.submitted }
+}
+test "a cfo who filled a form is captured" from "a cfo" {
+  expect stage MCL
+}
+"#,
+    }
+    TestFile = "funnel::test_file", Error {
+        summary: "a rule declaration in a test file",
+        explanation: "A file that starts `tests for \"rules.funnel\"` is a test file: it holds \
+            tests, fixtures and cases for that rule file, which holds the schema, stages, \
+            scores and everything else. A test file names its rule file once.",
+        mistake: r#"tests for "rules.funnel"
+schema { event form.submitted }
+test "a form captures a lead" {
+  events { 2025-01-01 form.submitted }
+  expect stage MCL
+}
+"#,
+        fix: r#"schema { event form.submitted }
+stage MCL { enter when form.submitted }
+test "a form captures a lead" {
+  events { 2025-01-01 form.submitted }
+  expect stage MCL
+}
+"#,
+    }
     DuplicateName = "funnel::duplicate_name", Error {
         summary: "a name declared twice, or a segment or score named like a trait or event",
-        explanation: "Stages, segments, scores, traits, event types, grades of one score and \
-            properties of one event each need their own name. A segment or a score also may not \
+        explanation: "Stages, segments, scores, traits, event types, grades of one score, \
+            properties of one event, tests and fixtures each need their own name. A segment or a score also may not \
             share its name with a trait or an event, since a bare name in a condition could then \
             mean either; nor may an exit share a stage's.",
         mistake: r#"schema {
@@ -881,87 +933,4 @@ impl serde::Serialize for Code {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_code_string_is_unique_and_prefixed() {
-        let mut seen = std::collections::BTreeSet::new();
-        for c in Code::ALL {
-            let s = c.as_str();
-            assert!(s.starts_with(PREFIX), "{s}");
-            assert!(
-                s[PREFIX.len()..]
-                    .chars()
-                    .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_')
-                    && s.len() > PREFIX.len(),
-                "{s}"
-            );
-            assert!(seen.insert(s), "{s} is used twice");
-        }
-    }
-
-    #[test]
-    fn every_code_is_documented() {
-        for c in Code::ALL {
-            for (what, text) in [
-                ("summary", c.summary()),
-                ("explanation", c.explanation()),
-                ("mistake", c.mistake()),
-                ("fix", c.fix()),
-            ] {
-                assert!(!text.trim().is_empty(), "{c} has no {what}");
-            }
-            // The summary is one line in the house style: lowercase, no final period.
-            let summary = c.summary();
-            assert!(!summary.contains('\n') && !summary.ends_with('.'), "{c}");
-            assert!(!summary.starts_with(|ch: char| ch.is_uppercase()), "{c}");
-            assert!(c.explanation().ends_with('.'), "{c}");
-            assert_ne!(c.mistake(), c.fix(), "{c}");
-        }
-    }
-
-    #[test]
-    fn names_with_and_without_prefix() {
-        assert_eq!(
-            Code::from_name("funnel::unknown_event"),
-            Some(Code::UnknownEvent)
-        );
-        assert_eq!(Code::from_name("unknown_event"), Some(Code::UnknownEvent));
-        assert_eq!(Code::from_name("unknown_evnt"), None);
-        assert_eq!(Code::from_name("funnel::"), None);
-        for c in Code::ALL {
-            assert_eq!(Code::from_name(c.as_str()), Some(*c));
-            assert_eq!(Code::from_name(c.short_name()), Some(*c));
-        }
-    }
-
-    #[test]
-    fn shown_and_serialized_as_the_string() {
-        assert_eq!(Code::TypeMismatch.to_string(), "funnel::type_mismatch");
-        assert_eq!(
-            serde_json::to_string(&Code::TypeMismatch).unwrap(),
-            "\"funnel::type_mismatch\""
-        );
-    }
-
-    #[test]
-    fn explanations_wrap_for_a_terminal() {
-        for c in Code::ALL {
-            let text = c.explain();
-            assert!(text.starts_with(&format!("{} (", c.as_str())), "{text}");
-            let prose = wrap(c.explanation(), 80);
-            assert_eq!(
-                prose.split_whitespace().collect::<Vec<_>>(),
-                c.explanation().split_whitespace().collect::<Vec<_>>()
-            );
-            assert!(prose.lines().all(|l| l.chars().count() <= 80), "{prose}");
-            assert!(text.contains(&indent(c.fix())), "{text}");
-        }
-        assert_eq!(wrap("a bb ccc", 4), "a bb\nccc\n");
-        assert_eq!(wrap("a `b c` d", 4), "a\n`b c`\nd\n");
-        assert_eq!(wrap("x `y z` w", 9), "x `y z` w\n");
-        assert_eq!(indent("a\n\nb\n"), "    a\n\n    b\n");
-    }
-}
+mod tests;

@@ -344,7 +344,7 @@ fn push(
 
 /// A cell as the raw value of its declared type. Text that does not read as the type stays
 /// text, so `convert` reports it in the same words as for JSON.
-fn cell_raw<'a>(cell: &'a str, ty: &Ty) -> Raw<'a> {
+pub fn cell_raw<'a>(cell: &'a str, ty: &Ty) -> Raw<'a> {
     let t = cell.trim();
     let number = || t.parse::<f64>().ok().filter(|f| f.is_finite());
     let text = || Raw::Str(Cow::Borrowed(t));

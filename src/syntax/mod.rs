@@ -244,6 +244,18 @@ pub fn parse_expr(source: &str) -> Result<ast::Expr, Diagnostic> {
     lower.expr(pair)
 }
 
+/// Parses one expectation on its own, `expect stage SQL` (a cell of a `cases` table).
+pub fn parse_expect(source: &str) -> Result<ast::Expect, Diagnostic> {
+    let mut pairs =
+        FunnelParser::parse(Rule::expect_only, source).map_err(|e| syntax_error(&e, source, 0))?;
+    let lower = lower::Lower { offset: 0 };
+    let pair = pairs
+        .next()
+        .and_then(|p| p.into_inner().next())
+        .ok_or_else(|| Diagnostic::error(Code::Syntax, Span::new(0, 0), "empty expectation"))?;
+    lower.expect(pair)
+}
+
 /// What the user would call the thing pest expected.
 fn describe(rule: Rule) -> Option<&'static str> {
     use Rule::*;
@@ -273,7 +285,8 @@ fn describe(rule: Rule) -> Option<&'static str> {
             "a type (bool, int, decimal, percent, money, duration, date, timestamp, text, list<...>)"
         }
         funnel_decl | schema | segment | score | stage | move_decl | exit_decl | kpi | target
-        | dimensions | cost | revenue | test_decl => {
+        | dimensions | cost | revenue | test_decl | fixture_decl | cases_decl | tests_for
+        | snapshot_decl => {
             "a declaration (schema, segment, score, stage, move, exit, kpi, target, test, ...)"
         }
         trait_decl | kw_trait => "`trait`",
@@ -309,7 +322,15 @@ fn describe(rule: Rule) -> Option<&'static str> {
         test_traits | kw_traits => "`traits`",
         test_events | kw_events => "`events`",
         test_event => "an event like `2025-01-03 email.opened { step: 1 }`",
-        expect | kw_expect => "`expect`",
+        expect | kw_expect | expect_only => "`expect`",
+        test_base => "`from \"fixture name\"`",
+        cases_rows | kw_rows => "`rows \"file.csv\"`",
+        expect_by | kw_by => "`by`",
+        by_enter => "`enter`",
+        by_move => "`move`",
+        expect_on => "`on`",
+        kw_tests | kw_for | kw_fixture | kw_cases | kw_snapshot => "a declaration",
+        snapshot_leads | kw_leads => "`leads \"file.jsonl\"`",
         expect_stage | expect_entered | expect_not_entered | expect_exited | expect_score
         | expect_grade => "an expectation (stage, entered, exited, score, grade)",
         object => "`{`",
@@ -324,7 +345,6 @@ fn describe(rule: Rule) -> Option<&'static str> {
         kw_most => "`most`",
         kw_volume => "`volume`",
         kw_target => "`target`",
-        kw_by => "`by`",
         kw_as => "`as`",
         kw_entered => "`entered`",
         kw_exited => "`exited`",

@@ -6,7 +6,7 @@
 use crate::span::Span;
 
 /// Words that start a top-level declaration.
-pub const TOP_LEVEL: [&str; 13] = [
+pub const TOP_LEVEL: [&str; 17] = [
     "funnel",
     "schema",
     "segment",
@@ -20,6 +20,10 @@ pub const TOP_LEVEL: [&str; 13] = [
     "cost",
     "revenue",
     "test",
+    "fixture",
+    "cases",
+    "tests",
+    "snapshot",
 ];
 
 /// Brackets may nest this deep; real rule files stay under ten.

@@ -91,6 +91,13 @@ pub const DENY: &[&str] = &[
     "starts",
     "target",
     "test",
+    "tests",
+    "fixture",
+    "cases",
+    "rows",
+    "for",
+    "leads",
+    "snapshot",
     "then",
     "trait",
     "traits",
@@ -505,16 +512,25 @@ pub fn test_decl() -> impl Strategy<Value = Item> {
         });
     let at = || proptest::option::of(time_lit());
     let expect = prop_oneof![
-        ident().prop_map(|s| Expect::Stage(name(s), sp())),
-        (ident(), at()).prop_map(|(s, at)| Expect::Entered {
+        (ident(), at()).prop_map(|(s, at)| Expect::Stage {
             stage: name(s),
             at,
             span: sp()
         }),
+        (ident(), at(), by(), proptest::option::of(path())).prop_map(|(s, at, by, on)| {
+            Expect::Entered {
+                stage: name(s),
+                at,
+                by,
+                on: on.map(name),
+                span: sp(),
+            }
+        }),
         ident().prop_map(|s| Expect::NotEntered(name(s), sp())),
-        (ident(), at()).prop_map(|(s, at)| Expect::Exited {
+        (ident(), at(), proptest::option::of(path())).prop_map(|(s, at, on)| Expect::Exited {
             exit: name(s),
             at,
+            on: on.map(name),
             span: sp()
         }),
         (
@@ -543,21 +559,57 @@ pub fn test_decl() -> impl Strategy<Value = Item> {
     ];
     (
         text(),
+        proptest::option::of(text()),
         at(),
         proptest::option::of(object(value())),
         proptest::collection::vec(event, 0..3),
         proptest::collection::vec(expect, 0..4),
+        0..5u8,
+        text(),
     )
-        .prop_map(|(nm, as_of, traits, events, expects)| {
-            Item::Test(Test {
+        .prop_map(|(nm, base, as_of, traits, events, expects, kind, rows)| {
+            let mut test = Test {
                 name: nm,
+                base: base.map(name),
                 as_of,
                 traits,
                 events,
                 expects,
                 span: sp(),
-            })
+            };
+            match kind {
+                // A fixture has no base and no expectations.
+                0 => {
+                    test.base = None;
+                    test.expects.clear();
+                    Item::Fixture(test)
+                }
+                1 => Item::Cases(Cases {
+                    template: test,
+                    rows: name(rows),
+                    span: sp(),
+                }),
+                2 => Item::TestsFor(TestsFor {
+                    path: name(rows),
+                    span: sp(),
+                }),
+                3 => Item::Snapshot(SnapshotDecl {
+                    name: test.name,
+                    leads: name(rows),
+                    as_of: test.as_of,
+                    span: sp(),
+                }),
+                _ => Item::Test(test),
+            }
         })
+}
+
+fn by() -> impl Strategy<Value = Option<EnteredBy>> {
+    prop_oneof![
+        Just(None),
+        Just(Some(EnteredBy::Enter)),
+        proptest::option::of(ident()).prop_map(|f| Some(EnteredBy::Move(f.map(name)))),
+    ]
 }
 
 pub fn item() -> impl Strategy<Value = Item> {

@@ -57,6 +57,11 @@ pub enum Item {
     Cost(Cost),
     Revenue(Revenue),
     Test(Test),
+    /// `fixture "..." { ... }`: a lead that tests start from; it has no expectations.
+    Fixture(Test),
+    Cases(Cases),
+    TestsFor(TestsFor),
+    Snapshot(SnapshotDecl),
 }
 
 impl Item {
@@ -74,7 +79,10 @@ impl Item {
             Item::Dimensions(x) => x.span,
             Item::Cost(x) => x.span,
             Item::Revenue(x) => x.span,
-            Item::Test(x) => x.span,
+            Item::Test(x) | Item::Fixture(x) => x.span,
+            Item::Cases(x) => x.span,
+            Item::TestsFor(x) => x.span,
+            Item::Snapshot(x) => x.span,
         }
     }
 }
@@ -412,14 +420,46 @@ pub struct Revenue {
 
 // ------------------------------------------------------------------ tests
 
-/// `test "..." { traits {...} events {...} expect ... }`
+/// `test "..." [from "fixture"] { traits {...} events {...} expect ... }`
 #[derive(Clone, Debug, PartialEq)]
 pub struct Test {
     pub name: String,
+    /// The fixture the test starts from (its text and the span of the quoted name).
+    pub base: Option<Name>,
     pub as_of: Option<TimeLit>,
     pub traits: Option<Object>,
     pub events: Vec<TestEvent>,
     pub expects: Vec<Expect>,
+    pub span: Span,
+}
+
+/// `cases "..." [from "fixture"] { rows "file.csv" ... }`: one test per row of the file, each
+/// the template with the row's traits and expectations added.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Cases {
+    pub template: Test,
+    /// The rows file, as written (relative to the file declaring the cases), and its span.
+    pub rows: Name,
+    pub span: Span,
+}
+
+/// `snapshot "last quarter" { leads "q1.jsonl" as of 2025-03-31 }`: every lead's outcome on
+/// a sample, stored in a file beside the declaring one and compared at each test run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SnapshotDecl {
+    pub name: String,
+    /// The lead file, relative to the declaring file, and its span.
+    pub leads: Name,
+    /// The moment the leads are evaluated at (else the latest event in the sample).
+    pub as_of: Option<TimeLit>,
+    pub span: Span,
+}
+
+/// `tests for "rules.funnel"`: the first line of a test file, naming the rule file its tests
+/// run against (relative to the test file).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TestsFor {
+    pub path: Name,
     pub span: Span,
 }
 
@@ -462,16 +502,25 @@ pub struct TestEvent {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Expect {
-    Stage(Name, Span),
+    /// The lead's stage (or exit) at the test's as-of, or at `at`.
+    Stage {
+        stage: Name,
+        at: Option<TimeLit>,
+        span: Span,
+    },
+    /// The stage was entered (its latest entry: at `at`, by this rule, on this event).
     Entered {
         stage: Name,
         at: Option<TimeLit>,
+        by: Option<EnteredBy>,
+        on: Option<Name>,
         span: Span,
     },
     NotEntered(Name, Span),
     Exited {
         exit: Name,
         at: Option<TimeLit>,
+        on: Option<Name>,
         span: Span,
     },
     Score {
@@ -487,11 +536,21 @@ pub enum Expect {
     },
 }
 
+/// The rule an entry was made by, as an explanation's timeline names it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum EnteredBy {
+    /// The stage's own `enter when`.
+    Enter,
+    /// A `move`, from the named stage or from any.
+    Move(Option<Name>),
+}
+
 impl Expect {
     pub fn span(&self) -> Span {
         match self {
-            Expect::Stage(_, s) | Expect::NotEntered(_, s) => *s,
-            Expect::Entered { span, .. }
+            Expect::NotEntered(_, s) => *s,
+            Expect::Stage { span, .. }
+            | Expect::Entered { span, .. }
             | Expect::Exited { span, .. }
             | Expect::Score { span, .. }
             | Expect::Grade { span, .. } => *span,

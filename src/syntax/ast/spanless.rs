@@ -221,7 +221,30 @@ impl ClearSpans for Item {
                 event.clear_spans();
                 span.clear_spans();
             }
-            Item::Test(t) => t.clear_spans(),
+            Item::Test(t) | Item::Fixture(t) => t.clear_spans(),
+            Item::Cases(Cases {
+                template,
+                rows,
+                span,
+            }) => {
+                template.clear_spans();
+                rows.clear_spans();
+                span.clear_spans();
+            }
+            Item::Snapshot(SnapshotDecl {
+                name: _,
+                leads,
+                as_of,
+                span,
+            }) => {
+                leads.clear_spans();
+                as_of.clear_spans();
+                span.clear_spans();
+            }
+            Item::TestsFor(TestsFor { path, span }) => {
+                path.clear_spans();
+                span.clear_spans();
+            }
         }
     }
 }
@@ -340,12 +363,14 @@ impl ClearSpans for Test {
     fn clear_spans(&mut self) {
         let Test {
             name: _,
+            base,
             as_of,
             traits,
             events,
             expects,
             span,
         } = self;
+        base.clear_spans();
         as_of.clear_spans();
         traits.clear_spans();
         for TestEvent {
@@ -362,13 +387,39 @@ impl ClearSpans for Test {
         }
         for e in expects {
             match e {
-                Expect::Stage(n, span) | Expect::NotEntered(n, span) => {
+                Expect::NotEntered(n, span) => {
                     n.clear_spans();
                     span.clear_spans();
                 }
-                Expect::Entered { stage: n, at, span } | Expect::Exited { exit: n, at, span } => {
+                Expect::Stage { stage: n, at, span } => {
                     n.clear_spans();
                     at.clear_spans();
+                    span.clear_spans();
+                }
+                Expect::Entered {
+                    stage: n,
+                    at,
+                    by,
+                    on,
+                    span,
+                } => {
+                    n.clear_spans();
+                    at.clear_spans();
+                    if let Some(EnteredBy::Move(Some(from))) = by {
+                        from.clear_spans();
+                    }
+                    on.clear_spans();
+                    span.clear_spans();
+                }
+                Expect::Exited {
+                    exit: n,
+                    at,
+                    on,
+                    span,
+                } => {
+                    n.clear_spans();
+                    at.clear_spans();
+                    on.clear_spans();
                     span.clear_spans();
                 }
                 Expect::Score {
@@ -547,6 +598,9 @@ mod tests {
         let mut n = 0;
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
+            if path.extension().is_none_or(|x| x != "funnel") {
+                continue;
+            }
             let src = std::fs::read_to_string(&path).unwrap();
             let debug = format!("{:?}", file(&src).without_spans());
             let spans = debug.matches("Span {").count();

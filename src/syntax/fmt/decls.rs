@@ -99,7 +99,24 @@ impl Printer<'_> {
                     .map_or(String::new(), |p| format!("{} ", p.keyword()));
                 Doc::leaf(r.span, format!("revenue {period}{} of {}", r.prop, r.event))
             }
-            Item::Test(t) => self.test(t),
+            Item::Test(t) => self.test(t, "test", None),
+            Item::Fixture(t) => self.test(t, "fixture", None),
+            Item::Cases(c) => self.test(&c.template, "cases", Some(&c.rows)),
+            Item::TestsFor(t) => Doc::leaf(t.span, format!("tests for {}", text(&t.path.text))),
+            Item::Snapshot(s) => {
+                let mut children = vec![Doc::leaf(
+                    s.leads.span,
+                    format!("leads {}", text(&s.leads.text)),
+                )];
+                if let Some(a) = &s.as_of {
+                    children.push(Doc::leaf(a.span, format!("as of {}", time_lit(a))));
+                }
+                Doc::Block {
+                    span: s.span,
+                    header: format!("snapshot {}", text(&s.name)),
+                    children,
+                }
+            }
         }
     }
 
@@ -154,8 +171,12 @@ impl Printer<'_> {
         }
     }
 
-    fn test(&self, t: &Test) -> Doc {
+    /// A test, a fixture or a table of cases (`rows` is the cases' file): the same clauses.
+    fn test(&self, t: &Test, keyword: &str, rows: Option<&Name>) -> Doc {
         let mut children = Vec::new();
+        if let Some(r) = rows {
+            children.push(Doc::leaf(r.span, format!("rows {}", text(&r.text))));
+        }
         if let Some(a) = &t.as_of {
             children.push(Doc::leaf(a.span, format!("as of {}", time_lit(a))));
         }
@@ -201,7 +222,10 @@ impl Printer<'_> {
         children.sort_by_key(Doc::start);
         Doc::Block {
             span: t.span,
-            header: format!("test {}", text(&t.name)),
+            header: match &t.base {
+                Some(b) => format!("{keyword} {} from {}", text(&t.name), text(&b.text)),
+                None => format!("{keyword} {}", text(&t.name)),
+            },
             children,
         }
     }
@@ -270,11 +294,26 @@ fn expect(e: &Expect) -> String {
         t.as_ref()
             .map_or(String::new(), |t| format!(" at {}", time_lit(t)))
     };
+    let by = |b: &Option<EnteredBy>| match b {
+        None => String::new(),
+        Some(EnteredBy::Enter) => " by enter".into(),
+        Some(EnteredBy::Move(None)) => " by move".into(),
+        Some(EnteredBy::Move(Some(from))) => format!(" by move from {from}"),
+    };
+    let on = |o: &Option<Name>| o.as_ref().map_or(String::new(), |o| format!(" on {o}"));
     match e {
-        Expect::Stage(s, _) => format!("expect stage {s}"),
-        Expect::Entered { stage, at: t, .. } => format!("expect entered {stage}{}", at(t)),
+        Expect::Stage { stage, at: t, .. } => format!("expect stage {stage}{}", at(t)),
+        Expect::Entered {
+            stage,
+            at: t,
+            by: b,
+            on: o,
+            ..
+        } => format!("expect entered {stage}{}{}{}", at(t), by(b), on(o)),
         Expect::NotEntered(s, _) => format!("expect not entered {s}"),
-        Expect::Exited { exit, at: t, .. } => format!("expect exited {exit}{}", at(t)),
+        Expect::Exited {
+            exit, at: t, on: o, ..
+        } => format!("expect exited {exit}{}{}", at(t), on(o)),
         Expect::Score {
             score, op, value, ..
         } => format!("expect score {score} {} {}", op.symbol(), num(value.value)),

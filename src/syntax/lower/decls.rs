@@ -37,6 +37,10 @@ impl Lower {
             Rule::cost => Item::Cost(self.cost(pair)?),
             Rule::revenue => Item::Revenue(self.revenue(pair)?),
             Rule::test_decl => Item::Test(self.test(pair)?),
+            Rule::fixture_decl => Item::Fixture(self.test(pair)?),
+            Rule::cases_decl => Item::Cases(self.cases(pair)?),
+            Rule::tests_for => Item::TestsFor(self.tests_for(pair)?),
+            Rule::snapshot_decl => Item::Snapshot(self.snapshot(pair)?),
             _ => return Err(self.shape(&pair, "a declaration")),
         })
     }

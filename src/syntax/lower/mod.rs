@@ -92,6 +92,13 @@ fn is_keyword(rule: Rule) -> bool {
             | kw_starts
             | kw_target
             | kw_test
+            | kw_tests
+            | kw_fixture
+            | kw_cases
+            | kw_rows
+            | kw_for
+            | kw_leads
+            | kw_snapshot
             | kw_then
             | kw_trait
             | kw_traits

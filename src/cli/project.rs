@@ -1,0 +1,187 @@
+//! `funnel.toml`, the project file committed next to the rules: where the rule files, test
+//! files and stored snapshots are, and the defaults `eval`, `explain`, `report` and `test`
+//! take when no flag says otherwise (a flag always wins). Found in the current folder or the
+//! nearest one above it. Every key is known: a misspelt one is an error, never ignored.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use super::Exit;
+
+pub const FILE: &str = "funnel.toml";
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub paths: Paths,
+    #[serde(default)]
+    pub defaults: Defaults,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Paths {
+    /// Folders and files of rule files (and test files beside them): what `check` and `test`
+    /// take when given no path.
+    #[serde(default = "rules_default")]
+    pub rules: Vec<String>,
+    /// More folders and files of test files, for `test`.
+    #[serde(default)]
+    pub tests: Vec<String>,
+    /// The folder stored snapshots are kept in (else `snapshots/` beside the file that
+    /// declares each).
+    pub snapshots: Option<String>,
+}
+
+fn rules_default() -> Vec<String> {
+    vec!["rules".into()]
+}
+
+impl Default for Paths {
+    fn default() -> Self {
+        Paths {
+            rules: rules_default(),
+            tests: Vec::new(),
+            snapshots: None,
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Defaults {
+    /// `--as-of` when not given.
+    pub as_of: Option<String>,
+    /// `--input-format` when not given: `jsonl`, `segment` or `csv`.
+    pub input_format: Option<super::eval::InFormat>,
+    /// Names in the data → names in the schema, for Segment input when `--rename` is not given.
+    #[serde(default)]
+    pub rename: BTreeMap<String, String>,
+}
+
+/// A project: its folder and its file.
+#[derive(Debug)]
+pub struct Project {
+    pub dir: PathBuf,
+    pub config: Config,
+}
+
+impl Project {
+    /// The project of the current folder: `funnel.toml` there or in the nearest folder above.
+    /// `Ok(None)` outside any project; a file that does not read is a usage error, said here.
+    pub fn find() -> Result<Option<Project>, Exit> {
+        let Ok(start) = std::env::current_dir() else {
+            return Ok(None);
+        };
+        let Some(dir) = start.ancestors().find(|d| d.join(FILE).is_file()) else {
+            return Ok(None);
+        };
+        Project::load(dir).map(Some)
+    }
+
+    pub fn load(dir: &Path) -> Result<Project, Exit> {
+        // Relative to the current folder, so paths in messages read as the user would type
+        // them.
+        let dir = match std::env::current_dir() {
+            Ok(cwd) => pathdiff(dir, &cwd),
+            Err(_) => dir.to_path_buf(),
+        };
+        let path = dir.join(FILE);
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            eprintln!(
+                "error: cannot read `{}`: {}",
+                path.display(),
+                funnelc::pipeline::io_reason(&e)
+            );
+            Exit::Usage
+        })?;
+        let config: Config = toml::from_str(&text).map_err(|e| {
+            let at = e
+                .span()
+                .map(|s| {
+                    format!(
+                        ":{}",
+                        text[..s.start.min(text.len())].lines().count().max(1)
+                    )
+                })
+                .unwrap_or_default();
+            eprintln!("error: {}{at}: {}", path.display(), e.message());
+            Exit::Usage
+        })?;
+        Ok(Project { dir, config })
+    }
+
+    /// A path of the file, as the commands take it.
+    pub fn path(&self, p: &str) -> PathBuf {
+        if self.dir.as_os_str().is_empty() {
+            PathBuf::from(p)
+        } else {
+            self.dir.join(p)
+        }
+    }
+
+    /// What `test` runs with no path given: the rules and tests folders.
+    pub fn test_paths(&self) -> Vec<PathBuf> {
+        let c = &self.config.paths;
+        c.rules
+            .iter()
+            .chain(&c.tests)
+            .map(|p| self.path(p))
+            .collect()
+    }
+
+    pub fn snapshots(&self) -> Option<PathBuf> {
+        self.config.paths.snapshots.as_deref().map(|p| self.path(p))
+    }
+}
+
+/// `dir` relative to `cwd` when it is `cwd` or above it (`..`, `../..`); else as it is.
+fn pathdiff(dir: &Path, cwd: &Path) -> PathBuf {
+    let mut up = PathBuf::new();
+    for a in cwd.ancestors() {
+        if a == dir {
+            return up;
+        }
+        up.push("..");
+    }
+    dir.to_path_buf()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn every_key_is_known() {
+        let c: Config = toml::from_str(
+            "[paths]\nrules = [\"r\"]\nsnapshots = \"s\"\n[defaults]\nas_of = \"2025-03-31\"\ninput_format = \"segment\"\n[defaults.rename]\n\"Demo Requested\" = \"demo.requested\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.paths.rules, ["r"]);
+        assert_eq!(c.defaults.rename["Demo Requested"], "demo.requested");
+        assert!(toml::from_str::<Config>("[paths]\nrule = [\"r\"]\n").is_err());
+        assert!(toml::from_str::<Config>("[defaults]\ninput_format = \"xml\"\n").is_err());
+        let empty: Config = toml::from_str("").unwrap();
+        assert_eq!(empty.paths.rules, ["rules"]);
+    }
+
+    #[test]
+    fn the_project_folder_relative_to_where_one_stands() {
+        assert_eq!(
+            pathdiff(Path::new("/a/b"), Path::new("/a/b")),
+            PathBuf::new()
+        );
+        assert_eq!(
+            pathdiff(Path::new("/a"), Path::new("/a/b/c")),
+            PathBuf::from("../..")
+        );
+        assert_eq!(
+            pathdiff(Path::new("/x"), Path::new("/a")),
+            PathBuf::from("/x")
+        );
+    }
+}

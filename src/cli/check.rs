@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use super::discover::{discover, read_stdin, Input};
 use super::{color_stdout, read_source, DiagFormat as Format, Exit, Read, Source};
 use funnelc::diag::{self, Code, Diagnostic};
-use funnelc::span::Span;
 use funnelc::syntax::ast::Item;
 
 #[derive(clap::Args)]
@@ -127,21 +126,7 @@ pub fn run(args: Args) -> Exit {
 
 /// Standard input as a rule file named `<stdin>`.
 pub fn stdin_source(bytes: Vec<u8>) -> Read {
-    let name = "<stdin>".to_string();
-    match String::from_utf8(bytes) {
-        Ok(text) => Read::Ok(Source { name, text }),
-        Err(e) => {
-            let at = e.utf8_error().valid_up_to();
-            let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
-            let d = Diagnostic::error(
-                Code::NotUtf8,
-                Span::new(at, at + 1),
-                "the text is not UTF-8",
-            )
-            .label("this byte is not UTF-8");
-            Read::Bad(Source { name, text }, d)
-        }
-    }
+    super::source_from_bytes("<stdin>".to_string(), bytes)
 }
 
 /// Every diagnostic of a rule file, or of a test file (`tests for "..."`) checked against the

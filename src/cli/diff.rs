@@ -219,15 +219,7 @@ pub fn run(mut args: Args) -> Exit {
         &data,
         opened.input,
         &options,
-        |e| {
-            if skip_bad {
-                eprintln!("skipped: {e}");
-            } else {
-                eprintln!("error: {e}");
-                eprintln!("  help: fix the data, or pass --skip-bad to report bad leads and go on");
-            }
-            skip_bad
-        },
+        |e| super::eval::bad_lead(e, skip_bad),
         |n| progress.tick(n),
     );
     progress.done();

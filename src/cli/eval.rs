@@ -185,6 +185,18 @@ fn format_name(f: pipeline::Format) -> &'static str {
     }
 }
 
+/// Says a bad lead on standard error: skipped, or the error that stops the run with the
+/// way to go on. Returns whether to go on.
+pub fn bad_lead(e: &impl std::fmt::Display, skip_bad: bool) -> bool {
+    if skip_bad {
+        eprintln!("skipped: {e}");
+    } else {
+        eprintln!("error: {e}");
+        eprintln!("  help: fix the data, or pass --skip-bad to report bad leads and go on");
+    }
+    skip_bad
+}
+
 /// `--as-of`: an instant or date, or `now`; `None` when not given (the latest event in the
 /// data).
 pub fn as_of(given: Option<&str>) -> Result<Option<i64>, Exit> {

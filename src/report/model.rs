@@ -190,9 +190,11 @@ pub struct PeriodRow {
     pub start: String,
     /// First entries into each stage in the period.
     pub entries: Vec<u64>,
-    /// Change from the period before, per stage; `None` when it had none.
-    pub change: Vec<Option<f64>>,
-    /// The same period a year earlier, when the data has entries then.
+    /// Change from the period before, per stage (`None` for a stage that had none then);
+    /// `None` as a whole when `--compare` leaves the previous period out.
+    pub change: Option<Vec<Option<f64>>>,
+    /// The same period a year earlier, when `--compare` asks for it and the data has entries
+    /// then.
     pub last_year: Option<Vec<u64>>,
 }
 
@@ -433,7 +435,7 @@ pub fn build(spec: &Spec, agg: &Aggregate, asked: &Asked, spend: Option<&Spend>)
             ));
         }
     }
-    let periods = periods(agg, n, from, to, asked.period);
+    let periods = periods(agg, n, (from, to), asked.period, &asked.compare);
     let inventory = inventory(spec, agg, from, to, asked.period);
     let targets = spec
         .targets
@@ -722,7 +724,13 @@ fn flow_in(agg: &Aggregate, n: usize, from: i64, to: i64) -> Vec<u64> {
     v
 }
 
-fn periods(agg: &Aggregate, n: usize, from: i64, to: i64, p: Period) -> Vec<PeriodRow> {
+fn periods(
+    agg: &Aggregate,
+    n: usize,
+    (from, to): (i64, i64),
+    p: Period,
+    compare: &[Compare],
+) -> Vec<PeriodRow> {
     period::starts(from, to, p)
         .into_iter()
         .map(|start| {
@@ -735,13 +743,17 @@ fn periods(agg: &Aggregate, n: usize, from: i64, to: i64, p: Period) -> Vec<Peri
             PeriodRow {
                 period: period::label(start, p),
                 start: date(start),
-                change: entries
-                    .iter()
-                    .zip(&prev)
-                    .map(|(a, b)| ratio(*a as f64 - *b as f64, *b as f64))
-                    .collect(),
+                change: compare.contains(&Compare::Previous).then(|| {
+                    entries
+                        .iter()
+                        .zip(&prev)
+                        .map(|(a, b)| ratio(*a as f64 - *b as f64, *b as f64))
+                        .collect()
+                }),
                 entries,
-                last_year: last_year.iter().any(|v| *v > 0).then_some(last_year),
+                last_year: (compare.contains(&Compare::LastYear)
+                    && last_year.iter().any(|v| *v > 0))
+                .then_some(last_year),
             }
         })
         .collect()

@@ -352,7 +352,7 @@ pub fn sections(r: &Report, f: Fmt) -> Vec<Section> {
                 let ly = p.last_year.as_ref().and_then(|v| v.get(i).copied());
                 let mut row = vec![name.clone(), f.count(now)];
                 if previous {
-                    row.push(f.change(p.change.get(i).copied().flatten()));
+                    row.push(f.change(p.change.as_ref().and_then(|c| c.get(i).copied().flatten())));
                 }
                 if last_year {
                     row.push(ly.map_or(f.dash(), |n| f.count(n)));

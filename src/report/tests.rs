@@ -35,6 +35,18 @@ fn day(y: i32, m: u32, d: u32) -> i64 {
 
 /// Runs leads (JSONL lines) through the rules as of `as_of` and builds the report.
 fn report(lines: &[&str], as_of: &str, range: Range, spend: Option<&Spend>) -> Report {
+    let both = vec![Compare::Previous, Compare::LastYear];
+    report_comparing(lines, as_of, range, spend, both)
+}
+
+/// [`report`] with the windows `--compare` asks for.
+fn report_comparing(
+    lines: &[&str],
+    as_of: &str,
+    range: Range,
+    spend: Option<&Spend>,
+    compare: Vec<Compare>,
+) -> Report {
     let compiled = crate::compile(RULES, "t.funnel");
     assert!(!compiled.has_errors(), "{:?}", compiled.diagnostics);
     let plan = compiled.plan().unwrap();
@@ -52,7 +64,7 @@ fn report(lines: &[&str], as_of: &str, range: Range, spend: Option<&Spend>) -> R
         from: range.from,
         to: range.to,
         period: Period::Monthly,
-        compare: vec![Compare::Previous, Compare::LastYear],
+        compare,
         compare_given: false,
     };
     build(&spec, &agg, &asked, spend)
@@ -223,8 +235,29 @@ fn periods_with_no_data_and_targets_with_growth() {
         ]
     );
     // February had none: January to February is −100%, February to March has no rate.
-    assert_eq!(r.periods[1].change[0], Some(-1.0));
-    assert_eq!(r.periods[2].change[0], None);
+    assert_eq!(r.periods[1].change.as_ref().unwrap()[0], Some(-1.0));
+    assert_eq!(r.periods[2].change.as_ref().unwrap()[0], None);
+    // Without a window to compare with, no period says a change or a year before.
+    let leads = [jan.as_str(), mar.as_str(), mar2.as_str()];
+    let none = report_comparing(
+        &leads,
+        "2025-03-31T00:00:00Z",
+        Range::default(),
+        None,
+        vec![],
+    );
+    assert!(none
+        .periods
+        .iter()
+        .all(|p| p.change.is_none() && p.last_year.is_none()));
+    let prev = report_comparing(
+        &leads,
+        "2025-03-31T00:00:00Z",
+        Range::default(),
+        None,
+        vec![Compare::Previous],
+    );
+    assert_eq!(prev.periods[1].change, r.periods[1].change);
     // Target 10, growing 10% a month: 10, 11, 12.1; actual vs target (a − t) / t.
     let t: Vec<(f64, u64, Option<f64>)> = r.targets[0]
         .rows

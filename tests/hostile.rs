@@ -853,3 +853,35 @@ fn help_lists_exit_codes_and_examples_and_threads_only_where_leads_are_read() {
     let (code, _, err) = funnelc(&["check", RULES, "-j", "2"]);
     assert_eq!(code, 2, "{err}");
 }
+
+/// `funnelc eval ... | head`: the reader going away is not an error. The output pipe is
+/// closed before anything is read, so every write meets a broken pipe.
+#[test]
+fn a_closed_output_pipe_ends_quietly() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_funnelc"))
+        .args([
+            "eval",
+            RULES,
+            "--leads",
+            "examples/leads.jsonl",
+            "--as-of",
+            "2025-03-01",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        !err.contains("Broken pipe") && !err.contains("error"),
+        "{err}"
+    );
+    assert!(
+        err.contains("500 leads"),
+        "the summary is still said: {err}"
+    );
+}

@@ -320,6 +320,9 @@ pub struct Sink {
     out: Box<dyn std::io::Write>,
     target: Option<(tempfile::TempPath, std::path::PathBuf)>,
     failed: Option<String>,
+    /// Standard output's reader went away (`funnelc eval ... | head`): not an error, as with
+    /// other command-line tools; nothing more is written.
+    closed: bool,
 }
 
 impl Sink {
@@ -332,6 +335,7 @@ impl Sink {
                 )),
                 target: None,
                 failed: None,
+                closed: false,
             });
         };
         let cannot = |e: std::io::Error| {
@@ -354,6 +358,7 @@ impl Sink {
                     out: Box::new(std::io::BufWriter::with_capacity(1 << 20, f)),
                     target: None,
                     failed: None,
+                    closed: false,
                 });
             }
         }
@@ -394,6 +399,7 @@ impl Sink {
                     out: Box::new(std::io::BufWriter::with_capacity(1 << 20, file)),
                     target: Some((tmp, path.to_path_buf())),
                     failed: None,
+                    closed: false,
                 })
             }
             Err(e) => Err(cannot(e)),
@@ -401,10 +407,18 @@ impl Sink {
     }
 
     pub fn write(&mut self, s: &str) {
-        if self.failed.is_none() {
+        if self.failed.is_none() && !self.closed {
             if let Err(e) = self.out.write_all(s.as_bytes()) {
-                self.failed = Some(io_reason(&e));
+                self.fail(&e);
             }
+        }
+    }
+
+    fn fail(&mut self, e: &std::io::Error) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe && self.target.is_none() {
+            self.closed = true;
+        } else {
+            self.failed = Some(io_reason(e));
         }
     }
 
@@ -417,9 +431,9 @@ impl Sink {
     }
 
     pub fn finish(mut self) -> Result<(), Exit> {
-        if self.failed.is_none() {
+        if self.failed.is_none() && !self.closed {
             if let Err(e) = self.out.flush() {
-                self.failed = Some(io_reason(&e));
+                self.fail(&e);
             }
         }
         if let Some(why) = self.failed.take() {

@@ -6,32 +6,9 @@ use funnelc::input::{fastjson, jsonl};
 use funnelc::plan::Plan;
 use proptest::prelude::*;
 
-const RULES: &str = r#"
-schema {
-  trait source: text
-  trait consent: bool
-  trait rating: decimal
-  trait share: percent
-  trait arr: money
-  trait notice: duration
-  trait started: date
-  trait seen: timestamp
-  trait tags: list<text>
-  trait sizes: list<int>
-  trait company.employees: int
-  trait company.region: text
-  trait company.hq.city: text
-  event form.submitted { form: text, consent: bool }
-  event email.opened { step: int }
-  event page.viewed { page: text, ratio: decimal, tags: list<text> }
-  event deal.won { amount: money, share: percent, took: duration, closed_on: date, closed_at: timestamp }
-  event ping
-}
-stage A { enter when form.submitted }
-stage B { enter when count email.opened where step >= 1 >= 1 and source == "x" and consent and rating > 1 and share > 1% and arr > $1 and notice > 1d and started > 2020-01-01 and seen > 2020-01-01T00:00:00Z and tags contains "a" and sizes contains 1 and company.employees > 1 and company.region == "x" and company.hq.city == "x" }
-stage C { enter when count page.viewed where (page == "x" and ratio > 1 and tags contains "a") >= 1 and count ping >= 1 }
-stage D { enter when count deal.won where (amount > $1 and share > 1% and took > 1d and closed_on > 2020-01-01 and closed_at > 2020-01-01T00:00:00Z) >= 1 }
-"#;
+/// A trait and an event property of every type, each read by a rule (the readers read only
+/// what the plan reads). Shared with the lead reader's fuzz target.
+const RULES: &str = include_str!("fixtures/input/every-type.funnel");
 
 fn plan() -> &'static Plan {
     static PLAN: std::sync::OnceLock<Plan> = std::sync::OnceLock::new();

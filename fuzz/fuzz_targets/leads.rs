@@ -8,32 +8,10 @@ use funnelc::plan::Plan;
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
 
-/// A schema with a trait and an event property of every type, nested traits and an event
-/// without properties, so that every branch of both readers can be reached.
-const RULES: &str = r#"
-schema {
-  trait source: text
-  trait consent: bool
-  trait rating: decimal
-  trait share: percent
-  trait arr: money
-  trait notice: duration
-  trait started: date
-  trait seen: timestamp
-  trait tags: list<text>
-  trait sizes: list<int>
-  trait company.employees: int
-  trait company.region: text
-  trait company.hq.city: text
-  event form.submitted { form: text, consent: bool }
-  event email.opened { step: int }
-  event page.viewed { page: text, ratio: decimal, tags: list<text> }
-  event deal.won { amount: money, share: percent, took: duration, closed_on: date, closed_at: timestamp }
-  event ping
-}
-stage A { enter when form.submitted }
-stage B { enter when count email.opened >= 1 }
-"#;
+/// A trait and an event property of every type, each read by a rule, nested traits and an
+/// event without properties, so that every branch of both readers can be reached (the schema
+/// of tests/fast_jsonl.rs).
+const RULES: &str = include_str!("../../tests/fixtures/input/every-type.funnel");
 
 fn plan() -> &'static Plan {
     static PLAN: OnceLock<Plan> = OnceLock::new();

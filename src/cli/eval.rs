@@ -441,14 +441,7 @@ struct RenameFile {
 
 /// Reads a rename table: `[rename]` with `"name in the data" = "name in the schema"`.
 fn read_rename(path: &Path) -> Result<BTreeMap<String, String>, Exit> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        eprintln!(
-            "error: cannot read `{}`: {}",
-            path.display(),
-            pipeline::io_reason(&e)
-        );
-        Exit::Usage
-    })?;
+    let text = super::read_text(path)?;
     toml::from_str::<RenameFile>(&text)
         .map(|f| f.rename)
         .map_err(|e| {

@@ -212,6 +212,15 @@ pub enum Read {
     Bad(Source, Diagnostic),
 }
 
+/// Reads a text file the command was given (a rename table, a spend file, the project
+/// file); an unreadable one is a usage error, reported here.
+pub fn read_text(path: &Path) -> Result<String, Exit> {
+    std::fs::read_to_string(path).map_err(|e| {
+        eprintln!("error: cannot read `{}`: {}", path.display(), io_reason(&e));
+        Exit::Usage
+    })
+}
+
 /// Reads a rule file; an unreadable file is a usage error, reported here.
 pub fn read_source(path: &Path) -> Result<Read, Exit> {
     let name = path.display().to_string();

@@ -90,14 +90,7 @@ impl Project {
             Err(_) => dir.to_path_buf(),
         };
         let path = dir.join(FILE);
-        let text = std::fs::read_to_string(&path).map_err(|e| {
-            eprintln!(
-                "error: cannot read `{}`: {}",
-                path.display(),
-                funnelc::pipeline::io_reason(&e)
-            );
-            Exit::Usage
-        })?;
+        let text = super::read_text(&path)?;
         let config: Config = toml::from_str(&text).map_err(|e| {
             let at = e
                 .span()

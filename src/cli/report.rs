@@ -82,14 +82,7 @@ fn day(flag: &str, s: Option<&str>) -> Result<Option<i64>, Exit> {
 }
 
 fn read_spend(path: &Path) -> Result<report::Spend, Exit> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        eprintln!(
-            "error: cannot read `{}`: {}",
-            path.display(),
-            pipeline::io_reason(&e)
-        );
-        Exit::Usage
-    })?;
+    let text = super::read_text(path)?;
     report::spend::parse(&text, &path.display().to_string()).map_err(|m| {
         eprintln!("error: {m}");
         Exit::Failed

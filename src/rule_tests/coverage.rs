@@ -85,14 +85,7 @@ impl Hits {
             });
         }
         for (i, l) in plan.leaves.iter().enumerate() {
-            let from = match &l.from {
-                None => "any".to_string(),
-                Some(v) => v
-                    .iter()
-                    .map(|s| plan.stages[*s as usize].name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            };
+            let from = super::leave_from(plan, l);
             let (kind, to) = match &l.to {
                 LeaveTo::Stage(s) => ("move", plan.stages[*s as usize].name.clone()),
                 LeaveTo::Exit(name) => ("exit", name.clone()),

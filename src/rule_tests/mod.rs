@@ -181,16 +181,21 @@ fn rule_words(plan: &Plan, by: By, stage: usize) -> String {
     }
 }
 
-fn leave_words(plan: &Plan, l: usize) -> String {
-    let leave = &plan.leaves[l];
-    let from = match &leave.from {
+/// The stages a move or exit leaves from, as written: `any`, or their names.
+pub(crate) fn leave_from(plan: &Plan, leave: &crate::plan::Leave) -> String {
+    match &leave.from {
         None => "any".to_string(),
         Some(v) => v
             .iter()
             .map(|s| plan.stages[*s as usize].name.as_str())
             .collect::<Vec<_>>()
             .join(", "),
-    };
+    }
+}
+
+fn leave_words(plan: &Plan, l: usize) -> String {
+    let leave = &plan.leaves[l];
+    let from = leave_from(plan, leave);
     let kind = match leave.to {
         LeaveTo::Stage(_) => "move",
         LeaveTo::Exit(_) => "exit",

@@ -348,6 +348,7 @@ fn a_wrongly_typed_value_names_the_lead_and_a_huge_id_says_why() {
         "{\"events\": 7, \"id\": \"B\"}\n",
         "{\"id\": 1000000000000000000000000000000, \"events\": []}\n",
         "{\"id\": 1.5, \"events\": []}\n",
+        "{\"id\": 7e2, \"events\": []}\n",
     );
     let path = scratch("typed.jsonl", data.as_bytes());
     let (code, _, err) = funnelc(&[
@@ -370,11 +371,19 @@ fn a_wrongly_typed_value_names_the_lead_and_a_huge_id_says_why() {
         "{err}"
     );
     assert!(
-        err.contains("typed.jsonl:3, field `id`: the id is a whole number beyond 64 bits"),
+        err.contains(
+            "typed.jsonl:3, field `id`: the id 1000000000000000000000000000000 is a whole number \
+             beyond 64 bits"
+        ),
         "{err}"
     );
     assert!(
-        err.contains("typed.jsonl:4, field `id`: the id must be text or a whole number"),
+        err.contains("typed.jsonl:4, field `id`: the id 1.5 must be text or a whole number"),
+        "{err}"
+    );
+    // Whole, but not beyond 64 bits: the exponent form is the problem, not the size.
+    assert!(
+        err.contains("typed.jsonl:5, field `id`: the id 7e2 must be text or a whole number"),
         "{err}"
     );
 }

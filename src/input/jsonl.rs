@@ -401,15 +401,24 @@ pub fn parse_line_serde(
         Some(serde_json::Value::String(_)) => {
             return Err(fail(None, Some("id"), "the id is empty".into()))
         }
-        Some(serde_json::Value::Number(n)) if n.as_f64().is_some_and(|f| f.fract() == 0.0) => {
-            return Err(fail(
-                None,
-                Some("id"),
+        Some(serde_json::Value::Number(n)) => {
+            // Quoted as typed: serde has already rounded it (`1e+30`).
+            let written = serde_json::from_str::<IdRaw>(line)
+                .ok()
+                .and_then(|x| x.id)
+                .map_or_else(|| n.to_string(), |r| r.get().to_string());
+            let huge = n
+                .as_f64()
+                .is_some_and(|f| f.fract() == 0.0 && f.abs() >= 9_223_372_036_854_775_808.0);
+            let message = if huge {
                 format!(
-                    "the id is a whole number beyond 64 bits (read as {n}), so its digits \
-                     cannot all be kept: write it as text, in quotes"
-                ),
-            ))
+                    "the id {written} is a whole number beyond 64 bits, so its digits cannot \
+                     all be kept: write it as text, in quotes"
+                )
+            } else {
+                format!("the id {written} must be text or a whole number written in digits")
+            };
+            return Err(fail(None, Some("id"), message));
         }
         Some(_) => {
             return Err(fail(
@@ -484,6 +493,13 @@ pub fn parse_line_serde(
 #[derive(Deserialize)]
 struct IdOnly {
     id: Option<serde_json::Value>,
+}
+
+/// The id as written in the line, for a number serde can only hold rounded.
+#[derive(Deserialize)]
+struct IdRaw<'a> {
+    #[serde(borrow)]
+    id: Option<&'a serde_json::value::RawValue>,
 }
 
 /// An id as a lead is named by: text, or a whole number; `None` for anything else.

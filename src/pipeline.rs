@@ -662,6 +662,9 @@ pub struct Tally {
     /// Whether the lead has events, and its latest is within [`RECENT`] of the moment.
     events: bool,
     recent: bool,
+    /// Whether the lead is in no stage and took no exit (its traits meet no stage's
+    /// condition).
+    outside: bool,
 }
 
 impl Tally {
@@ -675,6 +678,7 @@ impl Tally {
             carried_more: Vec::new(),
             events: latest.is_some(),
             recent: latest.is_some_and(|at| at >= as_of.saturating_sub(RECENT)),
+            outside: out.state.stage.is_none() && out.state.exit.is_none(),
         };
         for (i, at) in out.state.latest.iter().enumerate() {
             match (at, i) {
@@ -710,6 +714,8 @@ pub struct Summary {
     /// moment.
     pub with_events: u64,
     pub recent: u64,
+    /// Evaluated leads in no stage (see [`Tally::outside`]).
+    pub outside: u64,
 }
 
 impl Summary {
@@ -734,6 +740,7 @@ impl Summary {
         }
         self.with_events += u64::from(tally.events);
         self.recent += u64::from(tally.recent);
+        self.outside += u64::from(tally.outside);
         for (i, n) in self.reached.iter_mut().enumerate().take(64) {
             *n += (tally.reached >> i) & 1;
         }
@@ -756,10 +763,10 @@ impl Summary {
         self.skipped += 1;
     }
 
-    /// `1,000 leads · MCL 1,000 · MEL 466 · … · disqualified 12 · 0 skipped`
-    /// `6 leads (5 evaluated, 1 skipped) · reached: MCL 3 · MEL 2 · exited: lost 1`: the
-    /// leads that reached each stage at some point (wherever they are now), and those that
-    /// took each exit.
+    /// `6 leads (5 evaluated, 1 skipped) · reached: MCL 3 · MEL 2 · exited: lost 1 · in no
+    /// stage: 1`: the leads that reached each stage at some point (wherever they are now),
+    /// those that took each declared exit (none too: a zero is an answer), and those in no
+    /// stage at all, so that every evaluated lead is accounted for.
     pub fn line(&self, plan: &Plan) -> String {
         let noun = if self.read == 1 { "lead" } else { "leads" };
         let mut out = format!(
@@ -779,14 +786,21 @@ impl Summary {
                     .collect(),
             ));
         }
-        if !self.exits.is_empty() {
+        let exits = plan.exit_names();
+        if !exits.is_empty() {
             out.push_str(" · exited: ");
             out.push_str(&list(
-                self.exits
+                exits
                     .iter()
-                    .map(|(x, n)| format!("{x} {}", thousands(*n)))
+                    .map(|x| {
+                        let n = self.exits.get(*x).copied().unwrap_or(0);
+                        format!("{x} {}", thousands(n))
+                    })
                     .collect(),
             ));
+        }
+        if self.outside > 0 {
+            out.push_str(&format!(" · in no stage: {}", thousands(self.outside)));
         }
         out
     }

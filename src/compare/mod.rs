@@ -31,17 +31,9 @@ pub struct Names {
 impl Names {
     /// A rule file's stages, and its exits in the order first declared.
     pub fn of(plan: &Plan) -> Self {
-        let mut exits: Vec<String> = Vec::new();
-        for l in &plan.leaves {
-            if let LeaveTo::Exit(n) = &l.to {
-                if !exits.contains(n) {
-                    exits.push(n.clone());
-                }
-            }
-        }
         Names {
             stages: plan.stages.iter().map(|s| s.name.clone()).collect(),
-            exits,
+            exits: plan.exit_names().into_iter().map(String::from).collect(),
         }
     }
 
@@ -160,18 +152,10 @@ impl Side {
 
 /// The exit's index in [`Names::of`]'s order (exits first declared first).
 fn exit_index(plan: &Plan, name: &str) -> Option<u16> {
-    let mut seen: Vec<&str> = Vec::new();
-    for l in &plan.leaves {
-        if let LeaveTo::Exit(n) = &l.to {
-            if !seen.contains(&n.as_str()) {
-                if n == name {
-                    return Some(seen.len() as u16);
-                }
-                seen.push(n);
-            }
-        }
-    }
-    None
+    plan.exit_names()
+        .iter()
+        .position(|n| *n == name)
+        .map(|i| i as u16)
 }
 
 /// The rule that put a lead where it ended, read off its replay's record of entries and its

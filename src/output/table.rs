@@ -2,7 +2,7 @@
 
 use crate::eval::{position, Outcome};
 use crate::lead::{fmt_num, Lead, Value};
-use crate::plan::{LeaveTo, Plan};
+use crate::plan::Plan;
 use crate::time::format_date_of;
 use crate::time::Timestamp;
 
@@ -13,7 +13,11 @@ pub fn table_row(plan: &Plan, lead: &Lead, out: &Outcome) -> Vec<String> {
     // sent to the terminal.
     let mut row = vec![
         crate::diag::printable(&lead.id).into_owned(),
-        position(plan, out),
+        // A lead whose traits meet no stage's condition is in no stage: a dash, like every
+        // other cell without a value, rather than a blank a reader takes for a rendering fault.
+        Some(position(plan, out))
+            .filter(|p| !p.is_empty())
+            .unwrap_or_else(|| "—".into()),
     ];
     row.extend(plan.dimensions.iter().map(|slot| {
         lead.traits
@@ -74,14 +78,7 @@ pub struct Table {
 impl Table {
     pub fn new(plan: &Plan) -> Self {
         let header = table_header(plan);
-        let exits = plan
-            .leaves
-            .iter()
-            .filter_map(|l| match &l.to {
-                LeaveTo::Exit(n) => Some(n.clone()),
-                LeaveTo::Stage(_) => None,
-            })
-            .collect();
+        let exits = plan.exit_names().into_iter().map(String::from).collect();
         let mut right = vec![false; header.len()];
         let mut i = 2 + plan.dimensions.len() + plan.stages.len();
         for m in &plan.scores {

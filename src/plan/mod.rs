@@ -249,6 +249,20 @@ impl Plan {
         Some(before + rule)
     }
 
+    /// The exits' names, each once, in the order first declared (several `exit` rules may
+    /// lead to one exit).
+    pub fn exit_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = Vec::new();
+        for l in &self.leaves {
+            if let LeaveTo::Exit(n) = &l.to {
+                if !names.contains(&n.as_str()) {
+                    names.push(n);
+                }
+            }
+        }
+        names
+    }
+
     /// Index into [`Plan::watch`]: 0 outside the funnel, `1 + s` in stage `s`, and
     /// `1 + stages` once exited.
     pub fn position(&self, stage: Option<u16>, exited: bool) -> usize {

@@ -147,9 +147,10 @@ fn the_result_is_the_same_on_any_thread_count_and_adds_up_over_batches() {
 }
 
 #[test]
-fn schemas_that_differ_read_each_lead_by_both() {
-    // The old file declares one trait more, which no rule reads: the leads are parsed
-    // twice, and the result is the one of the same-schema diff.
+fn an_old_schema_that_declares_more_reads_each_lead_once() {
+    // The old file declares one trait more, which no rule reads: leads are parsed by it,
+    // and the new side's lead is made from that parse. The result is the one of the
+    // same-schema diff.
     let old = std::fs::read_to_string(OLD).unwrap().replace(
         "  trait company.invoicing_pain: bool\n",
         "  trait company.invoicing_pain: bool\n  trait company.founded: int\n",
@@ -213,6 +214,76 @@ fn a_new_schema_that_declares_more_reads_each_lead_once() {
         }
     }
     assert_eq!(got, want);
+}
+
+/// The seed's leads with `webinar.attended` events added to the first lead, a type the
+/// shipped rules do not declare.
+fn leads_with_webinars() -> PathBuf {
+    let text = std::fs::read_to_string(LEADS).unwrap();
+    let (first, rest) = text.split_once('\n').unwrap();
+    let webinar = r#""events":[{"type":"webinar.attended","at":"2025-01-05T10:00:00Z","topic":"pricing"},{"type":"webinar.attended","at":"2025-01-06T10:00:00Z","topic":"roi"},"#;
+    assert!(first.contains("\"events\":["), "{first}");
+    let first = first.replacen("\"events\":[", webinar, 1);
+    temp_file("diff-webinars.jsonl", format!("{first}\n{rest}").as_bytes())
+}
+
+/// `diff OLD NEW --format json` on `leads`, with each side's rule lines and names made
+/// comparable: `shift` lines taken off the old side's and the new side's rule lines.
+fn diff_json(old: &Path, new: &Path, leads: &Path, shift: [u64; 2]) -> (serde_json::Value, String) {
+    let (code, out, err) = funnelc(&[
+        "diff",
+        old.to_str().unwrap(),
+        new.to_str().unwrap(),
+        "--leads",
+        leads.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let mut v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    v["before"] = "old".into();
+    v["after"] = "new".into();
+    for m in v["moved"].as_array_mut().unwrap() {
+        for (side, by) in [("why_before", shift[0]), ("why_after", shift[1])] {
+            let line = m[side]["line"].as_u64().unwrap();
+            m[side]["line"] = (line - by).into();
+            m[side]["file"] = side.into();
+        }
+    }
+    (v, err)
+}
+
+#[test]
+fn events_only_the_old_schema_declares_are_counted_as_the_new_one_ignores_them() {
+    // The old file declares `webinar.attended` (an event type more, which no rule reads), so
+    // leads are read by the old schema; the new one ignores those events, and the diff says
+    // so, with the counts and result of the plain diff, where both files ignore them.
+    let leads = leads_with_webinars();
+    let declared = std::fs::read_to_string(OLD).unwrap().replace(
+        "  event demo.requested\n",
+        "  event demo.requested\n  event webinar.attended { topic: text }\n",
+    );
+    let wider = temp_file("b2b-saas-q1-webinar.funnel", declared.as_bytes());
+    let (got, got_err) = diff_json(&wider, Path::new(NEW), &leads, [1, 0]);
+    let (want, want_err) = diff_json(Path::new(OLD), Path::new(NEW), &leads, [0, 0]);
+    assert_eq!(got, want);
+    assert_eq!(got_err, want_err);
+    assert_eq!(
+        want["warnings"],
+        serde_json::json!([
+            "ignored 2 events of types the new schema does not declare: webinar.attended (2)"
+        ])
+    );
+    // Each file declaring something the other lacks: every line is parsed by both, and the
+    // result is the same again.
+    let declared = std::fs::read_to_string(NEW).unwrap().replace(
+        "  trait company.invoicing_pain: bool\n",
+        "  trait company.invoicing_pain: bool\n  trait company.founded: int\n",
+    );
+    let other = temp_file("b2b-saas-founded.funnel", declared.as_bytes());
+    let (both, both_err) = diff_json(&wider, &other, &leads, [1, 1]);
+    assert_eq!(both, want);
+    assert_eq!(both_err, want_err);
 }
 
 #[test]

@@ -3,8 +3,10 @@
 //! properties, which is all a reader looks at), a lead is also parsed once and the same lead
 //! replayed twice. When the new schema declares everything the old one does (same names and
 //! types) and more, the lead is parsed once by the new schema and the old side's lead is made
-//! from it, slot by slot ([`Subset`]). Otherwise each line of lead-per-line JSONL is parsed a
-//! second time, by the old schema, from the bytes already read.
+//! from it, slot by slot ([`Subset`]); when the old schema declares everything the new one
+//! does and more (a trait or event type taken out), the other way round. Otherwise each line
+//! of lead-per-line JSONL is parsed a second time, by the old schema, from the bytes already
+//! read.
 
 use std::collections::BTreeMap;
 
@@ -150,7 +152,37 @@ pub fn evaluate_pair<T: Send, U: Send>(
             data.name
         )));
     }
+    // The old schema declares more: the lead is read by it, and the new side's made from it.
+    // A Segment stream or CSV pair was read whole by the new schema already.
+    let wider = if !same && subset.is_none() && input.loaded.is_none() {
+        Subset::of(after, before)
+    } else {
+        None
+    };
     let each = |read: Read, again: Option<Read>| -> Result<PairEvaluated<T>, DataError> {
+        if let Some(wider) = &wider {
+            let (old_lead, mut unknown) = read?;
+            let lead = wider.lead(&old_lead);
+            // What the new schema's reader would have counted as of undeclared types: the
+            // old reader's count, and the events of types only the old file declares.
+            for ev in &old_lead.events {
+                if wider
+                    .events
+                    .get(usize::from(ev.ty))
+                    .copied()
+                    .flatten()
+                    .is_none()
+                {
+                    if let Some(e) = before.events.get(usize::from(ev.ty)) {
+                        *unknown.entry(e.name.clone()).or_insert(0) += 1;
+                    }
+                }
+            }
+            let old = replay(before, &old_lead, work.as_of);
+            let new = replay(after, &lead, work.as_of);
+            let value = (work.finish)(&old_lead, &old, &lead, &new);
+            return Ok(PairEvaluated { unknown, value });
+        }
         let (lead, unknown) = read?;
         let new = replay(after, &lead, work.as_of);
         let value = match again {
@@ -173,9 +205,9 @@ pub fn evaluate_pair<T: Send, U: Send>(
         };
         Ok(PairEvaluated { unknown, value })
     };
-    let also = (!same && subset.is_none()).then_some(before);
+    let also = (!same && subset.is_none() && wider.is_none()).then_some(before);
     stream(
-        after,
+        if wider.is_some() { before } else { after },
         also,
         data,
         input,

@@ -357,6 +357,13 @@ pub fn latest_event_time(path: &Path) -> Result<Option<(i64, Option<Place>)>, Er
             "standard input was not kept for a second pass; pass --as-of".into(),
         ));
     }
+    // A pipe read by this pass would be empty for the next: every lead silently lost.
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+        return Err(Error::Usage(format!(
+            "{} is not a regular file, so it cannot be read twice; pass --as-of",
+            path.display()
+        )));
+    }
     let reader = LineReader::new(open_input(path)?);
     // The latest instant found so far, by any worker: instants at or before it need not be
     // read. Whatever the order batches are looked at in, the maximum is the same.
@@ -966,6 +973,18 @@ mod tests {
         assert_eq!(
             e,
             Error::Usage("cannot read `no/such/leads.jsonl`: no such file".into())
+        );
+    }
+
+    #[test]
+    fn a_file_that_cannot_be_read_twice_is_a_usage_error() {
+        // A character device stands for a pipe: neither gives its bytes a second time.
+        let e = latest_event_time(Path::new("/dev/null")).err().unwrap();
+        assert_eq!(
+            e,
+            Error::Usage(
+                "/dev/null is not a regular file, so it cannot be read twice; pass --as-of".into()
+            )
         );
     }
 }

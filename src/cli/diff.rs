@@ -176,7 +176,7 @@ pub fn run(mut args: Args) -> Exit {
             return Exit::Failed;
         }
     };
-    let spool = match super::Spool::stdin_if_needed(&args.leads, args.as_of.is_none()) {
+    let spool = match super::Spool::if_needed(&args.leads, args.as_of.is_none()) {
         Ok(s) => s,
         Err(e) => return e,
     };
@@ -185,7 +185,7 @@ pub fn run(mut args: Args) -> Exit {
     }
     let flags = DataFlags {
         leads: &args.leads,
-        spooled: spool.is_some(),
+        spooled: spool.as_ref().map(super::Spool::name),
         format: args.input_format,
         events: args.events.as_deref(),
         rename: args.rename.as_deref(),

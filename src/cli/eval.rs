@@ -79,12 +79,12 @@ pub struct Input {
 }
 
 impl Input {
-    /// The data flags as [`open`] takes them; `spooled` when `leads` is the scratch copy of
-    /// standard input.
-    pub fn flags(&self, spooled: bool) -> DataFlags<'_> {
+    /// The data flags as [`open`] takes them; `spool` when `leads` is the scratch copy of
+    /// standard input or a pipe.
+    pub fn flags<'a>(&'a self, spool: Option<&'a super::Spool>) -> DataFlags<'a> {
         DataFlags {
             leads: &self.leads,
-            spooled,
+            spooled: spool.map(super::Spool::name),
             format: self.input_format,
             events: self.events.as_deref(),
             rename: self.rename.as_deref(),
@@ -115,8 +115,8 @@ pub fn fail(e: pipeline::Error) -> Exit {
 /// The data flags `eval` and `explain` share.
 pub struct DataFlags<'a> {
     pub leads: &'a Path,
-    /// Whether `leads` is the scratch copy of standard input.
-    pub spooled: bool,
+    /// How the input is named when `leads` is a scratch copy of it (standard input, a pipe).
+    pub spooled: Option<&'a str>,
     pub format: Option<InFormat>,
     pub events: Option<&'a Path>,
     pub rename: Option<&'a Path>,
@@ -129,11 +129,9 @@ pub struct DataFlags<'a> {
 fn data(flags: &DataFlags<'_>, defaults: Option<&super::project::Defaults>) -> Result<Data, Exit> {
     let mut data = Data {
         leads: flags.leads.to_path_buf(),
-        name: if flags.spooled {
-            "<stdin>".to_string()
-        } else {
-            pipeline::input_name(flags.leads)
-        },
+        name: flags
+            .spooled
+            .map_or_else(|| pipeline::input_name(flags.leads), String::from),
         format: flags
             .format
             .or(defaults.and_then(|d| d.input_format))
@@ -255,7 +253,7 @@ pub fn run(mut args: Args) -> Exit {
         );
         return Exit::Usage;
     }
-    let flags = args.input.flags(spool.is_some());
+    let flags = args.input.flags(spool.as_ref());
     let (data, opened) = match open(&plan, &flags) {
         Ok(x) => x,
         Err(e) => return e,

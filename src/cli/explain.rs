@@ -29,7 +29,7 @@ pub fn run(mut args: Args) -> Exit {
         Ok(p) => p,
         Err(e) => return e,
     };
-    let flags = args.input.flags(spool.is_some());
+    let flags = args.input.flags(spool.as_ref());
     let (data, opened) = match super::eval::open(&plan, &flags) {
         Ok(x) => x,
         Err(e) => return e,

@@ -503,8 +503,9 @@ impl Default for Progress {
     }
 }
 
-/// What `eval` and `explain` do first: load the plan, and keep standard input in a scratch
-/// file when the default as-of needs a second pass over it (`leads` then names that file).
+/// What `eval` and `explain` do first: load the plan, and keep standard input or a pipe in a
+/// scratch file when the default as-of needs a second pass over it (`leads` then names that
+/// file).
 pub fn prepare(
     rules: &Path,
     leads: &mut std::path::PathBuf,
@@ -512,7 +513,7 @@ pub fn prepare(
 ) -> Result<(Plan, Option<Spool>), Exit> {
     let (compiled, plan) = load(rules)?;
     show_warnings(&compiled);
-    let spool = Spool::stdin_if_needed(leads, two_passes)?;
+    let spool = Spool::if_needed(leads, two_passes)?;
     if let Some(s) = &spool {
         *leads = s.path().to_path_buf();
     }
@@ -539,23 +540,36 @@ pub fn show_warnings(compiled: &funnelc::Compiled) {
     eprintln!("{}", diag::summary_line(&compiled.name, &warnings));
 }
 
-/// Standard input copied to a scratch file, for the commands that read their input twice (the
-/// default `--as-of` is the latest event in the data). A private file with an unguessable
-/// name (see [`scratch`]), removed when dropped or when the run is interrupted.
+/// Standard input, or a pipe given as a path (`--leads <(zcat leads.jsonl.gz)`), copied to a
+/// scratch file, for the commands that read their input twice (the default `--as-of` is the
+/// latest event in the data): a pipe read by the first pass would be empty for the second.
+/// A private file with an unguessable name (see [`scratch`]), removed when dropped or when
+/// the run is interrupted.
 pub struct Spool {
     file: tempfile::TempPath,
+    /// How the input is named in messages: `<stdin>`, or the path given.
+    name: String,
 }
 
 impl Spool {
-    /// When `path` is `-` and a second pass is needed, copies standard input to a scratch
-    /// file and returns it; the caller reads that file instead.
-    pub fn stdin_if_needed(path: &Path, needed: bool) -> Result<Option<Spool>, Exit> {
-        if path.as_os_str() != "-" || !needed {
+    /// When a second pass is needed and `path` is `-` or not a regular file (a pipe, a FIFO,
+    /// a character device), copies it to a scratch file and returns it; the caller reads that
+    /// file instead.
+    pub fn if_needed(path: &Path, needed: bool) -> Result<Option<Spool>, Exit> {
+        let stdin = path.as_os_str() == "-";
+        // A folder or a missing file is left to the reader, which says what is wrong.
+        let pipe = || std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir());
+        if !needed || !(stdin || pipe()) {
             return Ok(None);
         }
+        let name = if stdin {
+            "<stdin>".to_string()
+        } else {
+            funnelc::pipeline::input_name(path)
+        };
         let failed = |e: std::io::Error| {
             eprintln!(
-                "error: cannot keep standard input for a second pass: {}",
+                "error: cannot keep {name} for a second pass: {}",
                 io_reason(&e)
             );
             Exit::Usage
@@ -565,15 +579,27 @@ impl Spool {
             .suffix(".jsonl")
             .tempfile()
             .map_err(failed)?;
-        let (mut file, path) = made.into_parts();
-        scratch::track(&path);
-        let spool = Spool { file: path };
-        std::io::copy(&mut std::io::stdin().lock(), &mut file).map_err(failed)?;
+        let (mut file, scratch_path) = made.into_parts();
+        scratch::track(&scratch_path);
+        let spool = Spool {
+            file: scratch_path,
+            name: name.clone(),
+        };
+        if stdin {
+            std::io::copy(&mut std::io::stdin().lock(), &mut file).map_err(failed)?;
+        } else {
+            let mut from = std::fs::File::open(path).map_err(failed)?;
+            std::io::copy(&mut from, &mut file).map_err(failed)?;
+        }
         Ok(Some(spool))
     }
 
     pub fn path(&self) -> &Path {
         &self.file
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
     }
 }
 

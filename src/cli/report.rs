@@ -138,14 +138,14 @@ pub fn run(mut args: Args) -> Exit {
             return Exit::Usage;
         }
     }
-    let spool = match super::Spool::stdin_if_needed(&args.input.leads, args.input.as_of.is_none()) {
+    let spool = match super::Spool::if_needed(&args.input.leads, args.input.as_of.is_none()) {
         Ok(s) => s,
         Err(e) => return e,
     };
     if let Some(s) = &spool {
         args.input.leads = s.path().to_path_buf();
     }
-    let flags = args.input.flags(spool.is_some());
+    let flags = args.input.flags(spool.as_ref());
     let (data, opened) = match super::eval::open(&plan, &flags) {
         Ok(x) => x,
         Err(e) => return e,

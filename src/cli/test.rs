@@ -37,12 +37,12 @@ pub struct Args {
     /// Output format: `human`, `json`, or `junit` (JUnit XML, for CI)
     #[arg(long, value_enum, default_value = "human")]
     format: test_out::Format,
-    /// Also report which stages, moves, exits and score rules the tests exercised, naming
-    /// the ones none did
+    /// Also report which stages, moves, exits, score rules and condition branches (each
+    /// alternative of an `or`) the tests exercised, naming the ones none did
     #[arg(long)]
     coverage: bool,
-    /// Fail (exit 1) when the tests exercise less than this share of the stages, moves, exits
-    /// and score rules, e.g. `80%` (implies --coverage)
+    /// Fail (exit 1) when the tests exercise less than this share of the stages, moves, exits,
+    /// score rules and condition branches, e.g. `80%` (implies --coverage)
     #[arg(long, value_name = "N%", value_parser = parse_percent)]
     min_coverage: Option<f64>,
     /// Replace stored snapshots with the outcomes now (new and changed ones, and pending
@@ -148,11 +148,12 @@ pub fn run(args: Args) -> Exit {
         eprintln!("error: --review asks on a terminal; without one, use --accept");
         return Exit::Usage;
     }
+    let want_coverage = args.coverage || args.min_coverage.is_some();
     // Tests on every core; then each snapshot, whose sample is itself evaluated in parallel.
     let mut results: Vec<_> = jobs
         .par_iter()
         .map(|j| match &j.work {
-            Work::Test(r) => Some(rule_tests::run(&rules[j.rules].plan, r)),
+            Work::Test(r) => Some(rule_tests::run(&rules[j.rules].plan, r, want_coverage)),
             Work::Snapshot(_) => None,
         })
         .collect();
@@ -176,8 +177,8 @@ pub fn run(args: Args) -> Exit {
             result,
         })
         .collect();
-    let coverage = (args.coverage || args.min_coverage.is_some())
-        .then(|| test_out::coverage(rules.iter().map(|r| &r.plan), &outcomes));
+    let coverage =
+        want_coverage.then(|| test_out::coverage(rules.iter().map(|r| &r.plan), &outcomes));
     let counts = test_out::Counts {
         filtered,
         not_run: loader.not_run,

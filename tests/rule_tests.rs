@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::Command;
 
 /// A project in a scratch folder: the rule file, its test file and a table of cases below.
-const RULES: &str = r#"schema {
+pub(crate) const RULES: &str = r#"schema {
   trait consent: bool
   trait role: text
   event form.submitted
@@ -76,7 +76,7 @@ test "one open is not enough" from "consenting form" {
 }
 "#;
 
-fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
+pub(crate) fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     for (name, text) in files {
         let path = dir.path().join(name);
@@ -95,7 +95,7 @@ fn passing() -> tempfile::TempDir {
 }
 
 /// Runs `funnelc` in `dir`: (exit code, stdout, stderr).
-fn run_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
+pub(crate) fn run_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_funnelc"))
         .args(args)
         .current_dir(dir)

@@ -150,3 +150,26 @@ fn a_broken_fixture_file_says_where() {
     assert_eq!(code, 1);
     assert!(stdout.contains("fixtures/leads.funnel:3:"), "{stdout}");
 }
+
+#[test]
+fn fixture_files_under_the_rules_folder_are_no_rule_files() {
+    let dir = project(&[
+        (
+            "funnel.toml",
+            "[paths]\nrules = [\"rules\"]\nfixtures = [\"rules/shared/leads.funnel\"]\n",
+        ),
+        ("rules/rules.funnel", RULES),
+        ("rules/rules.test.funnel", USES),
+        ("rules/shared/leads.funnel", SHARED),
+    ]);
+    let (code, stdout, stderr) = run_in(dir.path(), &["check"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("rules/shared/leads.funnel: ok\n"),
+        "{stdout}"
+    );
+    let (code, stdout, stderr) = run_in(dir.path(), &["test"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(!stdout.contains("leads.funnel"), "{stdout}");
+    assert!(stdout.starts_with("rules/rules.funnel\n"), "{stdout}");
+}

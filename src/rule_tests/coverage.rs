@@ -471,6 +471,34 @@ stage MEL {
         );
     }
 
+    #[test]
+    fn no_branches_where_there_is_no_choice() {
+        // An `and` alone, `not at least`, a value list, a `where` filter, a `per` rule and an
+        // `on` without a guard hold no alternative of the rule's logic.
+        let rules = "schema {\n  trait a: bool\n  trait role: text\n  event x { step: int }\n}\nscore s {\n  +1 per x where (step == 1 or step == 2)\n}\nstage S {\n  enter when a and role in [\"cfo\", \"ceo\"] and not at least 1 of [a, x]\n}\nstage T {\n  enter when x\n}\nmove T -> S on x\n";
+        let plan = compile_src(rules);
+        assert_eq!(branches(&plan), []);
+    }
+
+    #[test]
+    fn a_long_branch_is_shortened_on_one_line() {
+        let rules = "schema {\n  trait a: bool\n  trait role: text\n  event x\n}\nstage S {\n  enter when a or (role == \"chief executive officer\"\n    and x within 30d and role != \"intern\")\n}\n";
+        let plan = compile_src(rules);
+        let items = Hits::new(&plan).items(&plan);
+        let names: Vec<&str> = items
+            .iter()
+            .filter(|i| i.kind == "branch")
+            .map(|i| i.name.as_str())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "`a` of stage S",
+                "`(role == \"chief executive officer\" and x within…` of stage S",
+            ]
+        );
+    }
+
     fn held_by(rules: &str, line: &str, as_of: &str) -> Vec<String> {
         let plan = compile_src(rules);
         let lead = crate::input::jsonl::parse_line(&plan, line, "t".into())

@@ -25,3 +25,4 @@ mod paths;
 mod report;
 mod report_browser;
 mod rule_tests;
+mod shared_fixtures;

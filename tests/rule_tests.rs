@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::Command;
 
 /// A project in a scratch folder: the rule file, its test file and a table of cases below.
-const RULES: &str = r#"schema {
+pub(crate) const RULES: &str = r#"schema {
   trait consent: bool
   trait role: text
   event form.submitted
@@ -76,7 +76,7 @@ test "one open is not enough" from "consenting form" {
 }
 "#;
 
-fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
+pub(crate) fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     for (name, text) in files {
         let path = dir.path().join(name);
@@ -95,7 +95,7 @@ fn passing() -> tempfile::TempDir {
 }
 
 /// Runs `funnelc` in `dir`: (exit code, stdout, stderr).
-fn run_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
+pub(crate) fn run_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_funnelc"))
         .args(args)
         .current_dir(dir)
@@ -200,6 +200,71 @@ fn coverage_names_what_no_test_exercised() {
     assert!(stderr.contains("below --min-coverage 50%"), "{stderr}");
     let (code, _, _) = run_in(dir.path(), &["test", "--min-coverage", "150%"]);
     assert_eq!(code, 2);
+}
+
+/// A stage entered by consent or by the role: a test of each alternative, or of one only.
+const EITHER: &str = r#"schema {
+  trait consent: bool
+  trait role: text
+  event form.submitted
+}
+
+stage MCL {
+  enter when form.submitted and (consent or role == "cfo")
+}
+
+fixture "form" {
+  events { 2025-01-01 form.submitted }
+}
+
+test "consent captures" from "form" {
+  traits { consent: true, role: "intern" }
+  expect stage MCL
+}
+"#;
+
+const CFO: &str = r#"tests for "rules.funnel"
+
+test "a cfo is captured without consent" from "form" {
+  traits { consent: false, role: "cfo" }
+  expect stage MCL
+}
+"#;
+
+#[test]
+fn coverage_names_an_alternative_no_test_took() {
+    let dir = project(&[("rules.funnel", EITHER)]);
+    let (code, stdout, stderr) = run_in(dir.path(), &["test", "--coverage"]);
+    assert_eq!(code, 0, "{stderr}");
+    insta::assert_snapshot!(stdout);
+    assert!(
+        stdout.contains("not exercised: branch `role == \"cfo\"` of stage MCL (rules.funnel:8:45)"),
+        "{stdout}"
+    );
+    let (_, json, _) = run_in(dir.path(), &["test", "--coverage", "--format", "json"]);
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let items = doc["coverage"]["files"][0]["items"].as_array().unwrap();
+    let branches: Vec<_> = items.iter().filter(|i| i["kind"] == "branch").collect();
+    assert_eq!(branches.len(), 2, "{json}");
+    assert_eq!(branches[0]["name"], "`consent` of stage MCL");
+    assert_eq!(branches[0]["hit"], true);
+    assert_eq!(branches[1]["line"], 8);
+    assert_eq!(branches[1]["column"], 45);
+    assert_eq!(branches[1]["hit"], false);
+    assert_eq!(doc["coverage"]["exercised"], 2);
+    assert_eq!(doc["coverage"]["total"], 3);
+    // The stage is entered: only the untaken alternative keeps coverage below 100%.
+    let (code, _, stderr) = run_in(dir.path(), &["test", "--min-coverage", "100%"]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("exercise 66.7% of the rules, below --min-coverage 100%"),
+        "{stderr}"
+    );
+    // A test of the other alternative, in a test file: every branch taken.
+    std::fs::write(dir.path().join("rules.test.funnel"), CFO).unwrap();
+    let (code, stdout, stderr) = run_in(dir.path(), &["test", "--min-coverage", "100%"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("3 of 3"), "{stdout}");
 }
 
 #[test]

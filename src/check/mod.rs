@@ -9,6 +9,7 @@ mod decls;
 mod lints;
 pub mod pattern;
 mod resolve;
+pub mod shared_fixtures;
 pub mod symbols;
 mod test_blocks;
 mod test_names;
@@ -16,6 +17,7 @@ mod types;
 
 use crate::diag::{self, Code, Diagnostic};
 use crate::syntax::ast::File;
+pub use shared_fixtures::SharedFixtures;
 pub use symbols::{Symbols, Ty};
 
 /// A checked rule file: its symbols and every diagnostic, sorted by position.
@@ -46,7 +48,7 @@ pub fn check(file: &File, source: &str) -> Checked {
     diagnostics.extend(costs::check(file));
     lints::run_unused(file, &symbols, &usage, &mut diagnostics);
     let names = test_names::TestNames::collect(file, &mut diagnostics);
-    diagnostics.extend(test_names::check_bases(file, &names, None));
+    diagnostics.extend(test_names::check_bases(file, &names, None, None));
     diagnostics.extend(test_names::check_test_file(file));
     if symbols.stages.is_empty() {
         let what = if source.trim().is_empty() {
@@ -79,16 +81,33 @@ pub fn check_test(test: &crate::syntax::ast::Test, symbols: &Symbols) -> Vec<Dia
 }
 
 /// Checks a test file (`tests for "..."`) against the rule file it is for: its tests against
-/// the rule file's schema, stages and scores, its fixtures and the rule file's. Diagnostics
-/// are the test file's, sorted.
-pub fn check_tests(tests: &File, source: &str, rules: &File, symbols: &Symbols) -> Vec<Diagnostic> {
+/// the rule file's schema, stages and scores, its fixtures, the rule file's and the project's
+/// shared ones (`shared`; a fixture of the file itself named like a shared one, and a `from`
+/// naming both one of the rule file and a shared one, are errors). Diagnostics are the test
+/// file's, sorted; the shared fixtures it uses are checked by
+/// [`SharedFixtures::check_against`].
+pub fn check_tests(
+    tests: &File,
+    source: &str,
+    rules: &File,
+    symbols: &Symbols,
+    shared: Option<&SharedFixtures>,
+) -> Vec<Diagnostic> {
     let mut diagnostics = Vec::new();
     decls::check_items(tests, source, symbols, &mut diagnostics);
     let names = test_names::TestNames::collect(tests, &mut diagnostics);
     let mut ignored = Vec::new();
     let theirs = test_names::TestNames::collect(rules, &mut ignored);
-    diagnostics.extend(test_names::check_bases(tests, &names, Some(&theirs)));
+    diagnostics.extend(test_names::check_bases(
+        tests,
+        &names,
+        Some(&theirs),
+        shared,
+    ));
     diagnostics.extend(test_names::named_in_both(&names, &theirs));
+    if let Some(shared) = shared {
+        diagnostics.extend(test_names::named_like_shared(&names, shared));
+    }
     diagnostics.extend(test_names::check_test_file(tests));
     diag::sort(&mut diagnostics);
     diagnostics

@@ -9,6 +9,8 @@ use crate::diag::{Code, Diagnostic};
 use crate::span::Span;
 use crate::syntax::ast::*;
 
+use super::shared_fixtures::SharedFixtures;
+
 /// The tests and fixtures declared in one file, by name, first declaration first.
 #[derive(Default)]
 pub struct TestNames {
@@ -84,9 +86,39 @@ pub fn named_in_both(own: &TestNames, rules: &TestNames) -> Vec<Diagnostic> {
     diags
 }
 
-/// Each test's `from "fixture"` names a fixture of its own file or of `also` (the rule file,
-/// for a test file).
-pub fn check_bases(file: &File, own: &TestNames, also: Option<&TestNames>) -> Vec<Diagnostic> {
+/// A fixture of a test file named like one of the project's shared fixtures: `from` would not
+/// say which is meant, and a shared fixture added later would change the test unseen.
+pub fn named_like_shared(own: &TestNames, shared: &SharedFixtures) -> Vec<Diagnostic> {
+    own.fixtures
+        .iter()
+        .filter_map(|(name, at)| {
+            let place = shared.place(name)?;
+            Some(
+                Diagnostic::error(
+                    Code::DuplicateName,
+                    *at,
+                    format!(
+                        "the project's shared fixtures have a fixture named \"{name}\" already"
+                    ),
+                )
+                .label("declared again here")
+                .help(format!(
+                    "it is declared in {place}: rename this one, or start from the shared one"
+                )),
+            )
+        })
+        .collect()
+}
+
+/// Each test's `from "fixture"` names a fixture of its own file, of `also` (the rule file, for
+/// a test file) or, for a test file, of the project's shared fixtures; a name both the rule
+/// file and the shared fixtures declare is ambiguous.
+pub fn check_bases(
+    file: &File,
+    own: &TestNames,
+    also: Option<&TestNames>,
+    shared: Option<&SharedFixtures>,
+) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
     for item in &file.items {
         let base = match item {
@@ -96,19 +128,49 @@ pub fn check_bases(file: &File, own: &TestNames, also: Option<&TestNames>) -> Ve
         };
         let Some(base) = base else { continue };
         let known = |n: &TestNames| n.fixtures.contains_key(&base.text);
-        if known(own) || also.is_some_and(known) {
+        let in_shared = shared.and_then(|s| s.place(&base.text));
+        if known(own) {
+            continue;
+        }
+        if also.is_some_and(known) {
+            if let Some(place) = in_shared {
+                diags.push(
+                    Diagnostic::error(
+                        Code::DuplicateName,
+                        base.span,
+                        format!(
+                            "two fixtures are named \"{}\": the rule file's and a shared one",
+                            base.text
+                        ),
+                    )
+                    .label("the test starts from this fixture")
+                    .help(format!(
+                        "the shared one is declared in {place}: rename one of them"
+                    )),
+                );
+            }
+            continue;
+        }
+        if in_shared.is_some() {
             continue;
         }
         let all = own
             .fixtures
             .keys()
             .chain(also.into_iter().flat_map(|a| a.fixtures.keys()))
-            .map(String::as_str);
-        let help = did_you_mean(&base.text, all).unwrap_or_else(|| {
-            format!(
+            .map(String::as_str)
+            .chain(shared.into_iter().flat_map(SharedFixtures::names));
+        let broken = shared.map(SharedFixtures::broken).unwrap_or_default();
+        let help = did_you_mean(&base.text, all).unwrap_or_else(|| match broken.first() {
+            // The fixture may be in a file that could not be read whole.
+            Some(file) => format!(
+                "the shared fixture file `{file}` does not check, so not all its fixtures are \
+                 known: mend it first"
+            ),
+            None => format!(
                 "declare it with `fixture \"{}\" {{ traits {{ ... }} events {{ ... }} }}`",
                 base.text
-            )
+            ),
         });
         diags.push(
             Diagnostic::error(

@@ -4,7 +4,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::discover::{discover, read_stdin, Input};
+use super::project::Fixtures;
 use super::{color_stdout, read_source, DiagFormat as Format, Exit, Read, Source};
+use funnelc::check::SharedFixtures;
 use funnelc::diag::{self, Code, Diagnostic};
 use funnelc::syntax::ast::Item;
 
@@ -43,25 +45,37 @@ pub fn run(args: Args) -> Exit {
     let mut sarif = Vec::new();
     let (mut errors, mut warnings) = (0, 0);
     let mut out = String::new();
+    // The project (if any) names the shared fixture files, which test files may use.
+    let project = match super::project::Project::find() {
+        Ok(p) => p,
+        Err(e) => return e,
+    };
     let paths = if args.files.is_empty() {
-        match super::project::Project::find() {
-            Ok(Some(p)) => p.config.paths.rules.iter().map(|r| p.path(r)).collect(),
-            Ok(None) => {
+        match &project {
+            Some(p) => p.config.paths.rules.iter().map(|r| p.path(r)).collect(),
+            None => {
                 eprintln!(
                     "error: no rule files named, and no funnel.toml here or above to name them"
                 );
                 eprintln!("  help: `funnelc check rules/` checks every rule file under rules/");
                 return Exit::Usage;
             }
-            Err(e) => return e,
         }
     } else {
         args.files.clone()
+    };
+    let fixtures = match Fixtures::of(project.as_ref()) {
+        Ok(f) => f,
+        Err(e) => return e,
     };
     let inputs = match discover(&paths) {
         Ok(i) => i,
         Err(e) => return e,
     };
+    // Sources and their diagnostics, in order: each input, then the shared fixture files where
+    // a test file's use of them found something (each problem once).
+    let mut checked: Vec<(Source, Vec<Diagnostic>)> = Vec::new();
+    let mut shared_found: Vec<(Source, Vec<Diagnostic>)> = Vec::new();
     for input in &inputs {
         let read = match input {
             Input::File(path) => read_source(path),
@@ -71,17 +85,58 @@ pub fn run(args: Args) -> Exit {
             Input::File(p) => p.parent().map(Path::to_path_buf).unwrap_or_default(),
             Input::Stdin => PathBuf::new(),
         };
-        let (source, diags) = match read {
+        let shared_file = match input {
+            Input::File(p) if fixtures.holds(p) => {
+                let k = super::discover::key(p);
+                fixtures.keys.iter().position(|f| *f == k)
+            }
+            _ => None,
+        };
+        match read {
             Err(_) => {
                 exit = Exit::Usage;
                 continue;
             }
-            Ok(Read::Bad(source, d)) => (source, vec![d]),
+            Ok(Read::Bad(source, d)) => checked.push((source, vec![d])),
             Ok(Read::Ok(source)) => {
-                let diagnostics = diagnostics_of(&source, &dir);
-                (source, diagnostics)
+                if let Some(i) = shared_file {
+                    // A shared fixture file: checked on its own; its fixtures against the
+                    // schemas of the test files that use them.
+                    let diags = fixtures.shared.files[i].diagnostics.clone();
+                    checked.push((source, diags));
+                    continue;
+                }
+                let (diagnostics, found) = diagnostics_of(&source, &dir, fixtures.get());
+                checked.push((source, diagnostics));
+                for (i, diags) in found {
+                    let f = &fixtures.shared.files[i];
+                    let entry = match shared_found.iter().position(|(s, _)| s.name == f.name) {
+                        Some(k) => k,
+                        None => {
+                            shared_found.push((
+                                Source {
+                                    name: f.name.clone(),
+                                    text: f.source.clone(),
+                                },
+                                Vec::new(),
+                            ));
+                            shared_found.len() - 1
+                        }
+                    };
+                    let mine = &mut shared_found[entry].1;
+                    for d in diags {
+                        if !mine.contains(&d) {
+                            mine.push(d);
+                        }
+                    }
+                }
             }
-        };
+        }
+    }
+    for (_, diags) in &mut shared_found {
+        diag::sort(diags);
+    }
+    for (source, diags) in checked.into_iter().chain(shared_found) {
         let (e, w) = diag::counts(&diags);
         errors += e;
         warnings += w;
@@ -130,8 +185,14 @@ pub fn stdin_source(bytes: Vec<u8>) -> Read {
 }
 
 /// Every diagnostic of a rule file, or of a test file (`tests for "..."`) checked against the
-/// rule file it names, relative to `dir`.
-pub fn diagnostics_of(source: &Source, dir: &Path) -> Vec<Diagnostic> {
+/// rule file it names, relative to `dir`; and, by fixture file (index into `shared.files`),
+/// those of the shared fixtures the test file starts from, checked against that rule file's
+/// schema.
+pub fn diagnostics_of(
+    source: &Source,
+    dir: &Path,
+    shared: Option<&SharedFixtures>,
+) -> (Vec<Diagnostic>, Vec<(usize, Vec<Diagnostic>)>) {
     let parsed = funnelc::syntax::parse(&source.text);
     let tests_for = parsed.file.items.iter().find_map(|i| match i {
         Item::TestsFor(t) => Some(t.clone()),
@@ -143,7 +204,7 @@ pub fn diagnostics_of(source: &Source, dir: &Path) -> Vec<Diagnostic> {
         // A large tree and its symbol tables take a while to free, and the process is about
         // to end anyway.
         std::mem::forget(compiled);
-        return diagnostics;
+        return (diagnostics, Vec::new());
     };
     let rules_path = dir.join(&tests_for.path.text);
     let problem = |why: String| {
@@ -154,19 +215,25 @@ pub fn diagnostics_of(source: &Source, dir: &Path) -> Vec<Diagnostic> {
     let text = match std::fs::read_to_string(&rules_path) {
         Ok(t) => t,
         Err(e) => {
-            return problem(format!(
-                "cannot read `{}`: {}",
-                rules_path.display(),
-                funnelc::pipeline::io_reason(&e)
-            ))
+            return (
+                problem(format!(
+                    "cannot read `{}`: {}",
+                    rules_path.display(),
+                    funnelc::pipeline::io_reason(&e)
+                )),
+                Vec::new(),
+            )
         }
     };
     let rules = funnelc::compile(&text, &rules_path.display().to_string());
     if rules.has_errors() {
-        return problem(format!(
-            "`{}` does not check, so its tests cannot be checked (`funnelc check {0}`)",
-            rules_path.display()
-        ));
+        return (
+            problem(format!(
+                "`{}` does not check, so its tests cannot be checked (`funnelc check {0}`)",
+                rules_path.display()
+            )),
+            Vec::new(),
+        );
     }
     let mut diags = parsed.diagnostics;
     diags.extend(funnelc::check::check_tests(
@@ -174,9 +241,17 @@ pub fn diagnostics_of(source: &Source, dir: &Path) -> Vec<Diagnostic> {
         &source.text,
         &rules.file,
         &rules.symbols,
+        shared,
     ));
     diag::sort(&mut diags);
-    diags
+    let found = shared
+        .map(|s| {
+            s.check_against(&s.used_by(&parsed.file), &rules.symbols)
+                .into_iter()
+                .collect()
+        })
+        .unwrap_or_default();
+    (diags, found)
 }
 
 /// `--explain CODE`: the code's summary, explanation and example; `--explain` alone: every

@@ -6,6 +6,11 @@ use std::path::{Path, PathBuf};
 
 use super::Exit;
 
+/// A file's path as it is on disk (canonical, where it exists): one file named two ways is one.
+pub fn key(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
 /// One input of a command.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Input {

@@ -25,6 +25,9 @@ const TOML: &str = r#"# The funnelc project file: where things are, and defaults
 rules = ["rules"]
 # Stored snapshots (`funnelc test --accept` writes them).
 snapshots = "rules/snapshots"
+# Shared fixture files (or folders of them): `fixture` declarations that the test files of
+# every rule file may start from. One rule file keeps its fixtures in its test file.
+# fixtures = ["fixtures"]
 
 [defaults]
 # The input format of lead data: jsonl, segment or csv (else told from the file).

@@ -34,6 +34,27 @@ pub struct Paths {
     /// The folder stored snapshots are kept in (else `snapshots/` beside the file that
     /// declares each).
     pub snapshots: Option<String>,
+    /// Shared fixture files, and folders of them: `.funnel` files of `fixture` declarations
+    /// any test file of the project may start from. One path or a list.
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub fixtures: Vec<String>,
+}
+
+/// A path, or a list of them.
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Paths {
+        One(String),
+        Many(Vec<String>),
+    }
+    match Paths::deserialize(d) {
+        Ok(Paths::One(p)) => Ok(vec![p]),
+        Ok(Paths::Many(v)) => Ok(v),
+        Err(_) => Err(serde::de::Error::custom(
+            "`fixtures` is a path or a list of paths (files or folders, relative to funnel.toml)",
+        )),
+    }
 }
 
 fn rules_default() -> Vec<String> {
@@ -46,6 +67,7 @@ impl Default for Paths {
             rules: rules_default(),
             tests: Vec::new(),
             snapshots: None,
+            fixtures: Vec::new(),
         }
     }
 }
@@ -129,6 +151,76 @@ impl Project {
     pub fn snapshots(&self) -> Option<PathBuf> {
         self.config.paths.snapshots.as_deref().map(|p| self.path(p))
     }
+
+    /// The shared fixture files `[paths] fixtures` names (every `*.funnel` under a folder),
+    /// read and checked on their own; with the path of each, canonical, so that the commands
+    /// that walk folders take them for what they are. A path that does not exist is a usage
+    /// error, said here.
+    pub fn shared_fixtures(&self) -> Result<Fixtures, Exit> {
+        let mut paths = Vec::new();
+        for p in &self.config.paths.fixtures {
+            let path = self.path(p);
+            if let Err(e) = std::fs::metadata(&path) {
+                eprintln!(
+                    "error: {}: `[paths] fixtures` names `{}`, which cannot be read: {}",
+                    self.path(FILE).display(),
+                    path.display(),
+                    funnelc::pipeline::io_reason(&e)
+                );
+                return Err(Exit::Usage);
+            }
+            paths.push(path);
+        }
+        let mut files = Vec::new();
+        let mut bad = Vec::new();
+        let mut keys = Vec::new();
+        for input in super::discover::discover(&paths)? {
+            let super::discover::Input::File(path) = input else {
+                continue;
+            };
+            let source = match super::read_source(&path)? {
+                super::Read::Ok(s) => s,
+                super::Read::Bad(s, d) => {
+                    bad.push((files.len(), d));
+                    s
+                }
+            };
+            keys.push(super::discover::key(&path));
+            files.push((source.name, source.text));
+        }
+        let mut shared = funnelc::check::SharedFixtures::new(files);
+        for (i, d) in bad {
+            shared.files[i].diagnostics.insert(0, d);
+        }
+        Ok(Fixtures { shared, keys })
+    }
+}
+
+/// The project's shared fixtures, and where their files are (canonical paths).
+#[derive(Default)]
+pub struct Fixtures {
+    pub shared: funnelc::check::SharedFixtures,
+    pub keys: Vec<PathBuf>,
+}
+
+impl Fixtures {
+    /// The shared fixtures of the project here, if there is one (none outside a project).
+    pub fn of(project: Option<&Project>) -> Result<Fixtures, Exit> {
+        match project {
+            Some(p) => p.shared_fixtures(),
+            None => Ok(Fixtures::default()),
+        }
+    }
+
+    /// Whether `path` is one of the shared fixture files.
+    pub fn holds(&self, path: &Path) -> bool {
+        self.keys.contains(&super::discover::key(path))
+    }
+
+    /// The shared fixtures, when the project has any.
+    pub fn get(&self) -> Option<&funnelc::check::SharedFixtures> {
+        (!self.keys.is_empty()).then_some(&self.shared)
+    }
 }
 
 /// `dir` relative to `cwd` when it is `cwd` or above it (`..`, `../..`); else as it is.
@@ -151,10 +243,15 @@ mod tests {
     #[test]
     fn every_key_is_known() {
         let c: Config = toml::from_str(
-            "[paths]\nrules = [\"r\"]\nsnapshots = \"s\"\n[defaults]\nas_of = \"2025-03-31\"\ninput_format = \"segment\"\n[defaults.rename]\n\"Demo Requested\" = \"demo.requested\"\n",
+            "[paths]\nrules = [\"r\"]\nsnapshots = \"s\"\nfixtures = \"f\"\n[defaults]\nas_of = \"2025-03-31\"\ninput_format = \"segment\"\n[defaults.rename]\n\"Demo Requested\" = \"demo.requested\"\n",
         )
         .unwrap();
         assert_eq!(c.paths.rules, ["r"]);
+        assert_eq!(c.paths.fixtures, ["f"]);
+        let many: Config = toml::from_str("[paths]\nfixtures = [\"a\", \"b.funnel\"]\n").unwrap();
+        assert_eq!(many.paths.fixtures, ["a", "b.funnel"]);
+        let e = toml::from_str::<Config>("[paths]\nfixtures = 3\n").unwrap_err();
+        assert!(e.message().contains("a path or a list of paths"), "{e}");
         assert_eq!(c.defaults.rename["Demo Requested"], "demo.requested");
         assert!(toml::from_str::<Config>("[paths]\nrule = [\"r\"]\n").is_err());
         assert!(toml::from_str::<Config>("[defaults]\ninput_format = \"xml\"\n").is_err());

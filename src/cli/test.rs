@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use super::discover::{discover, read_stdin, Input};
+use super::discover::{discover, key, read_stdin, Input};
+use super::project::Fixtures;
 use super::snapshots::{self, Mode};
 use super::test_out::{self, Outcome};
 use super::{color_stderr, read_source, Exit, Read, Source};
@@ -37,12 +38,12 @@ pub struct Args {
     /// Output format: `human`, `json`, or `junit` (JUnit XML, for CI)
     #[arg(long, value_enum, default_value = "human")]
     format: test_out::Format,
-    /// Also report which stages, moves, exits and score rules the tests exercised, naming
-    /// the ones none did
+    /// Also report which stages, moves, exits, score rules and condition branches (each
+    /// alternative of an `or`) the tests exercised, naming the ones none did
     #[arg(long)]
     coverage: bool,
-    /// Fail (exit 1) when the tests exercise less than this share of the stages, moves, exits
-    /// and score rules, e.g. `80%` (implies --coverage)
+    /// Fail (exit 1) when the tests exercise less than this share of the stages, moves, exits,
+    /// score rules and condition branches, e.g. `80%` (implies --coverage)
     #[arg(long, value_name = "N%", value_parser = parse_percent)]
     min_coverage: Option<f64>,
     /// Replace stored snapshots with the outcomes now (new and changed ones, and pending
@@ -106,10 +107,16 @@ pub fn run(args: Args) -> Exit {
         (Some(p), true) => p.test_paths(),
         (None, true) => vec![PathBuf::from(".")],
     };
-    let inputs = match discover(&paths) {
+    let fixtures = match Fixtures::of(project.as_ref()) {
+        Ok(f) => f,
+        Err(e) => return e,
+    };
+    let mut inputs = match discover(&paths) {
         Ok(i) => i,
         Err(e) => return e,
     };
+    // The shared fixture files hold no tests: they are read once, above, for the test files.
+    inputs.retain(|i| !matches!(i, Input::File(p) if fixtures.holds(p)));
     let defaults = project.as_ref().map(|p| &p.config.defaults);
     let default_as_of = match super::eval::as_of(defaults.and_then(|d| d.as_of.as_deref())) {
         Ok(a) => a,
@@ -122,6 +129,16 @@ pub fn run(args: Args) -> Exit {
         rename: defaults.map(|d| d.rename.clone()).unwrap_or_default(),
         ..Loader::default()
     };
+    for f in &fixtures.shared.files {
+        let source = Source {
+            name: f.name.clone(),
+            text: f.source.clone(),
+        };
+        if !report(&f.diagnostics, &source) {
+            loader.invalid = true;
+        }
+    }
+    loader.fixtures = fixtures;
     let mut jobs = Vec::new();
     for input in &inputs {
         loader.input(input, &mut jobs);
@@ -148,11 +165,12 @@ pub fn run(args: Args) -> Exit {
         eprintln!("error: --review asks on a terminal; without one, use --accept");
         return Exit::Usage;
     }
+    let want_coverage = args.coverage || args.min_coverage.is_some();
     // Tests on every core; then each snapshot, whose sample is itself evaluated in parallel.
     let mut results: Vec<_> = jobs
         .par_iter()
         .map(|j| match &j.work {
-            Work::Test(r) => Some(rule_tests::run(&rules[j.rules].plan, r)),
+            Work::Test(r) => Some(rule_tests::run(&rules[j.rules].plan, r, want_coverage)),
             Work::Snapshot(_) => None,
         })
         .collect();
@@ -176,8 +194,8 @@ pub fn run(args: Args) -> Exit {
             result,
         })
         .collect();
-    let coverage = (args.coverage || args.min_coverage.is_some())
-        .then(|| test_out::coverage(rules.iter().map(|r| &r.plan), &outcomes));
+    let coverage =
+        want_coverage.then(|| test_out::coverage(rules.iter().map(|r| &r.plan), &outcomes));
     let counts = test_out::Counts {
         filtered,
         not_run: loader.not_run,
@@ -246,10 +264,11 @@ struct Loader {
     default_as_of: Option<i64>,
     default_format: Option<funnelc::pipeline::Format>,
     rename: std::collections::BTreeMap<String, String>,
-}
-
-fn key(path: &Path) -> PathBuf {
-    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+    /// The project's shared fixtures.
+    fixtures: Fixtures,
+    /// The shared fixtures checked against a rule file's schema already (name, rule file),
+    /// so that each problem is told once.
+    shared_checked: std::collections::BTreeSet<(String, usize)>,
 }
 
 impl Loader {
@@ -324,19 +343,69 @@ impl Loader {
                     &source.text,
                     &self.rules[r].compiled.file,
                     &self.rules[r].compiled.symbols,
+                    self.fixtures.get(),
                 ));
                 diag::sort(&mut diags);
-                if !report(&diags, &source) {
+                let checks = report(&diags, &source);
+                if !(checks && self.shared_fit(r, &parsed.file, &source.name)) {
                     self.invalid = true;
                     self.not_run += declared_tests(&parsed.file);
                     return;
                 }
-                let files = [&parsed.file, &self.rules[r].compiled.file];
+                let mut files = vec![&parsed.file, &self.rules[r].compiled.file];
+                files.extend(self.fixtures.shared.parsed());
                 if !self.collect(r, &parsed.file, &source, &files, &dir, jobs) {
                     self.invalid = true;
                 }
             }
         }
+    }
+
+    /// Whether the shared fixtures a test file starts from check, and fit the schema of its
+    /// rule file `r`; what does not is shown on standard error, in the fixture file, once.
+    fn shared_fit(&mut self, r: usize, tests: &File, test_file: &str) -> bool {
+        let Some(shared) = self.fixtures.get() else {
+            return true;
+        };
+        let mut ok = true;
+        for name in shared.used_by(tests) {
+            let Some((_, i)) = shared.get(&name) else {
+                continue;
+            };
+            if !shared.file_ok(i) {
+                eprintln!(
+                    "error: {test_file}: its tests did not run: the shared fixture \"{name}\" \
+                     is in `{}`, which does not check",
+                    shared.files[i].name
+                );
+                ok = false;
+                continue;
+            }
+            let found = shared.check_against(
+                &std::collections::BTreeSet::from([name.clone()]),
+                &self.rules[r].compiled.symbols,
+            );
+            let first = self.shared_checked.insert((name, r));
+            for (i, diags) in found {
+                let file = &shared.files[i];
+                if first {
+                    report(
+                        &diags,
+                        &Source {
+                            name: file.name.clone(),
+                            text: file.source.clone(),
+                        },
+                    );
+                    eprintln!(
+                        "note: `{}` was checked against the schema of `{}`, whose tests start \
+                         from it",
+                        file.name, self.rules[r].name
+                    );
+                }
+                ok &= !diags.iter().any(diag::Diagnostic::is_error);
+            }
+        }
+        ok
     }
 
     fn read(&mut self, path: &Path) -> Option<Source> {

@@ -321,17 +321,21 @@ impl Coverage {
     fn human(&self) -> String {
         let (hit, total) = self.totals();
         let mut out = format!(
-            "\ncoverage: {hit} of {total} stages, moves, exits and score rules exercised ({})\n",
+            "\ncoverage: {hit} of {total} stages, moves, exits, score rules and condition branches \
+             exercised ({})\n",
             percent_text(self.percent())
         );
         for (file, items) in &self.files {
             let h = items.iter().filter(|i| i.hit).count();
             let _ = writeln!(out, "  {file}: {h} of {}", items.len());
             for i in items.iter().filter(|i| !i.hit) {
+                let col = i.column.map(|c| format!(":{c}")).unwrap_or_default();
                 let _ = writeln!(
                     out,
-                    "    not exercised: {} {} ({file}:{})",
-                    i.kind, i.name, i.line
+                    "    not exercised: {} {} ({file}:{}{col})",
+                    i.kind,
+                    printable(&i.name),
+                    i.line
                 );
             }
         }

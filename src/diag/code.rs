@@ -341,6 +341,25 @@ test "a form captures a lead" {
 }
 "#,
     }
+    FixtureFile = "funnel::fixture_file", Error {
+        summary: "a declaration other than a fixture in a shared fixture file",
+        explanation: "A file that `funnel.toml` names in `[paths] fixtures` is a shared \
+            fixture file: it holds only `fixture` declarations, which every test file of the \
+            project may start a test from. Rules, tests, cases and snapshots belong in rule \
+            files and test files. A shared fixture is checked against the schema of each rule \
+            file whose tests use it.",
+        mistake: r#"fixture "a cfo" {
+  traits { role: "cfo" }
+}
+test "a cfo is captured" from "a cfo" {
+  expect stage MCL
+}
+"#,
+        fix: r#"fixture "a cfo" {
+  traits { role: "cfo" }
+}
+"#,
+    }
     DuplicateName = "funnel::duplicate_name", Error {
         summary: "a name declared twice, or a segment or score named like a trait or event",
         explanation: "Stages, segments, scores, traits, event types, grades of one score, \

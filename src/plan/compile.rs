@@ -117,6 +117,10 @@ pub(crate) fn compile(file: &File, sym: &Symbols, source: &str, file_name: &str)
             rules.push(ScoreRule {
                 points: r.points.value,
                 kind,
+                expr: match &r.kind {
+                    RuleKind::When(e) => Some(e.clone()),
+                    RuleKind::Per { .. } => None,
+                },
                 line: cx.line(r.span),
                 text: cx.text(r.span),
             });

@@ -102,6 +102,8 @@ pub enum RulePoints {
 pub struct ScoreRule {
     pub points: f64,
     pub kind: RulePoints,
+    /// The condition of a `when` rule as written (for explanations and test coverage).
+    pub expr: Option<ast::Expr>,
     pub line: usize,
     pub text: String,
 }

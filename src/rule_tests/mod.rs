@@ -218,8 +218,9 @@ fn trigger_is(plan: &Plan, lead: &Lead, t: Trigger, event: &str) -> bool {
     matches!(t, Trigger::Event(_)) && trigger_words(plan, lead, t) == event
 }
 
-/// Runs one test against a plan.
-pub fn run(plan: &Plan, r: &Runnable) -> TestResult {
+/// Runs one test against a plan; with `coverage`, also works out the condition branches it
+/// exercised (which evaluates the conditions of the rules that fired again).
+pub fn run(plan: &Plan, r: &Runnable, coverage: bool) -> TestResult {
     let mut failures = Vec::new();
     let lead = match lead_of(plan, r) {
         Ok(l) => l,
@@ -240,15 +241,20 @@ pub fn run(plan: &Plan, r: &Runnable) -> TestResult {
         .map(moment)
         .or_else(|| lead.events.iter().map(|e| e.at).max())
         .unwrap_or(0);
-    let out = replay(plan, &lead, as_of);
+    let mut hits = Hits::new(plan);
+    let out = if coverage {
+        coverage::replay_covered(plan, &lead, as_of, &mut hits)
+    } else {
+        let out = replay(plan, &lead, as_of);
+        hits.add(&out);
+        out
+    };
     let stage_of = |name: &str| plan.stages.iter().position(|s| s.name == name);
     for x in &test.expects {
         if let Some(f) = expectation(plan, &lead, &out, x, &stage_of) {
             failures.push(f);
         }
     }
-    let mut hits = Hits::new(plan);
-    hits.add(&out);
     TestResult {
         name: r.name.clone(),
         origin: r.origin.clone(),

@@ -141,53 +141,53 @@ fn position_of(plan: &Plan, state: &super::State) -> Position {
 pub fn explain(plan: &Plan, lead: &Lead, as_of: i64) -> (Outcome, Explanation) {
     let (out, trace) = replay_traced(plan, lead, as_of);
     let (by_type, seen) = index_by_type(plan, lead, as_of);
-    let (steps, looks): (Vec<&Snapshot>, Vec<&Snapshot>) =
-        trace.iter().partition(|s| s.look.is_none());
+    let looks: Vec<&Snapshot> = trace.iter().filter(|s| s.look.is_some()).collect();
     let mut timeline = Vec::new();
-    let mut snaps = steps.into_iter();
-    for entry in &out.state.entries {
-        let Some(snap) = snaps.next() else { break };
+    for (step, snap) in steps(&out, &trace) {
         let cx = moment_at(plan, lead, &by_type, snap);
-        let (rule, condition) = match entry.by {
-            EnteredBy::Enter => {
-                let stage = &plan.stages[entry.stage as usize];
-                (
-                    stage_rule(plan, entry.stage as usize),
-                    node(&cx, &stage.enter, &stage.enter_expr),
-                )
+        match step {
+            StepOf::Entry(entry) => {
+                let (rule, condition) = match entry.by {
+                    EnteredBy::Enter => {
+                        let stage = &plan.stages[entry.stage as usize];
+                        (
+                            stage_rule(plan, entry.stage as usize),
+                            node(&cx, &stage.enter, &stage.enter_expr),
+                        )
+                    }
+                    EnteredBy::Leave(li) => {
+                        let l = &plan.leaves[li];
+                        (leave_ref(plan, l), leave_node(&cx, l, entry.trigger))
+                    }
+                };
+                timeline.push(Step {
+                    at: Instant(entry.at),
+                    from: snap.before.stage.map(|s| stage_ref(plan, s)),
+                    to: stage_ref(plan, entry.stage),
+                    rule,
+                    trigger: trigger_ref(plan, lead, entry.trigger),
+                    condition,
+                });
             }
-            EnteredBy::Leave(li) => {
-                let l = &plan.leaves[li];
-                (leave_ref(plan, l), leave_node(&cx, l, entry.trigger))
+            StepOf::Exit(x) => {
+                let l = &plan.leaves[x.leave];
+                let to = match &l.to {
+                    LeaveTo::Exit(n) => StageRef {
+                        name: n.clone(),
+                        title: None,
+                    },
+                    LeaveTo::Stage(s) => stage_ref(plan, *s),
+                };
+                timeline.push(Step {
+                    at: Instant(x.at),
+                    from: Some(stage_ref(plan, x.from)),
+                    to,
+                    rule: leave_ref(plan, l),
+                    trigger: trigger_ref(plan, lead, x.trigger),
+                    condition: leave_node(&cx, l, x.trigger),
+                });
             }
-        };
-        timeline.push(Step {
-            at: Instant(entry.at),
-            from: snap.before.stage.map(|s| stage_ref(plan, s)),
-            to: stage_ref(plan, entry.stage),
-            rule,
-            trigger: trigger_ref(plan, lead, entry.trigger),
-            condition,
-        });
-    }
-    if let (Some(x), Some(snap)) = (&out.state.exit, snaps.next()) {
-        let l = &plan.leaves[x.leave];
-        let to = match &l.to {
-            LeaveTo::Exit(n) => StageRef {
-                name: n.clone(),
-                title: None,
-            },
-            LeaveTo::Stage(s) => stage_ref(plan, *s),
-        };
-        let cx = moment_at(plan, lead, &by_type, snap);
-        timeline.push(Step {
-            at: Instant(x.at),
-            from: Some(stage_ref(plan, x.from)),
-            to,
-            rule: leave_ref(plan, l),
-            trigger: trigger_ref(plan, lead, x.trigger),
-            condition: leave_node(&cx, l, x.trigger),
-        });
+        }
     }
     let now = Moment {
         plan,
@@ -287,6 +287,95 @@ pub fn explain(plan: &Plan, lead: &Lead, as_of: i64) -> (Outcome, Explanation) {
         sla_breaches: super::sla_breaches(plan, &out),
     };
     (out, explanation)
+}
+
+/// A step of a replay: an entry into a stage, or the exit.
+enum StepOf<'a> {
+    Entry(&'a super::Entry),
+    Exit(&'a super::ExitRecord),
+}
+
+/// Each step of a replay (every entry in order, then the exit), with the snapshot of the state
+/// just before it.
+fn steps<'a>(out: &'a Outcome, trace: &'a [Snapshot]) -> Vec<(StepOf<'a>, &'a Snapshot)> {
+    let mut snaps = trace.iter().filter(|s| s.look.is_none());
+    let mut steps = Vec::new();
+    for entry in &out.state.entries {
+        let Some(snap) = snaps.next() else {
+            return steps;
+        };
+        steps.push((StepOf::Entry(entry), snap));
+    }
+    if let (Some(x), Some(snap)) = (&out.state.exit, snaps.next()) {
+        steps.push((StepOf::Exit(x), snap));
+    }
+    steps
+}
+
+/// A rule that fired in a replay.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Fired {
+    /// A stage's `enter when` (the stage's index).
+    Enter(usize),
+    /// A move or an exit (index into `plan.leaves`).
+    Leave(usize),
+    /// A `when` rule of a score (score, rule) that gives points at the moment asked for.
+    Points(usize, usize),
+}
+
+/// Every rule that fired in the replay of `lead` up to `as_of`, with its condition evaluated
+/// again, as an explanation shows it, at the moment it fired: each stage entry (by the
+/// stage's condition, or a move's), the exit, and each score rule `when` a condition that gives
+/// points at `as_of`. A move or exit `on` an event shows its guard; one without a guard, and
+/// a `per` score rule, have no condition and are left out. For test coverage, which asks
+/// which parts of a condition held when it mattered.
+pub fn fired(plan: &Plan, lead: &Lead, as_of: i64) -> (Outcome, Vec<(Fired, Node)>) {
+    let (out, trace) = replay_traced(plan, lead, as_of);
+    let (by_type, seen) = index_by_type(plan, lead, as_of);
+    let mut fired = Vec::new();
+    let leave = |cx: &Moment<'_>, li: usize| {
+        let l = &plan.leaves[li];
+        let e = match &l.fires {
+            ast::Fires::When(e) => Some(e),
+            ast::Fires::On { guard, .. } => guard.as_ref(),
+        };
+        match (&l.when, e) {
+            (Some(c), Some(e)) => Some((Fired::Leave(li), node(cx, c, e))),
+            _ => None,
+        }
+    };
+    for (step, snap) in steps(&out, &trace) {
+        let cx = moment_at(plan, lead, &by_type, snap);
+        match step {
+            StepOf::Entry(entry) => match entry.by {
+                EnteredBy::Enter => {
+                    let s = entry.stage as usize;
+                    let stage = &plan.stages[s];
+                    fired.push((Fired::Enter(s), node(&cx, &stage.enter, &stage.enter_expr)));
+                }
+                EnteredBy::Leave(li) => fired.extend(leave(&cx, li)),
+            },
+            StepOf::Exit(x) => fired.extend(leave(&cx, x.leave)),
+        }
+    }
+    let now = Moment {
+        plan,
+        lead,
+        by_type: &by_type,
+        state: &out.state,
+        t: as_of,
+        n: seen,
+        memo: 0,
+    };
+    for (si, (model, value)) in plan.scores.iter().zip(&out.scores).enumerate() {
+        for &(ri, _, _) in &value.parts {
+            let rule = &model.rules[ri];
+            if let (crate::plan::RulePoints::When(c), Some(e)) = (&rule.kind, &rule.expr) {
+                fired.push((Fired::Points(si, ri), node(&now, c, e)));
+            }
+        }
+    }
+    (out, fired)
 }
 
 /// The moment a snapshot was taken at, as the machine saw it then.

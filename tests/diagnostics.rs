@@ -182,3 +182,57 @@ fn limits_the_explanations_state() {
     assert_eq!(codes(&chained(257)), vec![]);
     assert_eq!(codes(&chained(258)), vec![Code::TooComplex]);
 }
+
+/// The knock-on corpus (`knock-on-*.funnel`): one file with a mistake planted in several
+/// declarations, and one other declaration broken in one way each. Its second line lists every
+/// diagnostic `funnelc check` must give, as `LINE CODE`: the broken declaration's syntax error
+/// and the planted mistakes, which must all survive it; no knock-on error about a name the
+/// broken declaration declares.
+#[test]
+fn knock_on_corpus_reports_exactly_the_expected() {
+    let mut wrong = Vec::new();
+    let mut cases = 0;
+    for path in fixtures() {
+        let name = file_name(&path);
+        if !name.starts_with("knock-on-") {
+            continue;
+        }
+        cases += 1;
+        let source = read_fixture(&path);
+        let expected = source
+            .lines()
+            .nth(1)
+            .and_then(|l| l.strip_prefix("// expect: "))
+            .unwrap_or_else(|| {
+                panic!("{name}: the second line must be `// expect: LINE CODE, ...`")
+            });
+        let diags = funnelc::compile(&source, "fixture.funnel").diagnostics;
+        let mut got: Vec<(usize, &str)> = diags
+            .iter()
+            .map(|d| {
+                let line = source[..d.span.start].matches('\n').count() + 1;
+                (line, d.code.short_name())
+            })
+            .collect();
+        got.sort();
+        let got = got
+            .iter()
+            .map(|(l, c)| format!("{l} {c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        if got != expected {
+            wrong.push(format!("{name}:\n  expected {expected}\n  got      {got}"));
+        }
+        // Exactly the one broken declaration is reported as such.
+        let syntax = diags
+            .iter()
+            .filter(|d| matches!(d.code, Code::Syntax | Code::Unbalanced))
+            .count();
+        let broken = if name.contains("two-broken") { 2 } else { 1 };
+        if syntax != broken {
+            wrong.push(format!("{name}: {syntax} syntax errors, not {broken}"));
+        }
+    }
+    assert!(cases >= 50, "only {cases} knock-on fixtures");
+    assert!(wrong.is_empty(), "\n{}", wrong.join("\n"));
+}

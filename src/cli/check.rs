@@ -168,15 +168,7 @@ pub fn diagnostics_of(source: &Source, dir: &Path) -> Vec<Diagnostic> {
             rules_path.display()
         ));
     }
-    let mut diags = parsed.diagnostics;
-    diags.extend(funnelc::check::check_tests(
-        &parsed.file,
-        &source.text,
-        &rules.file,
-        &rules.symbols,
-    ));
-    diag::sort(&mut diags);
-    diags
+    funnelc::check_test_file(&parsed, &source.text, &rules)
 }
 
 /// `--explain CODE`: the code's summary, explanation and example; `--explain` alone: every

@@ -318,14 +318,8 @@ impl Loader {
                     self.not_run += declared_tests(&parsed.file);
                     return;
                 };
-                let mut diags = parsed.diagnostics;
-                diags.extend(funnelc::check::check_tests(
-                    &parsed.file,
-                    &source.text,
-                    &self.rules[r].compiled.file,
-                    &self.rules[r].compiled.symbols,
-                ));
-                diag::sort(&mut diags);
+                let diags =
+                    funnelc::check_test_file(&parsed, &source.text, &self.rules[r].compiled);
                 if !report(&diags, &source) {
                     self.invalid = true;
                     self.not_run += declared_tests(&parsed.file);

@@ -187,6 +187,40 @@ pub fn unbalanced(chunk: &str, offset: usize) -> Option<crate::diag::Diagnostic>
     })
 }
 
+/// The first text in a piece of source whose closing quote is missing: text ends at the end
+/// of its line, so everything after the quote was read as text.
+pub fn unclosed_text(chunk: &str, offset: usize) -> Option<crate::diag::Diagnostic> {
+    use crate::diag::{Code, Diagnostic};
+    let b = chunk.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if let Some(end) = comment_end(b, i) {
+            i = end;
+            continue;
+        }
+        if b[i] == b'"' {
+            let end = string_end(b, i);
+            if b.get(end - 1) != Some(&b'"') {
+                let line_end = memchr::memchr(b'\n', &b[i..]).map_or(b.len(), |n| i + n);
+                let line_end = trim_end(b, i, line_end);
+                return Some(
+                    Diagnostic::error(
+                        Code::Syntax,
+                        Span::new(offset + i, offset + line_end),
+                        "this text is never closed",
+                    )
+                    .label("the text starts here and runs to the end of the line")
+                    .help("close it with `\"` where it ends, on the same line"),
+                );
+            }
+            i = end;
+            continue;
+        }
+        i += 1;
+    }
+    None
+}
+
 /// The end of the comment starting at byte `i`, if one does: a line comment ends before its
 /// newline, a block comment just after its `*/`, or at the end of the text if never closed.
 /// The grammar's `COMMENT` rule is the definition; this is the one copy in Rust.

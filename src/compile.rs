@@ -385,6 +385,63 @@ mod tests {
         assert!(c.plan().is_none());
     }
 
+    fn messages(src: &str) -> Vec<String> {
+        compile(src, "x.funnel")
+            .diagnostics
+            .iter()
+            .map(|d| d.message.clone())
+            .collect()
+    }
+
+    const SCHEMA: &str = "schema { event a }\n";
+
+    #[test]
+    fn a_name_the_broken_text_declares_is_not_unknown_one_declared_nowhere_is() {
+        let src = format!(
+            "{SCHEMA}stage // the broken one\n  SQL {{ enter when ( }}\n\
+             kpi velocity SQL -> SQX {{ target at most 7d }}\nstage A {{ enter when a }}\n"
+        );
+        assert_eq!(
+            messages(&src),
+            ["this `(` is never closed", "unknown stage `SQX`"]
+        );
+    }
+
+    #[test]
+    fn a_nameless_declaration_takes_the_one_unknown_name_of_its_kind() {
+        let one = format!(
+            "{SCHEMA}stage {{ enter when a }}\nstage B {{ enter when a }}\n\
+             kpi velocity SQL -> B {{ target at most 7d }}\nmove B -> SQL on a\n"
+        );
+        let c = compile(&one, "x.funnel");
+        assert_eq!(c.diagnostics.len(), 1, "{:?}", c.diagnostics);
+        let help = c.diagnostics[0].help.as_deref().unwrap();
+        assert!(help.contains("write `stage SQL` here"), "{help}");
+        // Two names: which one was meant is a guess, and both are reported.
+        let two = one.replace("move B -> SQL", "move B -> SQO");
+        let got = messages(&two);
+        assert!(got.contains(&"unknown stage `SQL`".to_string()), "{got:?}");
+        assert!(got.contains(&"unknown stage `SQO`".to_string()), "{got:?}");
+    }
+
+    #[test]
+    fn unused_is_left_out_only_for_names_the_broken_text_uses() {
+        let src = format!(
+            "{SCHEMA}segment used = a\nsegment idle = a\n\
+             stage A {{ enter when a }}\nstage B {{ enter when used and (a }}\n"
+        );
+        assert_eq!(
+            messages(&src),
+            ["segment `idle` is never used", "this `(` is never closed"]
+        );
+    }
+
+    #[test]
+    fn a_broken_tests_for_makes_no_name_unknown() {
+        let src = "tests fr \"rules.funnel\"\ntest \"t\" {\n  expect stage SQL\n}\n";
+        assert_eq!(messages(src), ["expected `for`, found `fr`"]);
+    }
+
     #[test]
     fn a_syntax_error_keeps_the_rest_and_drops_noise() {
         let c = compile(

@@ -296,7 +296,8 @@ pub(super) fn syntax_error(e: &pest::error::Error<Rule>, chunk: &str, offset: us
         .filter_map(|r| {
             if *r == Rule::EOI {
                 describe(Rule::stage)
-            } else if is_top_level_keyword(*r) {
+            } else if between_declarations && is_top_level_keyword(*r) {
+                // Said once, as "a declaration"; `target` inside a kpi is just `target`.
                 None
             } else {
                 describe(*r)

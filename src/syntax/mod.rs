@@ -465,6 +465,45 @@ mod tests {
     }
 
     #[test]
+    fn a_broken_declaration_does_not_swallow_its_neighbours() {
+        // `Stage` in capitals and an indented stage start no chunk of `scan`'s; the stage
+        // before each is still read, and so is the indented one after a broken one.
+        for (src, names) in [
+            ("stage A { enter when x }\nStage B { enter when y }\n", vec!["A"]),
+            ("stage A { enter when x }\n  stage B { enter when (y }\n", vec!["A"]),
+            (
+                "stage A {\n  enter when x and\n\n  stage B { enter when y }\n  stage C { enter when z }\n",
+                vec!["B", "C"],
+            ),
+            ("stage A { enter when x }\n}\nstage B { enter when y }\n", vec!["A", "B"]),
+        ] {
+            let p = parse(src);
+            let read: Vec<&str> = p
+                .file
+                .items
+                .iter()
+                .filter_map(|i| match i {
+                    Item::Stage(s) => Some(s.name.text.as_str()),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(read, names, "{src}");
+            assert_eq!(p.diagnostics.len(), 1, "{src}: {:?}", p.diagnostics);
+            assert_eq!(p.broken.len(), 1, "{src}");
+        }
+    }
+
+    #[test]
+    fn a_missing_plain_token_is_said_where_it_is_missing() {
+        let src = "move SQO SQL on x\n";
+        let d = &parse(src).diagnostics[0];
+        assert_eq!(d.message, "expected `->`, found `SQL`");
+        assert_eq!(&src[d.span.start..d.span.end], "SQL");
+        let d = &parse("schema {\n  trait a int\n}\n").diagnostics[0];
+        assert_eq!(d.message, "expected `:`, found `int`");
+    }
+
+    #[test]
     fn two_broken_stages_both_reported() {
         let src = "stage A {\n  enter form.submitted\n}\n\nstage B {\n  enter when (x\n}\n\nstage C {\n  enter when y\n}\n";
         let p = parse(src);

@@ -337,6 +337,21 @@ mod tests {
     }
 
     #[test]
+    fn unclosed_text_is_found_before_the_brackets_it_swallows() {
+        let d = unclosed_text("stage A \"Title {\n  enter when x\n}\n", 10).unwrap();
+        assert_eq!(d.message, "this text is never closed");
+        assert_eq!((d.span.start, d.span.end), (18, 26));
+        for closed in [
+            "stage A \"Title\" { }",
+            "funnel \"a \\\" b\"",
+            "// \"in a comment\n",
+        ] {
+            assert!(unclosed_text(closed, 0).is_none(), "{closed}");
+        }
+        assert!(unclosed_text("funnel \"open", 0).is_some());
+    }
+
+    #[test]
     fn depth_limit() {
         let src = "(".repeat(10_000);
         assert_eq!(scan(&src).too_deep, Some(MAX_DEPTH));

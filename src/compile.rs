@@ -2,6 +2,8 @@
 //! Every command and every library user that needs a rule file goes through [`compile`], so
 //! the file is parsed once and diagnostics are filtered the same way everywhere.
 
+use std::collections::{HashMap, HashSet};
+
 use crate::check::{self, Symbols};
 use crate::diag::{self, Code, Diagnostic};
 use crate::plan::Plan;
@@ -53,69 +55,110 @@ fn subject<'s>(d: &Diagnostic, source: &'s str) -> &'s str {
     }
 }
 
-/// Whether `d` only follows from declarations that could not be parsed, and so is left out:
-/// the syntax error says what to fix, and every declaration that parsed is still checked.
-///
-/// - a name reported unknown that a broken declaration declares, of that kind, wherever the
-///   broken text names it (`recover::declared`); a name declared nowhere is still reported;
-/// - with `tests for` broken, every unknown name: the names are the rule file's;
-/// - "no stages" when a broken declaration may be a stage, or the file a test file;
-/// - a segment or score reported unused that a broken declaration names: it may use it.
-fn knock_on(d: &Diagnostic, source: &str, broken: &[Broken]) -> bool {
-    use recover::Kind as K;
-    let declared = || broken.iter().flat_map(|b| &b.declares);
-    let name = subject(d, source);
-    // A trait group (`company` in a test's `traits`) is declared by its traits.
-    let names = |x: &recover::Declared| {
-        x.name.as_deref().is_some_and(|n| {
-            n == name
-                || (matches!(x.kind, K::Trait | K::SchemaEntry)
-                    && n.strip_prefix(name)
-                        .is_some_and(|rest| rest.starts_with('.')))
-        })
-    };
-    let declares = |kinds: &[K]| {
-        declared().any(|x| (x.kind == K::Unknown || kinds.contains(&x.kind)) && names(x))
-    };
-    let test_file = declared().any(|x| x.kind == K::TestsFor);
-    match d.code {
-        Code::UnknownTrait
-        | Code::UnknownEvent
-        | Code::UnknownProperty
-        | Code::UnknownName
-        | Code::UnknownStage
-        | Code::UnknownScore
-        | Code::UnknownGrade
-        | Code::UnknownExit
-        | Code::UnknownFixture
-        | Code::NoStages
-            if test_file =>
-        {
-            true
+/// What the broken declarations declare, indexed to tell a knock-on diagnostic from any
+/// other (see [`KnockOn::is_knock_on`]).
+struct KnockOn<'a> {
+    source: &'a str,
+    broken: &'a [Broken],
+    /// Each declared name and the kinds it is declared as; a trait group (`company` of
+    /// `company.size`) as a trait.
+    names: HashMap<&'a str, Vec<recover::Kind>>,
+    test_file: bool,
+    may_be_stage: bool,
+    /// Every word of the broken text, read when first needed.
+    mentioned: std::cell::OnceCell<HashSet<&'a str>>,
+}
+
+impl<'a> KnockOn<'a> {
+    fn new(source: &'a str, broken: &'a [Broken]) -> Self {
+        use recover::Kind as K;
+        let mut names: HashMap<&str, Vec<K>> = HashMap::new();
+        let (mut test_file, mut may_be_stage) = (false, false);
+        for x in broken.iter().flat_map(|b| &b.declares) {
+            test_file |= x.kind == K::TestsFor;
+            may_be_stage |= matches!(x.kind, K::Stage | K::Unknown);
+            let Some(name) = x.name.as_deref() else {
+                continue;
+            };
+            names.entry(name).or_default().push(x.kind);
+            if matches!(x.kind, K::Trait | K::SchemaEntry) {
+                for (dot, _) in name.match_indices('.') {
+                    names.entry(&name[..dot]).or_default().push(K::Trait);
+                }
+            }
         }
-        Code::UnknownTrait => declares(&[K::Trait, K::SchemaEntry]),
-        Code::UnknownEvent => declares(&[K::Event, K::SchemaEntry]),
-        Code::UnknownProperty => declares(&[K::Property, K::SchemaEntry]),
-        Code::UnknownName => declares(&[
-            K::Trait,
-            K::Event,
-            K::Property,
-            K::SchemaEntry,
-            K::Segment,
-            K::Score,
-        ]),
-        Code::UnknownStage => declares(&[K::Stage]),
-        Code::UnknownScore => declares(&[K::Score]),
-        Code::UnknownGrade => declares(&[K::Grade]),
-        Code::UnknownExit => declares(&[K::Exit]),
-        Code::UnknownFixture => declares(&[K::Fixture]),
-        Code::NoStages => declared().any(|x| matches!(x.kind, K::Stage | K::Unknown)),
-        Code::UnusedSegment | Code::UnusedScore => broken.iter().any(|b| {
-            source
-                .get(b.span.start..b.span.end)
-                .is_some_and(|text| recover::mentions(text, name))
-        }),
-        _ => false,
+        KnockOn {
+            source,
+            broken,
+            names,
+            test_file,
+            may_be_stage,
+            mentioned: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// Whether `d` only follows from declarations that could not be parsed, and so is left
+    /// out: the syntax error says what to fix, and every declaration that parsed is still
+    /// checked.
+    ///
+    /// - a name reported unknown that a broken declaration declares, of that kind, wherever
+    ///   the broken text names it (`recover::declared`); a name declared nowhere is still
+    ///   reported;
+    /// - with `tests for` broken, every unknown name: the names are the rule file's;
+    /// - "no stages" when a broken declaration may be a stage;
+    /// - a segment or score reported unused that a broken declaration names: it may use it.
+    fn is_knock_on(&self, d: &Diagnostic) -> bool {
+        use recover::Kind as K;
+        let name = subject(d, self.source);
+        let declares = |kinds: &[K]| {
+            self.names
+                .get(name)
+                .is_some_and(|ks| ks.iter().any(|k| *k == K::Unknown || kinds.contains(k)))
+        };
+        match d.code {
+            Code::UnknownTrait
+            | Code::UnknownEvent
+            | Code::UnknownProperty
+            | Code::UnknownName
+            | Code::UnknownStage
+            | Code::UnknownScore
+            | Code::UnknownGrade
+            | Code::UnknownExit
+            | Code::UnknownFixture
+            | Code::NoStages
+                if self.test_file =>
+            {
+                true
+            }
+            Code::UnknownTrait => declares(&[K::Trait, K::SchemaEntry]),
+            Code::UnknownEvent => declares(&[K::Event, K::SchemaEntry]),
+            Code::UnknownProperty => declares(&[K::Property, K::SchemaEntry]),
+            Code::UnknownName => declares(&[
+                K::Trait,
+                K::Event,
+                K::Property,
+                K::SchemaEntry,
+                K::Segment,
+                K::Score,
+            ]),
+            Code::UnknownStage => declares(&[K::Stage]),
+            Code::UnknownScore => declares(&[K::Score]),
+            Code::UnknownGrade => declares(&[K::Grade]),
+            Code::UnknownExit => declares(&[K::Exit]),
+            Code::UnknownFixture => declares(&[K::Fixture]),
+            Code::NoStages => self.may_be_stage,
+            Code::UnusedSegment | Code::UnusedScore => self
+                .mentioned
+                .get_or_init(|| {
+                    self.broken
+                        .iter()
+                        .filter_map(|b| self.source.get(b.span.start..b.span.end))
+                        .flat_map(recover::names_in)
+                        .collect()
+                })
+                .contains(name),
+            _ => false,
+        }
     }
 }
 
@@ -319,7 +362,8 @@ fn leave_out_knock_on(
     if broken.is_empty() {
         return;
     }
-    diagnostics.retain(|d| !knock_on(d, source, broken));
+    let knock_on = KnockOn::new(source, broken);
+    diagnostics.retain(|d| !knock_on.is_knock_on(d));
     missing_name_meant_as_unknown(diagnostics, syntax, source, broken);
 }
 

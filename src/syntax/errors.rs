@@ -389,6 +389,11 @@ pub(super) fn syntax_error(e: &pest::error::Error<Rule>, chunk: &str, offset: us
 /// with pest's error detail on, the place it got furthest and the tokens it tried there are
 /// known. Only where that is past `at`, where the ordinary error points.
 fn missing_token(chunk: &str, offset: usize, at: usize) -> Option<Diagnostic> {
+    // The detailed parse costs a few times the ordinary one: not for a huge declaration,
+    // whose error is said the ordinary way.
+    if chunk.len() > DETAILED_PARSE_MAX {
+        return None;
+    }
     // The detail switch is global: one detailed parse at a time, and the switch read back
     // off before another starts. A parse elsewhere that starts meanwhile only records more.
     static DETAIL: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -450,6 +455,9 @@ fn missing_token(chunk: &str, offset: usize, at: usize) -> Option<Diagnostic> {
     .label(format!("write {} before this", join_or(&list)));
     Some(d)
 }
+
+/// The largest declaration read again with pest's error detail on.
+const DETAILED_PARSE_MAX: usize = 64 << 10;
 
 fn single_equals(span: Span) -> Diagnostic {
     Diagnostic::error(Code::Syntax, span, "a single `=` does not compare")

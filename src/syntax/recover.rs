@@ -13,7 +13,7 @@ use crate::diag::suggest;
 use crate::span::Span;
 
 /// What a declared name names.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Kind {
     Trait,
     Event,
@@ -60,13 +60,16 @@ impl Broken {
     }
 }
 
-/// Whether `name` appears in `text` as a name (`icp` in `icp and x`, not in `icpx`), outside
-/// comments and text: the broken text may use it.
-pub fn mentions(text: &str, name: &str) -> bool {
-    tokens(text).iter().any(|t| match t.what {
-        Tok::Word(w) => w == name,
-        _ => false,
-    })
+/// The names and words of `text` (`icp` in `icp and x`), outside comments and text: those the
+/// broken text may use.
+pub fn names_in(text: &str) -> Vec<&str> {
+    tokens(text)
+        .into_iter()
+        .filter_map(|t| match t.what {
+            Tok::Word(w) => Some(w),
+            _ => None,
+        })
+        .collect()
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -148,13 +151,18 @@ fn tokens(text: &str) -> Vec<Token<'_>> {
 }
 
 /// Where a line of `text` after its first starts with the keyword of a declaration, at any
-/// indentation, in any case, or misspelt: where a declaration that `scan` did not cut at may
-/// start.
+/// indentation, in any case, or misspelt in the first column: where a declaration that `scan`
+/// did not cut at may start.
 pub fn declaration_starts(text: &str) -> Vec<usize> {
     tokens(text)
         .iter()
         .filter(|t| t.line_start && t.at > 0)
-        .filter(|t| matches!(t.what, Tok::Word(w) if keyword_of(w, true).is_some()))
+        .filter(|t| {
+            // Misspelt only in the first column: an indented line is most often an entry
+            // (`trait`, `enter`) that a loose match would take for a keyword.
+            let first_column = text[..t.at].ends_with('\n');
+            matches!(t.what, Tok::Word(w) if keyword_of(w, first_column).is_some())
+        })
         .map(|t| t.at)
         .collect()
 }
@@ -212,16 +220,16 @@ fn is_name(w: &str) -> bool {
 }
 
 /// The names the broken text `text` declares, in order.
-pub fn declared(text: &str) -> Vec<Declared> {
+pub fn declared<'t>(text: &'t str) -> Vec<Declared> {
     let toks = tokens(text);
     let mut out: Vec<Declared> = Vec::new();
-    let mut push = |kind: Kind, name: Option<&str>| {
-        let d = Declared {
-            kind,
-            name: name.map(str::to_string),
-        };
-        if !out.contains(&d) {
-            out.push(d);
+    let mut seen: std::collections::HashSet<(Kind, Option<&'t str>)> = Default::default();
+    let mut push = |kind: Kind, name: Option<&'t str>| {
+        if seen.insert((kind, name)) {
+            out.push(Declared {
+                kind,
+                name: name.map(str::to_string),
+            });
         }
     };
     // The schema body, from its `{` to its `}` (or the end): the depth of its entries.
@@ -428,11 +436,9 @@ mod tests {
     }
 
     #[test]
-    fn mentions_are_whole_names_outside_comments_and_text() {
-        assert!(mentions("stage A { enter when icp and (", "icp"));
-        assert!(!mentions(
-            "stage A { enter when icpx // icp\n \"icp\"",
-            "icp"
-        ));
+    fn names_are_whole_words_outside_comments_and_text() {
+        assert!(names_in("stage A { enter when icp and (").contains(&"icp"));
+        let names = names_in("stage A { enter when icpx // icp\n \"icp\"");
+        assert!(!names.contains(&"icp"), "{names:?}");
     }
 }

@@ -496,3 +496,53 @@ fn is_top_level_keyword(r: Rule) -> bool {
         .strip_prefix("kw_")
         .is_some_and(|w| scan::TOP_LEVEL.contains(&w))
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    /// The one error of `src`, as (message, the text it points at, its help).
+    fn error(src: &str) -> (String, String, Option<String>) {
+        let p = super::super::parse(src);
+        assert_eq!(p.diagnostics.len(), 1, "{src}: {:?}", p.diagnostics);
+        let d = &p.diagnostics[0];
+        (
+            d.message.clone(),
+            src[d.span.start..d.span.end].to_string(),
+            d.help.clone(),
+        )
+    }
+
+    #[test]
+    fn a_keyword_in_capitals_or_misspelt_where_one_is_expected() {
+        let (m, at, _) = error("schema {\n  Trait a: int\n}\n");
+        assert_eq!(
+            (m.as_str(), at.as_str()),
+            ("`Trait` is written in lowercase: `trait`", "Trait")
+        );
+        let (m, _, help) = error("score s { +1 when x\n  grade A form 1\n}\n");
+        assert_eq!(m, "expected `from`, found `form`");
+        assert_eq!(help.as_deref(), Some("did you mean `from`?"));
+    }
+
+    #[test]
+    fn a_line_that_stops_short_is_pointed_at_not_the_next_one() {
+        let (m, at, _) = error("schema {\n  trait a:\n  trait b: int\n}\n");
+        assert!(m.starts_with("expected a type"), "{m}");
+        assert_eq!(at, "a:");
+        let (m, at, _) = error("stage A {\n  enter when\n}\n");
+        assert_eq!(m, "expected a condition or value after `when`");
+        assert_eq!(at, "when");
+    }
+
+    #[test]
+    fn a_single_equals_only_where_an_operator_may_stand() {
+        let (m, _, help) = error("segment = a == 1\n");
+        assert_eq!(m, "expected a name, found `=`");
+        assert_eq!(
+            help.as_deref(),
+            Some("write the segment's name after `segment`")
+        );
+        let (m, _, _) = error("test \"t\" {\n  expect grade fit = A\n}\n");
+        assert_eq!(m, "a single `=` does not compare");
+    }
+}

@@ -294,7 +294,7 @@ pub(super) fn syntax_error(e: &pest::error::Error<Rule>, chunk: &str, offset: us
     let mut expected: Vec<&str> = positives
         .iter()
         .filter_map(|r| {
-            if *r == Rule::EOI {
+            if *r == Rule::EOI || *r == Rule::file {
                 describe(Rule::stage)
             } else if between_declarations && is_top_level_keyword(*r) {
                 // Said once, as "a declaration"; `target` inside a kpi is just `target`.

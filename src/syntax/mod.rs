@@ -177,12 +177,12 @@ fn recover_pieces(source: &str, start: usize, end: usize, e: &pest::error::Error
             InputLocation::Pos(p) => p,
             InputLocation::Span((s, _)) => s,
         };
-        // EOI expected at the start of a line: everything before was whole declarations.
-        // (Not within a line: in `when region = "x"`, `when region` is whole too.)
+        // EOI expected at the start of a line or after a `}`: everything before was whole
+        // declarations. (Not anywhere: in `when region = "x"`, `when region` is whole too.)
         let at = at.min(chunk.len());
         let line_start = chunk[..at].rfind('\n').map_or(0, |n| n + 1);
         if positives.contains(&Rule::EOI)
-            && chunk[line_start..at].trim().is_empty()
+            && (chunk[line_start..at].trim().is_empty() || chunk[..at].trim_end().ends_with('}'))
             && !scan::only_blanks(&chunk[..at])
         {
             cuts.push(at);

@@ -121,13 +121,19 @@ fn tokens(text: &str) -> Vec<Token<'_>> {
             // A hyphen joins only `half-life`; elsewhere it is a minus.
             Tok::Word(text[start..i].trim_end_matches('.'))
         } else if c == b'"' {
-            i += 1;
-            while i < b.len() && b[i] != b'"' && b[i] != b'\n' {
-                i += if b[i] == b'\\' { 2 } else { 1 };
+            let mut j = i + 1;
+            while j < b.len() && b[j] != b'"' && b[j] != b'\n' {
+                j += if b[j] == b'\\' { 2 } else { 1 };
             }
-            let body = &text[start + 1..i.min(b.len())];
-            i = (i + 1).min(b.len());
-            Tok::Text(body)
+            if b.get(j) == Some(&b'"') {
+                i = j + 1;
+                Tok::Text(&text[start + 1..j])
+            } else {
+                // Never closed: what follows may be code (`"us-east and icp`), so it is read
+                // on as such.
+                i += 1;
+                Tok::Punct('"')
+            }
         } else {
             let ch = text[i..].chars().next().unwrap_or(' ');
             i += ch.len_utf8();
@@ -440,5 +446,7 @@ mod tests {
         assert!(names_in("stage A { enter when icp and (").contains(&"icp"));
         let names = names_in("stage A { enter when icpx // icp\n \"icp\"");
         assert!(!names.contains(&"icp"), "{names:?}");
+        // After a quote never closed, the words may be code.
+        assert!(names_in("enter when a == \"x and icp").contains(&"icp"));
     }
 }

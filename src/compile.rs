@@ -2,10 +2,13 @@
 //! Every command and every library user that needs a rule file goes through [`compile`], so
 //! the file is parsed once and diagnostics are filtered the same way everywhere.
 
+use std::collections::{HashMap, HashSet};
+
 use crate::check::{self, Symbols};
 use crate::diag::{self, Code, Diagnostic};
 use crate::plan::Plan;
 use crate::span::Span;
+use crate::syntax::recover::{self, Broken};
 use crate::syntax::{self, ast::File, scan::Comment};
 
 /// A rule file after the front end: everything each later stage may need.
@@ -42,32 +45,178 @@ impl Compiled {
     }
 }
 
-/// Whether `d` only follows from declarations that could not be parsed, and so is left out:
-/// the syntax error says what to fix, and every declaration that parsed is still checked.
-///
-/// - a name that a broken declaration declares, reported unknown (`score fit` broken, then
-///   `score fit > 5` elsewhere); with the schema broken, every trait, event and property;
-/// - "no stages" when a stage is among the broken;
-/// - the whole-file warnings that a missing declaration can cause: unused segments and
-///   scores (the broken one may use them), stages no lead can enter.
-fn knock_on(d: &Diagnostic, source: &str, broken: &[(String, String)]) -> bool {
+/// The name a diagnostic about a name is about: its span's text, without the quotes of a
+/// fixture's name or the `score` of `score fit`.
+fn subject<'s>(d: &Diagnostic, source: &'s str) -> &'s str {
     let text = source.get(d.span.start..d.span.end).unwrap_or("");
-    let declared = |kind: &str| {
-        broken.iter().any(|(k, n)| {
-            (k == kind || k == "?") && (n == text || text.ends_with(&format!(" {n}")))
-        })
-    };
-    let schema = broken.iter().any(|(k, _)| k == "schema");
-    match d.code {
-        Code::UnknownEvent | Code::UnknownTrait | Code::UnknownProperty => schema,
-        Code::UnknownName => schema || declared("segment") || declared("score"),
-        Code::UnknownStage => declared("stage"),
-        Code::UnknownScore => declared("score"),
-        Code::UnknownGrade => broken.iter().any(|(k, _)| k == "score"),
-        Code::UnknownExit => declared("exit"),
-        Code::NoStages => broken.iter().any(|(k, _)| k == "stage"),
-        Code::UnusedSegment | Code::UnusedScore | Code::UnreachableStage => true,
-        _ => false,
+    match text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+        Some(quoted) => quoted,
+        None => text.split_whitespace().last().unwrap_or(""),
+    }
+}
+
+/// What the broken declarations declare, indexed to tell a knock-on diagnostic from any
+/// other (see [`KnockOn::is_knock_on`]).
+struct KnockOn<'a> {
+    source: &'a str,
+    broken: &'a [Broken],
+    /// Each declared name and the kinds it is declared as; a trait group (`company` of
+    /// `company.size`) as a trait.
+    names: HashMap<&'a str, Vec<recover::Kind>>,
+    test_file: bool,
+    may_be_stage: bool,
+    /// Every word of the broken text, read when first needed.
+    mentioned: std::cell::OnceCell<HashSet<&'a str>>,
+}
+
+impl<'a> KnockOn<'a> {
+    fn new(source: &'a str, broken: &'a [Broken]) -> Self {
+        use recover::Kind as K;
+        let mut names: HashMap<&str, Vec<K>> = HashMap::new();
+        let (mut test_file, mut may_be_stage) = (false, false);
+        for x in broken.iter().flat_map(|b| &b.declares) {
+            test_file |= x.kind == K::TestsFor;
+            may_be_stage |= matches!(x.kind, K::Stage | K::Unknown);
+            let Some(name) = x.name.as_deref() else {
+                continue;
+            };
+            names.entry(name).or_default().push(x.kind);
+            if matches!(x.kind, K::Trait | K::SchemaEntry) {
+                for (dot, _) in name.match_indices('.') {
+                    names.entry(&name[..dot]).or_default().push(K::Trait);
+                }
+            }
+        }
+        KnockOn {
+            source,
+            broken,
+            names,
+            test_file,
+            may_be_stage,
+            mentioned: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// Whether `d` only follows from declarations that could not be parsed, and so is left
+    /// out: the syntax error says what to fix, and every declaration that parsed is still
+    /// checked.
+    ///
+    /// - a name reported unknown that a broken declaration declares, of that kind, wherever
+    ///   the broken text names it (`recover::declared`); a name declared nowhere is still
+    ///   reported;
+    /// - with `tests for` broken, every unknown name: the names are the rule file's;
+    /// - "no stages" when a broken declaration may be a stage;
+    /// - a segment or score reported unused that a broken declaration names: it may use it.
+    fn is_knock_on(&self, d: &Diagnostic) -> bool {
+        use recover::Kind as K;
+        let name = subject(d, self.source);
+        let declares = |kinds: &[K]| {
+            self.names
+                .get(name)
+                .is_some_and(|ks| ks.iter().any(|k| *k == K::Unknown || kinds.contains(k)))
+        };
+        match d.code {
+            Code::UnknownTrait
+            | Code::UnknownEvent
+            | Code::UnknownProperty
+            | Code::UnknownName
+            | Code::UnknownStage
+            | Code::UnknownScore
+            | Code::UnknownGrade
+            | Code::UnknownExit
+            | Code::UnknownFixture
+            | Code::NoStages
+                if self.test_file =>
+            {
+                true
+            }
+            Code::UnknownTrait => declares(&[K::Trait, K::SchemaEntry]),
+            Code::UnknownEvent => declares(&[K::Event, K::SchemaEntry]),
+            Code::UnknownProperty => declares(&[K::Property, K::SchemaEntry]),
+            Code::UnknownName => declares(&[
+                K::Trait,
+                K::Event,
+                K::Property,
+                K::SchemaEntry,
+                K::Segment,
+                K::Score,
+            ]),
+            Code::UnknownStage => declares(&[K::Stage]),
+            Code::UnknownScore => declares(&[K::Score]),
+            Code::UnknownGrade => declares(&[K::Grade]),
+            Code::UnknownExit => declares(&[K::Exit]),
+            Code::UnknownFixture => declares(&[K::Fixture]),
+            Code::NoStages => self.may_be_stage,
+            Code::UnusedSegment | Code::UnusedScore => self
+                .mentioned
+                .get_or_init(|| {
+                    self.broken
+                        .iter()
+                        .filter_map(|b| self.source.get(b.span.start..b.span.end))
+                        .flat_map(recover::names_in)
+                        .collect()
+                })
+                .contains(name),
+            _ => false,
+        }
+    }
+}
+
+/// A broken declaration without its name (`stage { ... }`) and one name of its kind used but
+/// declared nowhere: that is most likely its name. The "unknown" errors are knock-on errors
+/// of the missing name, and are left out; the syntax error says which name to write. With
+/// two or more such names, which one was meant is a guess, and each is still reported.
+fn missing_name_meant_as_unknown(
+    diagnostics: &mut Vec<Diagnostic>,
+    syntax: &mut [Diagnostic],
+    source: &str,
+    broken: &[Broken],
+) {
+    use recover::Kind as K;
+    for b in broken {
+        for x in b.declares.iter().filter(|x| x.name.is_none()) {
+            let (keyword, codes): (&str, &[Code]) = match x.kind {
+                K::Stage => ("stage", &[Code::UnknownStage]),
+                K::Segment => ("segment", &[Code::UnknownName]),
+                K::Score => ("score", &[Code::UnknownScore, Code::UnknownName]),
+                K::Exit => ("exit", &[Code::UnknownExit]),
+                K::Fixture => ("fixture", &[Code::UnknownFixture]),
+                _ => continue,
+            };
+            let meant = |d: &Diagnostic| {
+                codes.contains(&d.code)
+                    && (d.code != Code::UnknownName || !subject(d, source).contains('.'))
+            };
+            let mut names: Vec<&str> = diagnostics
+                .iter()
+                .filter(|d| meant(d))
+                .map(|d| subject(d, source))
+                .collect();
+            names.sort_unstable();
+            names.dedup();
+            let [missing] = names.as_slice() else {
+                continue;
+            };
+            let spelt = if x.kind == K::Fixture {
+                format!("{keyword} \"{missing}\"")
+            } else {
+                format!("{keyword} {missing}")
+            };
+            let note = format!(
+                "`{missing}` is used but declared nowhere: if this is it, write `{spelt}` here"
+            );
+            if let Some(e) = syntax
+                .iter_mut()
+                .find(|e| b.span.start <= e.span.start && e.span.start <= b.span.end)
+            {
+                // Said instead of the help that asks for some name.
+                e.help = Some(match e.help.take() {
+                    Some(h) if !e.message.starts_with("expected a name") => format!("{h}; {note}"),
+                    _ => note,
+                });
+                diagnostics.retain(|d| !meant(d));
+            }
+        }
     }
 }
 
@@ -202,18 +351,55 @@ fn apply_allows(diagnostics: &mut Vec<Diagnostic>, comments: &[Comment], source:
 /// How an allow is written, for the help of a malformed one.
 const FORM: &str = "write `// allow(funnel::CODE): reason`";
 
+/// Leaves out of `diagnostics` (the checker's) the knock-on errors of the declarations that
+/// did not parse, and says in `syntax` (their errors) the name a nameless one most likely has.
+fn leave_out_knock_on(
+    diagnostics: &mut Vec<Diagnostic>,
+    syntax: &mut [Diagnostic],
+    broken: &[Broken],
+    source: &str,
+) {
+    if broken.is_empty() {
+        return;
+    }
+    let knock_on = KnockOn::new(source, broken);
+    diagnostics.retain(|d| !knock_on.is_knock_on(d));
+    missing_name_meant_as_unknown(diagnostics, syntax, source, broken);
+}
+
+/// The diagnostics of a test file (`tests for "..."`), `parsed` from `source`, checked
+/// against the rule file it is for: its syntax errors, and the checker's but the knock-on
+/// errors of its broken declarations. `shared`: the project's shared fixtures, which its
+/// tests may start from. Sorted.
+pub fn check_test_file(
+    parsed: &syntax::Parsed,
+    source: &str,
+    rules: &Compiled,
+    shared: Option<&check::SharedFixtures>,
+) -> Vec<Diagnostic> {
+    let mut diagnostics =
+        check::check_tests(&parsed.file, source, &rules.file, &rules.symbols, shared);
+    let mut syntax = parsed.diagnostics.clone();
+    leave_out_knock_on(&mut diagnostics, &mut syntax, &parsed.broken, source);
+    diagnostics.append(&mut syntax);
+    diag::sort(&mut diagnostics);
+    diagnostics
+}
+
 /// Parses and checks a rule file; [`Compiled::plan`] then plans it. `name` is how the file is
 /// named in the plan (and so in explanations and rule-test output).
 pub fn compile(source: &str, name: &str) -> Compiled {
-    let parsed = syntax::parse(source);
-    let syntax_failed = !parsed.diagnostics.is_empty();
+    let mut parsed = syntax::parse(source);
     let checked = check::check(&parsed.file, source);
     let mut diagnostics = checked.diagnostics;
-    if syntax_failed {
-        diagnostics.retain(|d| !knock_on(d, source, &parsed.broken));
-    }
+    leave_out_knock_on(
+        &mut diagnostics,
+        &mut parsed.diagnostics,
+        &parsed.broken,
+        source,
+    );
     duplicate_meant_as_unknown(&mut diagnostics, source);
-    diagnostics.extend(parsed.diagnostics);
+    diagnostics.append(&mut parsed.diagnostics);
     apply_allows(&mut diagnostics, &parsed.comments, source);
     diag::sort(&mut diagnostics);
     Compiled {
@@ -248,6 +434,63 @@ mod tests {
         let c = compile("stage MCL { enter when nothing.here }\n", "x.funnel");
         assert!(c.has_errors());
         assert!(c.plan().is_none());
+    }
+
+    fn messages(src: &str) -> Vec<String> {
+        compile(src, "x.funnel")
+            .diagnostics
+            .iter()
+            .map(|d| d.message.clone())
+            .collect()
+    }
+
+    const SCHEMA: &str = "schema { event a }\n";
+
+    #[test]
+    fn a_name_the_broken_text_declares_is_not_unknown_one_declared_nowhere_is() {
+        let src = format!(
+            "{SCHEMA}stage // the broken one\n  SQL {{ enter when ( }}\n\
+             kpi velocity SQL -> SQX {{ target at most 7d }}\nstage A {{ enter when a }}\n"
+        );
+        assert_eq!(
+            messages(&src),
+            ["this `(` is never closed", "unknown stage `SQX`"]
+        );
+    }
+
+    #[test]
+    fn a_nameless_declaration_takes_the_one_unknown_name_of_its_kind() {
+        let one = format!(
+            "{SCHEMA}stage {{ enter when a }}\nstage B {{ enter when a }}\n\
+             kpi velocity SQL -> B {{ target at most 7d }}\nmove B -> SQL on a\n"
+        );
+        let c = compile(&one, "x.funnel");
+        assert_eq!(c.diagnostics.len(), 1, "{:?}", c.diagnostics);
+        let help = c.diagnostics[0].help.as_deref().unwrap();
+        assert!(help.contains("write `stage SQL` here"), "{help}");
+        // Two names: which one was meant is a guess, and both are reported.
+        let two = one.replace("move B -> SQL", "move B -> SQO");
+        let got = messages(&two);
+        assert!(got.contains(&"unknown stage `SQL`".to_string()), "{got:?}");
+        assert!(got.contains(&"unknown stage `SQO`".to_string()), "{got:?}");
+    }
+
+    #[test]
+    fn unused_is_left_out_only_for_names_the_broken_text_uses() {
+        let src = format!(
+            "{SCHEMA}segment used = a\nsegment idle = a\n\
+             stage A {{ enter when a }}\nstage B {{ enter when used and (a }}\n"
+        );
+        assert_eq!(
+            messages(&src),
+            ["segment `idle` is never used", "this `(` is never closed"]
+        );
+    }
+
+    #[test]
+    fn a_broken_tests_for_makes_no_name_unknown() {
+        let src = "tests fr \"rules.funnel\"\ntest \"t\" {\n  expect stage SQL\n}\n";
+        assert_eq!(messages(src), ["expected `for`, found `fr`"]);
     }
 
     #[test]

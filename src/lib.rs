@@ -29,4 +29,4 @@ pub mod span;
 pub mod syntax;
 pub mod time;
 
-pub use compile::{compile, Compiled};
+pub use compile::{check_test_file, compile, Compiled};

@@ -628,6 +628,57 @@ fn misleading_diagnostics_say_what_to_type() {
     );
 }
 
+/// A test file (`tests for`) with a broken fixture: `check` and `test` give its syntax error,
+/// not "no fixture is named" for the tests that start from it, and still the errors of the
+/// declarations that parse.
+#[test]
+fn a_test_file_with_a_broken_fixture_reports_no_knock_on_error() {
+    let dir = fresh_dir("knock-on-tests");
+    std::fs::write(
+        dir.join("rules.funnel"),
+        "schema {\n  event demo.requested\n}\nstage SQL { enter when demo.requested }\n",
+    )
+    .unwrap();
+    let tests = "tests for \"rules.funnel\"\n\n\
+                 fixture \"warm lead\" {\n  events { 2025-01-02 demo.requested\n}\n\n\
+                 test \"a demo qualifies\" from \"warm lead\" {\n  expect stage SQL\n}\n\n\
+                 test \"a typo\" from \"warm lead\" {\n  expect stage SQX\n}\n\n\
+                 test \"no such fixture\" from \"cold lead\" {\n  expect stage SQL\n}\n";
+    let path = dir.join("rules.test.funnel");
+    std::fs::write(&path, tests).unwrap();
+    let p = path.to_str().unwrap();
+    let (code, out, _) = funnelc(&["check", p, "--format", "json"]);
+    assert_eq!(code, 1, "{out}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let got: Vec<(String, u64)> = doc["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["code"].as_str().unwrap().to_string(),
+                d["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("funnel::unbalanced".to_string(), 3),
+            ("funnel::unknown_stage".to_string(), 12),
+            ("funnel::unknown_fixture".to_string(), 15),
+        ],
+        "{out}"
+    );
+    // `funnelc test` refuses the file for the same errors, and no others.
+    let (code, out, err) = funnelc(&["test", p]);
+    assert_ne!(code, 0);
+    let all = format!("{out}{err}");
+    assert!(all.contains("no fixture is named \"cold lead\""), "{all}");
+    assert!(!all.contains("no fixture is named \"warm lead\""), "{all}");
+    assert!(all.contains("unknown stage `SQX`"), "{all}");
+}
+
 #[test]
 fn a_duplicate_stage_meant_as_another_says_so_once() {
     let src = "schema {\n  event form.submitted\n}\nstage SQL { enter when form.submitted }\n\

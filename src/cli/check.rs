@@ -235,15 +235,7 @@ pub fn diagnostics_of(
             Vec::new(),
         );
     }
-    let mut diags = parsed.diagnostics;
-    diags.extend(funnelc::check::check_tests(
-        &parsed.file,
-        &source.text,
-        &rules.file,
-        &rules.symbols,
-        shared,
-    ));
-    diag::sort(&mut diags);
+    let diags = funnelc::check_test_file(&parsed, &source.text, &rules, shared);
     let found = shared
         .map(|s| {
             s.check_against(&s.used_by(&parsed.file), &rules.symbols)

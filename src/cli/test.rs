@@ -337,15 +337,12 @@ impl Loader {
                     self.not_run += declared_tests(&parsed.file);
                     return;
                 };
-                let mut diags = parsed.diagnostics;
-                diags.extend(funnelc::check::check_tests(
-                    &parsed.file,
+                let diags = funnelc::check_test_file(
+                    &parsed,
                     &source.text,
-                    &self.rules[r].compiled.file,
-                    &self.rules[r].compiled.symbols,
+                    &self.rules[r].compiled,
                     self.fixtures.get(),
-                ));
-                diag::sort(&mut diags);
+                );
                 let checks = report(&diags, &source);
                 if !(checks && self.shared_fit(r, &parsed.file, &source.name)) {
                     self.invalid = true;

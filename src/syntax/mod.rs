@@ -1,17 +1,20 @@
 //! Source text → AST. pest stays behind this module: nothing outside `syntax` sees a pest type.
 
 pub mod ast;
+mod errors;
 pub mod fmt;
 mod lower;
+pub mod recover;
 pub mod scan;
 
 use pest::error::{ErrorVariant, InputLocation};
 use pest::Parser as _;
 use rayon::prelude::*;
 
-use crate::diag::{suggest, Code, Diagnostic};
+use crate::diag::{Code, Diagnostic};
 use crate::span::Span;
 use ast::File;
+use errors::syntax_error;
 
 #[derive(pest_derive::Parser)]
 #[grammar = "../grammar/funnel.pest"]
@@ -23,10 +26,10 @@ pub struct Parsed {
     pub file: File,
     pub diagnostics: Vec<Diagnostic>,
     pub comments: Vec<scan::Comment>,
-    /// The declarations that could not be read, as their first two words say:
-    /// (`stage`, `SQL`), (`schema`, ``). Errors that only follow from their absence (an
-    /// unknown stage of that name) are knock-on errors the front end leaves out.
-    pub broken: Vec<(String, String)>,
+    /// The regions that could not be read, each with the names it would have declared.
+    /// Errors that only follow from their absence (an unknown stage of that name) are
+    /// knock-on errors the front end leaves out.
+    pub broken: Vec<recover::Broken>,
 }
 
 /// Parses a whole rule file.
@@ -56,85 +59,77 @@ pub fn parse(source: &str) -> Parsed {
             _ => groups.push((start, end)),
         }
     }
-    let pieces: Vec<(Vec<ast::Item>, Vec<Diagnostic>)> = groups
+    let pieces: Vec<Piece> = groups
         .par_iter()
         .map(|&(start, end)| {
-            let whole = parse_chunk(source, start, end, scanned.too_deep);
             let single =
                 bounds.binary_search(&end).ok() == bounds.binary_search(&start).ok().map(|i| i + 1);
-            if whole.1.is_empty() || single {
+            let whole = parse_chunk(source, start, end, scanned.too_deep, single);
+            if whole.diagnostics.is_empty() || single {
                 return whole;
             }
             let (lo, hi) = match (bounds.binary_search(&start), bounds.binary_search(&end)) {
                 (Ok(lo), Ok(hi)) => (lo, hi),
                 _ => return whole,
             };
-            let mut items = Vec::new();
-            let mut diags = Vec::new();
+            let mut all = Piece::default();
             for w in bounds[lo..=hi].windows(2) {
-                let (i, d) = parse_chunk(source, w[0], w[1], scanned.too_deep);
-                items.extend(i);
-                diags.extend(d);
+                all.extend(parse_chunk(source, w[0], w[1], scanned.too_deep, true));
             }
-            (items, diags)
+            all
         })
         .collect();
     // Sized once: a large file has tens of thousands of items of a few hundred bytes.
-    let mut items = Vec::with_capacity(pieces.iter().map(|p| p.0.len()).sum());
-    let mut diagnostics = Vec::new();
-    for (i, d) in pieces {
-        items.extend(i);
-        diagnostics.extend(d);
+    let mut all = Piece {
+        items: Vec::with_capacity(pieces.iter().map(|p| p.items.len()).sum()),
+        ..Piece::default()
+    };
+    for p in pieces {
+        all.extend(p);
     }
-    let mut broken: Vec<(String, String)> = Vec::new();
-    for d in &diagnostics {
-        let i = bounds
-            .partition_point(|b| *b <= d.span.start)
-            .saturating_sub(1);
-        let (start, end) = (
-            bounds[i],
-            bounds.get(i + 1).copied().unwrap_or(source.len()),
-        );
-        let mut words = source[start..end]
-            .split(|c: char| c.is_whitespace() || matches!(c, '{' | '=' | '"' | '('))
-            .filter(|w| !w.is_empty());
-        let keyword = words.next().unwrap_or("").to_string();
-        let name = words.next().unwrap_or("").to_string();
-        if scan::TOP_LEVEL.contains(&keyword.as_str())
-            && !broken.contains(&(keyword.clone(), name.clone()))
-        {
-            broken.push((keyword, name));
-        }
-        // A misspelt keyword (`stge MQL`) starts no chunk of its own: the name after it is
-        // declared too, of a kind unknown (`?`).
-        if d.message.starts_with("unknown declaration") {
-            let mut words = source[d.span.end..]
-                .split(|c: char| c.is_whitespace() || matches!(c, '{' | '=' | '"' | '('))
-                .filter(|w| !w.is_empty());
-            if let Some(name) = words.next() {
-                broken.push(("?".to_string(), name.to_string()));
-            }
-        }
-    }
+    let broken = all
+        .broken
+        .iter()
+        .map(|span| recover::Broken::read(source, *span))
+        .collect();
     Parsed {
-        file: File { items },
-        diagnostics,
+        file: File { items: all.items },
+        diagnostics: all.diagnostics,
         comments: scanned.comments,
         broken,
     }
 }
 
+/// What parsing a piece of the source gave: its declarations, its diagnostics, and the
+/// regions that did not parse.
+#[derive(Default)]
+struct Piece {
+    items: Vec<ast::Item>,
+    diagnostics: Vec<Diagnostic>,
+    broken: Vec<Span>,
+}
+
+impl Piece {
+    fn extend(&mut self, other: Piece) {
+        self.items.extend(other.items);
+        self.diagnostics.extend(other.diagnostics);
+        self.broken.extend(other.broken);
+    }
+}
+
+/// Parses the declarations in `source[start..end]`. When pest refuses them and `recover`
+/// is set, the text is read again in pieces ([`recover_pieces`]).
 fn parse_chunk(
     source: &str,
     start: usize,
     end: usize,
     too_deep: Option<usize>,
-) -> (Vec<ast::Item>, Vec<Diagnostic>) {
-    let mut items = Vec::new();
-    let mut diagnostics = Vec::new();
+    recover: bool,
+) -> Piece {
+    let mut piece = Piece::default();
     let chunk = &source[start..end];
     if let Some(deep) = too_deep.filter(|d| (start..end).contains(d)) {
-        diagnostics.push(
+        piece.diagnostics.push(
             Diagnostic::error(
                 Code::TooDeep,
                 Span::new(deep, deep + 1),
@@ -143,20 +138,102 @@ fn parse_chunk(
             .label("too deep from here")
             .help("split the condition into named segments"),
         );
-        return (items, diagnostics);
+        piece.broken.push(Span::new(start, end));
+        return piece;
     }
     if chunk.len() > SPLIT_SCHEMA_ABOVE && chunk.starts_with("schema") {
         if let Some(schema) = parse_schema_in_pieces(chunk, start) {
-            items.push(ast::Item::Schema(schema));
-            return (items, diagnostics);
+            piece.items.push(ast::Item::Schema(schema));
+            return piece;
         }
     }
     let lower = lower::Lower { offset: start };
     match FunnelParser::parse(Rule::file, chunk) {
-        Ok(pairs) => lower.file(pairs, &mut items, &mut diagnostics),
-        Err(e) => diagnostics.push(syntax_error(&e, chunk, start)),
+        Ok(pairs) => {
+            lower.file(pairs, &mut piece.items, &mut piece.diagnostics);
+            if !piece.diagnostics.is_empty() {
+                piece.broken.push(Span::new(start, end));
+            }
+        }
+        Err(e) if recover => return recover_pieces(source, start, end, &e),
+        Err(e) => {
+            piece.diagnostics.push(syntax_error(&e, chunk, start));
+            piece.broken.push(Span::new(start, end));
+        }
     }
-    (items, diagnostics)
+    piece
+}
+
+/// A declaration pest refused, read again in pieces, so that declarations it swallowed are
+/// still read: it is cut where a line starts with a declaration's keyword (indented, in
+/// capitals or misspelt: `scan` cuts only at a keyword in the first column) and where pest
+/// had read whole declarations before the text it refused (`stage A { ... } stray`). Pieces
+/// that parse are kept; each run of pieces that do not is one broken region with one error.
+fn recover_pieces(source: &str, start: usize, end: usize, e: &pest::error::Error<Rule>) -> Piece {
+    let chunk = &source[start..end];
+    let mut cuts = recover::declaration_starts(chunk);
+    if let ErrorVariant::ParsingError { positives, .. } = &e.variant {
+        let at = match e.location {
+            InputLocation::Pos(p) => p,
+            InputLocation::Span((s, _)) => s,
+        };
+        // EOI expected at the start of a line or after a `}`: everything before was whole
+        // declarations. (Not anywhere: in `when region = "x"`, `when region` is whole too.)
+        let at = at.min(chunk.len());
+        let line_start = chunk[..at].rfind('\n').map_or(0, |n| n + 1);
+        if positives.contains(&Rule::EOI)
+            && (chunk[line_start..at].trim().is_empty() || chunk[..at].trim_end().ends_with('}'))
+            && !scan::only_blanks(&chunk[..at])
+        {
+            cuts.push(at);
+        }
+    }
+    cuts.retain(|c| *c > 0 && *c < chunk.len());
+    cuts.sort_unstable();
+    cuts.dedup();
+    let whole_error = || Piece {
+        items: Vec::new(),
+        diagnostics: vec![syntax_error(e, chunk, start)],
+        broken: vec![Span::new(start, end)],
+    };
+    if cuts.is_empty() {
+        return whole_error();
+    }
+    let mut bounds = vec![0];
+    bounds.extend(cuts);
+    bounds.push(chunk.len());
+    let parsed: Vec<Piece> = bounds
+        .windows(2)
+        .map(|w| parse_chunk(source, start + w[0], start + w[1], None, false))
+        .collect();
+    if parsed.iter().all(|p| !p.broken.is_empty()) {
+        return whole_error();
+    }
+    let mut all = Piece::default();
+    // The start of the run of pieces that did not parse, if in one.
+    let mut failing: Option<usize> = None;
+    for (i, p) in parsed.into_iter().enumerate() {
+        match (p.broken.is_empty(), failing) {
+            (true, Some(from)) => {
+                all.extend(parse_chunk(
+                    source,
+                    start + bounds[from],
+                    start + bounds[i],
+                    None,
+                    false,
+                ));
+                failing = None;
+                all.items.extend(p.items);
+            }
+            (true, None) => all.items.extend(p.items),
+            (false, None) => failing = Some(i),
+            (false, Some(_)) => {}
+        }
+    }
+    if let Some(from) = failing {
+        all.extend(parse_chunk(source, start + bounds[from], end, None, false));
+    }
+    all
 }
 
 /// Declarations are parsed in groups of about this much text.
@@ -254,306 +331,6 @@ pub fn parse_expect(source: &str) -> Result<ast::Expect, Diagnostic> {
         .and_then(|p| p.into_inner().next())
         .ok_or_else(|| Diagnostic::error(Code::Syntax, Span::new(0, 0), "empty expectation"))?;
     lower.expect(pair)
-}
-
-/// What the user would call the thing pest expected.
-fn describe(rule: Rule) -> Option<&'static str> {
-    use Rule::*;
-    let s = match rule {
-        EOI => "the end of the file",
-        ident | path => "a name",
-        number | int | signed | points => "a number",
-        percent => "a percentage like `40%`",
-        money => "an amount like `$4,500`",
-        duration => "a duration like `7d`",
-        date | timestamp => "a date like `2025-01-31`",
-        month => "a month like `2025-01`",
-        string => "text in double quotes",
-        boolean => "`true` or `false`",
-        expr | paren | list | count_q | rate_q | no_q | days_since | days_entering | latest_q
-        | prop_of | at_least | score_ref | grade_ref | sequence | event_q | op_neg | kw_not
-        | bound | where_pred => "a condition or value",
-        kw_or | kw_and | op_eq | op_ne | op_le | op_ge | op_lt | op_gt | op_add | op_sub
-        | op_mul | op_div => "an operator",
-        pf_in | pf_not_in | pf_between | pf_contains | pf_contains_all | pf_contains_any
-        | pf_exists | pf_missing | pf_starts | pf_ends | pf_matches => "an operator",
-        where_clause | kw_where => "`where`",
-        within_scope | kw_within => "`within`",
-        since_scope | kw_since => "`since`",
-        kw_then => "`then`",
-        type_expr | scalar_type | list_type => {
-            "a type (bool, int, decimal, percent, money, duration, date, timestamp, text, list<...>)"
-        }
-        funnel_decl | schema | segment | score | stage | move_decl | exit_decl | kpi | target
-        | dimensions | cost | revenue | test_decl | fixture_decl | cases_decl | tests_for
-        | snapshot_decl => {
-            "a declaration (schema, segment, score, stage, move, exit, kpi, target, test, ...)"
-        }
-        trait_decl | kw_trait => "`trait`",
-        event_decl | kw_event => "`event`",
-        prop_decl => "a property like `step: int`",
-        score_max | kw_max => "`max`",
-        score_min | kw_min => "`min`",
-        score_decay | kw_decay => "`decay`",
-        half_life | kw_half_life => "`half-life`",
-        expire | kw_expire => "`expire`",
-        score_rule => "a score rule like `+10 when ...`",
-        grade_decl | kw_grade => "`grade`",
-        rule_when | kw_when => "`when`",
-        on_event | kw_on => "`on`",
-        trigger_q => "an event",
-        rule_per | kw_per => "`per`",
-        rule_cap => "`max`",
-        stage_owner | kw_owner => "`owner`",
-        stage_sla | kw_sla => "`sla`",
-        enter_rule | kw_enter => "`enter when ...`",
-        stage_set => "a stage, a list of stages or `any`",
-        priority | kw_priority => "`priority`",
-        kpi_conversion | kw_conversion => "`conversion`",
-        kpi_velocity | kw_velocity => "`velocity`",
-        band => "a band like `good from 70%`",
-        band_below => "`below`",
-        band_from | kw_from => "`from`",
-        band_between | kw_between => "`between`",
-        period => "`monthly`, `weekly` or `quarterly`",
-        kw_growing => "`growing`",
-        cost_entry => "an entry like `\"linkedin\": $4,500`",
-        test_as_of => "`as of`",
-        test_traits | kw_traits => "`traits`",
-        test_events | kw_events => "`events`",
-        test_event => "an event like `2025-01-03 email.opened { step: 1 }`",
-        expect | kw_expect | expect_only => "`expect`",
-        test_base => "`from \"fixture name\"`",
-        cases_rows | kw_rows => "`rows \"file.csv\"`",
-        expect_by | kw_by => "`by`",
-        by_enter => "`enter`",
-        by_move => "`move`",
-        expect_on => "`on`",
-        kw_tests | kw_for | kw_fixture | kw_cases | kw_snapshot => "a declaration",
-        snapshot_leads | kw_leads => "`leads \"file.jsonl\"`",
-        expect_stage | expect_entered | expect_not_entered | expect_exited | expect_score
-        | expect_grade => "an expectation (stage, entered, exited, score, grade)",
-        object => "`{`",
-        field => "a field like `name: value`",
-        value | value_list => "a value",
-        has_clause | kw_has => "`has`",
-        name_list => "a list of names",
-        kw_of => "`of`",
-        kw_at => "`at`",
-        kw_least => "`least`",
-        kw_entering => "`entering`",
-        kw_most => "`most`",
-        kw_volume => "`volume`",
-        kw_target => "`target`",
-        kw_as => "`as`",
-        kw_entered => "`entered`",
-        kw_exited => "`exited`",
-        kw_with => "`with`",
-        kw_all => "`all`",
-        kw_any => "`any`",
-        kw_in => "`in`",
-        kw_is => "`is`",
-        kw_missing => "`missing`",
-        _ => return None,
-    };
-    Some(s)
-}
-
-fn join_or(items: &[&str]) -> String {
-    match items {
-        [] => String::new(),
-        [one] => (*one).to_string(),
-        [init @ .., last] => format!("{} or {}", init.join(", "), last),
-    }
-}
-
-/// The dotted word `rest` starts with, as errors quote it.
-fn word_at(rest: &str) -> &str {
-    let end = rest
-        .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
-        .unwrap_or(rest.len());
-    &rest[..end]
-}
-
-/// The token at `at`, as the user would point at it.
-fn found(chunk: &str, at: usize) -> String {
-    let rest = &chunk[at.min(chunk.len())..];
-    let Some(c) = rest.chars().next() else {
-        return "the end of the file".to_string();
-    };
-    if c == '\0' {
-        return "a NUL byte".to_string();
-    }
-    if c == '\n' || c == '\r' {
-        return "the end of the line".to_string();
-    }
-    if c.is_alphanumeric() || c == '_' {
-        let word: String = word_at(rest).chars().take(40).collect();
-        return format!("`{word}`");
-    }
-    format!("`{}`", c.escape_debug())
-}
-
-fn syntax_error(e: &pest::error::Error<Rule>, chunk: &str, offset: usize) -> Diagnostic {
-    // Unbalanced brackets explain most failures better than whatever pest expected at the
-    // point where it gave up: name the bracket that is never closed.
-    if let Some(d) = scan::unbalanced(chunk, offset) {
-        return d;
-    }
-    let at = match e.location {
-        InputLocation::Pos(p) => p,
-        InputLocation::Span((s, _)) => s,
-    }
-    .min(chunk.len());
-    let found = found(chunk, at);
-    let rest = &chunk[at..];
-    let tok_len = rest.chars().next().map_or(0, |c| {
-        if c.is_alphanumeric() {
-            word_at(rest).len()
-        } else {
-            c.len_utf8()
-        }
-    });
-    let span = Span::new(offset + at, offset + at + tok_len);
-    let positives: &[Rule] = match &e.variant {
-        ErrorVariant::ParsingError { positives, .. } => positives,
-        ErrorVariant::CustomError { .. } => &[],
-    };
-    let word = found.trim_matches('`');
-    let line_start = chunk[..at].rfind('\n').map_or(0, |i| i + 1);
-    let between_declarations = positives.contains(&Rule::EOI);
-    let at_declaration = between_declarations && chunk[line_start..at].trim().is_empty();
-    // A word where a declaration should start: a misspelt keyword.
-    if at_declaration && tok_len > 0 && rest.starts_with(|c: char| c.is_alphabetic()) {
-        let help = suggest::did_you_mean(word, scan::TOP_LEVEL).unwrap_or_else(|| {
-            format!(
-                "a declaration starts with one of: {}",
-                scan::TOP_LEVEL.join(", ")
-            )
-        });
-        return Diagnostic::error(Code::Syntax, span, format!("unknown declaration `{word}`"))
-            .label("not a declaration")
-            .help(help);
-    }
-    if rest.starts_with(['“', '”', '‘', '’']) {
-        return Diagnostic::error(Code::Syntax, span, format!("unexpected curly quote {found}"))
-            .label("here")
-            .help("write text in straight double quotes, e.g. \"us-east\" (word processors turn them curly)");
-    }
-    // The common slips, each said as what to type instead of pest's list of expectations.
-    if rest.starts_with('=') && !rest.starts_with("==") && !chunk[..at].ends_with(['!', '<', '>']) {
-        return Diagnostic::error(Code::Syntax, span, "a single `=` does not compare")
-            .label("write `==` here")
-            .help("to compare, write `==`, e.g. `region == \"us-east\"`");
-    }
-    if let Some(inner) = rest.strip_prefix('\'') {
-        let end = inner.find(['\'', '\n']).map_or(1, |i| i + 2);
-        let quoted = &rest[..end];
-        let fixed = format!("\"{}\"", quoted.trim_matches('\''));
-        return Diagnostic::error(
-            Code::Syntax,
-            Span::new(offset + at, offset + at + quoted.len()),
-            "text is written in double quotes",
-        )
-        .label(format!("write {fixed}"))
-        .help(format!(
-            "write {fixed}: single quotes are not text in rule files"
-        ));
-    }
-    let lower = word.to_lowercase();
-    if word != lower
-        && matches!(
-            lower.as_str(),
-            "and" | "or" | "not" | "when" | "in" | "where"
-        )
-    {
-        return Diagnostic::error(
-            Code::Syntax,
-            span,
-            format!("`{word}` is written in lowercase: `{lower}`"),
-        )
-        .label(format!("write `{lower}`"))
-        .help(format!("keywords are lowercase: write `{lower}`"));
-    }
-    // An operator with nothing after it: point at the operator, not at the next line.
-    let before_word = chunk[..at].split_whitespace().last().unwrap_or("");
-    let operand_missing = matches!(
-        before_word,
-        "and" | "or" | "not" | "==" | "!=" | ">=" | "<=" | ">" | "<" | "+" | "-" | "*" | "/"
-    ) && (rest.trim_start().is_empty()
-        || rest.trim_start().starts_with(['}', ')', ']'])
-        || chunk[..at].rfind('\n') > chunk[..at].rfind(before_word));
-    if operand_missing {
-        let op_at = chunk[..at].rfind(before_word).unwrap_or(at);
-        let what = if matches!(before_word, "and" | "or" | "not") {
-            "a condition"
-        } else {
-            "a value"
-        };
-        return Diagnostic::error(
-            Code::Syntax,
-            Span::new(offset + op_at, offset + op_at + before_word.len()),
-            format!("`{before_word}` needs {what} after it"),
-        )
-        .label(format!("{what} is missing after this"))
-        .help(format!(
-            "write {what} after `{before_word}`, or remove `{before_word}`"
-        ));
-    }
-    if word == "a NUL byte" {
-        return Diagnostic::error(Code::Syntax, span, "the file contains a NUL byte")
-            .label("here")
-            .help("rule files are text: is this a binary file, or was it saved in UTF-16?");
-    }
-    let mut expected: Vec<&str> = positives
-        .iter()
-        .filter_map(|r| {
-            if *r == Rule::EOI {
-                describe(Rule::stage)
-            } else if is_top_level_keyword(*r) {
-                None
-            } else {
-                describe(*r)
-            }
-        })
-        .collect();
-    expected.sort_unstable();
-    expected.dedup();
-    let message = if expected.is_empty() {
-        format!("unexpected {found}")
-    } else {
-        format!("expected {}, found {found}", join_or(&expected))
-    };
-    let mut d = Diagnostic::error(Code::Syntax, span, message).label("here");
-    let before = chunk[..at].split_whitespace().last().unwrap_or("");
-    let declares = matches!(
-        before,
-        "segment" | "score" | "stage" | "trait" | "event" | "exit" | "grade"
-    );
-    if declares && is_reserved(word) {
-        d = d.help(format!(
-            "`{word}` is a word of the language and cannot name a {before}: choose another name"
-        ));
-    } else if rest.starts_with('=') && !rest.starts_with("==") {
-        d = d.help("to compare, write `==`");
-    } else if expected.contains(&"`when`") {
-        d = d.help("a condition starts with `when`, e.g. `enter when form.submitted`");
-    } else if matches!(before, "count" | "no" | "rate" | "latest" | "first" | "per") {
-        d = d.help(format!(
-            "`{before}` needs an event, e.g. `{before} email.opened`"
-        ));
-    } else if found == "the end of the file" {
-        d = d.help("is a `}` or `)` missing?");
-    }
-    d
-}
-
-/// Whether `r` is the keyword of a top-level declaration (`kw_stage`, ...). The rule's name
-/// spells the word, so `scan::TOP_LEVEL` stays the one list of them.
-fn is_top_level_keyword(r: Rule) -> bool {
-    format!("{r:?}")
-        .strip_prefix("kw_")
-        .is_some_and(|w| scan::TOP_LEVEL.contains(&w))
 }
 
 /// Words that cannot name a trait, segment, score, stage or property: they start or join
@@ -685,6 +462,45 @@ mod tests {
     fn keywords_do_not_eat_names() {
         let e = expr("notes == 1 and origin == 2");
         assert!(matches!(&e.kind, ExprKind::All(_)));
+    }
+
+    #[test]
+    fn a_broken_declaration_does_not_swallow_its_neighbours() {
+        // `Stage` in capitals and an indented stage start no chunk of `scan`'s; the stage
+        // before each is still read, and so is the indented one after a broken one.
+        for (src, names) in [
+            ("stage A { enter when x }\nStage B { enter when y }\n", vec!["A"]),
+            ("stage A { enter when x }\n  stage B { enter when (y }\n", vec!["A"]),
+            (
+                "stage A {\n  enter when x and\n\n  stage B { enter when y }\n  stage C { enter when z }\n",
+                vec!["B", "C"],
+            ),
+            ("stage A { enter when x }\n}\nstage B { enter when y }\n", vec!["A", "B"]),
+        ] {
+            let p = parse(src);
+            let read: Vec<&str> = p
+                .file
+                .items
+                .iter()
+                .filter_map(|i| match i {
+                    Item::Stage(s) => Some(s.name.text.as_str()),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(read, names, "{src}");
+            assert_eq!(p.diagnostics.len(), 1, "{src}: {:?}", p.diagnostics);
+            assert_eq!(p.broken.len(), 1, "{src}");
+        }
+    }
+
+    #[test]
+    fn a_missing_plain_token_is_said_where_it_is_missing() {
+        let src = "move SQO SQL on x\n";
+        let d = &parse(src).diagnostics[0];
+        assert_eq!(d.message, "expected `->`, found `SQL`");
+        assert_eq!(&src[d.span.start..d.span.end], "SQL");
+        let d = &parse("schema {\n  trait a int\n}\n").diagnostics[0];
+        assert_eq!(d.message, "expected `:`, found `int`");
     }
 
     #[test]

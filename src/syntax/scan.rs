@@ -187,6 +187,40 @@ pub fn unbalanced(chunk: &str, offset: usize) -> Option<crate::diag::Diagnostic>
     })
 }
 
+/// The first text in a piece of source whose closing quote is missing: text ends at the end
+/// of its line, so everything after the quote was read as text.
+pub fn unclosed_text(chunk: &str, offset: usize) -> Option<crate::diag::Diagnostic> {
+    use crate::diag::{Code, Diagnostic};
+    let b = chunk.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if let Some(end) = comment_end(b, i) {
+            i = end;
+            continue;
+        }
+        if b[i] == b'"' {
+            let end = string_end(b, i);
+            if b.get(end - 1) != Some(&b'"') {
+                let line_end = memchr::memchr(b'\n', &b[i..]).map_or(b.len(), |n| i + n);
+                let line_end = trim_end(b, i, line_end);
+                return Some(
+                    Diagnostic::error(
+                        Code::Syntax,
+                        Span::new(offset + i, offset + line_end),
+                        "this text is never closed",
+                    )
+                    .label("the text starts here and runs to the end of the line")
+                    .help("close it with `\"` where it ends, on the same line"),
+                );
+            }
+            i = end;
+            continue;
+        }
+        i += 1;
+    }
+    None
+}
+
 /// The end of the comment starting at byte `i`, if one does: a line comment ends before its
 /// newline, a block comment just after its `*/`, or at the end of the text if never closed.
 /// The grammar's `COMMENT` rule is the definition; this is the one copy in Rust.
@@ -300,6 +334,21 @@ mod tests {
         for no in ["x", "\u{a0}", "/* open", "/*/", "/ /", "/* a */ b"] {
             assert!(!only_blanks(no), "{no:?}");
         }
+    }
+
+    #[test]
+    fn unclosed_text_is_found_before_the_brackets_it_swallows() {
+        let d = unclosed_text("stage A \"Title {\n  enter when x\n}\n", 10).unwrap();
+        assert_eq!(d.message, "this text is never closed");
+        assert_eq!((d.span.start, d.span.end), (18, 26));
+        for closed in [
+            "stage A \"Title\" { }",
+            "funnel \"a \\\" b\"",
+            "// \"in a comment\n",
+        ] {
+            assert!(unclosed_text(closed, 0).is_none(), "{closed}");
+        }
+        assert!(unclosed_text("funnel \"open", 0).is_some());
     }
 
     #[test]

@@ -16,11 +16,12 @@ use crate::eval::explain::Explanation;
 use crate::eval::{position, replay, Outcome};
 use crate::input::ids::{Duplicates, IdKey};
 use crate::input::lines::{flow, Batch, LineReader, BATCH_LINES};
-use crate::input::{fastjson, jsonl, DataError};
+use crate::input::{jsonl, DataError};
 use crate::lead::Lead;
 use crate::output;
 use crate::plan::Plan;
 
+mod latest;
 mod pair;
 pub use pair::{evaluate_pair, same_schema, PairEvaluated, PairWork, Subset};
 
@@ -131,6 +132,14 @@ pub fn open_input(path: &Path) -> Result<Box<dyn BufRead + Send>, Error> {
             std::io::stdin(),
         )));
     }
+    Ok(Box::new(std::io::BufReader::with_capacity(
+        1 << 20,
+        open_file(path)?,
+    )))
+}
+
+/// Opens a file of lead data; a folder or a file that cannot be opened is a usage error.
+fn open_file(path: &Path) -> Result<std::fs::File, Error> {
     // A folder opens on Linux, and fails only at its first read, as a data error on line
     // 1: it is a usage error, said before anything is read.
     if path.is_dir() {
@@ -139,14 +148,13 @@ pub fn open_input(path: &Path) -> Result<Box<dyn BufRead + Send>, Error> {
             path.display()
         )));
     }
-    match std::fs::File::open(path) {
-        Ok(f) => Ok(Box::new(std::io::BufReader::with_capacity(1 << 20, f))),
-        Err(e) => Err(Error::Usage(format!(
+    std::fs::File::open(path).map_err(|e| {
+        Error::Usage(format!(
             "cannot read `{}`: {}",
             path.display(),
             io_reason(&e)
-        ))),
-    }
+        ))
+    })
 }
 
 /// The leads to read, once opened: Segment streams and CSV pairs are loaded whole; lead-per-
@@ -224,7 +232,7 @@ pub fn open(plan: &Plan, data: &Data, as_of: Option<i64>) -> Result<Opened, Erro
             (*latest, latest.and_then(|t| latest_loaded(plan, leads, t)))
         }
         (None, None) => match latest_event_time(&data.leads)? {
-            Some((t, Some(place))) => (Some(t), latest_on_line(data, t, place)),
+            Some((t, Some(place))) => (Some(t), latest::on_line(data, t, place)),
             Some((t, None)) => (Some(t), None),
             None => (None, None),
         },
@@ -261,38 +269,6 @@ fn latest_loaded(plan: &Plan, leads: &[Read], at: i64) -> Option<LatestEvent> {
                 event: plan.events.get(usize::from(e.ty))?.name.clone(),
             })
         })
-}
-
-/// The event at `at` on the line at `(line, offset)` of lead-per-line JSONL, read again.
-fn latest_on_line(data: &Data, at: i64, (line, offset): Place) -> Option<LatestEvent> {
-    use std::io::{Read as _, Seek};
-    let mut f = std::fs::File::open(&data.leads).ok()?;
-    f.seek(std::io::SeekFrom::Start(offset)).ok()?;
-    let mut text = Vec::new();
-    std::io::BufReader::new(f)
-        .take(1 << 30)
-        .read_until(b'\n', &mut text)
-        .ok()?;
-    let value: serde_json::Value = serde_json::from_slice(&text).ok()?;
-    let lead = match value.get("id") {
-        Some(serde_json::Value::String(s)) => Some(s.clone()),
-        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
-        _ => None,
-    };
-    let events = value.get("events")?.as_array()?;
-    let (i, e) = events.iter().enumerate().find(|(_, e)| {
-        e.get("at")
-            .and_then(|a| a.as_str())
-            .and_then(|a| crate::time::parse_timestamp(a).ok())
-            .is_some_and(|t| t.millis == at)
-    })?;
-    let ty = e.get("type").and_then(|t| t.as_str()).unwrap_or("?");
-    Some(LatestEvent {
-        at,
-        origin: format!("{}:{line}", data.name),
-        lead,
-        event: format!("events[{i}] ({ty})"),
-    })
 }
 
 /// Reads a whole Segment stream or CSV pair. Also returns the latest event instant.
@@ -344,89 +320,7 @@ fn load_all(
     Ok((leads, latest))
 }
 
-/// A line of lead-per-line JSONL: its number and its offset in bytes.
-pub type Place = (usize, u64);
-
-/// The latest event instant in a lead-per-line file: a first, light pass that reads only the
-/// `at` fields, in parallel; with the first line that holds it (its number and offset).
-/// `Ok(None)` when the file has leads but no events; 1970-01-01 (never used: nothing is
-/// evaluated) when it has no leads at all.
-pub fn latest_event_time(path: &Path) -> Result<Option<(i64, Option<Place>)>, Error> {
-    if path.as_os_str() == "-" {
-        return Err(Error::Usage(
-            "standard input was not kept for a second pass; pass --as-of".into(),
-        ));
-    }
-    // A pipe read by this pass would be empty for the next: every lead silently lost.
-    if std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
-        return Err(Error::Usage(format!(
-            "{} is not a regular file, so it cannot be read twice; pass --as-of",
-            path.display()
-        )));
-    }
-    let reader = LineReader::new(open_input(path)?);
-    // The latest instant found so far, by any worker: instants at or before it need not be
-    // read. Whatever the order batches are looked at in, the maximum is the same.
-    let so_far = std::sync::atomic::AtomicI64::new(i64::MIN);
-    // Blank lines never reach a batch, so a batch with lines holds leads.
-    let any_lead = std::sync::atomic::AtomicBool::new(false);
-    // The latest instant with the first line holding it. Instants equal to the floor are
-    // always read, so every line holding the input's latest reports it, and the first of
-    // them is the same line whatever order the batches were read in.
-    let best: std::sync::Mutex<Option<(i64, usize, u64)>> = std::sync::Mutex::new(None);
-    // A line that is not text has no instant; the full read reports it, and a read error too,
-    // with its line number.
-    let latest_in = |batch: Batch| {
-        if !batch.lines.is_empty() {
-            any_lead.store(true, std::sync::atomic::Ordering::Relaxed);
-        }
-        let mut latest = so_far.load(std::sync::atomic::Ordering::Relaxed);
-        let mut here: Option<(i64, usize, u64)> = None;
-        // The floor as text, remade when it moves.
-        let mut floor = (latest, fastjson::floor_text(latest));
-        for (n, r) in &batch.lines {
-            if floor.0 != latest {
-                floor = (latest, fastjson::floor_text(latest));
-            }
-            // Most lines hold no instant at or after the latest so far: told by a scan, not
-            // a parse.
-            if floor
-                .1
-                .is_some_and(|f| fastjson::below_floor(batch.line(r), &f))
-            {
-                continue;
-            }
-            let Ok(line) = simdutf8::basic::from_utf8(batch.line(r)) else {
-                continue;
-            };
-            let floor = (latest > i64::MIN).then_some(latest);
-            if let Some(at) = jsonl::latest_at(line, floor) {
-                latest = latest.max(at);
-                if here.is_none_or(|(t, _, _)| at > t) {
-                    here = Some((at, *n, batch.base + r.start as u64));
-                }
-            }
-        }
-        so_far.fetch_max(latest, std::sync::atomic::Ordering::Relaxed);
-        if let Some(h) = here {
-            let mut b = best.lock().unwrap_or_else(|p| p.into_inner());
-            if b.is_none_or(|(t, line, _)| h.0 > t || (h.0 == t && h.1 < line)) {
-                *b = Some(h);
-            }
-        }
-    };
-    let _ = flow(reader, &latest_in, |()| true);
-    let latest = so_far.into_inner();
-    if !any_lead.into_inner() {
-        return Ok(Some((0, None)));
-    }
-    let place = best
-        .into_inner()
-        .unwrap_or_else(|p| p.into_inner())
-        .filter(|(t, _, _)| *t == latest)
-        .map(|(_, line, offset)| (line, offset));
-    Ok((latest > i64::MIN).then_some((latest, place)))
-}
+pub use latest::{latest_event_time, Place};
 
 /// Reads leads batch by batch, parsed in parallel, handed to `take` in input order, without
 /// evaluating them. Stops when `take` returns false; returns whether it ran to the end.
@@ -932,36 +826,6 @@ mod tests {
         assert_eq!(data(&lead).format(), Ok(Format::Jsonl));
         assert_eq!(data(Path::new("x.CSV")).format(), Ok(Format::Csv));
         assert_eq!(data(Path::new("-")).format(), Ok(Format::Jsonl));
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-
-    #[test]
-    fn the_latest_instant_is_placed_on_the_first_line_holding_it() {
-        let dir = std::env::temp_dir().join(format!("funnelc-latest-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("leads.jsonl");
-        let line = |i: usize| {
-            let at = if i == 1500 || i == 2900 {
-                "2026-01-01T00:00:00Z"
-            } else {
-                "2025-01-01T00:00:00Z"
-            };
-            format!("{{\"id\":\"L{i}\",\"events\":[{{\"type\":\"x\",\"at\":\"{at}\"}}]}}\n")
-        };
-        let text: String = (1..=3000).map(line).collect();
-        std::fs::write(&path, &text).unwrap();
-        let offset = text.find("\"L1500\"").unwrap() as u64 - 6;
-        for threads in [1, 2, 4] {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
-            let got = pool.install(|| latest_event_time(&path)).unwrap();
-            let at = crate::time::parse_timestamp("2026-01-01T00:00:00Z")
-                .unwrap()
-                .millis;
-            assert_eq!(got, Some((at, Some((1500, offset)))), "{threads} threads");
-        }
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

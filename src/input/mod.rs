@@ -1,6 +1,7 @@
 //! Reading lead data: every format becomes [`Lead`]s through one [`LeadBuilder`], so types are
 //! checked against the schema the same way whatever the input looks like.
 
+pub mod chunks;
 pub mod csv;
 pub mod fastjson;
 pub mod ids;

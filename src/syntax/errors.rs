@@ -197,13 +197,7 @@ pub(super) fn syntax_error(e: &pest::error::Error<Rule>, chunk: &str, offset: us
             .help(format!("a {word} is written {form}"));
         }
         if lower != word && scan::TOP_LEVEL.contains(&lower.as_str()) {
-            return Diagnostic::error(
-                Code::Syntax,
-                span,
-                format!("`{word}` is written in lowercase: `{lower}`"),
-            )
-            .label(format!("write `{lower}`"))
-            .help(format!("keywords are lowercase: write `{lower}`"));
+            return in_lowercase(span, word, &lower);
         }
         let help = suggest::did_you_mean(word, scan::TOP_LEVEL).unwrap_or_else(|| {
             format!(
@@ -253,13 +247,7 @@ pub(super) fn syntax_error(e: &pest::error::Error<Rule>, chunk: &str, offset: us
             "and" | "or" | "not" | "when" | "in" | "where"
         )
     {
-        return Diagnostic::error(
-            Code::Syntax,
-            span,
-            format!("`{word}` is written in lowercase: `{lower}`"),
-        )
-        .label(format!("write `{lower}`"))
-        .help(format!("keywords are lowercase: write `{lower}`"));
+        return in_lowercase(span, word, &lower);
     }
     // An operator with nothing after it: point at the operator, not at the next line.
     let before_word = chunk[..at].split_whitespace().last().unwrap_or("");
@@ -315,13 +303,7 @@ pub(super) fn syntax_error(e: &pest::error::Error<Rule>, chunk: &str, offset: us
         .collect();
     let is_word = rest.starts_with(|c: char| c.is_alphabetic());
     if is_word && word != lower && keywords.contains(&lower.as_str()) {
-        return Diagnostic::error(
-            Code::Syntax,
-            span,
-            format!("`{word}` is written in lowercase: `{lower}`"),
-        )
-        .label(format!("write `{lower}`"))
-        .help(format!("keywords are lowercase: write `{lower}`"));
+        return in_lowercase(span, word, &lower);
     }
     let misspelt = is_word
         .then(|| suggest::closest(word, keywords.iter().copied()))
@@ -458,6 +440,17 @@ fn missing_token(chunk: &str, offset: usize, at: usize) -> Option<Diagnostic> {
 
 /// The largest declaration read again with pest's error detail on.
 const DETAILED_PARSE_MAX: usize = 64 << 10;
+
+/// A keyword written with capitals.
+fn in_lowercase(span: Span, word: &str, lower: &str) -> Diagnostic {
+    Diagnostic::error(
+        Code::Syntax,
+        span,
+        format!("`{word}` is written in lowercase: `{lower}`"),
+    )
+    .label(format!("write `{lower}`"))
+    .help(format!("keywords are lowercase: write `{lower}`"))
+}
 
 fn single_equals(span: Span) -> Diagnostic {
     Diagnostic::error(Code::Syntax, span, "a single `=` does not compare")

@@ -189,15 +189,7 @@ pub fn explain(plan: &Plan, lead: &Lead, as_of: i64) -> (Outcome, Explanation) {
             }
         }
     }
-    let now = Moment {
-        plan,
-        lead,
-        by_type: &by_type,
-        state: &out.state,
-        t: as_of,
-        n: seen,
-        memo: 0,
-    };
+    let now = moment_now(plan, lead, &by_type, &out, as_of, seen);
     let scores = Scores {
         list: plan
             .scores
@@ -358,15 +350,7 @@ pub fn fired(plan: &Plan, lead: &Lead, as_of: i64) -> (Outcome, Vec<(Fired, Node
             StepOf::Exit(x) => fired.extend(leave(&cx, x.leave)),
         }
     }
-    let now = Moment {
-        plan,
-        lead,
-        by_type: &by_type,
-        state: &out.state,
-        t: as_of,
-        n: seen,
-        memo: 0,
-    };
+    let now = moment_now(plan, lead, &by_type, &out, as_of, seen);
     for (si, (model, value)) in plan.scores.iter().zip(&out.scores).enumerate() {
         for &(ri, _, _) in &value.parts {
             let rule = &model.rules[ri];
@@ -376,6 +360,26 @@ pub fn fired(plan: &Plan, lead: &Lead, as_of: i64) -> (Outcome, Vec<(Fired, Node
         }
     }
     (out, fired)
+}
+
+/// The evaluation moment, with the lead as it ended up: what scores are read at.
+fn moment_now<'a>(
+    plan: &'a Plan,
+    lead: &'a Lead,
+    by_type: &'a Index,
+    out: &'a Outcome,
+    as_of: i64,
+    seen: usize,
+) -> Moment<'a> {
+    Moment {
+        plan,
+        lead,
+        by_type,
+        state: &out.state,
+        t: as_of,
+        n: seen,
+        memo: 0,
+    }
 }
 
 /// The moment a snapshot was taken at, as the machine saw it then.

@@ -109,8 +109,12 @@ fn the_stdin_spool_is_private_and_removed_on_interrupt() {
         };
         let mode = std::fs::metadata(&spool).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "the spool is readable by its owner only");
+        // Standard input stays open until the run has ended: `wait` would close it, and the
+        // run, reading to its end, could then finish before the signal is handled.
+        let stdin = child.stdin.take();
         signal(&child, sig);
         let status = child.wait().unwrap();
+        drop(stdin);
         assert_eq!(status.code(), Some(130), "after SIG{sig}");
         assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
         let _ = std::fs::remove_file(&planted);
@@ -139,8 +143,12 @@ fn an_interrupted_output_leaves_nothing_behind() {
         ];
         let mut child = spawn(&args, &dir);
         wait_for(&dir, ".funnelc-tmp-");
+        // Standard input stays open until the run has ended: `wait` would close it, and the
+        // run, reading to its end, could then finish before the signal is handled.
+        let stdin = child.stdin.take();
         signal(&child, sig);
         let status = child.wait().unwrap();
+        drop(stdin);
         assert_eq!(status.code(), Some(130), "after SIG{sig}");
         assert_eq!(entries(&dir), ["result.json"], "after SIG{sig}");
         assert_eq!(

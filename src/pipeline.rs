@@ -241,7 +241,8 @@ pub fn open(plan: &Plan, data: &Data, as_of: Option<i64>) -> Result<Opened, Erro
     // guess, so the moment has to be given.
     let Some(as_of) = as_of else {
         return Err(Error::Usage(format!(
-            "{} holds no event to take the evaluation moment from; pass --as-of",
+            "{} holds no event with a readable `at` to take the evaluation moment from; pass \
+             --as-of (events whose `at` is missing or unreadable are then reported)",
             data.name
         )));
     };

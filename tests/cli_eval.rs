@@ -570,7 +570,9 @@ fn leads_without_events_need_an_as_of() {
     assert!(out.is_empty(), "{out}");
     assert_eq!(
         err.replace(p, "no-events.jsonl"),
-        "error: no-events.jsonl holds no event to take the evaluation moment from; pass --as-of\n"
+        "error: no-events.jsonl holds no event with a readable `at` to take the evaluation \
+         moment from; pass --as-of (events whose `at` is missing or unreadable are then \
+         reported)\n"
     );
     let (code, _, err) = funnelc(&["explain", RULES, "--leads", p, "--lead", "L1"]);
     assert_eq!(code, 2, "{err}");

@@ -22,6 +22,7 @@ mod fmt_roundtrip;
 mod hostile;
 mod input_formats;
 mod paths;
+mod project;
 mod report;
 mod report_browser;
 mod rule_tests;

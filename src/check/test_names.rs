@@ -189,10 +189,7 @@ pub fn check_bases(
 /// an error (the rules live in the rule file), as is a second `tests for`.
 pub fn check_test_file(file: &File) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
-    let Some(first) = file.items.iter().find_map(|i| match i {
-        Item::TestsFor(t) => Some(t.span),
-        _ => None,
-    }) else {
+    let Some(first) = file.tests_for().map(|t| t.span) else {
         return diags;
     };
     for item in &file.items {

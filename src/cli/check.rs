@@ -8,7 +8,6 @@ use super::project::Fixtures;
 use super::{color_stdout, read_source, DiagFormat as Format, Exit, Read, Source};
 use funnelc::check::SharedFixtures;
 use funnelc::diag::{self, Code, Diagnostic};
-use funnelc::syntax::ast::Item;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -194,10 +193,7 @@ pub fn diagnostics_of(
     shared: Option<&SharedFixtures>,
 ) -> (Vec<Diagnostic>, Vec<(usize, Vec<Diagnostic>)>) {
     let parsed = funnelc::syntax::parse(&source.text);
-    let tests_for = parsed.file.items.iter().find_map(|i| match i {
-        Item::TestsFor(t) => Some(t.clone()),
-        _ => None,
-    });
+    let tests_for = parsed.file.tests_for().cloned();
     let Some(tests_for) = tests_for else {
         let mut compiled = funnelc::compile(&source.text, &source.name);
         let diagnostics = std::mem::take(&mut compiled.diagnostics);

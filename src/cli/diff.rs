@@ -21,9 +21,9 @@ pub enum OutFormat {
 #[derive(clap::Args)]
 pub struct Args {
     /// The rule file before the change; with --rev, the working file, compared with its
-    /// version at that revision
+    /// version at that revision (default with --rev: the project's one rule file)
     #[arg(value_name = "OLD")]
-    old: PathBuf,
+    old: Option<PathBuf>,
     /// The rule file after the change
     #[arg(value_name = "NEW")]
     new: Option<PathBuf>,
@@ -31,9 +31,9 @@ pub struct Args {
     /// commit, branch or tag), read through git without a checkout
     #[arg(long, value_name = "GIT_REV", conflicts_with = "new")]
     rev: Option<String>,
-    /// Lead data: a file, or `-` for standard input
+    /// Lead data: a file, or `-` for standard input (default: funnel.toml's `[paths] leads`)
     #[arg(long, value_name = "DATA")]
-    leads: PathBuf,
+    leads: Option<PathBuf>,
     /// With CSV input: the events file (lead_id, type, at, one column per property)
     #[arg(long, value_name = "FILE")]
     events: Option<PathBuf>,
@@ -143,17 +143,42 @@ fn committed(path: &Path, rev: &str) -> Result<Read, Exit> {
     Ok(super::source_from_bytes(spec, bytes))
 }
 
-pub fn run(mut args: Args) -> Exit {
-    // The old version first: with --rev, it is the working file's committed version.
-    let (old, new) = match (&args.new, &args.rev) {
-        (Some(new), _) => (super::read_source(&args.old), super::read_source(new)),
-        (None, Some(rev)) => (committed(&args.old, rev), super::read_source(&args.old)),
+/// What the rule file is compared with.
+enum Against<'a> {
+    /// Another rule file: `funnelc diff OLD NEW`.
+    File(&'a Path),
+    /// Its committed version at a git revision: `funnelc diff FILE --rev GIT_REV`.
+    Rev(&'a str),
+}
+
+pub fn run(args: Args) -> Exit {
+    let against = match (&args.new, &args.rev) {
+        (Some(new), _) => Against::File(new),
+        (None, Some(rev)) => Against::Rev(rev),
         (None, None) => {
             eprintln!(
                 "error: name the new rule file (`funnelc diff OLD NEW`), or compare with a git revision (`funnelc diff FILE --rev GIT_REV`)"
             );
             return Exit::Usage;
         }
+    };
+    // With --rev and no file named, the project's rule file; without --leads, its data.
+    let given = match super::project::settle(
+        args.old.as_deref(),
+        args.leads.as_deref(),
+        args.events.as_deref(),
+        "funnelc diff RULES --rev GIT_REV --leads DATA",
+    ) {
+        Ok(g) => g,
+        Err(e) => return e,
+    };
+    // The old version first: with --rev, it is the working file's committed version.
+    let (old, new) = match against {
+        Against::File(new) => (super::read_source(&given.rules), super::read_source(new)),
+        Against::Rev(rev) => (
+            committed(&given.rules, rev),
+            super::read_source(&given.rules),
+        ),
     };
     let (old, new) = match (old, new) {
         (Ok(o), Ok(n)) => (o, n),
@@ -176,18 +201,19 @@ pub fn run(mut args: Args) -> Exit {
             return Exit::Failed;
         }
     };
-    let spool = match super::Spool::if_needed(&args.leads, args.as_of.is_none()) {
+    let mut leads = given.leads;
+    let spool = match super::Spool::if_needed(&leads, args.as_of.is_none()) {
         Ok(s) => s,
         Err(e) => return e,
     };
     if let Some(s) = &spool {
-        args.leads = s.path().to_path_buf();
+        leads = s.path().to_path_buf();
     }
     let flags = DataFlags {
-        leads: &args.leads,
+        leads: &leads,
         spooled: spool.as_ref().map(super::Spool::name),
         format: args.input_format,
-        events: args.events.as_deref(),
+        events: given.events.as_deref(),
         rename: args.rename.as_deref(),
         as_of: args.as_of.as_deref(),
     };

@@ -52,12 +52,13 @@ pub struct Args {
 /// The rule file and the lead data, as every command that reads leads takes them.
 #[derive(clap::Args)]
 pub struct Input {
-    /// The rule file
+    /// The rule file (default: the project's one rule file, under funnel.toml's `[paths]
+    /// rules`)
     #[arg(value_name = "RULES")]
-    pub rules: PathBuf,
-    /// Lead data: a file, or `-` for standard input
+    pub rules: Option<PathBuf>,
+    /// Lead data: a file, or `-` for standard input (default: funnel.toml's `[paths] leads`)
     #[arg(long, value_name = "DATA")]
-    pub leads: PathBuf,
+    pub leads: Option<PathBuf>,
     /// With CSV input: the events file (lead_id, type, at, one column per property)
     #[arg(long, value_name = "FILE")]
     pub events: Option<PathBuf>,
@@ -79,11 +80,24 @@ pub struct Input {
 }
 
 impl Input {
+    /// The rule file and the lead data, the project's where the command line names none
+    /// (`usage` shows how to name them); the project's events file comes with its leads.
+    pub fn settle(&mut self, usage: &str) -> Result<(PathBuf, PathBuf), Exit> {
+        let given = super::project::settle(
+            self.rules.as_deref(),
+            self.leads.as_deref(),
+            self.events.as_deref(),
+            usage,
+        )?;
+        self.events = given.events;
+        Ok((given.rules, given.leads))
+    }
+
     /// The data flags as [`open`] takes them; `spool` when `leads` is the scratch copy of
     /// standard input or a pipe.
-    pub fn flags<'a>(&'a self, spool: Option<&'a super::Spool>) -> DataFlags<'a> {
+    pub fn flags<'a>(&'a self, leads: &'a Path, spool: Option<&'a super::Spool>) -> DataFlags<'a> {
         DataFlags {
-            leads: &self.leads,
+            leads,
             spooled: spool.map(super::Spool::name),
             format: self.input_format,
             events: self.events.as_deref(),
@@ -237,8 +251,11 @@ pub fn open(plan: &Plan, flags: &DataFlags<'_>) -> Result<(Data, pipeline::Opene
 
 pub fn run(mut args: Args) -> Exit {
     let input = &mut args.input;
-    let (plan, spool) = match super::prepare(&input.rules, &mut input.leads, input.as_of.is_none())
-    {
+    let (rules, mut leads) = match input.settle("funnelc eval RULES --leads DATA") {
+        Ok(x) => x,
+        Err(e) => return e,
+    };
+    let (plan, spool) = match super::prepare(&rules, &mut leads, input.as_of.is_none()) {
         Ok(p) => p,
         Err(e) => return e,
     };
@@ -253,7 +270,7 @@ pub fn run(mut args: Args) -> Exit {
         );
         return Exit::Usage;
     }
-    let flags = args.input.flags(spool.as_ref());
+    let flags = args.input.flags(&leads, spool.as_ref());
     let (data, opened) = match open(&plan, &flags) {
         Ok(x) => x,
         Err(e) => return e,

@@ -24,12 +24,15 @@ pub struct Args {
 
 pub fn run(mut args: Args) -> Exit {
     let input = &mut args.input;
-    let (plan, spool) = match super::prepare(&input.rules, &mut input.leads, input.as_of.is_none())
-    {
+    let (rules, mut leads) = match input.settle("funnelc explain RULES --leads DATA --lead ID") {
+        Ok(x) => x,
+        Err(e) => return e,
+    };
+    let (plan, spool) = match super::prepare(&rules, &mut leads, input.as_of.is_none()) {
         Ok(p) => p,
         Err(e) => return e,
     };
-    let flags = args.input.flags(spool.as_ref());
+    let flags = args.input.flags(&leads, spool.as_ref());
     let (data, opened) = match super::eval::open(&plan, &flags) {
         Ok(x) => x,
         Err(e) => return e,

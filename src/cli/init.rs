@@ -28,10 +28,15 @@ snapshots = "rules/snapshots"
 # Shared fixture files (or folders of them): `fixture` declarations that the test files of
 # every rule file may start from. One rule file keeps its fixtures in its test file.
 # fixtures = ["fixtures"]
+# The lead data `funnelc eval`, `explain`, `report` and `diff` read when --leads is not given
+# (with CSV leads, `events` names their events file). Those commands take the rule file under
+# `rules` when there is just one.
+leads = "data/sample.jsonl"
 
 [defaults]
-# The input format of lead data: jsonl, segment or csv (else told from the file).
-input_format = "jsonl"
+# The input format of lead data: jsonl, segment or csv. Else it is told from the file: a
+# `.csv` name is CSV, a first line of Segment calls is Segment, anything else JSONL.
+# input_format = "segment"
 # as_of = "2025-03-31"   # evaluate as of this moment (else the latest event in the data)
 
 # Segment input: names in the data -> names in the schema.
@@ -171,7 +176,8 @@ pub fn run(args: Args) -> Exit {
         format!("cd {} && ", dir.display())
     };
     out.push_str(&format!(
-        "\nNext: `{cd}funnelc test` runs the tests; edit rules/funnel.funnel and run it again.\n"
+        "\nNext: `{cd}funnelc test` runs the tests, and `funnelc eval` runs the rules on \
+         data/sample.jsonl; edit rules/funnel.funnel and run them again.\n"
     ));
     print!("{out}");
     Exit::Ok

@@ -1,6 +1,6 @@
 //! `funnel.toml`, the project file committed next to the rules: where the rule files, test
-//! files and stored snapshots are, and the defaults `eval`, `explain`, `report` and `test`
-//! take when no flag says otherwise (a flag always wins). Found in the current folder or the
+//! files, stored snapshots and lead data are, and the defaults `eval`, `explain`, `report`,
+//! `diff` and `test` take when no flag says otherwise (a flag always wins). Found in the current folder or the
 //! nearest one above it. Every key is known: a misspelt one is an error, never ignored.
 
 use std::collections::BTreeMap;
@@ -38,6 +38,11 @@ pub struct Paths {
     /// any test file of the project may start from. One path or a list.
     #[serde(default, deserialize_with = "one_or_many")]
     pub fixtures: Vec<String>,
+    /// The project's lead data (a sample, last quarter's export): what `eval`, `explain`,
+    /// `report` and `diff` read when `--leads` is not given.
+    pub leads: Option<String>,
+    /// With CSV leads named by `leads`: their events file, when `--events` is not given.
+    pub events: Option<String>,
 }
 
 /// A path, or a list of them.
@@ -68,6 +73,8 @@ impl Default for Paths {
             tests: Vec::new(),
             snapshots: None,
             fixtures: Vec::new(),
+            leads: None,
+            events: None,
         }
     }
 }
@@ -196,6 +203,181 @@ impl Project {
     }
 }
 
+/// The rule file and the lead data a command runs on: as named on the command line, and
+/// where it names none, the project's (`funnelc eval` in a project runs its one rule file on
+/// its `[paths] leads`).
+#[derive(Debug)]
+pub struct Given {
+    pub rules: PathBuf,
+    pub leads: PathBuf,
+    pub events: Option<PathBuf>,
+}
+
+/// Fills in from the project what the command line leaves out of `rules` (`None`: the
+/// project's one rule file), `leads` and `events`; what was taken from it is said in a note
+/// on standard error, so the output never hides which files it came from. `usage` shows the
+/// user how to name them (`funnelc eval RULES --leads DATA`).
+pub fn settle(
+    rules: Option<&Path>,
+    leads: Option<&Path>,
+    events: Option<&Path>,
+    usage: &str,
+) -> Result<Given, Exit> {
+    let project = match (rules, leads) {
+        (Some(_), Some(_)) => None,
+        _ => Project::find()?,
+    };
+    let mut taken = Vec::new();
+    let rules = match rules {
+        Some(r) => r.to_path_buf(),
+        None => {
+            let Some(p) = &project else {
+                eprintln!(
+                    "error: no rule file named, and no {FILE} here or above to take one from"
+                );
+                eprintln!("  help: `{usage}`");
+                return Err(Exit::Usage);
+            };
+            // Where the project gives the data too, naming the rule file is all it takes.
+            let usage = match (leads, &p.config.paths.leads) {
+                (None, Some(_)) => usage.replacen(" --leads DATA", "", 1),
+                _ => usage.to_string(),
+            };
+            let r = p.one_rule_file(&usage)?;
+            taken.push(format!("rules {}", r.display()));
+            r
+        }
+    };
+    let (leads, events) = match leads {
+        Some(l) => (l.to_path_buf(), events.map(Path::to_path_buf)),
+        None => {
+            let named = project.as_ref().and_then(|p| {
+                let l = p.config.paths.leads.as_deref()?;
+                Some((p, l))
+            });
+            let Some((p, l)) = named else {
+                eprintln!("error: no lead data named: pass --leads DATA");
+                eprintln!(
+                    "  help: a project names its usual data in {FILE}: `[paths] leads = \"data/leads.jsonl\"`"
+                );
+                return Err(Exit::Usage);
+            };
+            let leads = p.named_file("leads", l)?;
+            taken.push(format!("leads {}", leads.display()));
+            let events = match (events, &p.config.paths.events) {
+                (Some(e), _) => Some(e.to_path_buf()),
+                (None, Some(e)) => {
+                    let e = p.named_file("events", e)?;
+                    taken.push(format!("events {}", e.display()));
+                    Some(e)
+                }
+                (None, None) => None,
+            };
+            (leads, events)
+        }
+    };
+    if let Some(p) = &project {
+        if !taken.is_empty() {
+            eprintln!(
+                "note: from {}: {}",
+                p.path(FILE).display(),
+                taken.join(", ")
+            );
+        }
+    }
+    Ok(Given {
+        rules,
+        leads,
+        events,
+    })
+}
+
+impl Project {
+    /// A file `[paths] KEY` names, which must exist (said here, naming the key).
+    fn named_file(&self, key: &str, p: &str) -> Result<PathBuf, Exit> {
+        let path = self.path(p);
+        match std::fs::metadata(&path) {
+            Ok(_) => Ok(path),
+            Err(e) => {
+                eprintln!(
+                    "error: {}: `[paths] {key}` names `{}`, which cannot be read: {}",
+                    self.path(FILE).display(),
+                    path.display(),
+                    funnelc::pipeline::io_reason(&e)
+                );
+                Err(Exit::Usage)
+            }
+        }
+    }
+
+    /// The rule file under `[paths] rules` when there is exactly one (test files and shared
+    /// fixture files are not rule files); none or several is a usage error, said here.
+    fn one_rule_file(&self, usage: &str) -> Result<PathBuf, Exit> {
+        let paths: Vec<PathBuf> = self
+            .config
+            .paths
+            .rules
+            .iter()
+            .map(|r| self.path(r))
+            .collect();
+        let fixtures: Vec<PathBuf> = self
+            .config
+            .paths
+            .fixtures
+            .iter()
+            .map(|f| self.path(f))
+            .filter(|f| f.exists())
+            .collect();
+        let fixtures: Vec<PathBuf> = super::discover::discover(&fixtures)?
+            .iter()
+            .filter_map(|i| match i {
+                super::discover::Input::File(f) => Some(super::discover::key(f)),
+                super::discover::Input::Stdin => None,
+            })
+            .collect();
+        let mut found = Vec::new();
+        for input in super::discover::discover(&paths)? {
+            let super::discover::Input::File(path) = input else {
+                continue;
+            };
+            if fixtures.contains(&super::discover::key(&path)) {
+                continue;
+            }
+            // A file that cannot be read or is not text counts as a rule file: running it
+            // says what is wrong with it.
+            let holds_rules = std::fs::read_to_string(&path)
+                .map_or(true, |t| funnelc::syntax::parse(&t).file.holds_rules());
+            if holds_rules {
+                found.push(path);
+            }
+        }
+        match found.as_slice() {
+            [one] => Ok(one.clone()),
+            [] => {
+                eprintln!(
+                    "error: no rule file named, and {}'s `[paths] rules` holds none",
+                    self.path(FILE).display()
+                );
+                eprintln!("  help: `{usage}`");
+                Err(Exit::Usage)
+            }
+            many => {
+                let names: Vec<String> = many.iter().map(|p| p.display().to_string()).collect();
+                eprintln!(
+                    "error: no rule file named, and the project has {}: {}",
+                    many.len(),
+                    names.join(", ")
+                );
+                eprintln!(
+                    "  help: name one: `{}`",
+                    usage.replacen("RULES", &names[0], 1)
+                );
+                Err(Exit::Usage)
+            }
+        }
+    }
+}
+
 /// The project's shared fixtures, and where their files are (canonical paths).
 #[derive(Default)]
 pub struct Fixtures {
@@ -243,11 +425,13 @@ mod tests {
     #[test]
     fn every_key_is_known() {
         let c: Config = toml::from_str(
-            "[paths]\nrules = [\"r\"]\nsnapshots = \"s\"\nfixtures = \"f\"\n[defaults]\nas_of = \"2025-03-31\"\ninput_format = \"segment\"\n[defaults.rename]\n\"Demo Requested\" = \"demo.requested\"\n",
+            "[paths]\nrules = [\"r\"]\nsnapshots = \"s\"\nfixtures = \"f\"\nleads = \"l.csv\"\nevents = \"e.csv\"\n[defaults]\nas_of = \"2025-03-31\"\ninput_format = \"segment\"\n[defaults.rename]\n\"Demo Requested\" = \"demo.requested\"\n",
         )
         .unwrap();
         assert_eq!(c.paths.rules, ["r"]);
         assert_eq!(c.paths.fixtures, ["f"]);
+        assert_eq!(c.paths.leads.as_deref(), Some("l.csv"));
+        assert_eq!(c.paths.events.as_deref(), Some("e.csv"));
         let many: Config = toml::from_str("[paths]\nfixtures = [\"a\", \"b.funnel\"]\n").unwrap();
         assert_eq!(many.paths.fixtures, ["a", "b.funnel"]);
         let e = toml::from_str::<Config>("[paths]\nfixtures = 3\n").unwrap_err();

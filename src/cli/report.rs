@@ -90,7 +90,11 @@ fn read_spend(path: &Path) -> Result<report::Spend, Exit> {
 }
 
 pub fn run(mut args: Args) -> Exit {
-    let (compiled, plan) = match super::load(&args.input.rules) {
+    let (rules, mut leads) = match args.input.settle("funnelc report RULES --leads DATA") {
+        Ok(x) => x,
+        Err(e) => return e,
+    };
+    let (compiled, plan) = match super::load(&rules) {
         Ok(x) => x,
         Err(e) => return e,
     };
@@ -138,14 +142,14 @@ pub fn run(mut args: Args) -> Exit {
             return Exit::Usage;
         }
     }
-    let spool = match super::Spool::if_needed(&args.input.leads, args.input.as_of.is_none()) {
+    let spool = match super::Spool::if_needed(&leads, args.input.as_of.is_none()) {
         Ok(s) => s,
         Err(e) => return e,
     };
     if let Some(s) = &spool {
-        args.input.leads = s.path().to_path_buf();
+        leads = s.path().to_path_buf();
     }
-    let flags = args.input.flags(spool.as_ref());
+    let flags = args.input.flags(&leads, spool.as_ref());
     let (data, opened) = match super::eval::open(&plan, &flags) {
         Ok(x) => x,
         Err(e) => return e,

@@ -301,10 +301,7 @@ impl Loader {
             Input::Stdin => PathBuf::new(),
         };
         let parsed = funnelc::syntax::parse(&source.text);
-        let tests_for = parsed.file.items.iter().find_map(|i| match i {
-            Item::TestsFor(t) => Some(t.path.text.clone()),
-            _ => None,
-        });
+        let tests_for = parsed.file.tests_for().map(|t| t.path.text.clone());
         match tests_for {
             None => {
                 let key = match input {

@@ -42,6 +42,23 @@ pub struct File {
     pub items: Vec<Item>,
 }
 
+impl File {
+    /// A test file's `tests for "rules.funnel"` (the first, where a broken file has two).
+    pub fn tests_for(&self) -> Option<&TestsFor> {
+        self.items.iter().find_map(|i| match i {
+            Item::TestsFor(t) => Some(t),
+            _ => None,
+        })
+    }
+
+    /// Whether this is a file of rules, and not a test file or a file of shared fixtures
+    /// only (a file of nothing is a rule file: an empty funnel).
+    pub fn holds_rules(&self) -> bool {
+        self.tests_for().is_none()
+            && (self.items.is_empty() || !self.items.iter().all(|i| matches!(i, Item::Fixture(_))))
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Item {
     Funnel(FunnelDecl),
@@ -555,5 +572,22 @@ impl Expect {
             | Expect::Score { span, .. }
             | Expect::Grade { span, .. } => *span,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    #[test]
+    fn rule_files_are_told_from_test_files_and_fixture_files() {
+        let holds = |text: &str| crate::syntax::parse(text).file.holds_rules();
+        assert!(holds(""));
+        assert!(holds("stage A {\n  enter when x\n}\n"));
+        assert!(holds(
+            "schema {\n  event x\n}\nfixture \"f\" {\n  events { 2025-01-01 x }\n}\n"
+        ));
+        assert!(!holds("tests for \"r.funnel\"\n"));
+        assert!(!holds("fixture \"f\" {\n  events { 2025-01-01 x }\n}\n"));
     }
 }

@@ -51,7 +51,7 @@ pub fn run(args: Args) -> Exit {
     };
     let paths = if args.files.is_empty() {
         match &project {
-            Some(p) => p.config.paths.rules.iter().map(|r| p.path(r)).collect(),
+            Some(p) => p.rule_paths(),
             None => {
                 eprintln!(
                     "error: no rule files named, and no funnel.toml here or above to name them"

@@ -145,6 +145,16 @@ impl Project {
         }
     }
 
+    /// The `[paths] rules` folders and files: what `check` takes with no path given.
+    pub fn rule_paths(&self) -> Vec<PathBuf> {
+        self.config
+            .paths
+            .rules
+            .iter()
+            .map(|p| self.path(p))
+            .collect()
+    }
+
     /// What `test` runs with no path given: the rules and tests folders.
     pub fn test_paths(&self) -> Vec<PathBuf> {
         let c = &self.config.paths;
@@ -313,13 +323,7 @@ impl Project {
     /// The rule file under `[paths] rules` when there is exactly one (test files and shared
     /// fixture files are not rule files); none or several is a usage error, said here.
     fn one_rule_file(&self, usage: &str) -> Result<PathBuf, Exit> {
-        let paths: Vec<PathBuf> = self
-            .config
-            .paths
-            .rules
-            .iter()
-            .map(|r| self.path(r))
-            .collect();
+        let paths = self.rule_paths();
         let fixtures: Vec<PathBuf> = self
             .config
             .paths

@@ -66,7 +66,8 @@ pub struct Input {
     /// paths in the data to names in the schema
     #[arg(long, value_name = "FILE")]
     pub rename: Option<PathBuf>,
-    /// Input format (default: from the file extension, else jsonl)
+    /// Input format (default: funnel.toml's `input_format`, else told from the data: a `.csv`
+    /// name is CSV, a first line of Segment calls is Segment, anything else JSONL)
     #[arg(long, value_enum)]
     pub input_format: Option<InFormat>,
     /// Evaluate as of this instant (RFC 3339, or a date: the end of that day); `now` for the

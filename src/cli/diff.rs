@@ -5,7 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::eval::{DataFlags, InFormat};
+use super::eval::DataFlags;
+use super::project::InFormat;
 use super::{Exit, Read};
 use funnelc::diff::{self, Options, Version};
 use funnelc::report::Spec;

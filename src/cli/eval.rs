@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use super::project::InFormat;
 use super::Exit;
 use funnelc::output;
 use funnelc::pipeline::{self, Data, Summary, Work};
@@ -14,17 +15,6 @@ pub enum OutFormat {
     Table,
     Json,
     Jsonl,
-    Csv,
-}
-
-#[derive(Clone, Copy, Debug, clap::ValueEnum, PartialEq, Eq, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum InFormat {
-    /// One lead per line: {"id", "traits", "events"}
-    Jsonl,
-    /// Segment-spec `identify` and `track` calls, one per line, leads interleaved
-    Segment,
-    /// A leads CSV (`id` and trait columns) plus `--events` (lead_id, type, at, properties)
     Csv,
 }
 
@@ -104,16 +94,6 @@ impl Input {
             events: self.events.as_deref(),
             rename: self.rename.as_deref(),
             as_of: self.as_of.as_deref(),
-        }
-    }
-}
-
-impl From<InFormat> for pipeline::Format {
-    fn from(f: InFormat) -> Self {
-        match f {
-            InFormat::Jsonl => pipeline::Format::Jsonl,
-            InFormat::Segment => pipeline::Format::Segment,
-            InFormat::Csv => pipeline::Format::Csv,
         }
     }
 }

@@ -85,10 +85,32 @@ pub struct Defaults {
     /// `--as-of` when not given.
     pub as_of: Option<String>,
     /// `--input-format` when not given: `jsonl`, `segment` or `csv`.
-    pub input_format: Option<super::eval::InFormat>,
+    pub input_format: Option<InFormat>,
     /// Names in the data → names in the schema, for Segment input when `--rename` is not given.
     #[serde(default)]
     pub rename: BTreeMap<String, String>,
+}
+
+/// The formats of lead data, as `--input-format` and `[defaults] input_format` name them.
+#[derive(Clone, Copy, Debug, clap::ValueEnum, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InFormat {
+    /// One lead per line: {"id", "traits", "events"}
+    Jsonl,
+    /// Segment-spec `identify` and `track` calls, one per line, leads interleaved
+    Segment,
+    /// A leads CSV (`id` and trait columns) plus `--events` (lead_id, type, at, properties)
+    Csv,
+}
+
+impl From<InFormat> for funnelc::pipeline::Format {
+    fn from(f: InFormat) -> Self {
+        match f {
+            InFormat::Jsonl => funnelc::pipeline::Format::Jsonl,
+            InFormat::Segment => funnelc::pipeline::Format::Segment,
+            InFormat::Csv => funnelc::pipeline::Format::Csv,
+        }
+    }
 }
 
 /// A project: its folder and its file.

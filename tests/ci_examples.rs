@@ -393,3 +393,35 @@ fn the_pre_commit_hook_stops_a_commit_whose_tests_fail() {
     assert!(out.contains("0 passed, 1 failed"), "{out}");
     assert!(!err.contains("Rule change"), "{err}");
 }
+
+#[test]
+fn the_pre_commit_hook_takes_a_changed_test_file_for_no_rule_change() {
+    let s = Scratch::new("hook-tests");
+    s.base();
+    let tests = |name: &str| {
+        format!(
+            "tests for \"b2b-saas.funnel\"\n\ntest \"{name}\" {{\n  traits {{ consent: true, role: \"cfo\", company: {{ employees: 220, paying_customers: 1500 }} }}\n  events {{ 2025-01-01 form.submitted {{ form: \"oecd-research\" }} }}\n  expect stage MCL\n}}\n"
+        )
+    };
+    std::fs::write(
+        s.work().join("rules/b2b-saas.test.funnel"),
+        tests("a research form"),
+    )
+    .unwrap();
+    s.git(&["add", "."]);
+    s.git(&["commit", "-qm", "a test"]);
+    // Only the test file changes: checked and run, and nothing to compare.
+    std::fs::write(
+        s.work().join("rules/b2b-saas.test.funnel"),
+        tests("the research form captures a CFO"),
+    )
+    .unwrap();
+    s.git(&["add", "rules/b2b-saas.test.funnel"]);
+    let (code, out, err) = hook(&s);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("1 passed, 0 failed"), "{out}");
+    assert!(
+        err.contains("note: `rules/b2b-saas.test.funnel` is a test file (`tests for \"b2b-saas.funnel\"`): it holds no rules, so there is nothing to compare"),
+        "{err}"
+    );
+}

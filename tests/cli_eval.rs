@@ -890,3 +890,33 @@ fn a_folder_or_a_missing_file_as_data_is_a_usage_error() {
     assert!(stderr.contains("is a folder"), "{stderr}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_test_file_or_a_fixture_file_is_no_rule_file_to_run() {
+    let (code, out, err) = funnelc(&[
+        "eval",
+        "rules/b2b-saas.test.funnel",
+        "--leads",
+        "examples/leads.jsonl",
+    ]);
+    assert_eq!((code, out.as_str()), (2, ""));
+    assert_eq!(
+        err,
+        "error: `rules/b2b-saas.test.funnel` is a test file (`tests for \"b2b-saas.funnel\"`), not a rule file\n  help: name the rule file it tests, `rules/b2b-saas.funnel`; `funnelc test rules/b2b-saas.test.funnel` runs its tests\n"
+    );
+    let fixtures = temp_file(
+        "only-fixtures.funnel",
+        b"fixture \"a form\" {\n  events { 2025-01-01 form.submitted }\n}\n",
+    );
+    let (code, _, err) = funnelc(&[
+        "report",
+        fixtures.to_str().unwrap(),
+        "--leads",
+        "examples/leads.jsonl",
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("is a file of shared fixtures, not a rule file\n  help: name a rule file"),
+        "{err}"
+    );
+}

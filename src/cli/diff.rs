@@ -186,6 +186,22 @@ pub fn run(args: Args) -> Exit {
         (Ok(o), Ok(n)) => (o, n),
         (Err(e), _) | (_, Err(e)) => return e,
     };
+    // A test file or a fixture file changes no rule: with --rev (or as both sides) there is
+    // nothing to compare, which is no error (a hook passes every changed `.funnel` file).
+    let holds = |r: &Read| match r {
+        Read::Ok(s) | Read::Bad(s, _) => super::not_rules(&funnelc::syntax::parse(&s.text).file),
+    };
+    if let Some(what) = holds(&new) {
+        if matches!(against, Against::Rev(_)) || holds(&old).is_some() {
+            let name = match &new {
+                Read::Ok(s) | Read::Bad(s, _) => &s.name,
+            };
+            eprintln!(
+                "note: `{name}` is {what}: it holds no rules, so there is nothing to compare"
+            );
+            return Exit::Ok;
+        }
+    }
     let (old, new) = match (super::load_read(old), super::load_read(new)) {
         (Ok(o), Ok(n)) => (o, n),
         (Err(e), _) | (_, Err(e)) => return e,

@@ -261,6 +261,18 @@ pub fn color_stdout() -> bool {
     anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never
 }
 
+/// What a file that holds no rules is, told to a user who gave it where a rule file goes:
+/// `None` for a rule file.
+pub fn not_rules(file: &funnelc::syntax::ast::File) -> Option<String> {
+    if file.holds_rules() {
+        return None;
+    }
+    Some(match file.tests_for() {
+        Some(t) => format!("a test file (`tests for \"{}\"`)", t.path.text),
+        None => "a file of shared fixtures".to_string(),
+    })
+}
+
 /// Reads, checks and compiles a rule file; diagnostics go to standard error. Returns the
 /// compiled file with its plan taken out.
 pub fn load(path: &Path) -> Result<(funnelc::Compiled, Plan), Exit> {
@@ -280,6 +292,26 @@ pub fn load_read(read: Read) -> Result<(funnelc::Compiled, Plan), Exit> {
         }
     };
     let mut compiled = funnelc::compile(&source.text, &source.name);
+    // A test file or a fixture file given where a rule file goes: its diagnostics as a rule
+    // file (no stages, unknown traits) would bury the mistake.
+    if let Some(what) = not_rules(&compiled.file) {
+        eprintln!("error: `{}` is {what}, not a rule file", source.name);
+        match compiled.file.tests_for() {
+            Some(t) => {
+                let dir = Path::new(&source.name).parent().unwrap_or(Path::new(""));
+                let rules = dir.join(&t.path.text);
+                eprintln!(
+                    "  help: name the rule file it tests, `{}`; `funnelc test {}` runs its tests",
+                    rules.display(),
+                    source.name
+                );
+            }
+            None => eprintln!(
+                "  help: name a rule file (this one holds only `fixture` declarations, which test files start from)"
+            ),
+        }
+        return Err(Exit::Usage);
+    }
     if compiled.has_errors() {
         let errors: Vec<_> = std::mem::take(&mut compiled.diagnostics)
             .into_iter()

@@ -124,6 +124,10 @@ fn a_broken_fixture_file_says_where() {
     let (code, stdout, _) = run_in(dir.path(), &["check", "fixtures/leads.funnel"]);
     assert_eq!(code, 1);
     insta::assert_snapshot!(stdout);
+    // `check` with no path checks the project's fixture files too, outside `rules/` as here.
+    let (code, all, _) = run_in(dir.path(), &["check"]);
+    assert_eq!(code, 1, "{all}");
+    assert!(all.contains(&stdout), "{all}");
     let (code, stdout, stderr) = run_in(dir.path(), &["test"]);
     assert_eq!(code, 3, "{stdout}{stderr}");
     assert!(

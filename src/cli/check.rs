@@ -51,7 +51,8 @@ pub fn run(args: Args) -> Exit {
     };
     let paths = if args.files.is_empty() {
         match &project {
-            Some(p) => p.rule_paths(),
+            // The shared fixture files too, wherever they lie: they are the project's.
+            Some(p) => [p.rule_paths(), p.fixture_paths()].concat(),
             None => {
                 eprintln!(
                     "error: no rule files named, and no funnel.toml here or above to name them"

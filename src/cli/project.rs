@@ -177,6 +177,16 @@ impl Project {
             .collect()
     }
 
+    /// The `[paths] fixtures` files and folders.
+    pub fn fixture_paths(&self) -> Vec<PathBuf> {
+        self.config
+            .paths
+            .fixtures
+            .iter()
+            .map(|p| self.path(p))
+            .collect()
+    }
+
     /// What `test` runs with no path given: the rules and tests folders.
     pub fn test_paths(&self) -> Vec<PathBuf> {
         let c = &self.config.paths;
@@ -197,8 +207,7 @@ impl Project {
     /// error, said here.
     pub fn shared_fixtures(&self) -> Result<Fixtures, Exit> {
         let mut paths = Vec::new();
-        for p in &self.config.paths.fixtures {
-            let path = self.path(p);
+        for path in self.fixture_paths() {
             if let Err(e) = std::fs::metadata(&path) {
                 eprintln!(
                     "error: {}: `[paths] fixtures` names `{}`, which cannot be read: {}",
@@ -347,11 +356,8 @@ impl Project {
     fn one_rule_file(&self, usage: &str) -> Result<PathBuf, Exit> {
         let paths = self.rule_paths();
         let fixtures: Vec<PathBuf> = self
-            .config
-            .paths
-            .fixtures
-            .iter()
-            .map(|f| self.path(f))
+            .fixture_paths()
+            .into_iter()
             .filter(|f| f.exists())
             .collect();
         let fixtures: Vec<PathBuf> = super::discover::discover(&fixtures)?

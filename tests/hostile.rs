@@ -888,6 +888,10 @@ fn colour_follows_the_flag_and_the_environment_in_every_command() {
             coloured(&[], &[("CLICOLOR_FORCE", "1")]),
             "{cmd:?} CLICOLOR_FORCE"
         );
+        assert!(
+            !coloured(&[], &[("CLICOLOR_FORCE", "0")]),
+            "{cmd:?} CLICOLOR_FORCE=0 forces nothing"
+        );
         // no-color.org: an empty NO_COLOR does not turn colour off.
         assert!(
             coloured(&[], &[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "")]),

@@ -161,6 +161,11 @@ pub fn main() -> ExitCode {
             .into();
         }
     };
+    // CLICOLOR_FORCE=0 does not force colour (the CLICOLOR convention: forced when set and
+    // not 0), but anstream takes any value as on; taken out before any thread starts.
+    if std::env::var_os("CLICOLOR_FORCE").is_some_and(|v| v == "0") {
+        std::env::remove_var("CLICOLOR_FORCE");
+    }
     // One decision for every command and both streams, by anstream's rules (no-color.org,
     // CLICOLOR, CLICOLOR_FORCE, TERM=dumb) unless the flag says.
     anstream::ColorChoice::write_global(match cli.color {

@@ -317,11 +317,17 @@ fn a_table_of_cases_with_a_mistake_says_where() {
         ("rules.test.funnel", TESTS),
         ("cases/consent.csv", rows),
     ]);
-    let (code, _, stderr) = run_in(dir.path(), &["test"]);
+    let (code, stdout, stderr) = run_in(dir.path(), &["test"]);
     assert_eq!(code, 3);
+    // The table's tests did not run, and the summary says so.
     assert!(
-        stderr
-            .contains("cases/consent.csv:2: column `colour`: no trait of the schema has this path"),
+        stdout.ends_with(", 1 not run (their file does not check)\n"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains(
+            "cases/consent.csv:1: column 3 `colour`: no trait of the schema has this path"
+        ),
         "{stderr}"
     );
     assert!(

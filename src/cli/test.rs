@@ -348,9 +348,8 @@ impl Loader {
                 }
                 let mut files = vec![&parsed.file, &self.rules[r].compiled.file];
                 files.extend(self.fixtures.shared.parsed());
-                if !self.collect(r, &parsed.file, &source, &files, &dir, jobs) {
-                    self.invalid = true;
-                }
+                let failed = self.collect(r, &parsed.file, &source, &files, &dir, jobs);
+                self.tables_failed(failed);
             }
         }
     }
@@ -468,13 +467,20 @@ impl Loader {
             name: rules.name.clone(),
             text: rules.compiled.source.clone(),
         };
-        if !self.collect(r, file, &source, &[file], dir, jobs) {
+        let failed = self.collect(r, file, &source, &[file], dir, jobs);
+        self.tables_failed(failed);
+    }
+
+    /// Tables of cases that could not be read or do not check: their tests did not run.
+    fn tables_failed(&mut self, n: usize) {
+        if n > 0 {
             self.invalid = true;
+            self.not_run += n;
         }
     }
 
-    /// The tests and cases of one file, in declaration order; false when a table of cases
-    /// could not be read or does not check (said on standard error).
+    /// The tests and cases of one file, in declaration order; how many tables of cases could
+    /// not be read or do not check (said on standard error).
     fn collect(
         &self,
         r: usize,
@@ -483,8 +489,8 @@ impl Loader {
         fixtures: &[&File],
         dir: &Path,
         jobs: &mut Vec<Job>,
-    ) -> bool {
-        let mut ok = true;
+    ) -> usize {
+        let mut failed = 0;
         let index = diag::LineIndex::new(&source.text);
         let tests = rule_tests::tests_of(file, &source.name, &source.text, fixtures);
         let mut tests = tests.into_iter();
@@ -511,7 +517,7 @@ impl Loader {
                                 source.name,
                                 funnelc::pipeline::io_reason(&e)
                             );
-                            ok = false;
+                            failed += 1;
                             continue;
                         }
                     };
@@ -533,7 +539,7 @@ impl Loader {
                             for e in errors {
                                 eprintln!("error: {e}");
                             }
-                            ok = false;
+                            failed += 1;
                         }
                     }
                 }
@@ -572,7 +578,7 @@ impl Loader {
                 _ => {}
             }
         }
-        ok
+        failed
     }
 }
 

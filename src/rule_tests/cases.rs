@@ -44,6 +44,15 @@ pub fn expand(
             Ok(h) => h.iter().map(|c| c.trim().to_string()).collect(),
             Err(e) => return Err(vec![format!("{rows_name}: {e}")]),
         };
+        // A column that is no trait is the header's mistake: said once, at line 1, and left
+        // out of the rows (whose other mistakes are still said).
+        let unknown: Vec<String> = header
+            .iter()
+            .enumerate()
+            .filter(|(_, col)| !known_column(plan, col))
+            .map(|(i, col)| format!("{rows_name}:1: column {} `{col}`: {UNKNOWN_COLUMN}", i + 1))
+            .collect();
+        errors.extend(unknown);
         for (n, rec) in reader.records().enumerate() {
             let rec = match rec {
                 Ok(r) => r,
@@ -57,6 +66,7 @@ pub fn expand(
                 .iter()
                 .map(String::as_str)
                 .zip(rec.iter().map(Cell::Text))
+                .filter(|(col, _)| known_column(plan, col))
                 .collect();
             row(
                 plan,
@@ -116,6 +126,19 @@ pub fn expand(
     } else {
         Err(errors)
     }
+}
+
+const UNKNOWN_COLUMN: &str =
+    "no trait of the schema has this path (columns are `name`, `as of`, `expect ...` and trait paths)";
+
+/// Whether a column is one a row may have: `name`, `as of`, an expectation, or a trait.
+fn known_column(plan: &Plan, col: &str) -> bool {
+    col == "name"
+        || col == "as of"
+        || col == "as_of"
+        || col == "expect"
+        || col.starts_with("expect ")
+        || plan.trait_slot(col).is_some()
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -181,12 +204,7 @@ fn row(
             }
         } else {
             let Some(slot) = plan.trait_slot(col) else {
-                fail(
-                    col,
-                    "no trait of the schema has this path (columns are `name`, `as of`, \
-                     `expect ...` and trait paths)"
-                        .into(),
-                );
+                fail(col, UNKNOWN_COLUMN.into());
                 continue;
             };
             let raw = match cell {

@@ -239,7 +239,7 @@ fn rule_file_tests_run() {
     args.extend(files.iter().map(String::as_str));
     let (code, stdout, stderr) = funnelc(&args);
     assert_eq!(code, 0, "{stdout}{stderr}");
-    assert!(stdout.ends_with("28 passed, 0 failed\n"), "{stdout}");
+    assert!(stdout.ends_with("35 passed, 0 failed\n"), "{stdout}");
 }
 
 #[test]

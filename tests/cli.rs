@@ -242,6 +242,15 @@ fn rule_file_tests_run() {
     assert!(stdout.ends_with("35 passed, 0 failed\n"), "{stdout}");
 }
 
+/// The shipped models are the demonstration of rule tests: their tests exercise every stage,
+/// move, exit, score rule and condition branch, and a rule added without a test fails here.
+#[test]
+fn shipped_rules_are_fully_covered_by_their_tests() {
+    let (code, stdout, stderr) =
+        funnelc(&["test", "rules", "--coverage", "--min-coverage", "100%"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+}
+
 #[test]
 fn a_failing_rule_file_test_says_what_differs() {
     let src = "schema {\n  trait consent: bool\n  event form.submitted\n  event email.opened\n}\n\nstage MCL {\n  enter when form.submitted and consent\n}\n\nstage MEL {\n  enter when email.opened\n}\n\ntest \"captured and engaged\" {\n  traits { consent: true }\n  events {\n    2025-01-01 form.submitted\n  }\n  expect stage MEL\n  expect entered MCL at 2025-01-02\n  expect not entered MCL\n}\n";

@@ -239,7 +239,16 @@ fn rule_file_tests_run() {
     args.extend(files.iter().map(String::as_str));
     let (code, stdout, stderr) = funnelc(&args);
     assert_eq!(code, 0, "{stdout}{stderr}");
-    assert!(stdout.ends_with("12 passed, 0 failed\n"), "{stdout}");
+    assert!(stdout.ends_with("35 passed, 0 failed\n"), "{stdout}");
+}
+
+/// The shipped models are the demonstration of rule tests: their tests exercise every stage,
+/// move, exit, score rule and condition branch, and a rule added without a test fails here.
+#[test]
+fn shipped_rules_are_fully_covered_by_their_tests() {
+    let (code, stdout, stderr) =
+        funnelc(&["test", "rules", "--coverage", "--min-coverage", "100%"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
 }
 
 #[test]

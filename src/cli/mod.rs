@@ -53,6 +53,7 @@ Exit status:
   1    the input has errors: a rule file that does not check, a failing test, a file not
        formatted (fmt --check), bad lead data without --skip-bad
   2    the command could not run: bad arguments, a file that cannot be read or written
+  3    test: a rule file, test file or table of cases does not check (its tests did not run)
   130  interrupted (Ctrl-C, SIGTERM); scratch files are removed first
 
 Examples:

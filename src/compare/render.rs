@@ -40,6 +40,15 @@ impl Table {
     /// The table for a terminal: its title, a rule under the header, right-aligned numbers.
     pub fn text(&self) -> String {
         let mut out = format!("{}\n", self.title);
+        // A table of no rows is its title and note: a header over nothing reads as a fault.
+        if self.rows.is_empty() {
+            if let Some(n) = &self.note {
+                out.push_str(n);
+                out.push('\n');
+            }
+            out.push('\n');
+            return out;
+        }
         let mut t = comfy_table::Table::new();
         // The report's look: a rule under the header and nothing else.
         t.load_preset("     ──            ");
@@ -78,6 +87,13 @@ impl Table {
     pub fn markdown_body(&self) -> String {
         let cell = md_cell;
         let mut out = String::new();
+        if self.rows.is_empty() {
+            if let Some(n) = &self.note {
+                out.push_str(&format!("{}\n", cell(n)));
+            }
+            out.push('\n');
+            return out;
+        }
         let header: Vec<String> = self.header.iter().map(|h| cell(h)).collect();
         out.push_str(&format!("| {} |\n", header.join(" | ")));
         let align: Vec<&str> = (0..self.header.len())

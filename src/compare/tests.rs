@@ -160,6 +160,10 @@ fn only_the_first_moved_leads_are_kept() {
     assert_eq!((none.moved_count, none.moved.len()), (3, 0));
     let text = render::text(&render::tables(&none));
     assert!(text.contains("Leads that moved: 3, none listed"), "{text}");
+    // No header over no rows, in either form.
+    assert!(!text.contains("why before"), "{text}");
+    let md = render::markdown(&render::tables(&none), 3);
+    assert!(!md.contains("why before"), "{md}");
 }
 
 #[test]

@@ -729,3 +729,34 @@ fn compare_asks_for_windows_and_says_when_the_data_lacks_one() {
         "{out}"
     );
 }
+
+#[test]
+fn a_range_of_centuries_is_a_mistyped_date() {
+    let (code, out, err) = funnelc(&[
+        "report",
+        "rules/b2b-saas.funnel",
+        "--leads",
+        "examples/leads.jsonl",
+        "--as-of",
+        "9999-12-31",
+    ]);
+    assert_eq!((code, out.as_str()), (2, ""), "{err}");
+    assert!(
+        err.ends_with("error: the report's range, 2025-01-01 to 9999-12-31, spans more than 100 years\n  help: check --as-of, --from and --to (the range runs to the --as-of day unless --to ends it)\n"),
+        "{err}"
+    );
+    // A range that ends in time is fine, whatever the moment.
+    let (code, _, err) = funnelc(&[
+        "report",
+        "rules/b2b-saas.funnel",
+        "--leads",
+        "examples/leads.jsonl",
+        "--as-of",
+        "9999-12-31",
+        "--to",
+        "2025-12-31",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+}

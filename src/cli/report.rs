@@ -89,6 +89,9 @@ fn read_spend(path: &Path) -> Result<report::Spend, Exit> {
     })
 }
 
+/// The longest range a report covers: 100 years.
+const MAX_RANGE_DAYS: i64 = 36_525;
+
 pub fn run(mut args: Args) -> Exit {
     let (rules, mut leads) = match args.input.settle("funnelc report RULES --leads DATA") {
         Ok(x) => x,
@@ -202,6 +205,18 @@ pub fn run(mut args: Args) -> Exit {
         },
         compare_given: !args.compare.is_empty(),
     };
+    // A range of centuries is a mistyped date (`--as-of 9999-12-31`), and would list every
+    // period in it: hundreds of megabytes of empty rows.
+    let (first, last) = report::range(&agg, &asked);
+    if last - first > MAX_RANGE_DAYS {
+        eprintln!(
+            "error: the report's range, {} to {}, spans more than 100 years",
+            report::period::date(first),
+            report::period::date(last)
+        );
+        eprintln!("  help: check --as-of, --from and --to (the range runs to the --as-of day unless --to ends it)");
+        return Exit::Usage;
+    }
     let built = report::build(&spec, &agg, &asked, spend.as_ref());
     for w in &built.warnings {
         eprintln!("warning: {w}");

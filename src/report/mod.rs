@@ -23,7 +23,7 @@ pub mod spend;
 
 pub use aggregate::{Aggregate, Context, Facts, Range};
 pub use dist::Dist;
-pub use model::{build, conversion, Asked, Compare, ConversionRow, Report, SCHEMA};
+pub use model::{build, conversion, range, Asked, Compare, ConversionRow, Report, SCHEMA};
 pub use spec::{band_of, Band, BandSpec, Spec};
 pub use spend::Spend;
 

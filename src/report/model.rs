@@ -322,15 +322,21 @@ fn days(ms: Option<f64>) -> Option<f64> {
     ms.map(|v| round(v / MS_PER_DAY as f64, 2))
 }
 
-/// Computes every KPI.
-pub fn build(spec: &Spec, agg: &Aggregate, asked: &Asked, spend: Option<&Spend>) -> Report {
-    let n = spec.stages.len();
+/// The report's range, first and last day (days since 1970): as asked, else from the first
+/// cohort's day to the day of the evaluation moment.
+pub fn range(agg: &Aggregate, asked: &Asked) -> (i64, i64) {
     let as_of_day = asked.as_of.div_euclid(MS_PER_DAY);
     let from = asked
         .from
         .or_else(|| agg.cohorts.keys().next().copied())
         .unwrap_or(as_of_day);
-    let to = asked.to.unwrap_or(as_of_day.max(from));
+    (from, asked.to.unwrap_or(as_of_day.max(from)))
+}
+
+/// Computes every KPI.
+pub fn build(spec: &Spec, agg: &Aggregate, asked: &Asked, spend: Option<&Spend>) -> Report {
+    let n = spec.stages.len();
+    let (from, to) = range(agg, asked);
     let mut warnings: Vec<String> = spec.warnings.clone();
     warnings.extend(spend.map(|s| s.warnings.clone()).unwrap_or_default());
     let in_report = agg.read - agg.skipped - agg.outside - agg.not_in_funnel;

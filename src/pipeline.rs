@@ -478,6 +478,7 @@ fn stream<T: Send, U: Send>(
             Ok(line) => jsonl::parse_line(plan, line, origin(name, n)),
             // A line that is not UTF-8 is one bad lead, not the end of the run.
             Err(e) => Err(DataError {
+                no_lead: false,
                 origin: origin(name, n),
                 lead: None,
                 field: None,
@@ -606,6 +607,8 @@ impl Tally {
 pub struct Summary {
     pub read: u64,
     pub skipped: u64,
+    /// Bad records that belong to no lead (CSV event rows naming none), skipped.
+    pub orphans: u64,
     /// Per stage, in declaration order.
     pub reached: Vec<u64>,
     pub exits: BTreeMap<String, u64>,
@@ -659,10 +662,15 @@ impl Summary {
         }
     }
 
-    /// Counts a lead whose data could not be read and which was passed over.
-    pub fn add_skipped(&mut self) {
-        self.read += 1;
-        self.skipped += 1;
+    /// Counts a lead whose data could not be read and which was passed over; a record of no
+    /// lead is counted apart.
+    pub fn add_skipped(&mut self, e: &DataError) {
+        if e.no_lead {
+            self.orphans += 1;
+        } else {
+            self.read += 1;
+            self.skipped += 1;
+        }
     }
 
     /// `6 leads (5 evaluated, 1 skipped) · reached: MCL 3 · MEL 2 · exited: lost 1 · in no
@@ -677,6 +685,13 @@ impl Summary {
             thousands(self.read - self.skipped),
             thousands(self.skipped)
         );
+        if self.orphans > 0 {
+            let rows = if self.orphans == 1 { "row" } else { "rows" };
+            out.push_str(&format!(
+                " · {} event {rows} of no lead skipped",
+                thousands(self.orphans)
+            ));
+        }
         let list = |items: Vec<String>| items.join(" · ");
         if !plan.stages.is_empty() {
             out.push_str(" · reached: ");

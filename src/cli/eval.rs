@@ -353,7 +353,7 @@ pub fn run(mut args: Args) -> Exit {
                         eprintln!("  help: fix the data, or pass --skip-bad to report bad leads and go on");
                         return false;
                     }
-                    summary.add_skipped();
+                    summary.add_skipped(&e);
                     match rejects.as_mut() {
                         Some(w) => {
                             let _ = writeln!(w, "{e}");

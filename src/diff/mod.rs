@@ -133,7 +133,7 @@ pub fn run(
                 if !bad(e) {
                     return false;
                 }
-                skipped += 1;
+                skipped += u64::from(!e.no_lead);
             }
             total.merge(part);
             for (k, v) in more {

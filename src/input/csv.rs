@@ -41,7 +41,11 @@ pub fn read(
 ) -> Result<Vec<LeadResult>, DataError> {
     let mut pending = read_leads(plan, leads, leads_name)?;
     read_events(plan, &mut pending, events, events_name)?;
-    let orphans = pending.orphans.into_iter().map(Err);
+    // Reported with the leads' errors, but none of them is a lead.
+    let orphans = pending
+        .orphans
+        .into_iter()
+        .map(|e| Err(DataError { no_lead: true, ..e }));
     Ok(pending
         .slots
         .into_iter()
@@ -102,6 +106,7 @@ fn header<R: Read>(
     let line = rec.position().map_or(1, csv::Position::line);
     let cols: Vec<String> = rec.iter().map(|c| c.trim().to_string()).collect();
     let fail = |field: &str, message: String| DataError {
+        no_lead: false,
         origin: format!("{name}:{line}"),
         lead: None,
         field: Some(field.to_string()),
@@ -162,6 +167,7 @@ fn read_leads<'p>(plan: &'p Plan, leads: impl Read, name: &str) -> Result<Pendin
         let id = rec.get(id_col).unwrap_or("").trim();
         if let Some(m) = ragged(&rec, cols.len()) {
             let e = DataError {
+                no_lead: false,
                 origin: origin.clone(),
                 lead: (!id.is_empty()).then(|| id.to_string()),
                 field: None,
@@ -263,6 +269,7 @@ fn read_events(
         };
         if let Some(m) = ragged(&rec, cols.len()) {
             let e = DataError {
+                no_lead: false,
                 origin: origin.clone(),
                 lead: Some(lead_id.to_string()),
                 field: None,
@@ -323,6 +330,7 @@ fn push(
             let raw = cell_raw(cell, pty);
             if let Some(message) = refuse_unsplittable(&raw, pty) {
                 return Err(DataError {
+                    no_lead: false,
                     origin: String::new(),
                     lead: None,
                     field: Some(col.to_string()),
@@ -392,6 +400,7 @@ fn csv_error(name: &str, e: &csv::Error) -> DataError {
         _ => e.to_string(),
     };
     DataError {
+        no_lead: false,
         origin,
         lead: None,
         field: None,
@@ -406,6 +415,7 @@ fn record_origin(name: &str, rec: &csv::StringRecord) -> String {
 
 fn record_error(origin: &str, lead: Option<&str>, field: &str, message: String) -> DataError {
     DataError {
+        no_lead: false,
         origin: origin.to_string(),
         lead: lead.map(String::from),
         field: Some(field.to_string()),

@@ -235,6 +235,7 @@ impl<'p> Duplicates<'p> {
             }
         };
         Some(DataError {
+            no_lead: false,
             origin: format!("{}:{line}", self.name),
             lead: Some(id),
             field: Some("id".into()),

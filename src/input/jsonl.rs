@@ -340,6 +340,7 @@ pub fn parse_line_serde(
 ) -> Result<(Lead, std::collections::BTreeMap<String, u64>), DataError> {
     use de::DeserializeSeed;
     let fail = |lead: Option<String>, field: Option<&str>, message: String| DataError {
+        no_lead: false,
         origin: origin.clone(),
         lead,
         field: field.map(String::from),

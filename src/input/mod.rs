@@ -25,6 +25,9 @@ pub struct DataError {
     pub lead: Option<String>,
     pub field: Option<String>,
     pub message: String,
+    /// A record that belongs to no lead (a CSV event row whose `lead_id` is empty or in no
+    /// lead row): reported like the rest, but not counted as a lead.
+    pub no_lead: bool,
 }
 
 impl fmt::Display for DataError {
@@ -246,6 +249,7 @@ impl<'p> LeadBuilder<'p> {
 
     fn error(&self, field: impl Into<String>, message: impl Into<String>) -> DataError {
         DataError {
+            no_lead: false,
             origin: self.lead.origin.clone(),
             lead: Some(self.lead.id.clone()),
             field: Some(field.into()),

@@ -56,6 +56,7 @@ pub fn read(
             Ok(_) => line_no += 1,
             Err(e) => {
                 return Err(DataError {
+                    no_lead: false,
                     origin: format!("{name}:{}", line_no + 1),
                     lead: None,
                     field: None,
@@ -75,6 +76,7 @@ pub fn read(
             Ok(line) if line.trim().is_empty() => {}
             Ok(line) => st.line(line, line_no, origin),
             Err(_) => st.slots.push(Slot::Broken(DataError {
+                no_lead: false,
                 origin,
                 lead: None,
                 field: None,
@@ -95,6 +97,7 @@ pub fn read(
             Slot::User(i) => match users.get_mut(i) {
                 Some(u) => build(plan, name, rename, std::mem::take(u)),
                 None => Err(DataError {
+                    no_lead: false,
                     origin: name.to_string(),
                     lead: None,
                     field: None,
@@ -169,6 +172,7 @@ impl Stream {
 
     fn line(&mut self, line: &str, n: usize, origin: String) {
         let err = |lead: Option<&str>, field: &str, message: String| DataError {
+            no_lead: false,
             origin: origin.clone(),
             lead: lead.map(String::from),
             field: (!field.is_empty()).then(|| field.to_string()),
@@ -347,6 +351,7 @@ fn build(plan: &Plan, name: &str, rename: &BTreeMap<String, String>, mut user: U
         }
         let res = match refused {
             Some((field, message)) => Err(DataError {
+                no_lead: false,
                 origin: String::new(),
                 lead: Some(user.id.clone()),
                 field: Some(field),
@@ -392,6 +397,7 @@ fn set_traits(
                 let ty = plan.trait_slot(&target).and_then(|s| plan.traits.get(s));
                 let res = match ty.and_then(|(_, ty)| refuse_unsplittable(&raw, ty)) {
                     Some(message) => Err(DataError {
+                        no_lead: false,
                         origin: String::new(),
                         lead: Some(id.to_string()),
                         field: Some(format!("traits.{target}")),

@@ -71,7 +71,10 @@ pub fn aggregate(
                     part.add(spec, e.value);
                 }
                 Err(e) => {
-                    part.add_skipped();
+                    // A record of no lead is reported, but is no lead of the report.
+                    if !e.no_lead {
+                        part.add_skipped();
+                    }
                     errors.push(e);
                 }
             }

@@ -182,27 +182,25 @@ pub fn run(args: Args) -> Exit {
             super::read_source(&given.rules),
         ),
     };
-    let (old, new) = match (old, new) {
+    let (old, new) = match (
+        old.and_then(super::compile_read),
+        new.and_then(super::compile_read),
+    ) {
         (Ok(o), Ok(n)) => (o, n),
         (Err(e), _) | (_, Err(e)) => return e,
     };
     // A test file or a fixture file changes no rule: with --rev (or as both sides) there is
     // nothing to compare, which is no error (a hook passes every changed `.funnel` file).
-    let holds = |r: &Read| match r {
-        Read::Ok(s) | Read::Bad(s, _) => super::not_rules(&funnelc::syntax::parse(&s.text).file),
-    };
-    if let Some(what) = holds(&new) {
-        if matches!(against, Against::Rev(_)) || holds(&old).is_some() {
-            let name = match &new {
-                Read::Ok(s) | Read::Bad(s, _) => &s.name,
-            };
+    if let Some(what) = super::not_rules(&new.file) {
+        if matches!(against, Against::Rev(_)) || super::not_rules(&old.file).is_some() {
             eprintln!(
-                "note: `{name}` is {what}: it holds no rules, so there is nothing to compare"
+                "note: `{}` is {what}: it holds no rules, so there is nothing to compare",
+                new.name
             );
             return Exit::Ok;
         }
     }
-    let (old, new) = match (super::load_read(old), super::load_read(new)) {
+    let (old, new) = match (super::rules_of(old), super::rules_of(new)) {
         (Ok(o), Ok(n)) => (o, n),
         (Err(e), _) | (_, Err(e)) => return e,
     };
@@ -234,6 +232,7 @@ pub fn run(args: Args) -> Exit {
         events: given.events.as_deref(),
         rename: args.rename.as_deref(),
         as_of: args.as_of.as_deref(),
+        project: given.project.as_ref(),
     };
     // Opened with the new version's schema: the one leads are read by (see
     // `pipeline::evaluate_pair`).

@@ -68,6 +68,9 @@ pub struct Input {
     /// else one per core). With 1, everything runs on a single thread
     #[arg(long, short = 'j', value_name = "N")]
     pub threads: Option<std::num::NonZeroUsize>,
+    /// The project here, found by [`Input::settle`].
+    #[arg(skip)]
+    pub project: Option<super::project::Project>,
 }
 
 impl Input {
@@ -81,6 +84,7 @@ impl Input {
             usage,
         )?;
         self.events = given.events;
+        self.project = given.project;
         Ok((given.rules, given.leads))
     }
 
@@ -94,6 +98,7 @@ impl Input {
             events: self.events.as_deref(),
             rename: self.rename.as_deref(),
             as_of: self.as_of.as_deref(),
+            project: self.project.as_ref(),
         }
     }
 }
@@ -116,6 +121,8 @@ pub struct DataFlags<'a> {
     pub events: Option<&'a Path>,
     pub rename: Option<&'a Path>,
     pub as_of: Option<&'a str>,
+    /// The project here, for its defaults (`funnel.toml`); a flag always wins.
+    pub project: Option<&'a super::project::Project>,
 }
 
 /// The data flags as the pipeline takes them, with the project's defaults (`funnel.toml`)
@@ -216,8 +223,7 @@ fn now() -> i64 {
 /// Opens the data the flags name and settles the moment; notes about the input go to
 /// standard error.
 pub fn open(plan: &Plan, flags: &DataFlags<'_>) -> Result<(Data, pipeline::Opened), Exit> {
-    let project = super::project::Project::find()?;
-    let defaults = project.as_ref().map(|p| &p.config.defaults);
+    let defaults = flags.project.map(|p| &p.config.defaults);
     let data = data(flags, defaults)?;
     let given = flags.as_of.or(defaults.and_then(|d| d.as_of.as_deref()));
     let opened = pipeline::open(plan, &data, as_of(given)?).map_err(fail)?;

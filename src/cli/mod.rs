@@ -287,29 +287,39 @@ pub fn load(path: &Path) -> Result<(funnelc::Compiled, Plan), Exit> {
 
 /// [`load`] for a rule file already read (from git, say).
 pub fn load_read(read: Read) -> Result<(funnelc::Compiled, Plan), Exit> {
-    let source = match read {
-        Read::Ok(s) => s,
+    rules_of(compile_read(read)?)
+}
+
+/// A rule file read, compiled; its diagnostics are not shown yet. A file that is not UTF-8
+/// is reported here.
+pub fn compile_read(read: Read) -> Result<funnelc::Compiled, Exit> {
+    match read {
+        Read::Ok(s) => Ok(funnelc::compile(&s.text, &s.name)),
         Read::Bad(s, d) => {
             eprint!(
                 "{}",
                 diag::render_human(&[d], &s.name, &s.text, color_stderr())
             );
-            return Err(Exit::Failed);
+            Err(Exit::Failed)
         }
-    };
-    let mut compiled = funnelc::compile(&source.text, &source.name);
+    }
+}
+
+/// The compiled file with its plan taken out, when it is a rule file that checks; else its
+/// errors are reported here.
+pub fn rules_of(mut compiled: funnelc::Compiled) -> Result<(funnelc::Compiled, Plan), Exit> {
+    let name = &compiled.name;
     // A test file or a fixture file given where a rule file goes: its diagnostics as a rule
     // file (no stages, unknown traits) would bury the mistake.
     if let Some(what) = not_rules(&compiled.file) {
-        eprintln!("error: `{}` is {what}, not a rule file", source.name);
+        eprintln!("error: `{name}` is {what}, not a rule file");
         match compiled.file.tests_for() {
             Some(t) => {
-                let dir = Path::new(&source.name).parent().unwrap_or(Path::new(""));
+                let dir = Path::new(name).parent().unwrap_or(Path::new(""));
                 let rules = dir.join(&t.path.text);
                 eprintln!(
-                    "  help: name the rule file it tests, `{}`; `funnelc test {}` runs its tests",
+                    "  help: name the rule file it tests, `{}`; `funnelc test {name}` runs its tests",
                     rules.display(),
-                    source.name
                 );
             }
             None => eprintln!(
@@ -325,9 +335,9 @@ pub fn load_read(read: Read) -> Result<(funnelc::Compiled, Plan), Exit> {
             .collect();
         eprint!(
             "{}",
-            diag::render_human(&errors, &source.name, &source.text, color_stderr())
+            diag::render_human(&errors, &compiled.name, &compiled.source, color_stderr())
         );
-        eprintln!("{}", diag::summary_line(&source.name, &errors));
+        eprintln!("{}", diag::summary_line(&compiled.name, &errors));
         return Err(Exit::Failed);
     }
     match compiled.plan() {
@@ -335,7 +345,7 @@ pub fn load_read(read: Read) -> Result<(funnelc::Compiled, Plan), Exit> {
         None => {
             eprintln!(
                 "error: `{}` checks clean but could not be compiled; please report this",
-                source.name
+                compiled.name
             );
             Err(Exit::Failed)
         }

@@ -252,6 +252,8 @@ pub struct Given {
     pub rules: PathBuf,
     pub leads: PathBuf,
     pub events: Option<PathBuf>,
+    /// The project here, if any: its defaults for the data flags.
+    pub project: Option<Project>,
 }
 
 /// Fills in from the project what the command line leaves out of `rules` (`None`: the
@@ -264,10 +266,8 @@ pub fn settle(
     events: Option<&Path>,
     usage: &str,
 ) -> Result<Given, Exit> {
-    let project = match (rules, leads) {
-        (Some(_), Some(_)) => None,
-        _ => Project::find()?,
-    };
+    // Found once per run: the data flags' defaults come from it too.
+    let project = Project::find()?;
     let mut taken = Vec::new();
     let rules = match rules {
         Some(r) => r.to_path_buf(),
@@ -330,6 +330,7 @@ pub fn settle(
         rules,
         leads,
         events,
+        project,
     })
 }
 

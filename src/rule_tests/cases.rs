@@ -131,14 +131,30 @@ pub fn expand(
 const UNKNOWN_COLUMN: &str =
     "no trait of the schema has this path (columns are `name`, `as of`, `expect ...` and trait paths)";
 
+/// What a column of a table of cases holds.
+enum Column {
+    Name,
+    AsOf,
+    /// `expect ...`: the rest of an expectation, the cell completing it.
+    Expect,
+    /// A trait of the schema, by its slot.
+    Trait(usize),
+    Unknown,
+}
+
+fn column(plan: &Plan, col: &str) -> Column {
+    match col {
+        "name" => Column::Name,
+        "as of" | "as_of" => Column::AsOf,
+        "expect" => Column::Expect,
+        _ if col.starts_with("expect ") => Column::Expect,
+        _ => plan.trait_slot(col).map_or(Column::Unknown, Column::Trait),
+    }
+}
+
 /// Whether a column is one a row may have: `name`, `as of`, an expectation, or a trait.
 fn known_column(plan: &Plan, col: &str) -> bool {
-    col == "name"
-        || col == "as of"
-        || col == "as_of"
-        || col == "expect"
-        || col.starts_with("expect ")
-        || plan.trait_slot(col).is_some()
+    !matches!(column(plan, col), Column::Unknown)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -169,10 +185,9 @@ fn row(
             Cell::Json(v) => Some(Cow::Owned(v.to_string())),
         };
         let Some(text) = text else { continue };
-        if *col == "name" {
-            name = text.into_owned();
-        } else if *col == "as of" || *col == "as_of" {
-            match parse_timestamp(&text) {
+        match column(plan, col) {
+            Column::Name => name = text.into_owned(),
+            Column::AsOf => match parse_timestamp(&text) {
                 Ok(at) => {
                     test.as_of = Some(TimeLit {
                         at,
@@ -181,37 +196,36 @@ fn row(
                     })
                 }
                 Err(e) => fail(col, e),
-            }
-        } else if col.starts_with("expect ") || *col == "expect" {
-            let source = format!("{col} {text}");
-            match crate::syntax::parse_expect(&source) {
-                Ok(x) => {
-                    let one = Test {
-                        expects: vec![x.clone()],
-                        traits: None,
-                        events: Vec::new(),
-                        as_of: None,
-                        base: None,
-                        ..template.clone()
-                    };
-                    let found = check::check_test(&one, symbols);
-                    match found.iter().find(|d| d.is_error()) {
-                        Some(d) => fail(col, format!("`{source}`: {}", with_help(d))),
-                        None => test.expects.push(x),
+            },
+            Column::Expect => {
+                let source = format!("{col} {text}");
+                match crate::syntax::parse_expect(&source) {
+                    Ok(x) => {
+                        let one = Test {
+                            expects: vec![x.clone()],
+                            traits: None,
+                            events: Vec::new(),
+                            as_of: None,
+                            base: None,
+                            ..template.clone()
+                        };
+                        let found = check::check_test(&one, symbols);
+                        match found.iter().find(|d| d.is_error()) {
+                            Some(d) => fail(col, format!("`{source}`: {}", with_help(d))),
+                            None => test.expects.push(x),
+                        }
                     }
+                    Err(d) => fail(col, format!("`{source}` does not read: {}", d.message)),
                 }
-                Err(d) => fail(col, format!("`{source}` does not read: {}", d.message)),
             }
-        } else {
-            let Some(slot) = plan.trait_slot(col) else {
-                fail(col, UNKNOWN_COLUMN.into());
-                continue;
-            };
-            let raw = match cell {
-                Cell::Text(t) => owned(cell_raw(t, &plan.traits[slot].1)),
-                Cell::Json(v) => json_raw(v),
-            };
-            row_traits.push((col.to_string(), raw));
+            Column::Trait(slot) => {
+                let raw = match cell {
+                    Cell::Text(t) => owned(cell_raw(t, &plan.traits[slot].1)),
+                    Cell::Json(v) => json_raw(v),
+                };
+                row_traits.push((col.to_string(), raw));
+            }
+            Column::Unknown => fail(col, UNKNOWN_COLUMN.into()),
         }
     }
     if errors.len() > before {

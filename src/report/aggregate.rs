@@ -364,10 +364,12 @@ impl Aggregate {
         }
     }
 
-    /// A lead whose data could not be read.
-    pub fn add_skipped(&mut self) {
-        self.read += 1;
-        self.skipped += 1;
+    /// A lead whose data could not be read; a record of no lead is no lead of the report.
+    pub fn add_skipped(&mut self, e: &crate::input::DataError) {
+        if !e.no_lead {
+            self.read += 1;
+            self.skipped += 1;
+        }
     }
 
     /// Adds a later part of the input (a batch added up as a whole). Merged in input

@@ -71,10 +71,7 @@ pub fn aggregate(
                     part.add(spec, e.value);
                 }
                 Err(e) => {
-                    // A record of no lead is reported, but is no lead of the report.
-                    if !e.no_lead {
-                        part.add_skipped();
-                    }
+                    part.add_skipped(&e);
                     errors.push(e);
                 }
             }
